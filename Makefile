@@ -1,0 +1,26 @@
+# Quick start: `make train` and `make test`. Both create .venv when it is missing and install the
+# package into it (editable, with the test extras); the install is redone when pyproject.toml changes.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.mmfusion-installed
+ARGS   ?=
+
+.PHONY: install train test clean-venv
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+train: install
+	$(BIN)/mmfusion train $(ARGS)
+
+test: install
+	$(BIN)/python -m pytest -q -rs
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,27 @@
+"""Datasets: a registry from `dataset.name` to a builder returning a `Dataset`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mmfusion.data.dataset import SPLITS, Dataset, Split
+from mmfusion.errors import ConfigError
+
+
+def _synthetic(cfg) -> Dataset:
+    from mmfusion.data import synthetic
+
+    return synthetic.build(cfg)
+
+
+DATASETS: dict[str, Callable] = {"synthetic": _synthetic}
+
+
+def build_dataset(cfg) -> Dataset:
+    name = cfg.name
+    if name not in DATASETS:
+        raise ConfigError(f"dataset.name={name!r} is not known; choose one of {sorted(DATASETS)}")
+    return DATASETS[name](cfg)
+
+
+__all__ = ["DATASETS", "SPLITS", "Dataset", "Split", "build_dataset"]

@@ -1,0 +1,67 @@
+"""The Dataset contract shared by every source, model and the runner.
+
+A Dataset holds the class names and, per split (`train`, optional `val`, `test`), one array per
+modality aligned sample by sample, the integer labels, sample ids, and a boolean presence mask per
+modality (a missing modality is an explicit mask, never a placeholder value).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class Split:
+    x: dict[str, np.ndarray]  # modality -> (n, ...) array; text is a 1-d array of str
+    y: np.ndarray  # (n,) int64 class indices
+    ids: np.ndarray  # (n,) str sample ids
+    present: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> (n,) bool
+
+    def __post_init__(self) -> None:
+        self.y = np.asarray(self.y, dtype=np.int64)
+        self.ids = np.asarray(self.ids).astype(str)
+        n = len(self.y)
+        for name, arr in self.x.items():
+            if len(arr) != n:
+                raise ValueError(f"modality {name!r} has {len(arr)} samples, labels have {n}")
+            self.present.setdefault(name, np.ones(n, dtype=bool))
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def subset(self, idx: np.ndarray) -> "Split":
+        return Split(
+            x={k: v[idx] for k, v in self.x.items()},
+            y=self.y[idx],
+            ids=self.ids[idx],
+            present={k: v[idx] for k, v in self.present.items()},
+        )
+
+
+@dataclass
+class Dataset:
+    classes: list[str]
+    splits: dict[str, Split]
+    info: dict = field(default_factory=dict)  # plain numbers/strings, saved in metrics.json
+
+    @property
+    def modalities(self) -> list[str]:
+        return list(self.splits["train"].x)
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def sizes(self) -> dict[str, int]:
+        return {name: len(split) for name, split in self.splits.items()}
+
+    def class_counts(self) -> dict[str, list[int]]:
+        q = self.num_classes
+        return {
+            name: np.bincount(split.y, minlength=q).astype(int).tolist()
+            for name, split in self.splits.items()
+        }

@@ -1,0 +1,107 @@
+"""Decision-level fusion rules: pure numpy over a list of (n, q) probability arrays.
+
+Each rule has `fit(val_probs, val_y, train_acc) -> params` (plain numbers, saved in metrics.json) and
+`combine(probs, params, present) -> (n, q)` fused probabilities; the fused class is the argmax
+(eq. 14; ties go to the lowest class index). `present` is an optional list of (n,) boolean masks:
+a missing modality gets weight 0 for that sample and the remaining weights are renormalised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmfusion.errors import ConfigError, DataError
+
+
+def _stack(probs) -> np.ndarray:
+    p = np.stack([np.asarray(a, dtype=np.float64) for a in probs])  # (m, n, q)
+    if p.ndim != 3:
+        raise ValueError(f"expected a list of (n, q) arrays, got shape {p.shape}")
+    return p
+
+
+def _presence(present, m: int, n: int) -> np.ndarray:
+    if present is None:
+        return np.ones((m, n), dtype=bool)
+    mask = np.stack([np.asarray(a, dtype=bool) for a in present])
+    if mask.shape != (m, n):
+        raise ValueError(f"presence masks have shape {mask.shape}, expected {(m, n)}")
+    return mask
+
+
+def weighted_average(probs, weights, present=None) -> np.ndarray:
+    """P = sum_i w_i p_i (eq. 13), with weights renormalised over the modalities present per sample."""
+    p = _stack(probs)
+    m, n, _ = p.shape
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (m,) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights must be {m} non-negative numbers with a positive sum, got {w.tolist()}")
+    mask = _presence(present, m, n)
+    ww = w[:, None] * mask  # (m, n)
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    p = np.where(mask[:, :, None], p, 0.0)  # an absent modality's row may hold NaN: it never counts
+    return np.einsum("mn,mnq->nq", ww / total, p)
+
+
+def equal_weights(m: int) -> np.ndarray:
+    return np.full(m, 1.0 / m)
+
+
+def accuracy_weights(accuracies) -> np.ndarray:
+    """w_i = acc_i / sum_j acc_j (eq. 10)."""
+    acc = np.asarray(accuracies, dtype=np.float64)
+    if (acc < 0).any() or acc.sum() <= 0:
+        raise ValueError(f"accuracies must be non-negative with a positive sum, got {acc.tolist()}")
+    return acc / acc.sum()
+
+
+def predict(fused: np.ndarray) -> np.ndarray:
+    """The fused class, eq. 14 (np.argmax: ties go to the lowest class index)."""
+    return np.argmax(fused, axis=1)
+
+
+def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probs, axis=1) == y))
+
+
+class Equal:
+    """w_i = 1 / N."""
+
+    def __init__(self, cfg=None):
+        self.cfg = cfg
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        return {"weights": equal_weights(len(train_acc)).tolist()}
+
+    def combine(self, probs, params, present=None) -> np.ndarray:
+        return weighted_average(probs, params["weights"], present)
+
+
+class Accuracy(Equal):
+    """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        source = str(self.cfg.get("weights_from", "train")) if self.cfg is not None else "train"
+        if source == "train":
+            acc = list(train_acc)
+        elif source == "val":
+            if val_probs is None or val_y is None or len(val_y) == 0:
+                raise ConfigError(
+                    "fusion.weights_from=val needs a validation split: set dataset.val_fraction > 0"
+                )
+            acc = [_accuracy(p, np.asarray(val_y)) for p in val_probs]
+        else:
+            raise ConfigError(f"fusion.weights_from must be 'train' or 'val', got {source!r}")
+        return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
+
+
+FUSIONS = {"equal": Equal, "accuracy": Accuracy}
+
+
+def get_rule(cfg):
+    name = cfg.name
+    if name not in FUSIONS:
+        raise ConfigError(f"fusion.name={name!r} is not known; choose one of {sorted(FUSIONS)}")
+    return FUSIONS[name](cfg)

@@ -1,0 +1,80 @@
+"""The paper's text network: embedding -> LSTM(80) -> fully connected layers -> softmax.
+
+Preprocessing: Keras TextVectorization adapted on the training texts only (lower-cased, punctuation
+stripped, integer token ids padded to `sequence_length`); the vocabulary is saved as JSON.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from mmfusion.errors import DataError
+from mmfusion.models.base import KerasModality, dense_head
+
+
+def build_text_lstm(
+    vocab_size, sequence_length, num_classes, embedding_dim=64, units=80, dense_units=(64, 32, 16),
+    dropout=0.0, embedding_matrix=None, trainable_embedding=True,
+):
+    inp = keras.Input(shape=(int(sequence_length),), dtype="int32", name="tokens")
+    emb = keras.layers.Embedding(
+        int(vocab_size), int(embedding_dim), mask_zero=True, trainable=bool(trainable_embedding), name="embedding"
+    )
+    x = emb(inp)
+    if embedding_matrix is not None:
+        emb.set_weights([np.asarray(embedding_matrix, dtype=np.float32)])
+    x = keras.layers.LSTM(int(units))(x)
+    return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="text_lstm")
+
+
+def as_texts(x, what: str) -> list[str]:
+    texts = []
+    for i, t in enumerate(np.asarray(x, dtype=object).ravel()):
+        if not isinstance(t, str):
+            raise DataError(f"{what}: record {i} is not text ({type(t).__name__}); give every record a string")
+        texts.append(t)
+    return texts
+
+
+class TextLSTM(KerasModality):
+    modality = "text"
+
+    def _vectorizer(self, vocabulary=None) -> keras.layers.TextVectorization:
+        return keras.layers.TextVectorization(
+            max_tokens=int(self.cfg.max_tokens),
+            output_sequence_length=int(self.cfg.sequence_length),
+            standardize="lower_and_strip_punctuation",
+            vocabulary=vocabulary,
+        )
+
+    def fit_preprocessing(self, x_train) -> None:
+        self.vectorizer = self._vectorizer()
+        self.vectorizer.adapt(tf.constant(as_texts(x_train, "text training data")))
+        self.vocabulary = self.vectorizer.get_vocabulary()
+        self.train_texts = as_texts(x_train, "text training data")
+
+    def transform(self, x) -> np.ndarray:
+        texts = as_texts(x, "text input")
+        if not texts:
+            return np.zeros((0, int(self.cfg.sequence_length)), dtype=np.int32)
+        return np.asarray(self.vectorizer(tf.constant(texts)), dtype=np.int32)
+
+    def embedding_matrix(self):
+        """Initial embedding weights, or None for a randomly initialised (learned) embedding."""
+        return None
+
+    def build_network(self) -> keras.Model:
+        c = self.cfg
+        return build_text_lstm(
+            len(self.vocabulary), c.sequence_length, self.num_classes, c.embedding_dim, c.lstm_units,
+            c.dense_units, c.get("dropout", 0.0), self.embedding_matrix(), c.get("trainable_embedding", True),
+        )
+
+    def preprocessing_state(self) -> dict:
+        return {"sequence_length": int(self.cfg.sequence_length), "vocabulary": list(self.vocabulary)}
+
+    def load_preprocessing_state(self, state: dict) -> None:
+        self.vocabulary = state["vocabulary"]
+        self.vectorizer = self._vectorizer(vocabulary=self.vocabulary)

@@ -1,0 +1,56 @@
+"""Figures of one run: ROC curves, confusion matrices, training curves (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_roc(curves: dict, auc: dict, classes: list[str], title: str, path: Path) -> None:
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    for k, (fpr, tpr) in curves.items():
+        a = auc.get(classes[k])
+        ax.plot(fpr, tpr, label=f"{classes[k]} (AUC {a:.4f})" if a is not None else classes[k])
+    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
+    ax.set(xlabel="False positive rate", ylabel="True positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_confusion(cm, classes: list[str], title: str, path: Path) -> None:
+    cm = np.asarray(cm)
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.imshow(cm, cmap="Blues")
+    for i in range(cm.shape[0]):
+        for j in range(cm.shape[1]):
+            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
+                    color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=9)
+    ticks = range(len(classes))
+    ax.set_xticks(ticks, classes, rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(ticks, classes, fontsize=8)
+    ax.set(xlabel="Predicted", ylabel="True", title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def plot_history(history: dict, title: str, path: Path) -> None:
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for key, ax in (("accuracy", ax_acc), ("loss", ax_loss)):
+        for prefix, style in (("", "-"), ("val_", "--")):
+            values = history.get(prefix + key)
+            if values:
+                ax.plot(np.arange(1, len(values) + 1), values, style, label=(prefix or "train_") + key)
+        ax.set(xlabel="epoch", ylabel=key)
+        ax.legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
