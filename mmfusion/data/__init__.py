@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from mmfusion.data.dataset import SPLITS, Dataset, Split
+from mmfusion.data.dataset import SPLITS, Dataset, SeriesData, Split, TextData
 from mmfusion.errors import ConfigError
 
 
@@ -24,4 +24,4 @@ def build_dataset(cfg) -> Dataset:
     return DATASETS[name](cfg)
 
 
-__all__ = ["DATASETS", "SPLITS", "Dataset", "Split", "build_dataset"]
+__all__ = ["DATASETS", "SPLITS", "Dataset", "SeriesData", "Split", "TextData", "build_dataset"]

@@ -65,3 +65,25 @@ class Dataset:
             name: np.bincount(split.y, minlength=q).astype(int).tolist()
             for name, split in self.splits.items()
         }
+
+
+@dataclass
+class SeriesData:
+    """What every time-series source yields: one modality's raw arrays, before pairing/splitting."""
+
+    x: np.ndarray  # (n, T, F) float32, variables in the order of `variables`
+    y: np.ndarray  # (n,) int class indices into the dataset's classes
+    run_ids: np.ndarray  # (n,) str: the run (and window) each sample comes from; unique per sample
+    variables: list[str]  # F names, e.g. xmeas_1..xmeas_41, xmv_1..xmv_11
+    split: np.ndarray | None = None  # (n,) "train"/"test" when the source fixes the split, else None
+    info: dict = field(default_factory=dict)  # plain numbers/strings for metrics.json
+
+
+@dataclass
+class TextData:
+    """What every text source yields: one modality's raw texts, before pairing/splitting."""
+
+    texts: np.ndarray  # (n,) object array of str
+    y: np.ndarray  # (n,) int class indices into the dataset's classes
+    ids: np.ndarray  # (n,) str record ids
+    info: dict = field(default_factory=dict)
