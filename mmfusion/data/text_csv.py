@@ -1,0 +1,162 @@
+"""Texts from any CSV with a text column and a label column (defaults: MathWorks' factoryReports layout).
+
+factoryReports.csv has the columns `Description,Category,Urgency,Resolution,Cost`, is UTF-8 with a BOM
+and quotes fields that contain commas. Quoted fields may also span lines. A BOM is stripped whatever
+the encoding says. Row numbers in messages and ids count data rows from 1 (the header is not a row).
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import logging
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from mmfusion.data.dataset import TextData
+from mmfusion.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+_SHOW = 5  # how many row numbers a message lists
+
+
+def _rows_text(rows: list[int]) -> str:
+    more = f" and {len(rows) - _SHOW} more" if len(rows) > _SHOW else ""
+    return ", ".join(str(r) for r in rows[:_SHOW]) + more
+
+
+def _read_text(path: Path, encoding: str) -> str:
+    if not path.is_file():
+        hint = "it is a directory" if path.is_dir() else "no such file"
+        raise DataError(f"text CSV {path}: {hint}; set the dataset's text path to an existing CSV file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise ConfigError(f"text CSV {path}: encoding={encoding!r} is not a known encoding") from None
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"text CSV {path}: byte 0x{raw[e.start]:02x} at offset {e.start} (line {line}) is not valid "
+            f"{encoding}; re-save the file as UTF-8 or set encoding= to the file's encoding "
+            f"(e.g. encoding=cp1252 or encoding=latin-1)"
+        ) from None
+    return text.lstrip("\ufeff")
+
+
+def _column(path: Path, header: list[str], name: str, what: str) -> int:
+    if name in header:
+        return header.index(name)
+    lower = {h.lower(): h for h in header}
+    close = [lower[name.lower()]] if name.lower() in lower else difflib.get_close_matches(name, header, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise DataError(f"text CSV {path}: no {what} column {name!r}; the columns are {header}.{hint} "
+                    f"Set {what}_column to one of them")
+
+
+def load_text_csv(
+    path,
+    classes: list[str],
+    label_map: dict[str, str] | None,
+    *,
+    text_column: str = "Description",
+    label_column: str = "Category",
+    id_column: str | None = None,
+    encoding: str = "utf-8-sig",
+    empty: str = "error",
+) -> TextData:
+    """Read texts and labels; `label_map` maps file labels to class names (None: labels are class names).
+
+    empty="error" rejects rows whose text is blank; empty="drop" drops them (counted in info).
+    """
+    path = Path(path)
+    classes = list(classes)
+    if empty not in ("error", "drop"):
+        raise ConfigError(f"text CSV: empty={empty!r} is not known; use 'error' or 'drop'")
+    given_map = label_map is not None
+    label_map = {c: c for c in classes} if label_map is None else {str(k): str(v) for k, v in label_map.items()}
+    bad = sorted({v for v in label_map.values() if v not in classes})
+    if bad:
+        raise ConfigError(f"text CSV: label_map maps to {bad}, which are not among the classes {classes}; "
+                          f"map every label to one of the classes")
+
+    text = _read_text(path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if not header or not any(h.strip() for h in header):
+        raise DataError(f"text CSV {path}: the file is empty; it needs a header row "
+                        f"({text_column},{label_column},...) and data rows")
+    header = [h.lstrip("\ufeff").removeprefix("\u00ef\u00bb\u00bf").strip() for h in header]  # BOM read as latin-1
+    i_text = _column(path, header, text_column, "text")
+    i_label = _column(path, header, label_column, "label")
+    i_id = _column(path, header, id_column, "id") if id_column else None
+
+    texts, labels, ids, rows, empty_rows = [], [], [], [], []
+    rows_read = 0
+    try:
+        for fields in reader:
+            if not fields or fields == [""]:  # blank line
+                continue
+            rows_read += 1
+            if len(fields) != len(header):
+                raise DataError(
+                    f"text CSV {path}: row {rows_read} (ending on line {reader.line_num}) has {len(fields)} "
+                    f"fields, the header has {len(header)}; quote fields that contain commas")
+            t = fields[i_text].strip()
+            if not t:
+                empty_rows.append(rows_read)
+                continue
+            texts.append(t)
+            labels.append(fields[i_label].strip())
+            ids.append(fields[i_id].strip() if i_id is not None else f"row-{rows_read:05d}")
+            rows.append(rows_read)
+    except csv.Error as e:
+        raise DataError(f"text CSV {path}: cannot parse line {reader.line_num} ({e}); check its quoting") from None
+    if rows_read == 0:
+        raise DataError(f"text CSV {path}: the file has a header but no data rows; add rows")
+    if empty_rows:
+        if empty == "error":
+            raise DataError(
+                f"text CSV {path}: {len(empty_rows)} row(s) have an empty {text_column!r} (rows "
+                f"{_rows_text(empty_rows)}); fill them in or set empty=drop to drop them")
+        log.warning("text CSV %s: dropped %d row(s) with an empty %r", path.name, len(empty_rows), text_column)
+
+    unknown = [(lab, r) for lab, r in zip(labels, rows) if lab not in label_map]
+    if unknown:
+        counts = Counter(lab for lab, _ in unknown)
+        unset = " (label_map is unset, so labels must equal the class names)" if not given_map else ""
+        listed = ", ".join(f"{lab or '(empty)'!r}: {n}" for lab, n in counts.most_common())
+        raise DataError(
+            f"text CSV {path}: column {label_column!r} has labels outside the label map ({listed}; at rows "
+            f"{_rows_text([r for _, r in unknown])}); known labels are {sorted(label_map)}{unset}. Add them "
+            f"to the label map or remove those rows")
+    index = {c: k for k, c in enumerate(classes)}
+    y = np.asarray([index[label_map[lab]] for lab in labels], dtype=np.int64)
+    counts = np.bincount(y, minlength=len(classes))
+    missing = [c for c, n in zip(classes, counts) if n == 0]
+    if missing:
+        sources = {c: sorted(k for k, v in label_map.items() if v == c) for c in missing}
+        raise DataError(f"text CSV {path}: no rows for class(es) {missing} (labels mapped to them: {sources}); "
+                        f"check the label map or drop those classes from the dataset")
+    if i_id is not None:
+        dup_ids = [i for i, n in Counter(ids).items() if n > 1 or not i]
+        if dup_ids:
+            raise DataError(f"text CSV {path}: column {id_column!r} has empty or repeated ids {dup_ids[:_SHOW]}; "
+                            f"ids must be unique, or leave id_column unset to number the rows")
+
+    info = {
+        "source": "csv",
+        "file": path.name,
+        "rows_read": rows_read,
+        "rows_dropped": len(empty_rows),
+        "n": len(texts),
+        "class_counts": {c: int(n) for c, n in zip(classes, counts)},
+        "duplicate_texts": len(texts) - len(set(texts)),
+    }
+    log.info("text CSV %s: %d rows, %d dropped, %d duplicate texts, classes %s", path.name, rows_read,
+             len(empty_rows), info["duplicate_texts"], info["class_counts"])
+    return TextData(texts=np.asarray(texts, dtype=object), y=y, ids=np.asarray(ids), info=info)
