@@ -18,10 +18,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Tiny data, tiny networks, two epochs: every code path of the real pipeline, in seconds.
-SHRINK = [
+SHRINK_SYNTHETIC = [
     "dataset.samples_per_class=16",
     "dataset.series_length=12",
     "dataset.series_variables=4",
+]
+SHRINK_MODELS = [
     "model.text.epochs=2",
     "model.series.epochs=2",
     "model.text.embedding_dim=8",
@@ -30,11 +32,16 @@ SHRINK = [
     "model.series.lstm_units=[8,6,4]",
     "model.series.dense_units=[8,8,8]",
 ]
+SHRINK = SHRINK_SYNTHETIC + SHRINK_MODELS
 
 
 def compose_cfg(overrides: list[str] | None = None, shrink: bool = True) -> DictConfig:
+    """The real config with overrides; shrunk models, and shrunk data when the dataset is synthetic."""
+    overrides = list(overrides or [])
+    other_dataset = any(o.startswith("dataset=") and o != "dataset=synthetic" for o in overrides)
+    base = (SHRINK_MODELS + ([] if other_dataset else SHRINK_SYNTHETIC)) if shrink else []
     with initialize_config_module(config_module="mmfusion.conf", version_base="1.3"):
-        return compose(config_name="config", overrides=(SHRINK if shrink else []) + list(overrides or []))
+        return compose(config_name="config", overrides=base + overrides)
 
 
 @pytest.fixture

@@ -14,7 +14,19 @@ def _synthetic(cfg) -> Dataset:
     return synthetic.build(cfg)
 
 
-DATASETS: dict[str, Callable] = {"synthetic": _synthetic}
+def _factory(cfg) -> Dataset:
+    from mmfusion.data import factory
+
+    return factory.build(cfg)
+
+
+def _custom(cfg) -> Dataset:
+    from mmfusion.data import custom
+
+    return custom.build(cfg)
+
+
+DATASETS: dict[str, Callable] = {"synthetic": _synthetic, "factory": _factory, "custom": _custom}
 
 
 def build_dataset(cfg) -> Dataset:

@@ -74,10 +74,122 @@ def make_dataset(
     val_fraction: float,
     seed: int,
     info: dict | None = None,
+    present: dict[str, np.ndarray] | None = None,
 ) -> Dataset:
     """Split aligned samples (every modality already paired sample by sample) into a Dataset."""
-    full = Split(x=x, y=y, ids=ids)
+    full = Split(x=x, y=y, ids=ids, present=dict(present or {}))
     parts = stratified_split(full.y, test_fraction, val_fraction, seed, classes)
     splits = {name: full.subset(idx) for name, idx in parts.items()}
     assert_every_class_present(splits, classes)
     return Dataset(classes=list(classes), splits=splits, info=dict(info or {}))
+
+
+# --- pairing two independent single-modality pools by label (the paper's protocol) --------------
+
+def _split_counts(n: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
+    test = max(1, int(round(n * test_fraction)))
+    val = max(1, int(round(n * val_fraction))) if val_fraction > 0 else 0
+    return {"train": n - test - val, "val": val, "test": test}
+
+
+def _draw(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """n indices from pool: each unit once (shuffled) while it lasts, the rest resampled with replacement."""
+    if n <= len(pool):
+        return rng.permutation(pool)[:n]
+    extra = rng.choice(pool, size=n - len(pool), replace=True)
+    return rng.permutation(np.concatenate([pool, extra]))
+
+
+def _split_units(groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng, what: str, cls: str) -> dict:
+    """Assign the unique units (texts, runs) of one class to splits in the pairs' proportions."""
+    uniq = rng.permutation(np.unique(groups))
+    wanted = [s for s in ("train", "val", "test") if counts[s] > 0]
+    if fixed is not None:  # the source fixed train/test (e.g. Braatz files): val comes from train
+        out = {s: np.flatnonzero(fixed == s) for s in ("train", "test")}
+        if counts["val"]:
+            tr = rng.permutation(out["train"])
+            k = max(1, int(round(len(tr) * counts["val"] / (counts["train"] + counts["val"]))))
+            out["val"], out["train"] = np.sort(tr[:k]), np.sort(tr[k:])
+    else:
+        total = sum(counts.values())
+        sizes = {s: max(1, int(round(len(uniq) * counts[s] / total))) for s in wanted if s != "train"}
+        parts, start = {}, 0
+        for s in [s for s in wanted if s != "train"]:
+            parts[s] = uniq[start:start + sizes[s]]
+            start += sizes[s]
+        parts["train"] = uniq[start:]
+        out = {s: np.flatnonzero(np.isin(groups, parts[s])) for s in wanted}
+    for s in wanted:
+        if len(out.get(s, [])) == 0:
+            raise DataError(
+                f"class {cls!r} has too few distinct {what} ({len(uniq)}) to put one in the {s} split; "
+                f"add data for that class or lower dataset.test_fraction / dataset.val_fraction"
+            )
+    return out
+
+
+def pair_by_label(
+    classes: list[str],
+    texts, series,
+    samples_per_class: int,
+    test_fraction: float,
+    val_fraction: float,
+    split_before_resampling: bool,
+    seed: int,
+) -> Dataset:
+    """Pair a TextData and a SeriesData that share only labels: `samples_per_class` pairs per class.
+
+    split_before_resampling=True (honest): unique texts and runs are split first, so no text or run is
+    on both sides; each split is then filled by resampling within itself. False (the paper's looser
+    protocol): pairs are resampled from all data, then split, so duplicates can straddle the split.
+    """
+    check_fractions(test_fraction, val_fraction)
+    rng = np.random.default_rng([seed, 7])
+    counts = _split_counts(samples_per_class, test_fraction, val_fraction)
+    t_groups = np.asarray([t.strip() for t in texts.texts], dtype=object)
+    s_groups = np.asarray(series.run_ids).astype(str)
+    by_split: dict[str, list] = {s: [] for s in counts if counts[s] > 0}
+    for k, cls in enumerate(classes):
+        t_idx, s_idx = np.flatnonzero(texts.y == k), np.flatnonzero(series.y == k)
+        for what, idx in (("texts", t_idx), ("time series", s_idx)):
+            if len(idx) == 0:
+                raise DataError(f"class {cls!r} has no {what}; check dataset.classes against the sources")
+        if split_before_resampling or series.split is not None:
+            fixed = series.split[s_idx] if series.split is not None else None
+            t_parts = _split_units(t_groups[t_idx], None, counts, rng, "texts", cls) if split_before_resampling \
+                else {s: np.arange(len(t_idx)) for s in by_split}
+            s_parts = _split_units(s_groups[s_idx], fixed, counts, rng, "time series runs", cls)
+            for s in by_split:
+                n = counts[s]
+                by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
+        else:
+            ti, si = t_idx[_draw(np.arange(len(t_idx)), samples_per_class, rng)], s_idx[_draw(np.arange(len(s_idx)), samples_per_class, rng)]
+            order = stratified_split(np.zeros(samples_per_class, int), test_fraction, val_fraction, seed + k, [cls])
+            for s in by_split:
+                by_split[s].append((np.full(len(order[s]), k), ti[order[s]], si[order[s]]))
+    splits, sources = {}, {}
+    for s, chunks in by_split.items():
+        y = np.concatenate([c[0] for c in chunks])
+        ti = np.concatenate([c[1] for c in chunks])
+        si = np.concatenate([c[2] for c in chunks])
+        perm = rng.permutation(len(y))
+        y, ti, si = y[perm], ti[perm], si[perm]
+        ids = np.asarray([f"{s}-{i:05d}:{texts.ids[a]}+{s_groups[b]}" for i, (a, b) in enumerate(zip(ti, si))])
+        splits[s] = Split(x={"text": texts.texts[ti], "series": series.x[si]}, y=y, ids=ids)
+        sources[s] = (t_groups[ti], s_groups[si])
+    assert_every_class_present(splits, classes)
+    return Dataset(classes=list(classes), splits=splits, info=overlap_info(sources))
+
+
+def overlap_info(sources: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
+    """How many test samples share their text / run with a training sample (leakage made visible)."""
+    train_t, train_s = (set(a) for a in sources["train"])
+    test_t, test_s = sources["test"]
+    info = {
+        "test_texts_also_in_train": int(sum(t in train_t for t in test_t)),
+        "test_series_runs_also_in_train": int(sum(r in train_s for r in test_s)),
+    }
+    for s, (t, r) in sources.items():
+        info[f"unique_texts_{s}"] = int(len(set(t)))
+        info[f"unique_series_runs_{s}"] = int(len(set(r)))
+    return info

@@ -1,0 +1,69 @@
+"""`dataset=factory` end to end on short simulated TEP runs, with generated and real text."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import SHARED_DATA, compose_cfg, run_cli
+from mmfusion.data import build_dataset
+from mmfusion.train import train
+
+# 2 h runs, fault at 0.5 h, 3 runs per class: a few seconds of simulation
+SHORT = [
+    "dataset=factory", "dataset.samples_per_class=10", "dataset.series.runs_per_class=3",
+    "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
+]
+REPORTS = SHARED_DATA / "factory_reports" / "factoryReports.csv"
+
+
+@pytest.fixture
+def short_factory(tmp_path):
+    return SHORT + [f"dataset.series.cache_dir={tmp_path / 'cache'}"]
+
+
+def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_path):
+    result = train(compose_cfg(short_factory), tmp_path / "run")
+    metrics = result["metrics"]
+    assert metrics["classes"] == ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
+    assert metrics["sizes"] == {"train": 32, "test": 8}
+    assert metrics["dataset"]["faults"] == [1, 4, 11, 7]
+    assert metrics["dataset"]["series_variables"][0] == "xmeas_1" and len(metrics["dataset"]["series_variables"]) == 52
+    assert metrics["dataset"]["test_texts_also_in_train"] == 0
+    assert metrics["dataset"]["test_series_runs_also_in_train"] == 0
+    assert (tmp_path / "run" / "COMPLETE").exists()
+
+
+def test_same_seed_same_factory_data_and_cache_is_reused(short_factory):
+    a = build_dataset(compose_cfg(short_factory).dataset)
+    b = build_dataset(compose_cfg(short_factory).dataset)
+    np.testing.assert_array_equal(a.splits["test"].x["series"], b.splits["test"].x["series"])
+    assert a.splits["train"].x["series"].shape[1:] == (40, 52)
+    assert b.info["series_info"]["cache_hits"] == 12 and b.info["series_info"]["cache_misses"] == 0
+
+
+def test_wrong_number_of_faults_is_named(short_factory):
+    with pytest.raises(Exception, match="dataset.series.faults"):
+        build_dataset(compose_cfg(short_factory + ["dataset.series.faults=[1,2]"]).dataset)
+
+
+def test_data_build_command_fills_the_cache(short_factory, tmp_path):
+    res = run_cli("data", "build", *short_factory, cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "dataset factory" in res.stdout
+    assert len(list((tmp_path / "cache" / "tep").glob("*.npy"))) == 12
+
+
+def test_data_build_with_a_typo_fails_clearly(tmp_path):
+    res = run_cli("data", "build", "dataset=factroy", cwd=tmp_path)
+    assert res.returncode != 0 and "factroy" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.skipif(not REPORTS.exists(), reason=f"needs the shared reference data at {REPORTS}")
+def test_factory_with_real_factory_reports_from_shared_data(short_factory, tmp_path):
+    cfg = compose_cfg(short_factory + ["dataset.text.source=csv", f"dataset.text.path={REPORTS}",
+                                       "dataset.split_before_resampling=false"])
+    ds = build_dataset(cfg.dataset)
+    assert ds.info["text_info"]["rows_read"] == 480
+    assert ds.class_counts()["test"] == [2, 2, 2, 2]
+    json.dumps(ds.info)  # everything recorded is plain JSON
