@@ -10,7 +10,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mmfusion.errors import DataError
+from mmfusion.errors import ConfigError, DataError
 from mmfusion.models.base import KerasModality, dense_head
 
 
@@ -27,6 +27,15 @@ def build_text_lstm(
         emb.set_weights([np.asarray(embedding_matrix, dtype=np.float32)])
     x = keras.layers.LSTM(int(units))(x)
     return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="text_lstm")
+
+
+# TextVectorization's "lower_and_strip_punctuation", so word2vec sees the tokens the network sees
+_PUNCTUATION = r'[!"#$%&()\*\+,-\./:;<=>?@\[\\\]^_`{|}~\']'
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    standard = tf.strings.regex_replace(tf.strings.lower(tf.constant(texts)), _PUNCTUATION, "")
+    return [t.decode("utf-8").split() for t in standard.numpy()]
 
 
 def as_texts(x, what: str) -> list[str]:
@@ -62,8 +71,27 @@ class TextLSTM(KerasModality):
         return np.asarray(self.vectorizer(tf.constant(texts)), dtype=np.int32)
 
     def embedding_matrix(self):
-        """Initial embedding weights, or None for a randomly initialised (learned) embedding."""
-        return None
+        """Initial embedding weights: None (learned from scratch) or word2vec vectors.
+
+        `model.text.embedding=word2vec` trains gensim Word2Vec on the training texts only, tokenised
+        like TextVectorization does; rows of words it never saw (and the padding row) stay zero.
+        """
+        kind = str(self.cfg.get("embedding", "learned"))
+        if kind == "learned":
+            return None
+        if kind != "word2vec":
+            raise ConfigError(f"model.text.embedding must be 'learned' or 'word2vec', got {kind!r}")
+        from gensim.models import Word2Vec
+
+        tokens = tokenize(self.train_texts)
+        dim = int(self.cfg.embedding_dim)
+        w2v = Word2Vec(tokens, vector_size=dim, window=int(self.cfg.get("word2vec_window", 5)), min_count=1,
+                       workers=1, seed=int(self.cfg.get("word2vec_seed", 0)), epochs=int(self.cfg.get("word2vec_epochs", 20)))
+        matrix = np.zeros((len(self.vocabulary), dim), dtype=np.float32)
+        for i, word in enumerate(self.vocabulary):
+            if word in w2v.wv:
+                matrix[i] = w2v.wv[word]
+        return matrix
 
     def build_network(self) -> keras.Model:
         c = self.cfg
