@@ -15,6 +15,15 @@ USAGE = """usage: mmfusion <command> [arguments]
 
 commands:
   train [overrides...]   train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)
+  report <run-or-multirun-dir>
+                         Tables III-IV and Figures 5-7 from finished runs, into <dir>/report.md
+  data build [overrides...]
+                         build (and cache) the configured dataset ahead of training, print its summary
+  fuse <run-dir> [fusion=<rule>|all] [overrides...]
+                         fuse a finished run again from its saved probabilities (no retraining) into
+                         <run-dir>/fuse/<rule>-<time>/; robustness.enabled=true adds missing-modality results
+  predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]
+                         classify new records with a finished run's models and fusion
   --help                 this message
 
 Run `mmfusion train --help` for the configuration groups and their options.
@@ -55,7 +64,61 @@ def run_train(overrides: list[str]) -> None:
     task()
 
 
-COMMANDS = {"train": run_train}
+def compose_config(overrides: list[str]):
+    """The config `mmfusion train` would use with these overrides (Hydra's compose API)."""
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        raise MmfusionError(f"{err} (overrides: {' '.join(overrides) or 'none'})") from None
+
+
+def run_data(args: list[str]) -> None:
+    if not args or args[0] != "build":
+        raise MmfusionError("usage: mmfusion data build [overrides...], e.g. mmfusion data build dataset=factory")
+    import json
+    import logging as _logging
+
+    _logging.basicConfig(level=_logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    cfg = compose_config(args[1:])
+    from mmfusion.data import build_dataset
+
+    ds = build_dataset(cfg.dataset)  # simulated series land in the on-disk cache on the way
+    print(f"dataset {cfg.dataset.name}: classes {ds.classes}; sizes {ds.sizes()}; class counts {ds.class_counts()}")
+    print(json.dumps({k: v for k, v in ds.info.items() if k != "series_variables"}, indent=1))
+
+
+def run_report(args: list[str]) -> None:
+    if len(args) != 1:
+        raise MmfusionError("usage: mmfusion report <run-or-multirun-dir>")
+    from mmfusion.report import report
+
+    print(f"report: {report(args[0])}")
+
+
+def run_fuse(args: list[str]) -> None:
+    if not args or args[0].startswith("-") or "=" in args[0]:
+        raise MmfusionError("usage: mmfusion fuse <run-dir> [fusion=<rule>|all] [overrides...]")
+    from mmfusion.fuse import fuse_run
+
+    out = fuse_run(args[0], args[1:])
+    for name in ("comparison.md", "accuracy_ci.md", "robustness.md"):
+        if (out / "tables" / name).is_file():
+            print((out / "tables" / name).read_text(), end="")
+    print(f"fuse directory: {out}")
+
+
+def run_predict(args: list[str]) -> None:
+    from mmfusion.predict import run_predict as _predict
+
+    _predict(args)
+
+
+COMMANDS = {"train": run_train, "data": run_data, "report": run_report, "fuse": run_fuse, "predict": run_predict}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,3 +54,19 @@ def plot_history(history: dict, title: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_curves(curves: dict, title: str, path: Path) -> None:
+    """Training accuracy and loss per epoch, one line per label (e.g. learning rate)."""
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, c in curves.items():
+        epochs = np.arange(1, len(c["accuracy"]) + 1)
+        ax_acc.plot(epochs, c["accuracy"], label=label)
+        ax_loss.plot(epochs, c["loss"], label=label)
+    ax_acc.set(xlabel="epoch", ylabel="training accuracy")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log")
+    ax_acc.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

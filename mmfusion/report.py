@@ -1,0 +1,149 @@
+"""`mmfusion report <run-or-multirun-dir>`: the paper's tables and figures from finished runs.
+
+Reads only run directories. Jobs are grouped by the overrides that differ between them (seed
+excluded); each group's metrics are averaged over its seeds (mean +/- std). Jobs that failed or never
+finished are listed, never averaged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmfusion import plots, rundir
+from mmfusion.errors import RunDirError
+from mmfusion.evaluate import roc_curves
+from mmfusion.tables import to_markdown
+
+PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
+PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
+IGNORED = ("seed=", "hydra.", "dataset.seed=")
+
+
+def find_jobs(root: Path) -> list[Path]:
+    if (root / rundir.MARKER).exists() or (root / ".hydra").is_dir() or (root / rundir.METRICS).exists():
+        return [root]
+    jobs = sorted((p for p in root.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / rundir.METRICS).exists())),
+                  key=lambda p: (len(p.name), p.name))
+    if not jobs:
+        raise RunDirError(f"{root}: neither a run directory nor a multirun directory (no job subdirectories found)")
+    return jobs
+
+
+def overrides(job: Path) -> list[str]:
+    f = job / ".hydra" / "overrides.yaml"
+    return [o for o in (yaml.safe_load(f.read_text()) or []) if not o.startswith(IGNORED)] if f.exists() else []
+
+
+def load_jobs(root: Path):
+    done, failed = [], []
+    for job in find_jobs(root):
+        if rundir.is_complete(job) and (job / rundir.METRICS).exists():
+            done.append({"dir": job, "overrides": overrides(job), "metrics": json.loads((job / rundir.METRICS).read_text())})
+        else:
+            failed.append(job)
+    if not done:
+        raise RunDirError(f"{root}: no finished run (no {rundir.MARKER} marker in {[str(f) for f in failed]})")
+    varying = sorted({o for j in done for o in j["overrides"]} - set.intersection(*(set(j["overrides"]) for j in done)))
+    groups: dict[str, list] = {}
+    for j in done:
+        label = " ".join(o for o in j["overrides"] if o in varying) or "all runs"
+        groups.setdefault(label, []).append(j)
+    for members in groups.values():
+        members.sort(key=lambda j: j["metrics"]["seed"])
+    return groups, failed
+
+
+def _pm(values, scale=1.0, digits=2) -> str:
+    v = np.asarray([x for x in values if x is not None], dtype=float) * scale
+    if not len(v):
+        return "n/a"
+    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else f"{v[0]:.{digits}f}"
+
+
+def accuracy_table(groups) -> pd.DataFrame:
+    rows = {}
+    for label, jobs in groups.items():
+        models = list(jobs[0]["metrics"]["models"])
+        row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
+        row["seeds"] = str(len(jobs))
+        rows[label] = row
+    rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
+    df = pd.DataFrame(rows).T.fillna("")
+    df.index.name = "accuracy % (mean ± std)"
+    return df
+
+
+def auc_table(jobs) -> pd.DataFrame:
+    classes, models = jobs[0]["metrics"]["classes"], list(jobs[0]["metrics"]["models"])
+    df = pd.DataFrame({m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models},
+                      index=classes)
+    df.loc["paper (Table III)"] = [PAPER_AUC.get(m, "") for m in models]
+    df.index.name = "class"
+    return df
+
+
+def training_figures(groups, out: Path) -> list[str]:
+    """Fig. 5: training accuracy and loss per epoch, one line per group (e.g. learning rate), per modality."""
+    names = []
+    modalities = sorted({m for jobs in groups.values() for m in jobs[0]["metrics"]["modalities"]})
+    for m in modalities:
+        curves = {}
+        for label, jobs in groups.items():
+            hists = [pd.read_csv(j["dir"] / "history" / f"{m}.csv") for j in jobs if (j["dir"] / "history" / f"{m}.csv").exists()]
+            if hists:
+                n = min(len(h) for h in hists)
+                curves[label] = {k: np.mean([h[k].to_numpy()[:n] for h in hists], axis=0) for k in ("accuracy", "loss")}
+        if curves:
+            name = f"fig5_training_{m}.png"
+            plots.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
+            names.append(name)
+    return names
+
+
+def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
+    """Fig. 6 (ROC, first seed) and Fig. 7 (confusion matrices pooled over seeds) of every model."""
+    first = jobs[0]
+    pred = rundir.load_npz(first["dir"] / rundir.PREDICTIONS)
+    classes = first["metrics"]["classes"]
+    names = []
+    for m in first["metrics"]["models"]:
+        y, p = pred["y_test"], pred[f"proba_test_{m}"]
+        keep = ~np.isnan(p).any(axis=1)
+        curves = roc_curves(y[keep], p[keep], len(classes))
+        plots.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
+                       f"ROC, {m} (seed {first['metrics']['seed']})", out / f"fig6_roc_{m}_{slug}.png")
+        cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
+        plots.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
+        names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
+    return names
+
+
+def report(root: str | Path) -> Path:
+    root = Path(root)
+    if not root.is_dir():
+        raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
+    groups, failed = load_jobs(root)
+    fig_dir = root / "report_figures"
+    fig_dir.mkdir(exist_ok=True)
+    lines = [f"# mmfusion report: `{root}`", "", f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s)."]
+    if failed:
+        lines += ["", "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed)]
+    lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups))]
+    figures = training_figures(groups, fig_dir)
+    for i, (label, jobs) in enumerate(groups.items()):
+        seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
+        lines += [f"## Group `{label}`", "", f"Seeds: {seeds}.", "", "### One-vs-rest AUC (Table III layout, mean ± std)", "",
+                  to_markdown(auc_table(jobs))]
+        names = model_figures(label, jobs, fig_dir, f"g{i}")
+        lines += ["### ROC curves (Fig. 6, first seed) and confusion matrices (Fig. 7, pooled over seeds)", ""]
+        lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
+    if figures:
+        lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
+    out = root / "report.md"
+    out.write_text("\n".join(lines))
+    return out

@@ -1,0 +1,43 @@
+"""`mmfusion report` on a tiny multirun made by the test (and on a single run)."""
+
+import shutil
+
+import pytest
+
+from conftest import SHRINK, run_cli
+
+
+@pytest.fixture(scope="module")
+def sweep(tmp_path_factory):
+    root = tmp_path_factory.mktemp("sweep")
+    res = run_cli("train", "-m", *SHRINK, "model.text.lr=1e-3,1e-5", "seed=0,1", f"hydra.sweep.dir={root}", cwd=root)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return root
+
+
+def test_report_groups_by_learning_rate_and_averages_seeds(sweep):
+    # an interrupted job: config written, no COMPLETE marker
+    broken = sweep / "9"
+    shutil.copytree(sweep / "0" / ".hydra", broken / ".hydra")
+    res = run_cli("report", str(sweep), cwd=sweep)
+    assert res.returncode == 0, res.stderr[-3000:]
+    text = (sweep / "report.md").read_text()
+    assert "model.text.lr=0.001" in text and "model.text.lr=1e-05" in text
+    assert "4 finished job(s) in 2 group(s)" in text
+    assert "Not finished" in text and "`9`" in text
+    assert "paper (Table IV)" in text and "95.00" in text and "paper (Table III)" in text
+    assert "±" in text  # two seeds per group: mean ± std
+    for name in ("fig5_training_text.png", "fig5_training_series.png", "fig6_roc_fused_g0.png", "fig7_confusion_series_g1.png"):
+        assert (sweep / "report_figures" / name).stat().st_size > 0
+
+
+def test_report_on_a_single_run(sweep):
+    res = run_cli("report", str(sweep / "1"), cwd=sweep)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "1 finished job(s) in 1 group(s)" in (sweep / "1" / "report.md").read_text()
+
+
+def test_report_on_a_directory_without_runs_fails_clearly(tmp_path):
+    res = run_cli("report", str(tmp_path), cwd=tmp_path)
+    assert res.returncode != 0 and "neither a run directory nor a multirun" in res.stderr
+    assert "Traceback" not in res.stderr
