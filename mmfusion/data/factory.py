@@ -14,6 +14,7 @@ from pathlib import Path
 
 from mmfusion.data.dataset import Dataset, SeriesData, TextData
 from mmfusion.data.pairing import pair_by_label
+from mmfusion.data.window import apply_window
 from mmfusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,8 @@ def build(cfg) -> Dataset:
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
     series = load_series(cfg.series, cfg.seed)
+    window = cfg.series.get("window") or {}
+    series = apply_window(series, window.get("start"), window.get("length"))
     texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
                        float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed))

@@ -67,3 +67,13 @@ def test_factory_with_real_factory_reports_from_shared_data(short_factory, tmp_p
     assert ds.info["text_info"]["rows_read"] == 480
     assert ds.class_counts()["test"] == [2, 2, 2, 2]
     json.dumps(ds.info)  # everything recorded is plain JSON
+
+
+def test_window_after_onset_applies_to_the_factory_series(short_factory):
+    ds = build_dataset(compose_cfg(short_factory + ["dataset.series.window.start=0",
+                                                    "dataset.series.window.length=10"]).dataset)
+    assert ds.splits["train"].x["series"].shape[1:] == (10, 52)
+    assert ds.info["series_info"]["onset_index"] == 10  # 0.5 h onset, first sample at 0.01 h, 3-min steps
+    with pytest.raises(Exception, match="only 40 samples"):
+        build_dataset(compose_cfg(short_factory + ["dataset.series.window.start=0",
+                                                   "dataset.series.window.length=31"]).dataset)
