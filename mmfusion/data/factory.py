@@ -53,8 +53,8 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
     if source == "braatz":
         from mmfusion.data.braatz import load_braatz
 
-        return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.window),
-                           stride=int(cfg.stride), test_onset=int(cfg.test_onset))
+        return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
+                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
     raise ConfigError(f"dataset.series.source={source!r} is not known; choose simulate, rieth or braatz")
 
 

@@ -77,3 +77,39 @@ def test_window_after_onset_applies_to_the_factory_series(short_factory):
     with pytest.raises(Exception, match="only 40 samples"):
         build_dataset(compose_cfg(short_factory + ["dataset.series.window.start=0",
                                                    "dataset.series.window.length=31"]).dataset)
+
+
+RIETH = SHARED_DATA / "tep_rieth_sample"
+
+
+@pytest.mark.skipif(not RIETH.exists(), reason=f"needs the shared reference data at {RIETH}")
+def test_factory_with_rieth_csv_from_shared_data():
+    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset.series.source=rieth",
+                       f"dataset.series.path={RIETH}", "dataset.series.runs_per_class=1",
+                       "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
+                       "dataset.series.faults=[1,2,4,5]", "dataset.split_before_resampling=false",
+                       "dataset.series.window.start=0", "dataset.series.window.length=40"])
+    ds = build_dataset(cfg.dataset)
+    assert ds.splits["test"].x["series"].shape == (8, 40, 52)
+    assert ds.info["series_info"]["onset_index"] == 20  # Rieth training runs: fault from sample 21
+    # one run per fault cannot be split honestly: the error says why
+    honest = compose_cfg(["dataset=factory", "dataset.series.source=rieth", f"dataset.series.path={RIETH}",
+                          "dataset.series.runs_per_class=1", "dataset.series.faults=[1,2,4,5]",
+                          "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}"])
+    with pytest.raises(Exception, match="too few distinct time series runs"):
+        build_dataset(honest.dataset)
+
+
+def test_factory_with_braatz_files(tmp_path):
+    rng = np.random.default_rng(0)
+    for f in (1, 2, 4, 5):
+        np.savetxt(tmp_path / f"d{f:02d}.dat", rng.normal(size=(480, 52)) + f)
+        np.savetxt(tmp_path / f"d{f:02d}_te.dat", rng.normal(size=(960, 52)) + f)
+    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset.series.source=braatz",
+                       f"dataset.series.path={tmp_path}", "dataset.series.faults=[1,2,4,5]",
+                       "dataset.series.braatz_window=50", "dataset.series.braatz_stride=100"])
+    ds = build_dataset(cfg.dataset)
+    assert ds.splits["train"].x["series"].shape[1:] == (50, 52)
+    assert ds.info["test_series_runs_also_in_train"] == 0
+    test_ids = " ".join(ds.splits["test"].ids)
+    assert "-test-" in test_ids and "-train-" not in test_ids  # test pairs take only dNN_te.dat windows
