@@ -19,6 +19,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 # Tiny data, tiny networks, two epochs: every code path of the real pipeline, in seconds.
 SHRINK_SYNTHETIC = [
+    "dataset=synthetic",
     "dataset.samples_per_class=16",
     "dataset.series_length=12",
     "dataset.series_variables=4",

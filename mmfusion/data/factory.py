@@ -84,7 +84,7 @@ def build(cfg) -> Dataset:
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
-    series = load_series(cfg.series, cfg.seed)
+    series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
     texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
