@@ -49,7 +49,10 @@ def plot_history(history: dict, title: str, path: Path) -> None:
             if values:
                 ax.plot(np.arange(1, len(values) + 1), values, style, label=(prefix or "train_") + key)
         ax.set(xlabel="epoch", ylabel=key)
-        ax.legend(fontsize=8)
+        if ax.lines:
+            ax.legend(fontsize=8)
+        else:
+            ax.text(0.5, 0.5, "no epochs (not a neural model)", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -95,6 +95,7 @@ def training_figures(groups, out: Path) -> list[str]:
         curves = {}
         for label, jobs in groups.items():
             hists = [pd.read_csv(j["dir"] / "history" / f"{m}.csv") for j in jobs if (j["dir"] / "history" / f"{m}.csv").exists()]
+            hists = [h for h in hists if len(h) and {"accuracy", "loss"} <= set(h.columns)]  # non-neural: no epochs
             if hists:
                 n = min(len(h) for h in hists)
                 curves[label] = {k: np.mean([h[k].to_numpy()[:n] for h in hists], axis=0) for k in ("accuracy", "loss")}
