@@ -7,6 +7,12 @@ from mmfusion.errors import ConfigError
 MODELS: dict[tuple[str, str], str] = {
     ("text", "lstm"): "mmfusion.models.text_lstm:TextLSTM",
     ("series", "lstm"): "mmfusion.models.series_lstm:SeriesLSTM",
+    ("series", "gru"): "mmfusion.models.series_nets:SeriesGRU",
+    ("series", "bilstm"): "mmfusion.models.series_nets:SeriesBiLSTM",
+    ("series", "conv1d"): "mmfusion.models.series_nets:SeriesConv1D",
+    ("series", "minirocket"): "mmfusion.models.minirocket:SeriesMiniRocket",  # extra: mmfusion[minirocket]
+    ("text", "bilstm"): "mmfusion.models.text_nets:TextBiLSTM",
+    ("text", "tfidf_logreg"): "mmfusion.models.sklearn_text:TextTfidfLogReg",
 }
 
 
