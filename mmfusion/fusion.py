@@ -4,6 +4,9 @@ Each rule has `fit(val_probs, val_y, train_acc) -> params` (plain numbers, saved
 `combine(probs, params, present) -> (n, q)` fused probabilities; the fused class is the argmax
 (eq. 14; ties go to the lowest class index). `present` is an optional list of (n,) boolean masks:
 a missing modality gets weight 0 for that sample and the remaining weights are renormalised.
+`FUSIONS` registers every rule (the validation-fitted ones live in fusion_rules.py); `fuse_splits`
+fits a rule (after optional temperature scaling, `fusion.calibrate`) and fuses every split, the one
+path that `train`, `fuse` and `predict` share.
 """
 
 from __future__ import annotations
@@ -97,11 +100,67 @@ class Accuracy(Equal):
         return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
 
 
-FUSIONS = {"equal": Equal, "accuracy": Accuracy}
+# name -> rule class (or "module:Class", imported on first use); one conf/fusion/<name>.yaml each
+FUSIONS = {
+    "equal": Equal,
+    "accuracy": Accuracy,
+    "per_class": "mmfusion.fusion_rules:PerClass",
+    "product": "mmfusion.fusion_rules:Product",
+    "stacking": "mmfusion.fusion_rules:Stacking",
+    "ensemble_selection": "mmfusion.fusion_rules:EnsembleSelection",
+}
 
 
 def get_rule(cfg):
     name = cfg.name
     if name not in FUSIONS:
         raise ConfigError(f"fusion.name={name!r} is not known; choose one of {sorted(FUSIONS)}")
-    return FUSIONS[name](cfg)
+    rule = FUSIONS[name]
+    if isinstance(rule, str):
+        import importlib
+
+        module, cls = rule.split(":")
+        rule = getattr(importlib.import_module(module), cls)
+    return rule(cfg)
+
+
+def needs_val(cfg) -> bool:
+    """Whether this fusion config is fitted on a validation split (checked before any training)."""
+    return (cfg.name in ("per_class", "stacking", "ensemble_selection") or bool(cfg.get("calibrate", False))
+            or cfg.get("weights_from") == "val" or cfg.get("weights") == "val_accuracy")
+
+
+def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:
+    """Fit the configured rule, after per-modality temperature scaling when `fusion.calibrate` is on
+    (the temperatures then join the params and `combine_probs` applies them first)."""
+    from mmfusion import calibration
+
+    temps = None
+    if cfg.get("calibrate", False):
+        if val_probs is None or val_y is None or len(val_y) == 0:
+            raise ConfigError("fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0")
+        temps = [calibration.fit_temperature(p, val_y) for p in val_probs]
+        val_probs = [calibration.apply_temperature(p, t) for p, t in zip(val_probs, temps)]
+    params = get_rule(cfg).fit(val_probs, val_y, train_acc)
+    return {**params, "temperatures": temps} if temps is not None else params
+
+
+def combine_probs(cfg, params: dict, probs, present=None) -> np.ndarray:
+    """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
+    from mmfusion import calibration
+
+    temps = params.get("temperatures")
+    if temps is not None:
+        probs = [calibration.apply_temperature(p, t) for p, t in zip(probs, temps)]
+    return get_rule(cfg).combine(probs, params, present)
+
+
+def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str]):
+    """Fit on `val` (when there is one) and fuse every split: probs[split][m] (n, q) with NaN rows where
+    absent, y[split], present[split][m]. Returns (params, {split: fused})."""
+    has_val = "val" in probs and len(y["val"]) > 0
+    val_probs = [probs["val"][m] for m in names] if has_val else None
+    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc)
+    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names])
+             for s in probs}
+    return params, fused

@@ -39,6 +39,40 @@ def auc_table(metrics: dict) -> pd.DataFrame:
     return df
 
 
+def ci_table(metrics: dict) -> pd.DataFrame:
+    """One row per model: accuracy and macro AUC with bootstrap CIs, NLL, Brier, ECE."""
+    rows = {}
+    for name, m in metrics["models"].items():
+        acc_ci, auc_ci = m.get("accuracy_ci") or [None, None], m.get("macro_auc_ci") or [None, None]
+        rows[name] = {"accuracy": m["accuracy"], "accuracy_lo": acc_ci[0], "accuracy_hi": acc_ci[1],
+                      "macro_auc": m["macro_auc"], "macro_auc_lo": auc_ci[0], "macro_auc_hi": auc_ci[1],
+                      "nll": m.get("nll"), "brier": m.get("brier"), "ece": m.get("ece")}
+    df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
+    df.index.name = "model"
+    return df
+
+
+def auc_ci_table(metrics: dict) -> pd.DataFrame:
+    """Table III with intervals: one row per class, `<model>`, `<model>_lo`, `<model>_hi` columns."""
+    cols = {}
+    for name, m in metrics["models"].items():
+        cis = m.get("auc_ci") or {}
+        cols[name] = [m["auc"][c] for c in metrics["classes"]]
+        cols[f"{name}_lo"] = [(cis.get(c) or [None, None])[0] for c in metrics["classes"]]
+        cols[f"{name}_hi"] = [(cis.get(c) or [None, None])[1] for c in metrics["classes"]]
+    df = pd.DataFrame(cols, index=metrics["classes"], dtype=float)
+    df.index.name = "class"
+    return df
+
+
+def mcnemar_line(metrics: dict) -> str:
+    c = metrics.get("comparison")
+    if not c:
+        return ""
+    return (f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
+            f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n")
+
+
 def write_tables(metrics: dict, directory: Path) -> str:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -48,4 +82,10 @@ def write_tables(metrics: dict, directory: Path) -> str:
     acc_md = to_markdown(acc)
     (directory / "accuracy.md").write_text(acc_md)
     (directory / "auc.md").write_text(to_markdown(auc))
+    if any("accuracy_ci" in m for m in metrics["models"].values()):
+        ci, auc_ci = ci_table(metrics), auc_ci_table(metrics)
+        ci.to_csv(directory / "accuracy_ci.csv")
+        auc_ci.to_csv(directory / "auc_ci.csv")
+        (directory / "accuracy_ci.md").write_text(to_markdown(ci) + mcnemar_line(metrics))
+        (directory / "auc_ci.md").write_text(to_markdown(auc_ci))
     return acc_md

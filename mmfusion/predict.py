@@ -1,0 +1,164 @@
+"""`mmfusion predict <run-dir> [--text FILE] [--series FILE] [--out FILE]`: classify new records with a
+finished run's saved models (and their saved vocabulary / normalisation statistics) and fusion params.
+
+Inputs, either or both (a record may have one modality only; it is fused over what it has):
+- text: a CSV with an `id` column and a text column (`text`, else the run's `dataset.text_column`,
+  else `--text-column`); UTF-8 (a BOM is stripped).
+- series: `.npz` with `ids` (n,) and `x` (n, T, F), or a long CSV with columns `id, step, <F variables>`
+  (one row per record and time step, in any order).
+Output CSV: id, `<modality>_<class>` probabilities, `fused_<class>`, `fused_class`, `fused_probability`
+(empty cells where a record lacks that modality).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import OmegaConf
+
+from mmfusion import fusion, rundir
+from mmfusion.errors import DataError, MmfusionError, RunDirError
+
+
+def _read_csv(path: Path, what: str) -> pd.DataFrame:
+    if not path.is_file():
+        raise DataError(f"{what} file {path}: no such file")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise DataError(f"{what} file {path}: line {line} is not valid UTF-8; re-save the file as UTF-8") from None
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise DataError(f"{what} file {path}: not a readable CSV ({err})") from None
+
+
+def read_texts(path, text_column: str | None = None, id_column: str = "id") -> tuple[np.ndarray, np.ndarray]:
+    path = Path(path)
+    df = _read_csv(path, "text")
+    column = next((c for c in ([text_column] if text_column else ["text", "Description"]) if c in df.columns), None)
+    if id_column not in df.columns or column is None:
+        raise DataError(f"text file {path}: needs an {id_column!r} column and a text column "
+                        f"({text_column or 'text'}); its columns are {list(df.columns)}")
+    ids, texts = df[id_column].astype(str).to_numpy(), df[column].to_numpy(dtype=object)
+    for i, t in zip(ids, texts):
+        if not isinstance(t, str) or not t.strip():
+            raise DataError(f"text file {path}: record {i!r} has no readable text; give it a non-empty {column}")
+    return ids, texts
+
+
+def read_series(path) -> tuple[np.ndarray, np.ndarray | list]:
+    """(ids, x): x an (n, T, F) array (npz) or a list of (T_i, F) arrays (long CSV)."""
+    path = Path(path)
+    if path.suffix == ".npz":
+        if not path.is_file():
+            raise DataError(f"series file {path}: no such file")
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                ids, x = f["ids"].astype(str), np.asarray(f["x"], dtype=np.float64)
+        except (KeyError, ValueError, OSError) as err:
+            raise DataError(f"series file {path}: needs arrays `ids` (n,) and `x` (n, T, F) ({err})") from None
+        if x.ndim != 3 or len(x) != len(ids):
+            raise DataError(f"series file {path}: x has shape {x.shape}; expected ({len(ids)}, T, F)")
+        return ids, x
+    df = _read_csv(path, "series")
+    if list(df.columns[:2]) != ["id", "step"] or len(df.columns) < 3:
+        raise DataError(f"series file {path}: a long CSV needs columns id, step, <variables>; got {list(df.columns)}")
+    ids, x = [], []
+    for rid, rows in df.groupby("id", sort=False):
+        try:
+            rows = rows.assign(step=rows["step"].astype(float)).sort_values("step")
+            x.append(rows.iloc[:, 2:].astype(float).to_numpy())
+        except ValueError as err:
+            raise DataError(f"series file {path}: record {rid!r} has a non-numeric value ({err})") from None
+        ids.append(str(rid))
+    return np.asarray(ids), x
+
+
+def check_series(ids, x, model, path) -> np.ndarray:
+    """One (n, T, F) array, or a DataError naming the first record whose shape or values do not fit."""
+    length, variables = int(model.length), int(model.variables)
+    for rid, xi in zip(ids, x):
+        xi = np.asarray(xi)
+        if xi.shape[-1] != variables:
+            raise DataError(f"series file {path}: record {rid!r} has {xi.shape[-1]} variables; "
+                            f"the model was trained on {variables}")
+        if xi.shape[0] != length:
+            raise DataError(f"series file {path}: record {rid!r} has {xi.shape[0]} time steps; "
+                            f"the model supports exactly {length}")
+        if not np.isfinite(xi).all():
+            raise DataError(f"series file {path}: record {rid!r} contains NaN or infinite values")
+    return np.asarray(x, dtype=np.float64).reshape(len(ids), length, variables)
+
+
+def load_run(run_dir: Path):
+    run_dir = rundir.require_complete(run_dir, needs=(rundir.METRICS, "models"))
+    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
+        if path.is_file():
+            return run_dir, OmegaConf.load(path), json.loads((run_dir / rundir.METRICS).read_text())
+    raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
+
+
+def predict(run_dir, text=None, series=None, text_column: str | None = None) -> pd.DataFrame:
+    from mmfusion.models import load_model
+
+    if text is None and series is None:
+        raise MmfusionError("give --text FILE and/or --series FILE")
+    run_dir, cfg, metrics = load_run(Path(run_dir))
+    classes, names = list(metrics["classes"]), list(metrics["modalities"])
+    inputs = {}
+    if text is not None:
+        inputs["text"] = read_texts(text, text_column or cfg.dataset.get("text_column"))
+    if series is not None:
+        inputs["series"] = read_series(series)
+    extra = [m for m in inputs if m not in names]
+    if extra:
+        raise DataError(f"the run at {run_dir} has no {extra} model; it has {names}")
+    order = list(dict.fromkeys(i for m in inputs for i in inputs[m][0]))
+    pos = {i: k for k, i in enumerate(order)}
+    out = pd.DataFrame({"id": order})
+    probs, present = [], []
+    for m in names:
+        p, mask = np.full((len(order), len(classes)), np.nan), np.zeros(len(order), bool)
+        if m in inputs:
+            ids, x = inputs[m]
+            if len(set(ids)) != len(ids):
+                raise DataError(f"{m} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}")
+            model = load_model(m, cfg.model[m], len(classes), run_dir / "models")
+            if m == "series":
+                x = check_series(ids, x, model, series)
+            rows = np.array([pos[i] for i in ids], dtype=int)
+            if len(rows):
+                p[rows], mask[rows] = model.predict_proba(x), True
+        probs.append(p)
+        present.append(mask)
+        for k, c in enumerate(classes):
+            out[f"{m}_{c}"] = p[:, k]
+    if metrics.get("fusion"):
+        fused = fusion.combine_probs(cfg.fusion, metrics["fusion"]["params"], probs, present)
+        for k, c in enumerate(classes):
+            out[f"fused_{c}"] = fused[:, k]
+        out["fused_class"] = [classes[k] for k in fused.argmax(axis=1)]
+        out["fused_probability"] = fused.max(axis=1)
+    return out
+
+
+def run_predict(args: list[str]) -> None:
+    ap = argparse.ArgumentParser(prog="mmfusion predict", description=__doc__.split("\n\n")[0])
+    ap.add_argument("run_dir", type=Path, help="a finished run directory (with COMPLETE)")
+    ap.add_argument("--text", type=Path, help="CSV with id and text columns")
+    ap.add_argument("--series", type=Path, help=".npz (ids, x) or long CSV (id, step, variables...)")
+    ap.add_argument("--text-column", help="name of the text column (default: text, else the run's)")
+    ap.add_argument("--out", type=Path, default=Path("predictions.csv"), help="output CSV (default predictions.csv)")
+    ns = ap.parse_args(args)
+    df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
+    ns.out.parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(ns.out, index=False)
+    print(f"{len(df)} record(s) classified; written to {ns.out}")

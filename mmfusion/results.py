@@ -1,0 +1,59 @@
+"""Scores and figures of one set of test probabilities, shared by `train` and `fuse` (so that
+re-fusing a run with its own rule reproduces its metrics exactly).
+
+Per model (each modality on the test samples that have it, and `fused` on all): accuracy, AUC,
+confusion (evaluate.py), NLL / Brier / ECE (calibration.py), bootstrap CIs (stats.py); figures
+`roc_<model>.png`, `confusion_<model>.png` and `reliability.png`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mmfusion import calibration, plots, stats
+from mmfusion.evaluate import evaluate, roc_curves
+from mmfusion.fusion_plots import plot_reliability
+
+DEFAULTS = {"bootstrap": 1000, "ci_level": 0.95, "ece_bins": 10}
+
+
+def eval_settings(cfg) -> dict:
+    ev = cfg.get("evaluation") or {}
+    return {k: type(v)(ev.get(k, v)) for k, v in DEFAULTS.items()}
+
+
+def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir: Path | None,
+                 temperatures: dict | None = None) -> dict:
+    """{model: metrics}; present[m] masks the samples a modality model has (fused: all)."""
+    ev = eval_settings(cfg)
+    y = np.asarray(y)
+    results, curves = {}, {}
+    for name, p in probs.items():
+        keep = present.get(name, np.ones(len(y), bool))
+        yk, pk = y[keep], p[keep]
+        res = evaluate(yk, pk, classes)
+        res.update(calibration.scores(yk, pk, ev["ece_bins"]))
+        res.update(stats.bootstrap(yk, pk, classes, ev["bootstrap"], ev["ci_level"], int(cfg.seed)))
+        curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
+        if temperatures and name in temperatures:
+            cal = calibration.apply_temperature(pk, temperatures[name])
+            res["calibrated"] = {"temperature": float(temperatures[name]),
+                                 **calibration.scores(yk, cal, ev["ece_bins"])}
+            curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, ev["ece_bins"])
+        results[name] = res
+        if fig_dir is not None:
+            fig_dir.mkdir(parents=True, exist_ok=True)
+            plots.plot_roc(roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model",
+                           fig_dir / f"roc_{name}.png")
+            plots.plot_confusion(res["confusion"], classes, f"Confusion, {name} model",
+                                 fig_dir / f"confusion_{name}.png")
+    if fig_dir is not None:
+        plot_reliability(curves, fig_dir / "reliability.png")
+    return results
+
+
+def compare(y, probs: dict, present: dict, names: list[str]) -> dict | None:
+    """McNemar's test of the fused model against the best single modality (None without fusion)."""
+    return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names)

@@ -1,0 +1,67 @@
+"""Missing-modality robustness: fuse the test split again after hiding modalities from a share of it.
+
+For each `drop` kind and `rate`, round(rate * n) test samples (taken in one seeded random order per
+kind, so a lower rate's samples are a subset of a higher rate's; only samples that have every
+modality are eligible) lose: `text` their text, `series` their series, `either` all modalities but one
+chosen at random per sample (so at rate 1 every sample keeps exactly one). Every rule fuses what is
+left with the parameters it fitted on the intact validation split; the score is the fused accuracy.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from mmfusion import fusion
+from mmfusion.errors import ConfigError
+from mmfusion.fusion_plots import plot_robustness
+from mmfusion.tables import to_markdown
+
+
+def drop_modalities(present: dict, names: list[str], drop: str, rate: float, seed: int) -> dict:
+    """New presence masks after dropping `drop` (a modality name or `either`) from `rate` of the samples."""
+    if drop != "either" and drop not in names:
+        raise ConfigError(f"robustness.drop lists {drop!r}; choose among {names + ['either']}")
+    if not 0.0 <= float(rate) <= 1.0:
+        raise ConfigError(f"robustness.rates must lie in [0, 1], got {rate}")
+    n = len(present[names[0]])
+    kind = names.index(drop) if drop in names else len(names)
+    rng = np.random.default_rng([int(seed), 99, kind])
+    order = rng.permutation(n)
+    keep_one = rng.integers(0, len(names), size=n)  # `either`: the modality each sample keeps
+    full = np.all([present[m] for m in names], axis=0)
+    chosen = order[full[order]][: int(round(float(rate) * n))]
+    out = {m: present[m].copy() for m in names}
+    for i, m in enumerate(names):
+        hit = chosen if drop == m else chosen[keep_one[chosen] != i] if drop == "either" else chosen[:0]
+        out[m][hit] = False
+    return out
+
+
+def robustness_table(rules: dict, probs: dict, y, present: dict, names: list[str], drops, rates,
+                     seed: int) -> pd.DataFrame:
+    """rules: {label: (fusion cfg, params)}; probs/present: the test split per modality."""
+    y = np.asarray(y)
+    rows = []
+    for drop in drops:
+        for rate in rates:
+            masks = drop_modalities(present, names, str(drop), float(rate), seed)
+            missing = int(np.sum(~np.all([masks[m] for m in names], axis=0)))
+            for label, (cfg, params) in rules.items():
+                fused = fusion.combine_probs(cfg, params, [probs[m] for m in names], [masks[m] for m in names])
+                rows.append({"rule": label, "drop": str(drop), "rate": float(rate), "n_missing": missing,
+                             "accuracy": float(np.mean(fused.argmax(axis=1) == y))})
+    return pd.DataFrame(rows)
+
+
+def write_robustness(table: pd.DataFrame, out_dir: Path) -> None:
+    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
+    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
+    table.to_csv(out_dir / "tables" / "robustness.csv", index=False)
+    wide = table.pivot_table(index=["drop", "rate"], columns="rule", values="accuracy", sort=False)
+    wide.index = [f"{d} {r:.0%}" for d, r in wide.index]
+    wide.index.name = "missing"
+    (out_dir / "tables" / "robustness.md").write_text(to_markdown(wide))
+    plot_robustness(table, out_dir / "figures" / "robustness.png")

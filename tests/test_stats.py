@@ -1,0 +1,56 @@
+"""Bootstrap CIs and McNemar's test on hand-made predictions."""
+
+import numpy as np
+import pytest
+from sklearn.metrics import roc_auc_score
+
+from mmfusion import stats
+
+CLASSES = ["a", "b", "c"]
+
+
+def test_rank_auc_matches_scikit_learn_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, size=(5, 40))
+    s = np.round(rng.random((5, 40)), 1)  # many ties
+    got = stats.auc_rows(y == 1, s)
+    np.testing.assert_allclose(got, [roc_auc_score(yi, si) for yi, si in zip(y, s)])
+    assert np.isnan(stats.auc_rows(np.zeros((1, 4), bool), s[:1, :4]))[0]
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    rng = np.random.default_rng(1)
+    y = np.arange(90) % 3
+    p = rng.dirichlet(np.ones(3), size=90) + 0.8 * np.eye(3)[y]
+    p /= p.sum(1, keepdims=True)
+    a = stats.bootstrap(y, p, CLASSES, resamples=500, seed=4)
+    assert a == stats.bootstrap(y, p, CLASSES, resamples=500, seed=4)
+    acc = np.mean(p.argmax(1) == y)
+    lo, hi = a["accuracy_ci"]
+    assert lo <= acc <= hi and hi - lo < 0.3
+    assert set(a["auc_ci"]) == set(CLASSES) and a["macro_auc_ci"][0] <= a["macro_auc_ci"][1] <= 1
+
+
+def test_perfect_classifier_has_a_degenerate_interval():
+    y = np.array([0, 1, 2] * 5)
+    res = stats.bootstrap(y, np.eye(3)[y], CLASSES, resamples=200)
+    assert res["accuracy_ci"] == [1.0, 1.0] and res["macro_auc_ci"] == [1.0, 1.0]
+    assert stats.bootstrap(y, np.eye(3)[y], CLASSES, resamples=0)["accuracy_ci"] is None
+
+
+def test_mcnemar_exact_by_hand():
+    y = np.zeros(10, int)
+    a = np.zeros(10, int)
+    b = np.array([1] * 5 + [0] * 5)  # A right / B wrong on 5 samples, never the reverse
+    res = stats.mcnemar(y, a, b)
+    assert (res["a_right_b_wrong"], res["a_wrong_b_right"]) == (5, 0)
+    assert res["p_value"] == pytest.approx(2 * 0.5 ** 5)
+    assert stats.mcnemar(y, a, a)["p_value"] == 1.0
+
+
+def test_fused_is_compared_with_the_best_single_modality():
+    y = np.array([0, 1, 0, 1])
+    probs = {"series": np.eye(2)[[0, 1, 1, 1]], "text": np.eye(2)[[1, 1, 1, 1]], "fused": np.eye(2)[y]}
+    present = {m: np.ones(4, bool) for m in probs}
+    res = stats.fused_vs_best(y, probs, present, ["series", "text", "fused"])
+    assert res["b"] == "series" and res["a_right_b_wrong"] == 1 and res["n"] == 4
