@@ -7,6 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
+from mmfusion import launchers
 from mmfusion.errors import MmfusionError
 
 log = logging.getLogger("mmfusion")
@@ -55,10 +56,27 @@ def _refuse_existing_run_dir(overrides: list[str]) -> None:
                 raise MmfusionError(f"{target} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
 
 
+def _refuse_unwritable_dirs(overrides: list[str]) -> None:
+    """An output directory that cannot be created: one message up front instead of a traceback from Hydra."""
+    import os
+
+    for arg in overrides:
+        key, _, value = arg.partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and "${" not in value:
+            target = Path(value).absolute()
+            parent = next(p for p in (target, *target.parents) if p.exists())
+            if not parent.is_dir():
+                raise MmfusionError(f"{key}={value} cannot be created: {parent} is a file, not a directory; choose another {key}")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise MmfusionError(f"{key}={value} cannot be created: {parent} is not writable; choose another {key}")
+
+
 def run_train(overrides: list[str]) -> None:
     import hydra
 
     _refuse_existing_run_dir(overrides)
+    _refuse_unwritable_dirs(overrides)
+    launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_train_task)
     sys.argv = ["mmfusion-train", *overrides]
     task()

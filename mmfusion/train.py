@@ -11,17 +11,18 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from mmfusion import fusion, plots, rundir
+from mmfusion import accelerate, fusion, plots, rundir, tracking
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.evaluate import evaluate, roc_curves
+from mmfusion.results import compare, score_models
 from mmfusion.tables import write_tables
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
+CONFIG_FILE = "config.yaml"  # the resolved config, saved in the run directory (also without Hydra)
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:
@@ -51,6 +52,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     for m in names:
         log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(tr.present[m].sum()))
         model = build_model(m, cfg.model[m], ds.num_classes)
+        model.extra_callbacks = tracking.callbacks(cfg, run_dir, m)  # TensorBoard when tracking.tensorboard
         keep = tr.present[m]
         val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
         histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
@@ -71,13 +73,11 @@ def rundir_path(run_dir: Path, *parts: str) -> Path:
 
 
 def fuse_all(rule_cfg, ds: Dataset, probs: dict, train_acc: dict, names: list[str]) -> dict:
-    rule = fusion.get_rule(rule_cfg)
-    val = ds.splits.get("val")
-    val_probs = [probs["val"][m] for m in names] if val is not None else None
-    params = rule.fit(val_probs, val.y if val is not None else None, [train_acc[m] for m in names])
-    for split_name, split in ds.splits.items():
-        present = [split.present[m] for m in names]
-        probs[split_name]["fused"] = rule.combine([probs[split_name][m] for m in names], params, present)
+    y = {s: split.y for s, split in ds.splits.items()}
+    present = {s: split.present for s, split in ds.splits.items()}
+    params, fused = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names)
+    for split_name in ds.splits:
+        probs[split_name]["fused"] = fused[split_name]
     return params
 
 
@@ -86,8 +86,13 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if rundir.holds_results(run_dir):
         raise ConfigError(f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
     validate(cfg)
+    tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
+    if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
+        raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
+                          f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
+    ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
     seed_everything(cfg.seed, cfg.deterministic)
-    ds = build_dataset(cfg.dataset)
+    accelerate.configure(cfg)  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
     missing = [m for m in names if m not in ds.modalities]
     if missing:
@@ -99,15 +104,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     model_names = names + (["fused"] if params is not None else [])
 
     test = ds.splits["test"]
-    results = {}
-    for name in model_names:
-        keep = test.present[name] if name in test.present else np.ones(len(test), bool)
-        results[name] = evaluate(test.y[keep], probs["test"][name][keep], ds.classes)
-        curves = roc_curves(test.y[keep], probs["test"][name][keep], ds.num_classes)
-        plots.plot_roc(curves, results[name]["auc"], ds.classes, f"ROC, {name} model",
-                       rundir_path(run_dir, "figures", f"roc_{name}.png"))
-        plots.plot_confusion(results[name]["confusion"], ds.classes, f"Confusion, {name} model",
-                             run_dir / "figures" / f"confusion_{name}.png")
+    temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
+    test_probs = {n: probs["test"][n] for n in model_names}
+    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
     for m in names:
         plots.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
@@ -127,14 +126,17 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         "models": results,
         "train_accuracy": train_acc,
         "fusion": {"name": cfg.fusion.name, "params": params} if params is not None else None,
+        "comparison": compare(test.y, test_probs, test.present, model_names),
         "sizes": ds.sizes(),
         "class_counts": ds.class_counts(),
         "dataset": ds.info,
         "seed": int(cfg.seed),
     }
     rundir.write_json(run_dir / rundir.METRICS, metrics)
+    (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))  # for predict / fuse
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
+    tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
     rundir.mark_complete(run_dir)
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},

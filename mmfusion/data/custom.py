@@ -69,6 +69,12 @@ def load_series_file(path, id_column: str = "id", step_column: str = "step"):
         variables = variables or [f"v{j + 1}" for j in range(x.shape[2])]
     else:
         ids, x, variables = _long_table(path, id_column, step_column)
+    if x.shape[1] < 1 or x.shape[2] < 1:
+        raise DataError(f"{path}: the series have {x.shape[1]} time steps and {x.shape[2]} variables; each needs at least one")
+    bad = ~np.isfinite(x).all(axis=(1, 2))
+    if bad.any():
+        raise DataError(f"{path}: {int(bad.sum())} series hold NaN or infinite values (empty cells count), e.g. ids "
+                        f"{np.asarray(ids)[bad][:5].tolist()}; clean those series or drop their records")
     if len(set(ids)) != len(ids):
         raise DataError(f"{path}: duplicate ids, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[:3].tolist()}")
     return ids, x, variables
