@@ -73,3 +73,19 @@ def plot_curves(curves: dict, title: str, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def plot_accuracy_vs_time(table, models: list[str], path: Path) -> None:
+    """Accuracy (mean, shaded +/- std over seeds) against hours since the fault onset, one line per model."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    hours = np.asarray(table.index, dtype=float)
+    for m in models:
+        mean, std = table[(m, "mean")].to_numpy(float) * 100, np.nan_to_num(table[(m, "std")].to_numpy(float)) * 100
+        style = "--" if m == "text" else "-"
+        ax.plot(hours, mean, style, marker="o", label=m)
+        ax.fill_between(hours, mean - std, mean + std, alpha=0.15)
+    ax.set(xlabel="hours since the fault onset", ylabel="test accuracy (%)", title="Early diagnosis")
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

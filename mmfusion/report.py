@@ -124,6 +124,45 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
     return names
 
 
+def rule_accuracies(job: Path) -> dict[str, float]:
+    """Test accuracy of every fusion rule from the newest finished `mmfusion fuse <job> fusion=all`."""
+    done = sorted(d for d in (job / "fuse").glob("all-*") if rundir.is_complete(d)) if (job / "fuse").is_dir() else []
+    if not done:
+        return {}
+    rules = json.loads((done[-1] / rundir.METRICS).read_text()).get("rules", {})
+    return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
+
+
+def time_table(groups) -> pd.DataFrame | None:
+    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds."""
+    rows = []
+    for jobs in groups.values():
+        for j in jobs:
+            info = j["metrics"].get("dataset", {}).get("series_info", {})
+            if "window_length" not in info:
+                return None
+            hours = (info["window_start"] + info["window_length"]) * float(info.get("sample_interval_h", 0.05))
+            acc = {m: r["accuracy"] for m, r in j["metrics"]["models"].items()}
+            rows.append({"hours since onset": round(hours, 3), **acc, **rule_accuracies(j["dir"])})
+    df = pd.DataFrame(rows)
+    if df["hours since onset"].nunique() < 2:
+        return None
+    return df.groupby("hours since onset").agg(["mean", "std", "count"])
+
+
+def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
+    models = list(dict.fromkeys(c[0] for c in table.columns))
+    plots.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
+    shown = pd.DataFrame({m: [_pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
+                              for mu, sd in zip(table[(m, "mean")], table[(m, "std")])] for m in models},
+                         index=table.index)
+    shown["seeds"] = table[(models[0], "count")].astype(int).astype(str).tolist()
+    return ["## Accuracy against hours since the fault onset", "",
+            "Test accuracy in % (mean ± std over seeds); the series sees only the window up to that time, "
+            "the text is the same at every time.", "", to_markdown(shown),
+            "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)", ""]
+
+
 def report(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
@@ -136,6 +175,9 @@ def report(root: str | Path) -> Path:
         lines += ["", "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed)]
     lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups))]
     figures = training_figures(groups, fig_dir)
+    timing = time_table(groups)
+    if timing is not None:
+        lines += time_section(timing, fig_dir)
     for i, (label, jobs) in enumerate(groups.items()):
         seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
         lines += [f"## Group `{label}`", "", f"Seeds: {seeds}.", "", "### One-vs-rest AUC (Table III layout, mean ± std)", "",

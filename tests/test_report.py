@@ -41,3 +41,24 @@ def test_report_on_a_directory_without_runs_fails_clearly(tmp_path):
     res = run_cli("report", str(tmp_path), cwd=tmp_path)
     assert res.returncode != 0 and "neither a run directory nor a multirun" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+def test_report_draws_accuracy_against_hours_since_onset(tmp_path):
+    """Two tiny factory runs with 0.5 h and 1 h windows after the onset, one re-fused with every rule."""
+    from conftest import compose_cfg
+    from mmfusion.fuse import fuse_run
+    from mmfusion.report import report
+    from mmfusion.train import train
+
+    base = ["dataset=factory", "dataset.samples_per_class=12", "dataset.series.runs_per_class=4",
+            "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
+            f"dataset.series.cache_dir={tmp_path / 'cache'}", "dataset.val_fraction=0.25", "dataset.test_fraction=0.25",
+            "dataset.series.window.start=0"]
+    for job, length in (("0", 10), ("1", 20)):
+        train(compose_cfg(base + [f"dataset.series.window.length={length}"]), tmp_path / "sweep" / job)
+    fuse_run(tmp_path / "sweep" / "0", ["fusion=all"])
+    text = report(tmp_path / "sweep").read_text()
+    assert "Accuracy against hours since the fault onset" in text
+    assert "| 0.5 |" in text and "| 1.0 |" in text
+    assert "fused (product)" in text
+    assert (tmp_path / "sweep" / "report_figures" / "accuracy_vs_time.png").stat().st_size > 0
