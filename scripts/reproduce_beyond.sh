@@ -40,3 +40,17 @@ mmfusion train -m experiment=early $REAL modalities=[text] model.text.embedding=
   hydra.sweep.dir="$RUNS/early_text_embedding" || true
 mmfusion report "$RUNS/early_text_embedding"
 python scripts/collect_results.py "$RUNS/early_text_embedding" "$RESULTS/early_text_embedding"
+
+step "early diagnosis with MiniRocket for the series (optional extra; needs an environment with aeon)"
+# aeon pins older numpy/pandas through numba, so it lives in its own environment:
+#   python -m venv .venv-minirocket && .venv-minirocket/bin/pip install -e '.[minirocket]'
+MR=${MINIROCKET_PY:-.venv-minirocket/bin/python}
+if "$MR" -c "import aeon" 2>/dev/null; then
+  "$MR" -m mmfusion train -m experiment=early $REAL model/series=minirocket model/text=tfidf_logreg \
+    dataset.series.window.length=10,20,40,100 seed=0,1,2 hydra.sweep.dir="$RUNS/early_real_minirocket" || true
+  fuse_all "$RUNS/early_real_minirocket"
+  mmfusion report "$RUNS/early_real_minirocket"
+  python scripts/collect_results.py "$RUNS/early_real_minirocket" "$RESULTS/early_real_minirocket"
+else
+  echo "skipped: no aeon in $MR (see the comment above)"
+fi
