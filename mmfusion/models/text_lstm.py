@@ -14,10 +14,8 @@ from mmfusion.errors import ConfigError, DataError
 from mmfusion.models.base import KerasModality, dense_head
 
 
-def build_text_lstm(
-    vocab_size, sequence_length, num_classes, embedding_dim=64, units=80, dense_units=(64, 32, 16),
-    dropout=0.0, embedding_matrix=None, trainable_embedding=True,
-):
+def embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix=None, trainable_embedding=True):
+    """Token-id input -> embedding (masking the padding id 0), optionally initialised from given vectors."""
     inp = keras.Input(shape=(int(sequence_length),), dtype="int32", name="tokens")
     emb = keras.layers.Embedding(
         int(vocab_size), int(embedding_dim), mask_zero=True, trainable=bool(trainable_embedding), name="embedding"
@@ -25,6 +23,14 @@ def build_text_lstm(
     x = emb(inp)
     if embedding_matrix is not None:
         emb.set_weights([np.asarray(embedding_matrix, dtype=np.float32)])
+    return inp, x
+
+
+def build_text_lstm(
+    vocab_size, sequence_length, num_classes, embedding_dim=64, units=80, dense_units=(64, 32, 16),
+    dropout=0.0, embedding_matrix=None, trainable_embedding=True,
+):
+    inp, x = embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix, trainable_embedding)
     x = keras.layers.LSTM(int(units))(x)
     return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="text_lstm")
 
@@ -49,6 +55,7 @@ def as_texts(x, what: str) -> list[str]:
 
 class TextLSTM(KerasModality):
     modality = "text"
+    builder = staticmethod(build_text_lstm)  # subclasses swap the network, keep the preprocessing
 
     def _vectorizer(self, vocabulary=None) -> keras.layers.TextVectorization:
         return keras.layers.TextVectorization(
@@ -95,7 +102,7 @@ class TextLSTM(KerasModality):
 
     def build_network(self) -> keras.Model:
         c = self.cfg
-        return build_text_lstm(
+        return type(self).builder(
             len(self.vocabulary), c.sequence_length, self.num_classes, c.embedding_dim, c.lstm_units,
             c.dense_units, c.get("dropout", 0.0), self.embedding_matrix(), c.get("trainable_embedding", True),
         )
