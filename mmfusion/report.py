@@ -74,6 +74,8 @@ def accuracy_table(groups) -> pd.DataFrame:
         rows[label] = row
     rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
     df = pd.DataFrame(rows).T.fillna("")
+    first = [c for c in ("series", "text", "fused") if c in df.columns]
+    df = df[first + [c for c in df.columns if c not in first and c != "seeds"] + ["seeds"]]
     df.index.name = "accuracy % (mean ± std)"
     return df
 
