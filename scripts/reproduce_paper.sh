@@ -27,5 +27,5 @@ sweep paper_real_paper_protocol experiment=paper $REAL dataset.split_before_resa
 # Fig. 5: learning rates (text model, 3 seeds; series model, 1 seed)
 sweep paper_lr_text experiment=paper $REAL modalities=[text] model.text.lr=1e-3,1e-5 seed=0,1,2
 sweep paper_lr_series experiment=paper modalities=[series] model.series.lr=1e-3,1e-5 seed=0
-# the project's generated text instead of factoryReports, 3 seeds
-sweep paper_generated_honest experiment=paper seed=0,1,2
+# the project's generated text instead of factoryReports, 2 seeds
+sweep paper_generated_honest experiment=paper seed=0,1
