@@ -3,11 +3,7 @@
 # "Early diagnosis"). Same conventions as scripts/reproduce_paper.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPORTS=${REPORTS:-../shared/data/factory_reports/factoryReports.csv}
-RUNS=${RUNS:-outputs/runs}
-RESULTS=${RESULTS:-outputs/results}
-REAL="dataset.text.source=csv dataset.text.path=$REPORTS"
-step() { echo; echo "== $*"; }
+source scripts/settings.sh
 fuse_all() {  # every job of a run or sweep re-fused with every rule (no retraining)
   for job in "$1" "$1"/*/; do
     [ -f "$job/COMPLETE" ] && mmfusion fuse "$job" fusion=all "${@:2}" || true

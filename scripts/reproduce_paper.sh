@@ -5,11 +5,7 @@
 # reference copy beside this project).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPORTS=${REPORTS:-../shared/data/factory_reports/factoryReports.csv}
-RUNS=${RUNS:-outputs/runs}
-RESULTS=${RESULTS:-outputs/results}
-REAL="dataset.text.source=csv dataset.text.path=$REPORTS"
-step() { echo; echo "== $*"; }
+source scripts/settings.sh
 sweep() {  # sweep <name> <overrides...>
   local name=$1; shift
   step "$name: mmfusion train -m $*"

@@ -3,10 +3,7 @@
 # Single-modality sweeps, real text, seeds 0-2 (README: "Early diagnosis").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-REPORTS=${REPORTS:-../shared/data/factory_reports/factoryReports.csv}
-RUNS=${RUNS:-outputs/runs}
-RESULTS=${RESULTS:-outputs/results}
-REAL="dataset.text.source=csv dataset.text.path=$REPORTS"
+source scripts/settings.sh
 # series LSTM: learning rate and batch size, longer patience
 mmfusion train -m experiment=early $REAL modalities=[series] model.series.lr=1e-3,3e-4 model.series.batch_size=16,32 \
   model.series.epochs=150 model.series.early_stopping_patience=20 seed=0,1,2 hydra.sweep.dir="$RUNS/early_tune_series" || true
