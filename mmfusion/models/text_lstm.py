@@ -67,9 +67,9 @@ class TextLSTM(KerasModality):
 
     def fit_preprocessing(self, x_train) -> None:
         self.vectorizer = self._vectorizer()
-        self.vectorizer.adapt(tf.constant(as_texts(x_train, "text training data")))
-        self.vocabulary = self.vectorizer.get_vocabulary()
         self.train_texts = as_texts(x_train, "text training data")
+        self.vectorizer.adapt(tf.constant(self.train_texts))
+        self.vocabulary = self.vectorizer.get_vocabulary()
 
     def transform(self, x) -> np.ndarray:
         texts = as_texts(x, "text input")
