@@ -96,8 +96,8 @@ def main() -> None:
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
     from mmfusion.models.text_lstm import build_text_lstm
-    from mmfusion.train import fuse_all, seed_everything
-    from mmfusion.evaluate import evaluate
+    from mmfusion.commands.train import fuse_all, seed_everything
+    from mmfusion.evaluation.metrics import evaluate
 
     cfg = compose_config(args.overrides)
     rows = []
@@ -147,7 +147,7 @@ def main() -> None:
     rows.append(("fusion + evaluation", f"{time.perf_counter() - t:.3f} s"))
 
     if args.full:
-        from mmfusion.train import train
+        from mmfusion.commands.train import train
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()

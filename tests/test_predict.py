@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from conftest import run_cli
 from mmfusion import rundir
 from mmfusion.errors import DataError, RunDirError
-from mmfusion.predict import predict
+from mmfusion.commands.predict import predict
 from tiny_run import tiny_val_run
 
 

@@ -253,7 +253,7 @@ def test_a_pickled_object_array_is_refused(tmp_path):
 # --- run directories given to report / fuse / predict -------------------------------------------------
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     run = tmp_path_factory.mktemp("finished") / "run"
     train(compose_cfg(["evaluation.bootstrap=0"]), run)

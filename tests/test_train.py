@@ -9,7 +9,7 @@ import pytest
 from conftest import compose_cfg
 from mmfusion import rundir
 from mmfusion.errors import ConfigError
-from mmfusion.train import train
+from mmfusion.commands.train import train
 
 EXPECTED_FILES = [
     "models/text.keras", "models/series.keras", "models/text.json", "models/series.json",

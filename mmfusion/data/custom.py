@@ -16,7 +16,7 @@ import pandas as pd
 
 from mmfusion.data.dataset import Dataset
 from mmfusion.data.pairing import make_dataset
-from mmfusion.data.text_csv import load_text_csv
+from mmfusion.data.text.csv import load_text_csv
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion import accelerate
+from mmfusion.runtime import devices
 from mmfusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class KerasModality:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
         xt = self.transform(x_train)
-        with accelerate.scope():  # tf.distribute strategy (several GPUs), else a no-op
+        with devices.scope():  # tf.distribute strategy (several GPUs), else a no-op
             self.network = self.build_network()
             self.network.compile(
                 optimizer=make_optimizer(self.cfg),

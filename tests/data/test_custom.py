@@ -7,7 +7,7 @@ import pytest
 from conftest import compose_cfg
 from mmfusion.data import build_dataset
 from mmfusion.errors import DataError
-from mmfusion.train import train
+from mmfusion.commands.train import train
 
 
 def write_records(tmp_path, n=24, drop_series=()):

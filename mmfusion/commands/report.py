@@ -14,10 +14,11 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion import plots, rundir
+from mmfusion import rundir
+from mmfusion.evaluation import figures
 from mmfusion.errors import RunDirError
-from mmfusion.evaluate import roc_curves
-from mmfusion.tables import to_markdown
+from mmfusion.evaluation.metrics import roc_curves
+from mmfusion.evaluation.tables import to_markdown
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
@@ -103,7 +104,7 @@ def training_figures(groups, out: Path) -> list[str]:
                 curves[label] = {k: np.mean([h[k].to_numpy()[:n] for h in hists], axis=0) for k in ("accuracy", "loss")}
         if curves:
             name = f"fig5_training_{m}.png"
-            plots.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
+            figures.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
             names.append(name)
     return names
 
@@ -118,10 +119,10 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
         y, p = pred["y_test"], pred[f"proba_test_{m}"]
         keep = ~np.isnan(p).any(axis=1)
         curves = roc_curves(y[keep], p[keep], len(classes))
-        plots.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
+        figures.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
                        f"ROC, {m} (seed {first['metrics']['seed']})", out / f"fig6_roc_{m}_{slug}.png")
         cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
-        plots.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
+        figures.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
         names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
     return names
 
@@ -154,7 +155,7 @@ def time_table(groups) -> pd.DataFrame | None:
 
 def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
     models = list(dict.fromkeys(c[0] for c in table.columns))
-    plots.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
+    figures.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
     shown = pd.DataFrame({m: [_pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
                               for mu, sd in zip(table[(m, "mean")], table[(m, "std")])] for m in models},
                          index=table.index)
@@ -192,3 +193,12 @@ def report(root: str | Path) -> Path:
     out = root / "report.md"
     out.write_text("\n".join(lines))
     return out
+
+
+def main(args: list[str]) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="mmfusion report", description=__doc__.split("\n\n")[0])
+    ap.add_argument("directory", help="a run directory or a multirun (sweep) directory of finished runs")
+    ns = ap.parse_args(args)
+    print(f"report: {report(ns.directory)}")

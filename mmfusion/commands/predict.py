@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.errors import DataError, MmfusionError, RunDirError
@@ -100,9 +99,9 @@ def check_series(ids, x, model, path) -> np.ndarray:
 
 def load_run(run_dir: Path):
     run_dir = rundir.require_complete(run_dir, needs=(rundir.METRICS, "models"))
-    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
-        if path.is_file():
-            return run_dir, OmegaConf.load(path), json.loads((run_dir / rundir.METRICS).read_text())
+    cfg = rundir.read_config(run_dir)
+    if cfg is not None:
+        return run_dir, cfg, json.loads((run_dir / rundir.METRICS).read_text())
     raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
 
 
@@ -150,7 +149,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
     return out
 
 
-def run_predict(args: list[str]) -> None:
+def main(args: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mmfusion predict", description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir", type=Path, help="a finished run directory (with COMPLETE)")
     ap.add_argument("--text", type=Path, help="CSV with id and text columns")

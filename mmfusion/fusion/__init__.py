@@ -104,10 +104,10 @@ class Accuracy(Equal):
 FUSIONS = {
     "equal": Equal,
     "accuracy": Accuracy,
-    "per_class": "mmfusion.fusion_rules:PerClass",
-    "product": "mmfusion.fusion_rules:Product",
-    "stacking": "mmfusion.fusion_rules:Stacking",
-    "ensemble_selection": "mmfusion.fusion_rules:EnsembleSelection",
+    "per_class": "mmfusion.fusion.rules:PerClass",
+    "product": "mmfusion.fusion.rules:Product",
+    "stacking": "mmfusion.fusion.rules:Stacking",
+    "ensemble_selection": "mmfusion.fusion.rules:EnsembleSelection",
 }
 
 
@@ -133,7 +133,7 @@ def needs_val(cfg) -> bool:
 def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:
     """Fit the configured rule, after per-modality temperature scaling when `fusion.calibrate` is on
     (the temperatures then join the params and `combine_probs` applies them first)."""
-    from mmfusion import calibration
+    from mmfusion.evaluation import calibration
 
     temps = None
     if cfg.get("calibrate", False):
@@ -147,7 +147,7 @@ def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:
 
 def combine_probs(cfg, params: dict, probs, present=None) -> np.ndarray:
     """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
-    from mmfusion import calibration
+    from mmfusion.evaluation import calibration
 
     temps = params.get("temperatures")
     if temps is not None:
