@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import SHRINK, run_cli
+from omegaconf import OmegaConf
 
 
 def test_help_lists_the_subcommands(tmp_path):

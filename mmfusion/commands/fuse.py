@@ -24,8 +24,8 @@ from mmfusion import fusion, rundir
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
 from mmfusion.evaluation.scoring import compare, score_models
-from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.evaluation.tables import to_markdown, write_tables
+from mmfusion.fusion.robustness import robustness_table, write_robustness
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ import pandas as pd
 import yaml
 
 from mmfusion import rundir
-from mmfusion.evaluation import figures
 from mmfusion.errors import RunDirError
+from mmfusion.evaluation import figures
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
 
