@@ -109,6 +109,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
+    log.info("re-fusing %s (modalities %s) with %s", run["dir"], run["names"], ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -134,6 +135,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                                  list(rob.drop), list(rob.rates), int(cfg.seed))
         write_robustness(table, out)
     rundir.mark_complete(out)
+    log.info("fusion results written to %s", out)
     return out
 
 
