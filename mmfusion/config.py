@@ -34,6 +34,35 @@ def _positive(cfg, key: str, path: str, kind=float) -> None:
         raise ConfigError(f"{path}.{key} must be {what}, got {value!r}; fix it in the config or override it")
 
 
+RECIPE_RANGES = {  # key: (test, what it must be); models/recipes.py and models/augment.py read them
+    "clipnorm": (lambda v: v is None or float(v) > 0, "null or a positive number"),
+    "weight_decay": (lambda v: float(v) >= 0, "a number >= 0"),
+    "lr_schedule": (lambda v: v in ("none", "reduce_on_plateau", "cosine"), "none, reduce_on_plateau or cosine"),
+    "lr_patience": (lambda v: int(v) == v and int(v) >= 1, "a positive integer"),
+    "lr_factor": (lambda v: 0 < float(v) < 1, "a number between 0 and 1"),
+    "label_smoothing": (lambda v: 0 <= float(v) < 1, "a number in [0, 1)"),
+    "class_weight": (lambda v: v in ("none", "balanced"), "none or balanced"),
+    "ensemble": (lambda v: int(v) == v and int(v) >= 1, "a positive integer"),
+    "token_dropout": (lambda v: 0 <= float(v) < 1, "a number in [0, 1)"),
+    "jitter": (lambda v: float(v) >= 0, "a number >= 0"),
+    "time_shift": (lambda v: int(v) == v and int(v) >= 0, "an integer >= 0"),
+    "embedding": (lambda v: v in ("learned", "word2vec", "fasttext"), "learned, word2vec or fasttext"),
+}
+
+
+def _recipes(mc, path: str) -> None:
+    for key, (test, what) in RECIPE_RANGES.items():
+        if key not in mc:
+            continue
+        value = mc.get(key)
+        try:
+            ok = (value is None and key == "clipnorm") or (value is not None and not isinstance(value, bool) and test(value))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise ConfigError(f"{path}.{key} must be {what}, got {value!r}; fix it in the config or override it")
+
+
 def validate(cfg: DictConfig) -> None:
     modalities = list(cfg.modalities)
     if not modalities:
@@ -45,5 +74,6 @@ def validate(cfg: DictConfig) -> None:
         _positive(mc, "lr", f"model.{m}")
         _positive(mc, "epochs", f"model.{m}", int)
         _positive(mc, "batch_size", f"model.{m}", int)
+        _recipes(mc, f"model.{m}")
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion.errors import ConfigError
+from mmfusion.models import augment, recipes
 from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,8 @@ class EpochLogger(keras.callbacks.Callback):
         log.info("%s epoch %d/%d %s", self.name, epoch + 1, self.epochs, figures)
 
 
-def make_optimizer(cfg) -> keras.optimizers.Optimizer:
-    name = str(cfg.get("optimizer", "adam")).lower()
-    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
-    if name not in optimizers:
-        raise ConfigError(f"optimizer={name!r} is not known; choose one of {sorted(optimizers)}")
-    return optimizers[name](learning_rate=float(cfg.lr))
+def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
+    return recipes.make_optimizer(cfg, steps_per_epoch)
 
 
 class KerasModality:
@@ -73,35 +69,41 @@ class KerasModality:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
         xt = self.transform(x_train)
-        with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
-            self.network = self.build_network()
-            self.network.compile(
-                optimizer=make_optimizer(self.cfg),
-                loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"],
-            )
-        callbacks = [EpochLogger(self.modality, int(self.cfg.epochs)), *callbacks]
         validation = None
         if val is not None and len(val[1]):
             validation = (self.transform(val[0]), np.asarray(val[1]))
-            patience = self.cfg.get("early_stopping_patience")
-            if patience:
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss", patience=int(patience), restore_best_weights=True
-                    )
-                )
-        hist = self.network.fit(
+        members, history = [], {}
+        for k in range(recipes.ensemble_size(self.cfg)):  # ensemble=K: K independently seeded networks
+            recipes.seed_member(self.cfg, k)
+            network, hist = self._fit_network(xt, np.asarray(y_train), validation, callbacks)
+            members.append(network)
+            history = history or hist  # the first member's history (members may stop at different epochs)
+        self.network = members[0] if len(members) == 1 else recipes.average(members)
+        return history
+
+    def _fit_network(self, xt, y, validation, callbacks) -> tuple[keras.Model, dict[str, list[float]]]:
+        """One network, compiled and trained with the configured recipes (models/recipes.py)."""
+        c, q = self.cfg, self.num_classes
+        with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
+            network = augment.wrap(self.build_network(), c, self.modality)  # identity without augmentation keys
+            network.compile(optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
+                            loss=recipes.make_loss(c), metrics=["accuracy"])
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks,
+                     *recipes.make_callbacks(c, validation is not None)]
+        if validation is not None:
+            validation = (validation[0], recipes.targets(c, validation[1], q))
+        hist = network.fit(
             xt,
-            np.asarray(y_train),
+            recipes.targets(c, y, q),
             validation_data=validation,
-            epochs=int(self.cfg.epochs),
-            batch_size=int(self.cfg.batch_size),
+            epochs=int(c.epochs),
+            batch_size=int(c.batch_size),
             shuffle=True,
             verbose=0,
             callbacks=callbacks,
+            class_weight=recipes.class_weights(c, y, q),
         )
-        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:
         if self.network is None:
