@@ -37,15 +37,25 @@ def test_defaults_train_exactly_like_the_plain_keras_recipe():
     keras.utils.set_random_seed(3)
     xt = model.scaler.transform(x)
     net = build_series_lstm(xt.shape[1:], 3, cfg.lstm_units, cfg.dense_units, cfg.dropout)
-    net.compile(optimizer=keras.optimizers.Adam(learning_rate=float(cfg.lr)), loss="sparse_categorical_crossentropy",
-                metrics=["accuracy"])
+    net.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=float(cfg.lr)),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     net.fit(xt, y, epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), shuffle=True, verbose=0)
     np.testing.assert_array_equal(ours, net.predict(xt, verbose=0))
 
 
 def test_optimizer_loss_and_weights_follow_the_keys():
-    cfg = compose_cfg(["model.series.weight_decay=0.01", "model.series.clipnorm=1.0", "model.series.lr_schedule=cosine",
-                       "model.series.label_smoothing=0.1", "model.series.class_weight=balanced"]).model.series
+    cfg = compose_cfg(
+        [
+            "model.series.weight_decay=0.01",
+            "model.series.clipnorm=1.0",
+            "model.series.lr_schedule=cosine",
+            "model.series.label_smoothing=0.1",
+            "model.series.class_weight=balanced",
+        ]
+    ).model.series
     opt = recipes.make_optimizer(cfg, steps_per_epoch=5)
     assert isinstance(opt, keras.optimizers.AdamW) and opt.clipnorm == 1.0 and opt.weight_decay == 0.01
     assert isinstance(opt._learning_rate, keras.optimizers.schedules.CosineDecay)
@@ -81,11 +91,29 @@ def test_token_dropout_uses_unk_and_never_touches_padding():
     np.testing.assert_array_equal(TokenDropout(0.5)(tokens, training=False), tokens)
 
 
-@pytest.mark.parametrize("modality, keys", [
-    ("series", ["ensemble=2", "jitter=0.1", "time_shift=2", "lr_schedule=reduce_on_plateau", "label_smoothing=0.1",
-                "class_weight=balanced", "clipnorm=1.0", "weight_decay=0.001", "early_stopping_patience=1"]),
-    ("text", ["ensemble=2", "token_dropout=0.2", "embedding=fasttext", "lr_schedule=cosine", "label_smoothing=0.1"]),
-])
+@pytest.mark.parametrize(
+    "modality, keys",
+    [
+        (
+            "series",
+            [
+                "ensemble=2",
+                "jitter=0.1",
+                "time_shift=2",
+                "lr_schedule=reduce_on_plateau",
+                "label_smoothing=0.1",
+                "class_weight=balanced",
+                "clipnorm=1.0",
+                "weight_decay=0.001",
+                "early_stopping_patience=1",
+            ],
+        ),
+        (
+            "text",
+            ["ensemble=2", "token_dropout=0.2", "embedding=fasttext", "lr_schedule=cosine", "label_smoothing=0.1"],
+        ),
+    ],
+)
 def test_every_recipe_trains_and_an_ensemble_reloads_exactly(tmp_path, modality, keys):
     cfg = compose_cfg([f"model.{modality}.{k}" for k in keys]).model[modality]
     x, y = series_data() if modality == "series" else text_data()
@@ -117,13 +145,16 @@ def test_fasttext_vectors_fill_the_embedding():
     assert np.abs(matrix[model.vocabulary.index("valve")]).sum() > 0
 
 
-@pytest.mark.parametrize("override, key", [
-    ("model.series.lr_schedule=step", "model.series.lr_schedule"),
-    ("model.text.label_smoothing=1.5", "model.text.label_smoothing"),
-    ("model.series.ensemble=0", "model.series.ensemble"),
-    ("model.text.embedding=glove", "model.text.embedding"),
-    ("model.series.clipnorm=-1", "model.series.clipnorm"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.series.lr_schedule=step", "model.series.lr_schedule"),
+        ("model.text.label_smoothing=1.5", "model.text.label_smoothing"),
+        ("model.series.ensemble=0", "model.series.ensemble"),
+        ("model.text.embedding=glove", "model.text.embedding"),
+        ("model.series.clipnorm=-1", "model.series.clipnorm"),
+    ],
+)
 def test_out_of_range_recipe_values_are_refused_by_key(override, key):
     with pytest.raises(ConfigError, match=key):
         validate(compose_cfg([override]))

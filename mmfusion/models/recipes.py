@@ -85,9 +85,14 @@ def make_callbacks(cfg, has_val: bool) -> list:
     if has_val and patience:
         out.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience), restore_best_weights=True))
     if str(cfg.get("lr_schedule", "none")) == "reduce_on_plateau":
-        out.append(keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss" if has_val else "loss", factor=float(cfg.get("lr_factor", 0.5)),
-            patience=int(cfg.get("lr_patience", 3)), min_lr=float(cfg.lr) * 1e-3))
+        out.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss" if has_val else "loss",
+                factor=float(cfg.get("lr_factor", 0.5)),
+                patience=int(cfg.get("lr_patience", 3)),
+                min_lr=float(cfg.lr) * 1e-3,
+            )
+        )
     return out
 
 
