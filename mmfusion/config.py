@@ -10,12 +10,29 @@ from mmfusion.errors import ConfigError, MmfusionError
 CONFIG_MODULE = "mmfusion.conf"  # conf/ ships inside the package under this name
 
 
+def _make_dir(path: str) -> str:
+    from pathlib import Path
+
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def register_resolvers() -> None:
+    """`${mmfusion.dir:<path>}`: the path, created first. The Optuna sweeper opens its SQLite study
+    before Hydra creates the sweep directory, so conf/hparams_search/ stores it with this."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("mmfusion.dir"):
+        OmegaConf.register_new_resolver("mmfusion.dir", _make_dir)
+
+
 def compose_config(overrides: list[str]):
     """The config `mmfusion train` would use with these overrides (Hydra's compose API)."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    register_resolvers()
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             return compose(config_name="config", overrides=list(overrides))
@@ -35,7 +52,7 @@ def _positive(cfg, key: str, path: str, kind=float) -> None:
 
 
 RECIPE_RANGES = {  # key: (test, what it must be); models/recipes.py and models/augment.py read them
-    "clipnorm": (lambda v: v is None or float(v) > 0, "null or a positive number"),
+    "clipnorm": (lambda v: v is None or float(v) >= 0, "null, 0 (no clipping) or a positive number"),
     "weight_decay": (lambda v: float(v) >= 0, "a number >= 0"),
     "lr_schedule": (lambda v: v in ("none", "reduce_on_plateau", "cosine"), "none, reduce_on_plateau or cosine"),
     "lr_patience": (lambda v: int(v) == v and int(v) >= 1, "a positive integer"),

@@ -19,7 +19,7 @@ from mmfusion import fusion, rundir
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
-from mmfusion.evaluation import figures
+from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, score_models
 from mmfusion.evaluation.tables import write_tables
 from mmfusion.runtime import devices, launchers, tracking
@@ -82,6 +82,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if rundir.holds_results(run_dir):
         raise ConfigError(f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
     validate(cfg)
+    objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
         raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
@@ -94,6 +95,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if missing:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
+    if objective.parse(cfg) and "val" not in ds.splits:
+        raise DataError(f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
+                        f"split; set dataset.val_fraction > 0")
 
     probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy)
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
@@ -111,6 +115,12 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         ds.classes, names, results, train_acc,
         {"name": cfg.fusion.name, "params": params} if params is not None else None,
         compare(test.y, test_probs, test.present, model_names), ds.sizes(), ds.class_counts(), ds.info, cfg.seed)
+    score = None
+    if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
+        va = ds.splits["val"]
+        score = objective.value(cfg, va.y, probs["val"], va.present)
+        metrics["objective"] = {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score}
+        log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
     rundir.write_config(run_dir, cfg)  # for predict / fuse
     table = write_tables(metrics, run_dir / "tables")
@@ -119,7 +129,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     rundir.mark_complete(run_dir)
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
-            "metrics": metrics, "table": table}
+            "metrics": metrics, "table": table, "objective": score}
 
 
 def _task(cfg) -> dict:
@@ -129,7 +139,8 @@ def _task(cfg) -> dict:
     result = train(cfg, out)
     print(result["table"], end="")
     print(f"run directory: {out}")
-    return result["accuracy"]
+    # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
+    return result["objective"] if result["objective"] is not None else result["accuracy"]
 
 
 def _refuse_existing_run_dir(overrides: list[str]) -> None:
@@ -158,8 +169,9 @@ def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
     import hydra
 
-    from mmfusion.config import CONFIG_MODULE
+    from mmfusion.config import CONFIG_MODULE, register_resolvers
 
+    register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
     _refuse_existing_run_dir(overrides)
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra

@@ -33,7 +33,7 @@ def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     if schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(cfg.epochs) * int(steps_per_epoch)))
     kwargs = {"learning_rate": lr}
-    if cfg.get("clipnorm") is not None:
+    if cfg.get("clipnorm"):  # null or 0: no clipping
         kwargs["clipnorm"] = float(cfg.clipnorm)
     decay = float(cfg.get("weight_decay") or 0.0)
     if decay > 0:
