@@ -123,3 +123,25 @@ def test_two_trial_optuna_search_writes_results_study_and_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (sweep / "report.md").read_text()
     assert "## Hyper-parameter search" in text and "val/text/accuracy" in text and "model.text.lr" in text
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_optuna_sweeper") is None,
+    reason="needs the tune extra: pip install 'mmfusion[tune]'",
+)
+@pytest.mark.parametrize("name", ["text_lstm", "series_lstm", "fusion"])
+def test_every_search_composes_and_searches_existing_keys(name):
+    from hydra import compose, initialize_config_module
+    from omegaconf import OmegaConf
+
+    with initialize_config_module(config_module="mmfusion.conf", version_base="1.3"):
+        cfg = compose(
+            config_name="config",
+            overrides=[f"hparams_search={name}", "dataset.val_fraction=0.2"],
+            return_hydra_config=True,
+        )
+    objective.check(cfg)
+    params = cfg.hydra.sweeper.params
+    assert params and cfg.objective.metric.startswith("val/")
+    for key in params:
+        assert OmegaConf.select(cfg, key, default="<missing>") != "<missing>", f"{name}: {key} is not a config key"
