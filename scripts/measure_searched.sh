@@ -21,3 +21,8 @@ for d in early_search_fused_defaults early_search_fused_best early_search_series
   mmfusion report "$RUNS/$d"
   python scripts/collect_results.py "$RUNS/$d" "$RESULTS/$d"
 done
+# both searched networks as 3-network ensembles, fused (declared before seeing the rows above on test)
+mmfusion train -m experiment=early $REAL seed=1,2,3 $TEXT $SERIES model.text.ensemble=3 model.series.ensemble=3 \
+  hydra.sweep.dir="$RUNS/early_search_fused_best_ensemble"
+mmfusion report "$RUNS/early_search_fused_best_ensemble"
+python scripts/collect_results.py "$RUNS/early_search_fused_best_ensemble" "$RESULTS/early_search_fused_best_ensemble"
