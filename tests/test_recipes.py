@@ -125,6 +125,10 @@ def test_every_recipe_trains_and_an_ensemble_reloads_exactly(tmp_path, modality,
     assert probs.shape == (len(x), q) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)
     members = [layer for layer in model.network.layers if isinstance(layer, keras.Model)]
     assert len(members) == 2  # the average of two independently seeded networks
+    lstms = [layer for layer in model.network._flatten_layers() if isinstance(layer, keras.layers.LSTM)]
+    assert lstms and all(  # recipes leave the LSTMs in the form cuDNN accepts
+        layer.activation.__name__ == "tanh" and layer.recurrent_dropout == 0 and not layer.unroll for layer in lstms
+    )
     w0, w1 = (m.trainable_weights[0].numpy() for m in members)
     assert w0.shape == w1.shape and not np.allclose(w0, w1)
     xt = model.transform(x)
