@@ -1,0 +1,125 @@
+"""Schemas of the `dataset` group: synthetic, factory (with its series and text sources), custom."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+from omegaconf import MISSING
+
+from mmfusion.schemas.fields import at_least, choice, fraction, int_range, positive, spec
+
+MAX_FAULT = {"simulate": 28, "rieth": 20, "braatz": 21}  # highest fault number of each series source; 0 = normal
+
+CLASSES = "a list of at least 2 distinct class names"
+
+
+def classes(default):
+    return spec(default, CLASSES, lambda v: len(v) >= 2 and len(set(v)) == len(v))
+
+
+def test_fraction(default):
+    return spec(default, "a number in (0, 1)", lambda v: 0 < v < 1)
+
+
+def optional_at_least(low: int):
+    return spec(None, f"null or an integer >= {low}", lambda v: v >= low)
+
+
+@dataclass
+class SyntheticSchema:
+    name: str = choice("synthetic", "synthetic")
+    classes: List[str] = classes(["type1", "type2", "type3", "type4"])
+    samples_per_class: int = at_least(100, 3)
+    test_fraction: float = test_fraction(0.2)
+    val_fraction: float = fraction(0.0)
+    seed: int = at_least(0, 0)
+    text_length: List[int] = int_range([6, 16], 1)
+    text_signal: float = fraction(0.3, closed=True)
+    class_words: int = at_least(12, 1)
+    shared_words: int = at_least(40, 1)
+    series_length: int = at_least(50, 1)
+    series_variables: int = at_least(8, 1)
+    series_signal: float = spec(1.0, "a number >= 0", lambda v: v >= 0)
+
+
+@dataclass
+class WindowSchema:
+    start: Optional[int] = None
+    length: Optional[int] = optional_at_least(1)
+
+
+@dataclass
+class FactorySeriesSchema:
+    source: str = choice("simulate", "simulate", "rieth", "braatz")
+    faults: List[int] = spec([1, 4, 11, 7], "a non-empty list of distinct fault numbers >= 0 (0 = normal)",
+                             lambda v: len(v) > 0 and len(set(v)) == len(v) and all(f >= 0 for f in v))
+    runs_per_class: int = at_least(25, 1)
+    seed: int = at_least(0, 0)
+    path: Optional[str] = None
+    window: WindowSchema = field(default_factory=WindowSchema)
+    horizon_h: float = positive(25.0)
+    onset_h: float = spec(1.0, "a number >= 0", lambda v: v >= 0)
+    sample_interval_h: float = positive(0.05)
+    control_interval_h: float = positive(0.01)
+    workers: int = at_least(2, 1)
+    cache_dir: Optional[str] = None
+    on_shutdown: str = choice("error", "error", "drop")
+    part: str = choice("training", "training", "testing")
+    first_run: int = at_least(1, 1)
+    length: Optional[int] = optional_at_least(1)
+    files: Optional[Dict[str, str]] = None
+    braatz_window: int = at_least(100, 1)
+    braatz_stride: int = at_least(50, 1)
+    test_onset: int = at_least(160, 0)
+
+
+@dataclass
+class FactoryTextSchema:
+    source: str = choice("generate", "generate", "csv")
+    reports_per_class: Optional[int] = optional_at_least(1)
+    categories: Optional[List[str]] = None
+    ambiguous_share: float = fraction(0.1, closed=True)
+    typo_rate: float = fraction(0.02)
+    path: Optional[str] = None
+    text_column: str = "Description"
+    label_column: str = "Category"
+    id_column: Optional[str] = None
+    encoding: str = "utf-8-sig"
+    empty: str = choice("error", "error", "drop")
+    label_map: Optional[Dict[Any, str]] = None
+
+
+@dataclass
+class FactorySchema:
+    name: str = choice("factory", "factory")
+    classes: List[str] = classes(["electronic_failure", "leak", "mechanical_failure", "software_failure"])
+    samples_per_class: int = at_least(100, 1)
+    test_fraction: float = test_fraction(0.2)
+    val_fraction: float = fraction(0.0)
+    split_before_resampling: bool = True
+    pairing: str = choice("by_label", "by_label")
+    seed: int = at_least(0, 0)
+    series: FactorySeriesSchema = field(default_factory=FactorySeriesSchema)
+    text: FactoryTextSchema = field(default_factory=FactoryTextSchema)
+
+
+@dataclass
+class CustomSchema:
+    name: str = choice("custom", "custom")
+    classes: List[str] = spec(MISSING, CLASSES, lambda v: len(v) >= 2 and len(set(v)) == len(v))
+    records: str = MISSING
+    series_path: str = MISSING
+    pairing: str = choice("by_id", "by_id")
+    id_column: str = "id"
+    step_column: str = "step"
+    text_column: str = "text"
+    label_column: str = "label"
+    label_map: Optional[Dict[Any, str]] = None
+    encoding: str = "utf-8-sig"
+    missing: str = choice("error", "error", "mask")
+    test_fraction: float = test_fraction(0.2)
+    val_fraction: float = fraction(0.0)
+    seed: int = at_least(0, 0)
+
+
