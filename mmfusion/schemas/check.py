@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import math
 import typing
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -34,6 +35,8 @@ def show(value) -> str:
         return "[" + ", ".join(show(v) for v in value) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{k}: {show(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, float):
+        return f"{value:g}"
     return "null" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
 
 
@@ -113,10 +116,26 @@ def _fail(key: str, value, want: str) -> None:
     raise ConfigError(f"{key}={show(value)}: expected {want}")
 
 
+def _split_sizes(d) -> None:
+    """Stratified splits (scikit-learn) need at least one sample per class on every side."""
+    q, n = len(d.classes), len(d.classes) * d.samples_per_class
+    n_test = math.ceil(d.test_fraction * n)
+    sides = [n_test, n - n_test]
+    if d.val_fraction > 0:
+        n_val = math.ceil(d.val_fraction / (1 - d.test_fraction) * (n - n_test))
+        sides = [n_test, n_val, n - n_test - n_val]
+    if min(sides) < q:
+        _fail("dataset.samples_per_class", d.samples_per_class,
+              f"enough samples for one of each of the {q} classes in every split (test_fraction="
+              f"{show(d.test_fraction)}, val_fraction={show(d.val_fraction)}; {n} samples give {sides})")
+
+
 def _dataset(d) -> None:
     test, val = d.get("test_fraction"), d.get("val_fraction")
     if test is not None and val is not None and test + val >= 1:
         _fail("dataset.val_fraction", val, f"dataset.test_fraction + dataset.val_fraction < 1 (test_fraction={show(test)})")
+    if d.get("name") == "synthetic":
+        _split_sizes(d)
     if d.get("name") != "factory":
         return
     n, s, t = len(d.classes), d.series, d.text
