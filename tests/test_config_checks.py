@@ -71,6 +71,8 @@ BAD = [
     (["dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
     (["dataset.text.categories=[leak]"], "dataset.text.categories=[leak]: expected null or one report category per class"),
     (["dataset.text.empty=skip"], "dataset.text.empty=skip: expected one of error | drop"),
+    (["dataset.text.label_map=3"], "dataset.text.label_map=3: expected null or a mapping"),
+    (["dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
     (["dataset.text.reports_per_class=0"], "dataset.text.reports_per_class=0: expected null or an integer >= 1"),
     # dataset=custom
     (["dataset=custom"], "dataset.classes is required"),
@@ -126,7 +128,8 @@ def test_a_bad_value_is_one_line_naming_the_key(overrides, message):
 
 GOOD = [["dataset=synthetic", "dataset.samples_per_class=5"], ["fusion=product", "fusion.weights=val_accuracy"],
         ["dataset.series.window.start=-20", "dataset.series.window.length=40"], [*CUSTOM, "dataset.missing=mask"],
-        ["model/series=minirocket", "model.series.n_jobs=-1"], ["model/text=tfidf_logreg", "model.text.word_ngrams=null"]]
+        ["model/series=minirocket", "model.series.n_jobs=-1"], ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],
+        ["dataset.series.files={faulty: f.csv}"], [*CUSTOM, "dataset.label_map={1: a, 2: b}"]]
 
 
 @pytest.mark.parametrize("overrides", GOOD, ids=[" ".join(o) for o in GOOD])

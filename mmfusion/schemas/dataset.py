@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, List, Optional
 
-from omegaconf import MISSING
+from omegaconf import MISSING, DictConfig
 
 from mmfusion.schemas.fields import at_least, choice, fraction, int_range, positive, spec
 
@@ -20,6 +20,11 @@ def classes(default):
 
 def test_fraction(default):
     return spec(default, "a number in (0, 1)", lambda v: 0 < v < 1)
+
+
+def mapping(default=None):
+    """null or a mapping (typed Any: OmegaConf cannot merge a {..} override into a None Optional[Dict])."""
+    return spec(default, "null or a mapping {key: value, ...}", lambda v: isinstance(v, DictConfig))
 
 
 def optional_at_least(low: int):
@@ -68,7 +73,7 @@ class FactorySeriesSchema:
     part: str = choice("training", "training", "testing")
     first_run: int = at_least(1, 1)
     length: Optional[int] = optional_at_least(1)
-    files: Optional[Dict[str, str]] = None
+    files: Any = mapping()
     braatz_window: int = at_least(100, 1)
     braatz_stride: int = at_least(50, 1)
     test_onset: int = at_least(160, 0)
@@ -87,7 +92,7 @@ class FactoryTextSchema:
     id_column: Optional[str] = None
     encoding: str = "utf-8-sig"
     empty: str = choice("error", "error", "drop")
-    label_map: Optional[Dict[Any, str]] = None
+    label_map: Any = mapping()
 
 
 @dataclass
@@ -115,7 +120,7 @@ class CustomSchema:
     step_column: str = "step"
     text_column: str = "text"
     label_column: str = "label"
-    label_map: Optional[Dict[Any, str]] = None
+    label_map: Any = mapping()
     encoding: str = "utf-8-sig"
     missing: str = choice("error", "error", "mask")
     test_fraction: float = test_fraction(0.2)
