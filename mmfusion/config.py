@@ -22,7 +22,7 @@ def one_line(err: BaseException) -> str:
         lines = [ln.strip() for ln in str(err).split("Config search path")[0].splitlines() if ln.strip()]
         text = lines[0] if lines else type(err).__name__
         for prev, line in zip(lines, lines[1:]):  # "Available options in 'dataset':" then one option a line
-            text += (" " if prev.endswith(":") else ", " if not line.endswith(":") else ". ") + line
+            text += (" " if prev.endswith((":", ".")) else ", " if not line.endswith(":") else ". ") + line
     return text
 
 

@@ -7,7 +7,7 @@ from conftest import run_cli
 from mmfusion.config import compose_config
 from mmfusion.errors import MmfusionError
 
-FACTORY_RIETH = ["dataset.series.source=rieth", "dataset.series.path=/nowhere"]
+FACTORY_RIETH = ["dataset/series=rieth", "dataset.series.path=/nowhere"]
 CUSTOM = ["dataset=custom", "dataset.classes=[a,b]", "dataset.records=r.csv", "dataset.series_path=s.npz"]
 
 # (overrides, the start of the one-line message: `<full key>=<value>: expected ...` or the key alone)
@@ -48,11 +48,16 @@ BAD = [
     (["dataset.pairing=by_id"], "dataset.pairing=by_id: expected one of by_label"),
     (["dataset.series.faults=[1,1,2,3]"], "dataset.series.faults=[1, 1, 2, 3]: expected a non-empty list of distinct"),
     (["dataset.series.faults=[1,2,3]"], "dataset.series.faults=[1, 2, 3]: expected one fault number per class"),
-    (["dataset.series.faults=[1,2,3,29]"], "dataset.series.faults=[1, 2, 3, 29]: expected fault numbers in 0..28"),
+    (["dataset.series.faults=[1,2,3,29]"], "dataset.series.faults=[1, 2, 3, 29]: expected fault numbers in 0..28 for dataset/series=simulate"),
     ([*FACTORY_RIETH, "dataset.series.faults=[1,2,3,21]"], "dataset.series.faults=[1, 2, 3, 21]: expected fault numbers in 0..20"),
-    (["dataset.series.source=bogus"], "dataset.series.source=bogus: expected one of simulate | rieth | braatz"),
-    (["dataset.series.source=rieth"], "dataset.series.path=null: expected the folder"),
-    (["dataset.series.source=braatz"], "dataset.series.path=null: expected the folder"),
+    (["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.faults=[1,2,3,22]"], "dataset.series.faults=[1, 2, 3, 22]: expected fault numbers in 0..21"),
+    (["dataset.series.source=rieth"], "dataset.series.source=rieth: the source is a config group: choose it with dataset/series=rieth"),
+    (["dataset/series=bogus"], "In 'dataset/factory': Could not find 'dataset/series/bogus'. Available options in 'dataset/series': braatz, rieth, simulate"),
+    (["dataset/series=rieth"], "dataset.series.path is required"),
+    (["dataset/series=braatz"], "dataset.series.path is required"),
+    (["dataset.series.path=/x"], "dataset.series.path is not a key of dataset.series (it belongs to dataset/series=rieth|braatz)"),
+    (["dataset=synthetic", "dataset/series=rieth"], "Could not override 'dataset/series'."),
+    ([*FACTORY_RIETH, "dataset.series.horizon_h=6"], "dataset.series.horizon_h is not a key of dataset.series (it belongs to dataset/series=simulate)"),
     (["dataset.series.runs_per_class=0"], "dataset.series.runs_per_class=0: expected an integer >= 1"),
     (["dataset.series.window.length=0"], "dataset.series.window.length=0: expected null or an integer >= 1"),
     (["dataset.series.window.start=early"], "dataset.series.window.start=early: expected null or an integer"),
@@ -63,16 +68,17 @@ BAD = [
     (["dataset.series.on_shutdown=pad"], "dataset.series.on_shutdown=pad: expected one of error | drop"),
     ([*FACTORY_RIETH, "dataset.series.part=validation"], "dataset.series.part=validation: expected one of training | testing"),
     ([*FACTORY_RIETH, "dataset.series.length=600"], "dataset.series.length=600: expected null or 1..500"),
-    (["dataset.series.braatz_stride=0"], "dataset.series.braatz_stride=0: expected an integer >= 1"),
-    (["dataset.series.test_onset=-1"], "dataset.series.test_onset=-1: expected an integer >= 0"),
-    (["dataset.text.source=csv"], "dataset.text.path=null: expected the CSV file"),
-    (["dataset.text.source=web"], "dataset.text.source=web: expected one of generate | csv"),
+    (["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.braatz_stride=0"], "dataset.series.braatz_stride=0: expected an integer >= 1"),
+    (["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.test_onset=-1"], "dataset.series.test_onset=-1: expected an integer >= 0"),
+    (["dataset/text=csv"], "dataset.text.path is required"),
+    (["dataset.text.source=csv"], "dataset.text.source=csv: the source is a config group: choose it with dataset/text=csv"),
+    (["dataset.text.path=r.csv"], "dataset.text.path is not a key of dataset.text (it belongs to dataset/text=csv)"),
     (["dataset.text.typo_rate=1"], "dataset.text.typo_rate=1: expected a number in [0, 1)"),
     (["dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
     (["dataset.text.categories=[leak]"], "dataset.text.categories=[leak]: expected null or one report category per class"),
-    (["dataset.text.empty=skip"], "dataset.text.empty=skip: expected one of error | drop"),
-    (["dataset.text.label_map=3"], "dataset.text.label_map=3: expected null or a mapping"),
-    (["dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
+    (["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.label_map=3"], "dataset.text.label_map=3: expected null or a mapping"),
+    (["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.empty=skip"], "dataset.text.empty=skip: expected one of error | drop"),
+    ([*FACTORY_RIETH, "dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
     (["dataset.text.reports_per_class=0"], "dataset.text.reports_per_class=0: expected null or an integer >= 1"),
     # dataset=custom
     (["dataset=custom"], "dataset.classes is required"),
@@ -129,7 +135,8 @@ def test_a_bad_value_is_one_line_naming_the_key(overrides, message):
 GOOD = [["dataset=synthetic", "dataset.samples_per_class=5"], ["fusion=product", "fusion.weights=val_accuracy"],
         ["dataset.series.window.start=-20", "dataset.series.window.length=40"], [*CUSTOM, "dataset.missing=mask"],
         ["model/series=minirocket", "model.series.n_jobs=-1"], ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],
-        ["dataset.series.files={faulty: f.csv}"], [*CUSTOM, "dataset.label_map={1: a, 2: b}"]]
+        [*FACTORY_RIETH, "dataset.series.files={faulty: f.csv}"], [*CUSTOM, "dataset.label_map={1: a, 2: b}"],
+        ["dataset/text=csv", "dataset.text.path=r.csv", "dataset/series=braatz", "dataset.series.path=/x"]]
 
 
 @pytest.mark.parametrize("overrides", GOOD, ids=[" ".join(o) for o in GOOD])

@@ -57,9 +57,9 @@ def write_rieth(d, samples=20, runs=2):
 
 
 def factory_args(d, text="reports.csv"):
-    return ["dataset=factory", "dataset.samples_per_class=4", "dataset.series.source=rieth",
+    return ["dataset=factory", "dataset.samples_per_class=4", "dataset/series=rieth",
             f"dataset.series.path={d / 'rieth.csv'}", "dataset.series.runs_per_class=2",
-            "dataset.series.length=20", "dataset.text.source=csv", f"dataset.text.path={d / text}"]
+            "dataset.series.length=20", "dataset/text=csv", f"dataset.text.path={d / text}"]
 
 
 def expect_failure(tmp_path, args, *fragments, command="train"):

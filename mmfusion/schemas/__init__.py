@@ -13,6 +13,8 @@ from mmfusion.schemas import dataset, fusion, models, run
 GROUPS = {
     "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema,
                 "custom": dataset.CustomSchema},
+    "dataset/series": dataset.SERIES,
+    "dataset/text": dataset.TEXT,
     "model/text": models.TEXT,
     "model/series": models.SERIES,
     "fusion": fusion.RULES,

@@ -15,7 +15,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from mmfusion.errors import ConfigError
-from mmfusion.schemas.dataset import MAX_FAULT
+from mmfusion.schemas.dataset import MAX_FAULT, SERIES, TEXT
 from mmfusion.schemas.models import TRAINING_KEYS, UntrainedSchema
 from mmfusion.schemas.run import ConfigSchema
 
@@ -75,7 +75,10 @@ def composition_message(err: BaseException) -> str | None:
     if "not in" in str(getattr(cause, "msg", "")) and dataclasses.is_dataclass(cls):
         parent = key.rsplit(".", 1)[0] if "." in key else "the top level"
         names = ", ".join(f.name for f in dataclasses.fields(cls))
-        return f"{key} is not a key of {parent}; its keys are: {names}"
+        sources = {"dataset.series": SERIES, "dataset.text": TEXT}.get(parent, {})
+        owners = [name for name, schema in sources.items() if key.rsplit(".", 1)[1] in schema.__dataclass_fields__]
+        where = f" (it belongs to {parent.replace('.', '/')}={'|'.join(owners)})" if owners else ""
+        return f"{key} is not a key of {parent}{where}; its keys are: {names}"
     value = getattr(cause, "value", None)
     if cls in (list, ListConfig) and getattr(cause, "ref_type", None) is not None:
         item = [a for a in typing.get_args(cause.ref_type) if a is not type(None)]
@@ -106,6 +109,9 @@ def _walk(node, path: str, cls=None) -> None:
                 good = bool(ok(value))
             except (TypeError, ValueError):
                 good = False
+            if not good and full in ("dataset.series.source", "dataset.text.source"):
+                group = full.rsplit(".", 1)[0].replace(".", "/")
+                raise ConfigError(f"{full}={show(value)}: the source is a config group: choose it with {group}={show(value)}")
             if not good:
                 raise ConfigError(f"{full}={show(value)}: expected {field.metadata['expect']}")
         if isinstance(value, DictConfig):
@@ -143,9 +149,7 @@ def _dataset(d) -> None:
         _fail("dataset.series.faults", s.faults, f"one fault number per class ({n} classes: {show(d.classes)})")
     top = MAX_FAULT.get(s.source)
     if top is not None and max(s.faults) > top:
-        _fail("dataset.series.faults", s.faults, f"fault numbers in 0..{top} for dataset.series.source={s.source}")
-    if s.source in ("rieth", "braatz") and not s.path:
-        _fail("dataset.series.path", s.path, f"the folder (or file) of the {s.source} data when dataset.series.source={s.source}")
+        _fail("dataset.series.faults", s.faults, f"fault numbers in 0..{top} for dataset/series={s.source}")
     if s.source == "simulate" and not s.onset_h < s.horizon_h:
         _fail("dataset.series.onset_h", s.onset_h, f"a number below dataset.series.horizon_h={show(s.horizon_h)}")
     if s.source == "simulate":
@@ -155,8 +159,6 @@ def _dataset(d) -> None:
                 _fail(f"dataset.series.{a}", s[a], f"a whole multiple of dataset.series.{b}={show(s[b])}")
     if s.source == "rieth" and s.length is not None and s.length > RIETH_SAMPLES[s.part]:
         _fail("dataset.series.length", s.length, f"null or 1..{RIETH_SAMPLES[s.part]} for dataset.series.part={s.part}")
-    if t.source == "csv" and not t.path:
-        _fail("dataset.text.path", t.path, "the CSV file of reports when dataset.text.source=csv")
     if t.source == "generate" and t.categories is not None and len(t.categories) != n:
         _fail("dataset.text.categories", t.categories, f"null or one report category per class ({n} classes)")
 

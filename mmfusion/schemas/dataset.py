@@ -55,14 +55,20 @@ class WindowSchema:
 
 
 @dataclass
-class FactorySeriesSchema:
-    source: str = choice("simulate", "simulate", "rieth", "braatz")
+class SeriesSourceSchema:
+    """Keys of every series source (their values live in conf/dataset/factory.yaml)."""
+
+    source: str = "?"
     faults: List[int] = spec([1, 4, 11, 7], "a non-empty list of distinct fault numbers >= 0 (0 = normal)",
                              lambda v: len(v) > 0 and len(set(v)) == len(v) and all(f >= 0 for f in v))
+    window: WindowSchema = field(default_factory=WindowSchema)
+
+
+@dataclass
+class SimulateSchema(SeriesSourceSchema):
+    source: str = choice("simulate", "simulate")
     runs_per_class: int = at_least(25, 1)
     seed: int = at_least(0, 0)
-    path: Optional[str] = None
-    window: WindowSchema = field(default_factory=WindowSchema)
     horizon_h: float = positive(25.0)
     onset_h: float = spec(1.0, "a number >= 0", lambda v: v >= 0)
     sample_interval_h: float = positive(0.05)
@@ -70,29 +76,51 @@ class FactorySeriesSchema:
     workers: int = at_least(2, 1)
     cache_dir: Optional[str] = None
     on_shutdown: str = choice("error", "error", "drop")
+
+
+@dataclass
+class RiethSchema(SeriesSourceSchema):
+    source: str = choice("rieth", "rieth")
+    path: str = MISSING
     part: str = choice("training", "training", "testing")
+    runs_per_class: int = at_least(25, 1)
     first_run: int = at_least(1, 1)
     length: Optional[int] = optional_at_least(1)
     files: Any = mapping()
+
+
+@dataclass
+class BraatzSchema(SeriesSourceSchema):
+    source: str = choice("braatz", "braatz")
+    path: str = MISSING
     braatz_window: int = at_least(100, 1)
     braatz_stride: int = at_least(50, 1)
     test_onset: int = at_least(160, 0)
 
 
 @dataclass
-class FactoryTextSchema:
-    source: str = choice("generate", "generate", "csv")
+class GenerateSchema:
+    source: str = choice("generate", "generate")
     reports_per_class: Optional[int] = optional_at_least(1)
     categories: Optional[List[str]] = None
     ambiguous_share: float = fraction(0.1, closed=True)
     typo_rate: float = fraction(0.02)
-    path: Optional[str] = None
+
+
+@dataclass
+class CsvSchema:
+    source: str = choice("csv", "csv")
+    path: str = MISSING
     text_column: str = "Description"
     label_column: str = "Category"
     id_column: Optional[str] = None
     encoding: str = "utf-8-sig"
     empty: str = choice("error", "error", "drop")
     label_map: Any = mapping()
+
+
+SERIES = {"simulate": SimulateSchema, "rieth": RiethSchema, "braatz": BraatzSchema}
+TEXT = {"generate": GenerateSchema, "csv": CsvSchema}
 
 
 @dataclass
@@ -105,8 +133,8 @@ class FactorySchema:
     split_before_resampling: bool = True
     pairing: str = choice("by_label", "by_label")
     seed: int = at_least(0, 0)
-    series: FactorySeriesSchema = field(default_factory=FactorySeriesSchema)
-    text: FactoryTextSchema = field(default_factory=FactoryTextSchema)
+    series: Any = MISSING  # typed by the source's schema: dataset/series=simulate | rieth | braatz
+    text: Any = MISSING  # typed by the source's schema: dataset/text=generate | csv
 
 
 @dataclass
