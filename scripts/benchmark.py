@@ -91,13 +91,13 @@ def main() -> None:
     args = p.parse_args()
 
     from mmfusion.cli import compose_config
+    from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
+    from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
     from mmfusion.models.text_lstm import build_text_lstm
-    from mmfusion.commands.train import fuse_all, seed_everything
-    from mmfusion.evaluation.metrics import evaluate
 
     cfg = compose_config(args.overrides)
     rows = []

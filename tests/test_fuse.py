@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_cli
+from tiny_run import tiny_val_run
+
 from mmfusion import rundir
-from mmfusion.errors import ConfigError, RunDirError
 from mmfusion.commands.fuse import fuse_run
+from mmfusion.errors import ConfigError, RunDirError
 from mmfusion.fusion import FUSIONS
 from mmfusion.fusion.robustness import drop_modalities
-from tiny_run import tiny_val_run
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,13 @@ import json
 
 import numpy as np
 import pytest
+from conftest import compose_cfg
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 
-from conftest import compose_cfg
 from mmfusion import fusion
-from mmfusion.evaluation import calibration
 from mmfusion.errors import ConfigError
+from mmfusion.evaluation import calibration
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 
 P1 = np.array([[0.6, 0.4], [0.2, 0.8], [0.5, 0.5]])

@@ -3,9 +3,8 @@
 import importlib.util
 
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import SHRINK, run_cli
+from omegaconf import OmegaConf
 
 needs_joblib = pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
                                   reason="pip install 'mmfusion[joblib]'")

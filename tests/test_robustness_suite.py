@@ -16,7 +16,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHRINK, SHRINK_MODELS, compose_cfg, run_cli
 
 CLASSES = ["leak", "noise"]

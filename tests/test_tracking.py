@@ -3,7 +3,6 @@
 import importlib.util
 
 import pytest
-
 from conftest import compose_cfg, run_cli
 
 ONE_MODALITY = ["modalities=[series]", "evaluation.bootstrap=0"]
@@ -30,8 +29,8 @@ def test_tensorboard_writes_event_files_per_modality(tmp_path):
 
 
 def test_a_missing_tracker_package_is_one_clear_error(tmp_path, monkeypatch):
-    from mmfusion.runtime import tracking
     from mmfusion.errors import ConfigError
+    from mmfusion.runtime import tracking
 
     real = importlib.util.find_spec
     monkeypatch.setattr(tracking.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
@@ -68,11 +67,11 @@ def test_mlflow_logs_params_metrics_and_artifacts_to_a_local_store(tmp_path):
 def test_accelerate_is_cpu_safe_and_mixed_precision_keeps_float32_probabilities(tmp_path):
     import keras
 
-    from mmfusion.runtime import devices
     from mmfusion.models.base import dense_head
+    from mmfusion.runtime import devices
 
     try:
-        text = devices.configure(compose_cfg(["mixed_precision=true"]))
+        text = devices.configure(compose_cfg(["mixed_precision=true"])).description
         assert "precision policy: mixed_float16" in text and "strategy:" in text
         inp = keras.Input((3,))
         out = dense_head(keras.layers.Dense(4)(inp), [4], 2, 0.0)
@@ -84,8 +83,8 @@ def test_accelerate_is_cpu_safe_and_mixed_precision_keeps_float32_probabilities(
 
 def test_a_run_under_an_explicit_mirrored_strategy_on_the_cpu(tmp_path):
     """distribute=mirrored takes the multi-GPU code path (strategy scope) with the one CPU device."""
-    from mmfusion.runtime import devices
     from mmfusion.commands.train import train
+    from mmfusion.runtime import devices
 
     try:
         result = train(compose_cfg(["distribute=mirrored", "evaluation.bootstrap=0"]), tmp_path / "run")
@@ -95,8 +94,8 @@ def test_a_run_under_an_explicit_mirrored_strategy_on_the_cpu(tmp_path):
 
 
 def test_an_unknown_distribute_value_is_refused():
-    from mmfusion.runtime import devices
     from mmfusion.errors import ConfigError
+    from mmfusion.runtime import devices
 
     with pytest.raises(ConfigError, match="distribute='mirorred'"):
         devices.configure(compose_cfg(["distribute=mirorred"]))

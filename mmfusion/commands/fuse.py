@@ -24,8 +24,8 @@ from mmfusion import fusion, rundir
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
 from mmfusion.evaluation.scoring import compare, score_models
-from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.evaluation.tables import to_markdown, write_tables
+from mmfusion.fusion.robustness import robustness_table, write_robustness
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +112,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
+    log.info("re-fusing %s (modalities %s) with %s", run["dir"], run["names"], ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -137,6 +138,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                                  list(rob.drop), list(rob.rates), int(cfg.seed))
         write_robustness(table, out)
     rundir.mark_complete(out)
+    log.info("fusion results written to %s", out)
     return out
 
 

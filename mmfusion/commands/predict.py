@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from mmfusion import fusion, rundir
+from mmfusion.data.files import read_series_file
 from mmfusion.errors import DataError, MmfusionError, RunDirError
 
 
@@ -55,30 +56,8 @@ def read_texts(path, text_column: str | None = None, id_column: str = "id") -> t
 
 def read_series(path) -> tuple[np.ndarray, np.ndarray | list]:
     """(ids, x): x an (n, T, F) array (npz) or a list of (T_i, F) arrays (long CSV)."""
-    path = Path(path)
-    if path.suffix == ".npz":
-        if not path.is_file():
-            raise DataError(f"series file {path}: no such file")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                ids, x = f["ids"].astype(str), np.asarray(f["x"], dtype=np.float64)
-        except (KeyError, ValueError, OSError) as err:
-            raise DataError(f"series file {path}: needs arrays `ids` (n,) and `x` (n, T, F) ({err})") from None
-        if x.ndim != 3 or len(x) != len(ids):
-            raise DataError(f"series file {path}: x has shape {x.shape}; expected ({len(ids)}, T, F)")
-        return ids, x
-    df = _read_csv(path, "series")
-    if list(df.columns[:2]) != ["id", "step"] or len(df.columns) < 3:
-        raise DataError(f"series file {path}: a long CSV needs columns id, step, <variables>; got {list(df.columns)}")
-    ids, x = [], []
-    for rid, rows in df.groupby("id", sort=False):
-        try:
-            rows = rows.assign(step=rows["step"].astype(float)).sort_values("step")
-            x.append(rows.iloc[:, 2:].astype(float).to_numpy())
-        except ValueError as err:
-            raise DataError(f"series file {path}: record {rid!r} has a non-numeric value ({err})") from None
-        ids.append(str(rid))
-    return np.asarray(ids), x
+    ids, x, _ = read_series_file(path, equal_length=False)
+    return ids, x
 
 
 def check_series(ids, x, model, path) -> np.ndarray:

@@ -8,6 +8,7 @@ finished are listed, never averaged.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,17 @@ import pandas as pd
 import yaml
 
 from mmfusion import rundir
-from mmfusion.evaluation import figures
 from mmfusion.errors import RunDirError
+from mmfusion.evaluation import figures
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
 IGNORED = ("seed=", "hydra.", "dataset.seed=")
+
+
+log = logging.getLogger(__name__)
 
 
 def find_jobs(root: Path) -> list[Path]:
@@ -171,6 +175,8 @@ def report(root: str | Path) -> Path:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     groups, failed = load_jobs(root)
+    log.info("%s: %d finished job(s) in %d group(s), %d not finished", root, sum(map(len, groups.values())),
+             len(groups), len(failed))
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
     lines = [f"# mmfusion report: `{root}`", "", f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s)."]
@@ -192,6 +198,7 @@ def report(root: str | Path) -> Path:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
     out = root / "report.md"
     out.write_text("\n".join(lines))
+    log.info("report written to %s (figures in %s)", out, fig_dir)
     return out
 
 

@@ -16,15 +16,14 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from mmfusion import fusion, rundir
-from mmfusion.runtime import devices
-from mmfusion.evaluation import figures
-from mmfusion.runtime import launchers, tracking
-from mmfusion.runtime.seeding import seed_everything
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
+from mmfusion.evaluation import figures
 from mmfusion.evaluation.scoring import compare, score_models
 from mmfusion.evaluation.tables import write_tables
+from mmfusion.runtime import devices, launchers, tracking
+from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
@@ -39,7 +38,7 @@ def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]):
+def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None):
     """Train one model per modality; returns probabilities per split and model, train accuracy, histories."""
     from mmfusion.models import build_model
 
@@ -48,11 +47,11 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     tr, va = ds.splits["train"], ds.splits.get("val")
     for m in names:
         log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(tr.present[m].sum()))
-        model = build_model(m, cfg.model[m], ds.num_classes)
-        model.extra_callbacks = tracking.callbacks(cfg, run_dir, m)  # TensorBoard when tracking.tensorboard
+        model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = tr.present[m]
         val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
-        histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
+        histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val,
+                                 callbacks=tracking.callbacks(cfg, run_dir, m))  # TensorBoard when tracking.tensorboard
         for split_name, split in ds.splits.items():
             probs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
         p = probs["train"][m][keep]
@@ -89,14 +88,14 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
                           f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
     ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
     seed_everything(cfg.seed, cfg.deterministic)
-    devices.configure(cfg)  # precision policy and strategy; logs the devices used
+    strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
     missing = [m for m in names if m not in ds.modalities]
     if missing:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
 
-    probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names)
+    probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy)
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
     model_names = names + (["fused"] if params is not None else [])
 

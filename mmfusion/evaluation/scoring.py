@@ -12,11 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfusion.evaluation import calibration
-from mmfusion.evaluation import figures
-from mmfusion.evaluation import stats
-from mmfusion.evaluation.metrics import evaluate, roc_curves
+from mmfusion.evaluation import calibration, figures, stats
 from mmfusion.evaluation.figures import plot_reliability
+from mmfusion.evaluation.metrics import evaluate, roc_curves
 
 DEFAULTS = {"bootstrap": 1000, "ci_level": 0.95, "ece_bins": 10}
 

@@ -1,134 +1,50 @@
-"""Decision-level fusion rules: pure numpy over a list of (n, q) probability arrays.
+"""Decision-level fusion: the registry of rules and the one path that `train`, `fuse` and `predict`
+share (`fuse_splits`: fit a rule, after optional temperature scaling `fusion.calibrate`, on the
+validation split or training accuracies, then fuse every split). Pure numpy; the fused class is the
+argmax (eq. 14; ties go to the lowest class index).
 
-Each rule has `fit(val_probs, val_y, train_acc) -> params` (plain numbers, saved in metrics.json) and
-`combine(probs, params, present) -> (n, q)` fused probabilities; the fused class is the argmax
-(eq. 14; ties go to the lowest class index). `present` is an optional list of (n,) boolean masks:
-a missing modality gets weight 0 for that sample and the remaining weights are renormalised.
-`FUSIONS` registers every rule (the validation-fitted ones live in fusion_rules.py); `fuse_splits`
-fits a rule (after optional temperature scaling, `fusion.calibrate`) and fuses every split, the one
-path that `train`, `fuse` and `predict` share.
+- base.py: the `Rule` base class and the helpers every rule uses;
+- weighted.py: the paper's rules, `equal` and `accuracy`;
+- rules.py: rules fitted on the validation split, `per_class`, `product`, `stacking`, `ensemble_selection`;
+- robustness.py: fusion with modalities dropped from test samples.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import ConfigError
+from mmfusion.fusion.base import Rule, accuracy_weights, equal_weights, predict, weighted_average
+from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
+from mmfusion.fusion.weighted import Accuracy, Equal
 
-
-def _stack(probs) -> np.ndarray:
-    p = np.stack([np.asarray(a, dtype=np.float64) for a in probs])  # (m, n, q)
-    if p.ndim != 3:
-        raise ValueError(f"expected a list of (n, q) arrays, got shape {p.shape}")
-    return p
-
-
-def _presence(present, m: int, n: int) -> np.ndarray:
-    if present is None:
-        return np.ones((m, n), dtype=bool)
-    mask = np.stack([np.asarray(a, dtype=bool) for a in present])
-    if mask.shape != (m, n):
-        raise ValueError(f"presence masks have shape {mask.shape}, expected {(m, n)}")
-    return mask
-
-
-def weighted_average(probs, weights, present=None) -> np.ndarray:
-    """P = sum_i w_i p_i (eq. 13), with weights renormalised over the modalities present per sample."""
-    p = _stack(probs)
-    m, n, _ = p.shape
-    w = np.asarray(weights, dtype=np.float64)
-    if w.shape != (m,) or (w < 0).any() or w.sum() <= 0:
-        raise ValueError(f"weights must be {m} non-negative numbers with a positive sum, got {w.tolist()}")
-    mask = _presence(present, m, n)
-    ww = w[:, None] * mask  # (m, n)
-    total = ww.sum(axis=0)
-    if (total <= 0).any():
-        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
-    p = np.where(mask[:, :, None], p, 0.0)  # an absent modality's row may hold NaN: it never counts
-    return np.einsum("mn,mnq->nq", ww / total, p)
-
-
-def equal_weights(m: int) -> np.ndarray:
-    return np.full(m, 1.0 / m)
-
-
-def accuracy_weights(accuracies) -> np.ndarray:
-    """w_i = acc_i / sum_j acc_j (eq. 10)."""
-    acc = np.asarray(accuracies, dtype=np.float64)
-    if (acc < 0).any() or acc.sum() <= 0:
-        raise ValueError(f"accuracies must be non-negative with a positive sum, got {acc.tolist()}")
-    return acc / acc.sum()
-
-
-def predict(fused: np.ndarray) -> np.ndarray:
-    """The fused class, eq. 14 (np.argmax: ties go to the lowest class index)."""
-    return np.argmax(fused, axis=1)
-
-
-def _accuracy(probs: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean(np.argmax(probs, axis=1) == y))
-
-
-class Equal:
-    """w_i = 1 / N."""
-
-    def __init__(self, cfg=None):
-        self.cfg = cfg
-
-    def fit(self, val_probs, val_y, train_acc) -> dict:
-        return {"weights": equal_weights(len(train_acc)).tolist()}
-
-    def combine(self, probs, params, present=None) -> np.ndarray:
-        return weighted_average(probs, params["weights"], present)
-
-
-class Accuracy(Equal):
-    """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
-
-    def fit(self, val_probs, val_y, train_acc) -> dict:
-        weights = str(self.cfg.get("weights") or "train_accuracy") if self.cfg is not None else "train_accuracy"
-        source = weights.removesuffix("_accuracy")  # recorded in params as before: train | val
-        if weights == "train_accuracy":
-            acc = list(train_acc)
-        elif weights == "val_accuracy":
-            if val_probs is None or val_y is None or len(val_y) == 0:
-                raise ConfigError(
-                    "fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0"
-                )
-            acc = [_accuracy(p, np.asarray(val_y)) for p in val_probs]
-        else:
-            raise ConfigError(f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}")
-        return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
-
-
-# name -> rule class (or "module:Class", imported on first use); one conf/fusion/<name>.yaml each
-FUSIONS = {
+# name -> rule class; one conf/fusion/<name>.yaml each
+FUSIONS: dict[str, type[Rule]] = {
     "equal": Equal,
     "accuracy": Accuracy,
-    "per_class": "mmfusion.fusion.rules:PerClass",
-    "product": "mmfusion.fusion.rules:Product",
-    "stacking": "mmfusion.fusion.rules:Stacking",
-    "ensemble_selection": "mmfusion.fusion.rules:EnsembleSelection",
+    "per_class": PerClass,
+    "product": Product,
+    "stacking": Stacking,
+    "ensemble_selection": EnsembleSelection,
 }
+__all__ = ["FUSIONS", "Rule", "accuracy_weights", "equal_weights", "predict", "weighted_average", "fuse_splits",
+           "fit_rule", "combine_probs", "needs_val", "get_rule"]
 
 
-def get_rule(cfg):
+def rule_class(cfg) -> type[Rule]:
     name = cfg.name
     if name not in FUSIONS:
         raise ConfigError(f"fusion.name={name!r} is not known; choose one of {sorted(FUSIONS)}")
-    rule = FUSIONS[name]
-    if isinstance(rule, str):
-        import importlib
+    return FUSIONS[name]
 
-        module, cls = rule.split(":")
-        rule = getattr(importlib.import_module(module), cls)
-    return rule(cfg)
+
+def get_rule(cfg) -> Rule:
+    return rule_class(cfg)(cfg)
 
 
 def needs_val(cfg) -> bool:
     """Whether this fusion config is fitted on a validation split (checked before any training)."""
-    return (cfg.name in ("per_class", "stacking", "ensemble_selection") or bool(cfg.get("calibrate", False))
-            or cfg.get("weights") == "val_accuracy")
+    return rule_class(cfg).fitted_on_val(cfg)
 
 
 def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:

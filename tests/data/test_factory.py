@@ -4,10 +4,10 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA, compose_cfg, run_cli
-from mmfusion.data import build_dataset
+
 from mmfusion.commands.train import train
+from mmfusion.data import build_dataset
 
 # 2 h runs, fault at 0.5 h, 3 runs per class: a few seconds of simulation
 SHORT = [
