@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from mmfusion.errors import ConfigError, MmfusionError
+from mmfusion.errors import MmfusionError
 
 CONFIG_MODULE = "mmfusion.conf"  # conf/ ships inside the package under this name
 
@@ -87,8 +87,10 @@ def precheck(args: list[str]) -> None:
     keys = [o.input_line.split("=", 1)[0] for o in parsed]
 
     def line(pick: dict) -> list[str]:
-        return [f"{k}={pick.get(i, v[0])}" if v is not None else o.input_line
-                for i, (k, v, o) in enumerate(zip(keys, values, parsed))]
+        return [
+            f"{k}={pick.get(i, v[0])}" if v is not None else o.input_line
+            for i, (k, v, o) in enumerate(zip(keys, values, parsed))
+        ]
 
     jobs = [line({})] + [line({i: x}) for i, v in enumerate(values) if v is not None for x in v[1:]]
     quiet = logging.getLogger("mmfusion.schemas.check")

@@ -11,8 +11,7 @@ from __future__ import annotations
 from mmfusion.schemas import dataset, fusion, models, run
 
 GROUPS = {
-    "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema,
-                "custom": dataset.CustomSchema},
+    "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema, "custom": dataset.CustomSchema},
     "dataset/series": dataset.SERIES,
     "dataset/text": dataset.TEXT,
     "model/text": models.TEXT,

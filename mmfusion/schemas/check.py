@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import types
 import typing
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
@@ -44,12 +45,12 @@ def type_words(tp) -> str:
     """`int` -> 'an integer', `List[int]` -> 'a list of integers', `Optional[X]` -> 'null or ...'."""
     args = [a for a in typing.get_args(tp) if a is not type(None)]
     origin = typing.get_origin(tp)
-    if origin is typing.Union:
+    if origin in (typing.Union, types.UnionType):
         return "null or " + type_words(args[0])
-    if origin in (list, typing.List):
+    if origin in (list, list):
         inner = type_words(args[0]) if args else "values"
         return "a list of " + {"an integer": "integers", "a number": "numbers", "a string": "strings"}.get(inner, inner)
-    if origin in (dict, typing.Dict):
+    if origin in (dict, dict):
         return "a mapping"
     return TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -111,7 +112,9 @@ def _walk(node, path: str, cls=None) -> None:
                 good = False
             if not good and full in ("dataset.series.source", "dataset.text.source"):
                 group = full.rsplit(".", 1)[0].replace(".", "/")
-                raise ConfigError(f"{full}={show(value)}: the source is a config group: choose it with {group}={show(value)}")
+                raise ConfigError(
+                    f"{full}={show(value)}: the source is a config group: choose it with {group}={show(value)}"
+                )
             if not good:
                 raise ConfigError(f"{full}={show(value)}: expected {field.metadata['expect']}")
         if isinstance(value, DictConfig):
@@ -131,15 +134,22 @@ def _split_sizes(d) -> None:
         n_val = math.ceil(d.val_fraction / (1 - d.test_fraction) * (n - n_test))
         sides = [n_test, n_val, n - n_test - n_val]
     if min(sides) < q:
-        _fail("dataset.samples_per_class", d.samples_per_class,
-              f"enough samples for one of each of the {q} classes in every split (test_fraction="
-              f"{show(d.test_fraction)}, val_fraction={show(d.val_fraction)}; {n} samples give {sides})")
+        _fail(
+            "dataset.samples_per_class",
+            d.samples_per_class,
+            f"enough samples for one of each of the {q} classes in every split (test_fraction="
+            f"{show(d.test_fraction)}, val_fraction={show(d.val_fraction)}; {n} samples give {sides})",
+        )
 
 
 def _dataset(d) -> None:
     test, val = d.get("test_fraction"), d.get("val_fraction")
     if test is not None and val is not None and test + val >= 1:
-        _fail("dataset.val_fraction", val, f"dataset.test_fraction + dataset.val_fraction < 1 (test_fraction={show(test)})")
+        _fail(
+            "dataset.val_fraction",
+            val,
+            f"dataset.test_fraction + dataset.val_fraction < 1 (test_fraction={show(test)})",
+        )
     if d.get("name") == "synthetic":
         _split_sizes(d)
     if d.get("name") != "factory":
@@ -173,8 +183,12 @@ def _models(cfg) -> None:
         if issubclass(OmegaConf.get_type(mc) or dict, UntrainedSchema):
             ignored = {k: mc[k] for k in TRAINING_KEYS if mc.get(k) is not None}
             if ignored:
-                log.info("model.%s=%s is not trained by epochs: ignoring %s", m, mc.name,
-                         ", ".join(f"model.{m}.{k}={show(v)}" for k, v in ignored.items()))
+                log.info(
+                    "model.%s=%s is not trained by epochs: ignoring %s",
+                    m,
+                    mc.name,
+                    ", ".join(f"model.{m}.{k}={show(v)}" for k, v in ignored.items()),
+                )
 
 
 def check(cfg: DictConfig) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any
 
 from omegaconf import MISSING, DictConfig
 
@@ -34,12 +34,12 @@ def optional_at_least(low: int):
 @dataclass
 class SyntheticSchema:
     name: str = choice("synthetic", "synthetic")
-    classes: List[str] = classes(["type1", "type2", "type3", "type4"])
+    classes: list[str] = classes(["type1", "type2", "type3", "type4"])
     samples_per_class: int = at_least(100, 3)
     test_fraction: float = test_fraction(0.2)
     val_fraction: float = fraction(0.0)
     seed: int = at_least(0, 0)
-    text_length: List[int] = int_range([6, 16], 1)
+    text_length: list[int] = int_range([6, 16], 1)
     text_signal: float = fraction(0.3, closed=True)
     class_words: int = at_least(12, 1)
     shared_words: int = at_least(40, 1)
@@ -50,8 +50,8 @@ class SyntheticSchema:
 
 @dataclass
 class WindowSchema:
-    start: Optional[int] = None
-    length: Optional[int] = optional_at_least(1)
+    start: int | None = None
+    length: int | None = optional_at_least(1)
 
 
 @dataclass
@@ -59,8 +59,11 @@ class SeriesSourceSchema:
     """Keys of every series source (their values live in conf/dataset/factory.yaml)."""
 
     source: str = "?"
-    faults: List[int] = spec([1, 4, 11, 7], "a non-empty list of distinct fault numbers >= 0 (0 = normal)",
-                             lambda v: len(v) > 0 and len(set(v)) == len(v) and all(f >= 0 for f in v))
+    faults: list[int] = spec(
+        [1, 4, 11, 7],
+        "a non-empty list of distinct fault numbers >= 0 (0 = normal)",
+        lambda v: len(v) > 0 and len(set(v)) == len(v) and all(f >= 0 for f in v),
+    )
     window: WindowSchema = field(default_factory=WindowSchema)
 
 
@@ -74,7 +77,7 @@ class SimulateSchema(SeriesSourceSchema):
     sample_interval_h: float = positive(0.05)
     control_interval_h: float = positive(0.01)
     workers: int = at_least(2, 1)
-    cache_dir: Optional[str] = None
+    cache_dir: str | None = None
     on_shutdown: str = choice("error", "error", "drop")
 
 
@@ -85,7 +88,7 @@ class RiethSchema(SeriesSourceSchema):
     part: str = choice("training", "training", "testing")
     runs_per_class: int = at_least(25, 1)
     first_run: int = at_least(1, 1)
-    length: Optional[int] = optional_at_least(1)
+    length: int | None = optional_at_least(1)
     files: Any = mapping()
 
 
@@ -101,8 +104,8 @@ class BraatzSchema(SeriesSourceSchema):
 @dataclass
 class GenerateSchema:
     source: str = choice("generate", "generate")
-    reports_per_class: Optional[int] = optional_at_least(1)
-    categories: Optional[List[str]] = None
+    reports_per_class: int | None = optional_at_least(1)
+    categories: list[str] | None = None
     ambiguous_share: float = fraction(0.1, closed=True)
     typo_rate: float = fraction(0.02)
 
@@ -113,7 +116,7 @@ class CsvSchema:
     path: str = MISSING
     text_column: str = "Description"
     label_column: str = "Category"
-    id_column: Optional[str] = None
+    id_column: str | None = None
     encoding: str = "utf-8-sig"
     empty: str = choice("error", "error", "drop")
     label_map: Any = mapping()
@@ -126,7 +129,7 @@ TEXT = {"generate": GenerateSchema, "csv": CsvSchema}
 @dataclass
 class FactorySchema:
     name: str = choice("factory", "factory")
-    classes: List[str] = classes(["electronic_failure", "leak", "mechanical_failure", "software_failure"])
+    classes: list[str] = classes(["electronic_failure", "leak", "mechanical_failure", "software_failure"])
     samples_per_class: int = at_least(100, 1)
     test_fraction: float = test_fraction(0.2)
     val_fraction: float = fraction(0.0)
@@ -140,7 +143,7 @@ class FactorySchema:
 @dataclass
 class CustomSchema:
     name: str = choice("custom", "custom")
-    classes: List[str] = spec(MISSING, CLASSES, lambda v: len(v) >= 2 and len(set(v)) == len(v))
+    classes: list[str] = spec(MISSING, CLASSES, lambda v: len(v) >= 2 and len(set(v)) == len(v))
     records: str = MISSING
     series_path: str = MISSING
     pairing: str = choice("by_id", "by_id")
@@ -154,5 +157,3 @@ class CustomSchema:
     test_fraction: float = test_fraction(0.2)
     val_fraction: float = fraction(0.0)
     seed: int = at_least(0, 0)
-
-

@@ -7,8 +7,9 @@ and `mmfusion.schemas.check` applies it right after composition, before any data
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import field
-from typing import Any, Callable
+from typing import Any
 
 
 def spec(default: Any, expect: str = "", ok: Callable[[Any], bool] | None = None):
@@ -46,5 +47,4 @@ def int_list(default: list, low: int = 1, min_len: int = 1) -> Any:
 
 def int_range(default: Any, low: int = 1) -> Any:
     """null or [min, max] with low <= min <= max (e.g. an n-gram range)."""
-    return spec(default, f"null or [min, max] with {low} <= min <= max",
-                lambda v: len(v) == 2 and low <= v[0] <= v[1])
+    return spec(default, f"null or [min, max] with {low} <= min <= max", lambda v: len(v) == 2 and low <= v[0] <= v[1])

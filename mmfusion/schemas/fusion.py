@@ -55,5 +55,11 @@ class EnsembleSelectionSchema(RuleSchema):
     rounds: int = at_least(20, 1)
 
 
-RULES = {"equal": EqualSchema, "accuracy": AccuracySchema, "product": ProductSchema, "per_class": PerClassSchema,
-         "stacking": StackingSchema, "ensemble_selection": EnsembleSelectionSchema}
+RULES = {
+    "equal": EqualSchema,
+    "accuracy": AccuracySchema,
+    "product": ProductSchema,
+    "per_class": PerClassSchema,
+    "stacking": StackingSchema,
+    "ensemble_selection": EnsembleSelectionSchema,
+}

@@ -10,7 +10,6 @@ ignored when set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import List, Optional
 
 from mmfusion.schemas.fields import at_least, choice, fraction, int_list, int_range, positive, spec
 
@@ -29,9 +28,9 @@ class TrainedSchema:
     epochs: int = at_least(15, 1)
     batch_size: int = at_least(32, 1)
     optimizer: str = choice("adam", *OPTIMIZERS)
-    dense_units: List[int] = int_list([32], 1, 0)
+    dense_units: list[int] = int_list([32], 1, 0)
     dropout: float = fraction(0.0)
-    early_stopping_patience: Optional[int] = patience()
+    early_stopping_patience: int | None = patience()
 
 
 @dataclass
@@ -39,10 +38,10 @@ class UntrainedSchema:
     """Not trained by gradient steps: the training keys exist only as null (ignored when set)."""
 
     name: str = "?"
-    lr: Optional[float] = None
-    epochs: Optional[int] = None
-    batch_size: Optional[int] = None
-    early_stopping_patience: Optional[int] = None
+    lr: float | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    early_stopping_patience: int | None = None
 
 
 @dataclass
@@ -61,7 +60,7 @@ class TextNetSchema(TrainedSchema):
 @dataclass
 class TextLSTMSchema(TextNetSchema):
     name: str = choice("lstm", "lstm")
-    dense_units: List[int] = int_list([64, 32, 16], 1, 0)
+    dense_units: list[int] = int_list([64, 32, 16], 1, 0)
 
 
 @dataclass
@@ -73,41 +72,41 @@ class TextBiLSTMSchema(TextNetSchema):
 @dataclass
 class TfidfLogregSchema(UntrainedSchema):
     name: str = choice("tfidf_logreg", "tfidf_logreg")
-    word_ngrams: Optional[List[int]] = int_range([1, 2], 1)
-    char_ngrams: Optional[List[int]] = int_range([2, 5], 1)
+    word_ngrams: list[int] | None = int_range([1, 2], 1)
+    char_ngrams: list[int] | None = int_range([2, 5], 1)
     lowercase: bool = True
     sublinear_tf: bool = True
     min_df: int = at_least(1, 1)
-    max_features: Optional[int] = spec(None, "null or an integer >= 1", lambda v: v >= 1)
+    max_features: int | None = spec(None, "null or an integer >= 1", lambda v: v >= 1)
     C: float = positive(10.0)
     max_iter: int = at_least(2000, 1)
-    class_weight: Optional[str] = choice(None, "balanced")
+    class_weight: str | None = choice(None, "balanced")
 
 
 @dataclass
 class SeriesLSTMSchema(TrainedSchema):
     name: str = choice("lstm", "lstm")
-    lstm_units: List[int] = int_list([52, 40, 25])
-    dense_units: List[int] = int_list([64, 32, 16], 1, 0)
+    lstm_units: list[int] = int_list([52, 40, 25])
+    dense_units: list[int] = int_list([64, 32, 16], 1, 0)
 
 
 @dataclass
 class SeriesBiLSTMSchema(TrainedSchema):
     name: str = choice("bilstm", "bilstm")
-    lstm_units: List[int] = int_list([32, 16])
+    lstm_units: list[int] = int_list([32, 16])
 
 
 @dataclass
 class SeriesGRUSchema(TrainedSchema):
     name: str = choice("gru", "gru")
-    gru_units: List[int] = int_list([64, 32])
+    gru_units: list[int] = int_list([64, 32])
 
 
 @dataclass
 class SeriesConv1DSchema(TrainedSchema):
     name: str = choice("conv1d", "conv1d")
-    filters: List[int] = int_list([32, 64, 64])
-    kernel_sizes: List[int] = int_list([7, 5, 3])
+    filters: list[int] = int_list([32, 64, 64])
+    kernel_sizes: list[int] = int_list([7, 5, 3])
 
 
 @dataclass
@@ -119,9 +118,14 @@ class MiniRocketSchema(UntrainedSchema):
     n_jobs: int = spec(1, "-1 (all cores) or an integer >= 1", lambda v: v == -1 or v >= 1)
     C: float = positive(1.0)
     max_iter: int = at_least(1000, 1)
-    class_weight: Optional[str] = choice(None, "balanced")
+    class_weight: str | None = choice(None, "balanced")
 
 
 TEXT = {"lstm": TextLSTMSchema, "bilstm": TextBiLSTMSchema, "tfidf_logreg": TfidfLogregSchema}
-SERIES = {"lstm": SeriesLSTMSchema, "bilstm": SeriesBiLSTMSchema, "gru": SeriesGRUSchema,
-          "conv1d": SeriesConv1DSchema, "minirocket": MiniRocketSchema}
+SERIES = {
+    "lstm": SeriesLSTMSchema,
+    "bilstm": SeriesBiLSTMSchema,
+    "gru": SeriesGRUSchema,
+    "conv1d": SeriesConv1DSchema,
+    "minirocket": MiniRocketSchema,
+}

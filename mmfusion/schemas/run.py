@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, List, Optional
+from typing import Any
 
 from omegaconf import MISSING
 
-from mmfusion.schemas.fields import at_least, choice, spec
+from mmfusion.schemas.fields import at_least, spec
 
 MODALITIES = ("series", "text")
 DROPS = ("text", "series", "either")
@@ -23,10 +23,14 @@ class EvaluationSchema:
 @dataclass
 class RobustnessSchema:
     enabled: bool = False
-    drop: List[str] = spec(list(DROPS), "a non-empty list of " + " | ".join(DROPS),
-                           lambda v: len(v) > 0 and all(d in DROPS for d in v))
-    rates: List[float] = spec([0.0, 0.25, 0.5, 1.0], "a non-empty list of numbers in [0, 1]",
-                              lambda v: len(v) > 0 and all(0 <= r <= 1 for r in v))
+    drop: list[str] = spec(
+        list(DROPS), "a non-empty list of " + " | ".join(DROPS), lambda v: len(v) > 0 and all(d in DROPS for d in v)
+    )
+    rates: list[float] = spec(
+        [0.0, 0.25, 0.5, 1.0],
+        "a non-empty list of numbers in [0, 1]",
+        lambda v: len(v) > 0 and all(0 <= r <= 1 for r in v),
+    )
 
 
 @dataclass
@@ -35,11 +39,15 @@ class ConfigSchema:
 
     seed: int = at_least(0, 0)
     deterministic: bool = True
-    modalities: List[str] = spec(list(MODALITIES), "a non-empty list of distinct " + " | ".join(MODALITIES),
-                                 lambda v: 0 < len(v) == len(set(v)) and all(m in MODALITIES for m in v))
+    modalities: list[str] = spec(
+        list(MODALITIES),
+        "a non-empty list of distinct " + " | ".join(MODALITIES),
+        lambda v: 0 < len(v) == len(set(v)) and all(m in MODALITIES for m in v),
+    )
     mixed_precision: bool = False
-    distribute: str = spec("auto", "one of auto | mirrored | none",
-                           lambda v: str(v).lower() in ("auto", "mirrored", "none"))
+    distribute: str = spec(
+        "auto", "one of auto | mirrored | none", lambda v: str(v).lower() in ("auto", "mirrored", "none")
+    )
     evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
     robustness: RobustnessSchema = field(default_factory=RobustnessSchema)
     dataset: Any = MISSING
@@ -52,5 +60,5 @@ class ConfigSchema:
 class TrackingSchema:
     tensorboard: bool = False
     mlflow: bool = False
-    mlflow_uri: Optional[str] = None
+    mlflow_uri: str | None = None
     experiment: str = spec("mmfusion", "a non-empty name", lambda v: bool(str(v).strip()))
