@@ -257,3 +257,9 @@ def test_a_sweep_with_one_bad_value_starts_no_job(tmp_path):
         and res.stderr.strip() == "mmfusion train: error: evaluation.bootstrap=-3: expected an integer >= 0"
     )
     assert not (tmp_path / "sweep").exists()
+
+
+def test_cfg_job_still_prints_a_config_with_required_values_unset(tmp_path):
+    res = run_cli("train", "--cfg", "job", "dataset=custom", cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "records: ???" in res.stdout and not (tmp_path / "outputs").exists()
