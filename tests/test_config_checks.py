@@ -116,8 +116,13 @@ BAD = [
     (["dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
     (
         ["dataset.text.categories=[leak]"],
-        "dataset.text.categories=[leak]: expected null or one report category per class",
+        "dataset.text.categories=[leak]: expected null or one report category per class (4 classes)",
     ),
+    (
+        ["dataset.text.categories=[leak,leak,software,mechanical]"],
+        "dataset.text.categories=[leak, leak, software, mechanical]: expected null or a list of distinct report",
+    ),
+    (["dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
     (
         ["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.label_map=3"],
         "dataset.text.label_map=3: expected null or a mapping",
@@ -210,6 +215,7 @@ GOOD = [
     ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],
     [*FACTORY_RIETH, "dataset.series.files={faulty: f.csv}"],
     [*CUSTOM, "dataset.label_map={1: a, 2: b}"],
+    ["dataset.text.categories=[leak,electronic,software,Mechanical Failure]"],
     ["dataset/text=csv", "dataset.text.path=r.csv", "dataset/series=braatz", "dataset.series.path=/x"],
 ]
 

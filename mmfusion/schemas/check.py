@@ -47,10 +47,10 @@ def type_words(tp) -> str:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         return "null or " + type_words(args[0])
-    if origin in (list, list):
+    if origin is list:
         inner = type_words(args[0]) if args else "values"
         return "a list of " + {"an integer": "integers", "a number": "numbers", "a string": "strings"}.get(inner, inner)
-    if origin in (dict, dict):
+    if origin is dict:
         return "a mapping"
     return TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -164,8 +164,8 @@ def _dataset(d) -> None:
         _fail("dataset.series.onset_h", s.onset_h, f"a number below dataset.series.horizon_h={show(s.horizon_h)}")
     if s.source == "simulate":
         for a, b in (("sample_interval_h", "control_interval_h"), ("horizon_h", "sample_interval_h")):
-            n = round(s[a] / s[b])
-            if n < 1 or abs(n * s[b] - s[a]) > 1e-9 * max(s[a], 1.0):
+            steps = round(s[a] / s[b])
+            if steps < 1 or abs(steps * s[b] - s[a]) > 1e-9 * max(s[a], 1.0):
                 _fail(f"dataset.series.{a}", s[a], f"a whole multiple of dataset.series.{b}={show(s[b])}")
     if s.source == "rieth" and s.length is not None and s.length > RIETH_SAMPLES[s.part]:
         _fail("dataset.series.length", s.length, f"null or 1..{RIETH_SAMPLES[s.part]} for dataset.series.part={s.part}")
