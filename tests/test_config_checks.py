@@ -2,12 +2,13 @@
 and what it expects, a non-zero exit, no traceback, nothing built or simulated first."""
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 from mmfusion.config import compose_config
 from mmfusion.errors import MmfusionError
 
-FACTORY_RIETH = ["dataset/series=rieth", "dataset.series.path=/nowhere"]
+FACTORY_RIETH = ["dataset/series=rieth", f"dataset.series.path={ROOT}"]  # any existing folder
+CSV = ["dataset/text=csv", f"dataset.text.path={ROOT / 'README.md'}"]  # any existing file
 CUSTOM = ["dataset=custom", "dataset.classes=[a,b]", "dataset.records=r.csv", "dataset.series_path=s.npz"]
 
 # (overrides, the start of the one-line message: `<full key>=<value>: expected ...` or the key alone)
@@ -57,7 +58,7 @@ BAD = [
         "dataset.series.faults=[1, 2, 3, 21]: expected fault numbers in 0..20",
     ),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.faults=[1,2,3,22]"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.faults=[1,2,3,22]"],
         "dataset.series.faults=[1, 2, 3, 22]: expected fault numbers in 0..21",
     ),
     (
@@ -99,11 +100,11 @@ BAD = [
     ),
     ([*FACTORY_RIETH, "dataset.series.length=600"], "dataset.series.length=600: expected null or 1..500"),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.braatz_stride=0"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.braatz_stride=0"],
         "dataset.series.braatz_stride=0: expected an integer >= 1",
     ),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.test_onset=-1"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.test_onset=-1"],
         "dataset.series.test_onset=-1: expected an integer >= 0",
     ),
     (["dataset/text=csv"], "dataset.text.path is required"),
@@ -112,6 +113,15 @@ BAD = [
         "dataset.text.source=csv: the source is a config group: choose it with dataset/text=csv",
     ),
     (["dataset.text.path=r.csv"], "dataset.text.path is not a key of dataset.text (it belongs to dataset/text=csv)"),
+    (
+        ["dataset/text=csv", "dataset.text.path=/no/such.csv"],
+        "dataset.text.path=/no/such.csv: /no/such.csv does not exist",
+    ),
+    (
+        ["dataset/text=csv", f"dataset.text.path={ROOT}"],
+        f"dataset.text.path={ROOT}: {ROOT} is a folder; expected an existing file",
+    ),
+    (["dataset/series=rieth", "dataset.series.path=/no/such"], "dataset.series.path=/no/such: /no/such does not exist"),
     (["dataset.text.typo_rate=1"], "dataset.text.typo_rate=1: expected a number in [0, 1)"),
     (["dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
     (
@@ -124,11 +134,11 @@ BAD = [
     ),
     (["dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
     (
-        ["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.label_map=3"],
+        [*CSV, "dataset.text.label_map=3"],
         "dataset.text.label_map=3: expected null or a mapping",
     ),
     (
-        ["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.empty=skip"],
+        [*CSV, "dataset.text.empty=skip"],
         "dataset.text.empty=skip: expected one of error | drop",
     ),
     ([*FACTORY_RIETH, "dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
@@ -216,7 +226,7 @@ GOOD = [
     [*FACTORY_RIETH, "dataset.series.files={faulty: f.csv}"],
     [*CUSTOM, "dataset.label_map={1: a, 2: b}"],
     ["dataset.text.categories=[leak,electronic,software,Mechanical Failure]"],
-    ["dataset/text=csv", "dataset.text.path=r.csv", "dataset/series=braatz", "dataset.series.path=/x"],
+    [*CSV, "dataset/series=braatz", f"dataset.series.path={ROOT}"],
 ]
 
 

@@ -11,6 +11,7 @@ import logging
 import math
 import types
 import typing
+from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
@@ -142,7 +143,19 @@ def _split_sizes(d) -> None:
         )
 
 
+def _exists(key: str, value, folder_ok: bool) -> None:
+    """A data path of dataset=factory: it must exist before minutes of loading or simulating begin."""
+    path = Path(str(value)).expanduser()
+    if not (path.is_file() or (folder_ok and path.is_dir())):
+        what = "file or folder" if folder_ok else "file"
+        state = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{key}={show(value)}: {path.absolute()} {state}; expected an existing {what}")
+
+
 def _dataset(d) -> None:
+    for part, folder_ok in (("series", True), ("text", False)):
+        if d.get("name") == "factory" and "path" in d[part]:
+            _exists(f"dataset.{part}.path", d[part].path, folder_ok)
     test, val = d.get("test_fraction"), d.get("val_fraction")
     if test is not None and val is not None and test + val >= 1:
         _fail(
