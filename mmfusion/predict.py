@@ -160,5 +160,7 @@ def run_predict(args: list[str]) -> None:
     ns = ap.parse_args(args)
     df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
     ns.out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(ns.out, index=False)
+    tmp = ns.out.with_name(ns.out.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(ns.out)  # whole or absent, also when interrupted
     print(f"{len(df)} record(s) classified; written to {ns.out}")

@@ -21,7 +21,7 @@ from mmfusion.tables import to_markdown
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
-IGNORED = ("seed=", "hydra.", "dataset.seed=")
+IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=")
 
 
 def find_jobs(root: Path) -> list[Path]:
@@ -190,5 +190,7 @@ def report(root: str | Path) -> Path:
     if figures:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
     out = root / "report.md"
-    out.write_text("\n".join(lines))
+    tmp = root / "report.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out)  # whole or absent, also when interrupted
     return out

@@ -7,16 +7,18 @@ cli.py only hands it the composed config and Hydra's output directory.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from mmfusion import accelerate, fusion, plots, rundir, tracking
+from mmfusion import accelerate, fusion, interrupt, plots, resume, rundir, tracking
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError
+from mmfusion.models import checkpoint
 from mmfusion.results import compare, score_models
 from mmfusion.tables import write_tables
 
@@ -42,27 +44,46 @@ def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]):
-    """Train one model per modality; returns probabilities per split and model, train accuracy, histories."""
+def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], resuming: bool = False):
+    """Train one model per modality; returns probabilities per split and model, train accuracy, histories.
+
+    Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
+    resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
+    checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
+    """
     from mmfusion.models import build_model
 
     probs = {split: {} for split in ds.splits}
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
+    checkpointing = bool(cfg.get("training", {}).get("checkpoint", False))
     for m in names:
-        log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(tr.present[m].sum()))
         model = build_model(m, cfg.model[m], ds.num_classes)
-        model.extra_callbacks = tracking.callbacks(cfg, run_dir, m)  # TensorBoard when tracking.tensorboard
         keep = tr.present[m]
-        val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
-        histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
+        if resuming and resume.finished(run_dir, m):
+            log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
+            model.load(run_dir / "models")
+            histories[m] = {k: v.tolist() for k, v in pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0).items()}
+        else:
+            log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
+            seed_everything(cfg.seed, cfg.deterministic)
+            model.extra_callbacks = tracking.callbacks(cfg, run_dir, m)  # TensorBoard when tracking.tensorboard
+            ckpt = resume.model_dir(run_dir, m)
+            model.checkpoint_dir = ckpt if checkpointing else None
+            val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
+            kept = (lambda d=ckpt: checkpoint.describe(d)) if checkpointing else None
+            with interrupt.stage(f"training the {m} model", kept=kept):
+                histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
+            with interrupt.deferred():  # the model, then its history (the sign that it is whole)
+                model.save(run_dir / "models")
+                history = rundir_path(run_dir, "history", f"{m}.csv")
+                pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{history}.tmp")
+                os.replace(f"{history}.tmp", history)
+                resume.drop_checkpoints(run_dir, m)
         for split_name, split in ds.splits.items():
             probs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
         p = probs["train"][m][keep]
         train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
-        model.save(run_dir / "models")
-        pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-            rundir_path(run_dir, "history", f"{m}.csv"))
     return probs, train_acc, histories
 
 
@@ -83,14 +104,17 @@ def fuse_all(rule_cfg, ds: Dataset, probs: dict, train_acc: dict, names: list[st
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
-    if rundir.holds_results(run_dir):
-        raise ConfigError(f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
+    mode = resume.prepare(cfg, run_dir)  # fresh | resume | skip; refuses a directory it must not touch
+    if mode == "skip":
+        log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
+        return resume.saved_result(run_dir)
     validate(cfg)
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
         raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
                           f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
-    ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+    with interrupt.stage("building the dataset"):
+        ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
     seed_everything(cfg.seed, cfg.deterministic)
     accelerate.configure(cfg)  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
@@ -99,7 +123,18 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
 
-    probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names)
+    if mode == "resume":
+        log.info("resuming the interrupted run in %s", run_dir)
+    elif cfg.get("training", {}).get("checkpoint", False):
+        resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
+    saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
+    with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
+        probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, resuming=mode == "resume")
+    with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
+        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories)
+
+
+def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories) -> dict:
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
     model_names = names + (["fused"] if params is not None else [])
 
@@ -137,7 +172,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
     tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
-    rundir.mark_complete(run_dir)
+    with interrupt.deferred():
+        rundir.mark_complete(run_dir)
+        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
             "metrics": metrics, "table": table}
