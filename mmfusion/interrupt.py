@@ -105,7 +105,8 @@ def message(command: str, err: Interrupted) -> str:
         if text:
             kept.append(text)
     hint = next((s.hint for s in stages if s.hint), None)
-    name = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}.get(err.signum, signal.Signals(err.signum).name)
+    names = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
+    name = names.get(err.signum, signal.Signals(err.signum).name)
     parts = ["; ".join(kept) if kept else "nothing was kept"] + ([hint] if hint else [])
     return f"mmfusion {command}: interrupted by {name} while {stages[-1].what}: {'; '.join(parts)}"
 

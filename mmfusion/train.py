@@ -63,7 +63,8 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
         if resuming and resume.finished(run_dir, m):
             log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
             model.load(run_dir / "models")
-            histories[m] = {k: v.tolist() for k, v in pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0).items()}
+            saved = pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0)
+            histories[m] = {k: v.tolist() for k, v in saved.items()}
         else:
             log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
             seed_everything(cfg.seed, cfg.deterministic)

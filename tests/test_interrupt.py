@@ -7,6 +7,7 @@ sends it at an exact point (the start of the N-th epoch), so "interrupted after 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -257,3 +258,51 @@ def test_report_fuse_predict_interrupted(tmp_path, tmp_path_factory, command, ta
     assert "Traceback" not in res.stderr
     assert not (run / "report.md").exists() and not (tmp_path / "out.csv").exists()
     assert not any(rundir.is_complete(d) for d in (run / "fuse").glob("*")) if (run / "fuse").exists() else True
+
+
+# --- SLURM: requeued jobs resume --------------------------------------------------------------------
+@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
+                    reason="pip install 'mmfusion[slurm]'")
+def test_slurm_preset_requeues_timed_out_jobs_as_the_same_job(tmp_path):
+    from omegaconf import OmegaConf
+
+    res = run_cli("train", "hydra/launcher=slurm", "--cfg", "hydra", "-p", "hydra.launcher", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-3000:]
+    launcher = OmegaConf.create(res.stdout.split("\n", 1)[1] if res.stdout.startswith("#") else res.stdout)
+    assert launcher.max_num_timeout == 3 and launcher.signal_delay_s == 120
+    # submitit requeues a preempted or timed-out job by calling the launcher's checkpoint(): the same call
+    # again (same overrides, same job number, so the same job directory), which then resumes in train()
+    from hydra_plugins.hydra_submitit_launcher.submitit_launcher import SlurmLauncher
+
+    slurm = SlurmLauncher(**{k: v for k, v in OmegaConf.to_container(launcher).items() if k != "_target_"})
+    call = (["seed=1"], "hydra.sweep.dir", 1, "job_id_for_1", {})
+    again = slurm.checkpoint(*call)
+    assert again.function is slurm and tuple(again.args) == call
+
+
+def test_early_stopping_state_survives_an_interruption(tmp_path, monkeypatch):
+    """In-process: training stopped at the start of epoch 3 (as a signal would), rerun: same numbers."""
+    from conftest import compose_cfg
+    from mmfusion.models.base import EpochLogger
+    from mmfusion.train import train
+
+    overrides = ["modalities=[series]", "evaluation.bootstrap=0", "dataset.val_fraction=0.25",
+                 "model.series.epochs=8", "model.series.early_stopping_patience=2", "model.series.lr=0.05"]
+    ref = train(compose_cfg(overrides), tmp_path / "ref")
+    calls = []
+
+    def stop_at_3(self, epoch, logs=None):
+        calls.append(epoch)
+        if len(calls) == 3:
+            raise interrupt.Interrupted(signal.SIGINT, [])
+
+    monkeypatch.setattr(EpochLogger, "on_epoch_begin", stop_at_3, raising=False)
+    with pytest.raises(interrupt.Interrupted):
+        train(compose_cfg(overrides), tmp_path / "run")
+    state = json.loads((tmp_path / "run" / "checkpoints" / "series" / "training_metadata.json").read_text())
+    assert state["epoch"] == 2 and state["early_stopping"]["best_weights"]
+    again = train(compose_cfg(overrides), tmp_path / "run")
+    assert calls[3] == 2  # the rerun began with the third epoch
+    assert again["metrics"]["models"] == ref["metrics"]["models"]
+    assert (tmp_path / "run" / "history" / "series.csv").read_text() == \
+        (tmp_path / "ref" / "history" / "series.csv").read_text()
