@@ -40,7 +40,7 @@ def main() -> int:
 
     from mmfusion.cli import main as cli_main
 
-    return cli_main(sys.argv[sys.argv.index("--") + 1:])
+    return cli_main(sys.argv[sys.argv.index("--") + 1 :])
 
 
 if __name__ == "__main__":

@@ -18,13 +18,20 @@ import time
 from pathlib import Path
 
 import pytest
-
 from conftest import SHRINK, run_cli
-from mmfusion import interrupt, rundir
+
+from mmfusion import rundir
+from mmfusion.runtime import interrupt
 
 HERE = Path(__file__).resolve().parent
-TINY_SIM = ["dataset=factory", "dataset.samples_per_class=8", "dataset.series.runs_per_class=4",
-            "dataset.series.horizon_h=3", "dataset.series.onset_h=0.5", "dataset.series.workers=2"]
+TINY_SIM = [
+    "dataset=factory",
+    "dataset.samples_per_class=8",
+    "dataset.series.runs_per_class=4",
+    "dataset.series.horizon_h=3",
+    "dataset.series.onset_h=0.5",
+    "dataset.series.workers=2",
+]
 EPOCHS4 = ["model.series.epochs=4", "model.text.epochs=4", "evaluation.bootstrap=0"]
 CODES = {"SIGINT": 130, "SIGTERM": 143}
 
@@ -59,9 +66,14 @@ def alive(pids) -> set[int]:
 
 def start_data_build(tmp_path: Path) -> tuple[subprocess.Popen, Path]:
     cache = tmp_path / "cache"
-    proc = subprocess.Popen([sys.executable, "-m", "mmfusion", "data", "build", *TINY_SIM,
-                             f"dataset.series.cache_dir={cache}"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmfusion", "data", "build", *TINY_SIM, f"dataset.series.cache_dir={cache}"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     return proc, cache / "tep"
 
 
@@ -92,8 +104,11 @@ def test_a_signal_mid_simulation_ends_cleanly_and_keeps_the_cache(tmp_path, name
     assert proc.returncode == CODES[name], err[-3000:]
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err[-3000:]
     last = err.strip().splitlines()[-1]
-    m = re.fullmatch(rf"mmfusion data build: interrupted by .*{name}.* while simulating TEP runs: (\d+) of 16 runs "
-                     rf"cached in {re.escape(str(cache))}; rerun the same command to continue.*", last)
+    m = re.fullmatch(
+        rf"mmfusion data build: interrupted by .*{name}.* while simulating TEP runs: (\d+) of 16 runs "
+        rf"cached in {re.escape(str(cache))}; rerun the same command to continue.*",
+        last,
+    )
     assert m, last
     cached = int(m.group(1))
     assert 1 <= cached < 16 and len(list(cache.glob("*.json"))) == cached
@@ -125,17 +140,25 @@ def test_kill_9_of_the_parent_leaves_no_live_workers(tmp_path):
 
 
 def test_the_message_names_the_stage_what_was_kept_and_what_to_do():
-    err = interrupt.Interrupted(signal.SIGINT, [interrupt.Stage("a run", hint="rerun it"),
-                                                 interrupt.Stage("simulating", kept=lambda: "3 of 9 runs cached")])
+    err = interrupt.Interrupted(
+        signal.SIGINT,
+        [interrupt.Stage("a run", hint="rerun it"), interrupt.Stage("simulating", kept=lambda: "3 of 9 runs cached")],
+    )
     assert err.exit_status == 130 and interrupt.Interrupted(signal.SIGTERM, []).exit_status == 143
-    assert interrupt.message("data build", err) == ("mmfusion data build: interrupted by Ctrl-C (SIGINT) while "
-                                                    "simulating: 3 of 9 runs cached; rerun it")
+    assert interrupt.message("data build", err) == (
+        "mmfusion data build: interrupted by Ctrl-C (SIGINT) while simulating: 3 of 9 runs cached; rerun it"
+    )
 
 
 # --- training: interrupted, resumed, the same numbers --------------------------------------------
 def signal_at(sig: str, epoch: int, *args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(HERE / "signal_at.py"), sig, "epoch", str(epoch), "--", *args],
-                          cwd=cwd, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, str(HERE / "signal_at.py"), sig, "epoch", str(epoch), "--", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -156,8 +179,9 @@ def assert_same_run(a: Path, b: Path) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sig, epoch, model, finished", [("SIGINT", 3, "series", 2), ("SIGTERM", 6, "text", 1)])
-def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(tmp_path, uninterrupted, sig, epoch,
-                                                                           model, finished):
+def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(
+    tmp_path, uninterrupted, sig, epoch, model, finished
+):
     run = tmp_path / "run"
     args = ("train", *SHRINK, *EPOCHS4, f"hydra.run.dir={run}")
     res = signal_at(sig, epoch, *args, cwd=tmp_path)
@@ -165,7 +189,7 @@ def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(tmp_
     assert "Traceback" not in res.stderr
     last = res.stderr.strip().splitlines()[-1]
     ckpt = run / "checkpoints" / model
-    assert last.startswith(f"mmfusion train: interrupted by ") and f"while training the {model} model: " in last
+    assert last.startswith("mmfusion train: interrupted by ") and f"while training the {model} model: " in last
     assert f"{'epochs 1-' if finished > 1 else 'epoch '}{finished} checkpointed in {ckpt}" in last
     assert f"{run} is not marked complete; rerun the same command with hydra.run.dir={run} to continue" in last
     assert not rundir.is_complete(run) and not (run / rundir.METRICS).exists()
@@ -186,7 +210,8 @@ def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(tmp_
 
 def test_checkpoints_do_not_change_the_numbers(tmp_path):
     from conftest import compose_cfg
-    from mmfusion.train import train
+
+    from mmfusion.commands.train import train
 
     on = train(compose_cfg(["evaluation.bootstrap=0"]), tmp_path / "on")
     off = train(compose_cfg(["evaluation.bootstrap=0", "training.checkpoint=false"]), tmp_path / "off")
@@ -196,15 +221,31 @@ def test_checkpoints_do_not_change_the_numbers(tmp_path):
 
 def test_an_interrupted_run_is_resumed_only_with_the_same_config(tmp_path):
     run = tmp_path / "run"
-    res = signal_at("SIGINT", 2, "train", *SHRINK, "modalities=[series]", "evaluation.bootstrap=0",
-                    f"hydra.run.dir={run}", cwd=tmp_path)
+    res = signal_at(
+        "SIGINT",
+        2,
+        "train",
+        *SHRINK,
+        "modalities=[series]",
+        "evaluation.bootstrap=0",
+        f"hydra.run.dir={run}",
+        cwd=tmp_path,
+    )
     assert res.returncode == 130, res.stderr[-3000:]
     hydra_cfg = (run / ".hydra" / "config.yaml").read_text()
-    other = run_cli("train", *SHRINK, "modalities=[series]", "evaluation.bootstrap=0", "model.series.lr=0.01",
-                    f"hydra.run.dir={run}", cwd=tmp_path)
+    other = run_cli(
+        "train",
+        *SHRINK,
+        "modalities=[series]",
+        "evaluation.bootstrap=0",
+        "model.series.lr=0.01",
+        f"hydra.run.dir={run}",
+        cwd=tmp_path,
+    )
     assert other.returncode != 0 and "Traceback" not in other.stderr
-    assert "holds an interrupted run with a different config (model.series.lr: 0.001 in the run, 0.01 now)" \
-        in other.stderr
+    assert (
+        "holds an interrupted run with a different config (model.series.lr: 0.001 in the run, 0.01 now)" in other.stderr
+    )
     assert (run / ".hydra" / "config.yaml").read_text() == hydra_cfg  # refused before Hydra touched it
 
 
@@ -212,16 +253,26 @@ def test_an_interrupted_run_is_resumed_only_with_the_same_config(tmp_path):
 @pytest.mark.slow
 def test_a_resumed_sweep_skips_the_finished_job_resumes_the_interrupted_one_runs_the_missing_one(tmp_path):
     sweep = tmp_path / "sweep"
-    args = ("train", "-m", *SHRINK, "modalities=[series]", "evaluation.bootstrap=0", "seed=0,1,2",
-            f"hydra.sweep.dir={sweep}")
+    args = (
+        "train",
+        "-m",
+        *SHRINK,
+        "modalities=[series]",
+        "evaluation.bootstrap=0",
+        "seed=0,1,2",
+        f"hydra.sweep.dir={sweep}",
+    )
     res = signal_at("SIGINT", 4, *args, cwd=tmp_path)  # job 0: epochs 1-2; job 1: stopped after its epoch 1
     assert res.returncode == 130, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert "while training the series model: epoch 1 checkpointed" in last
     assert f"rerun the same command with hydra.sweep.dir={sweep} resume=true to continue the sweep" in last
     assert rundir.is_complete(sweep / "0") and not rundir.is_complete(sweep / "1") and not (sweep / "2").exists()
-    finished = {p: p.stat().st_mtime_ns for p in (sweep / "0").rglob("*") if p.is_file() and ".hydra" not in p.parts
-                and p.name != "mmfusion.log"}
+    finished = {
+        p: p.stat().st_mtime_ns
+        for p in (sweep / "0").rglob("*")
+        if p.is_file() and ".hydra" not in p.parts and p.name != "mmfusion.log"
+    }
 
     again = run_cli(*args, "resume=true", cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
@@ -236,22 +287,30 @@ def test_a_resumed_sweep_skips_the_finished_job_resumes_the_interrupted_one_runs
 
 
 # --- the commands that read runs --------------------------------------------------------------------
-@pytest.mark.parametrize("command, target, kept", [
-    ("report", "mmfusion.report:model_figures", "nothing new in"),
-    ("fuse", "mmfusion.fuse:write_single", "itself unchanged"),
-    ("predict", "mmfusion.predict:predict", "no output file written"),
-])
+@pytest.mark.parametrize(
+    "command, target, kept",
+    [
+        ("report", "mmfusion.commands.report:model_figures", "nothing new in"),
+        ("fuse", "mmfusion.commands.fuse:write_single", "itself unchanged"),
+        ("predict", "mmfusion.commands.predict:predict", "no output file written"),
+    ],
+)
 def test_report_fuse_predict_interrupted(tmp_path, tmp_path_factory, command, target, kept):
-    from tiny_run import tiny_val_run
-
     import shutil
+
+    from tiny_run import tiny_val_run
 
     run = tmp_path / "run"
     shutil.copytree(tiny_val_run(tmp_path_factory), run)
     (tmp_path / "t.csv").write_text("id,text\na,a leak in the pump\n")
     extra = ["--text", str(tmp_path / "t.csv"), "--out", str(tmp_path / "out.csv")] if command == "predict" else []
-    res = subprocess.run([sys.executable, str(HERE / "signal_at.py"), "SIGTERM", target, "1", "--", command, str(run),
-                          *extra], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    res = subprocess.run(
+        [sys.executable, str(HERE / "signal_at.py"), "SIGTERM", target, "1", "--", command, str(run), *extra],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert res.returncode == 143, res.stderr[-3000:]
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith(f"mmfusion {command}: interrupted by SIGTERM while ") and kept in last, last
@@ -261,8 +320,9 @@ def test_report_fuse_predict_interrupted(tmp_path, tmp_path_factory, command, ta
 
 
 # --- SLURM: requeued jobs resume --------------------------------------------------------------------
-@pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
-                    reason="pip install 'mmfusion[slurm]'")
+@pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None, reason="pip install 'mmfusion[slurm]'"
+)
 def test_slurm_preset_requeues_timed_out_jobs_as_the_same_job(tmp_path):
     from omegaconf import OmegaConf
 
@@ -283,11 +343,18 @@ def test_slurm_preset_requeues_timed_out_jobs_as_the_same_job(tmp_path):
 def test_early_stopping_state_survives_an_interruption(tmp_path, monkeypatch):
     """In-process: training stopped at the start of epoch 3 (as a signal would), rerun: same numbers."""
     from conftest import compose_cfg
-    from mmfusion.models.base import EpochLogger
-    from mmfusion.train import train
 
-    overrides = ["modalities=[series]", "evaluation.bootstrap=0", "dataset.val_fraction=0.25",
-                 "model.series.epochs=8", "model.series.early_stopping_patience=2", "model.series.lr=0.05"]
+    from mmfusion.commands.train import train
+    from mmfusion.models.base import EpochLogger
+
+    overrides = [
+        "modalities=[series]",
+        "evaluation.bootstrap=0",
+        "dataset.val_fraction=0.25",
+        "model.series.epochs=8",
+        "model.series.early_stopping_patience=2",
+        "model.series.lr=0.05",
+    ]
     ref = train(compose_cfg(overrides), tmp_path / "ref")
     calls = []
 
@@ -304,5 +371,6 @@ def test_early_stopping_state_survives_an_interruption(tmp_path, monkeypatch):
     again = train(compose_cfg(overrides), tmp_path / "run")
     assert calls[3] == 2  # the rerun began with the third epoch
     assert again["metrics"]["models"] == ref["metrics"]["models"]
-    assert (tmp_path / "run" / "history" / "series.csv").read_text() == \
-        (tmp_path / "ref" / "history" / "series.csv").read_text()
+    assert (tmp_path / "run" / "history" / "series.csv").read_text() == (
+        tmp_path / "ref" / "history" / "series.csv"
+    ).read_text()

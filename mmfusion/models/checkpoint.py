@@ -19,7 +19,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion import interrupt
+from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 METADATA = "training_metadata.json"
@@ -64,8 +64,12 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
         self.history = {k: list(v) for k, v in state["history"].items()}
         es, saved = self.early_stopping, state.get("early_stopping")
         if es is not None and saved:  # EarlyStopping.on_train_begin has just reset these
-            es.wait, es.best, es.best_epoch, es.stopped_epoch = saved["wait"], saved["best"], saved["best_epoch"], \
-                saved["stopped_epoch"]
+            es.wait, es.best, es.best_epoch, es.stopped_epoch = (
+                saved["wait"],
+                saved["best"],
+                saved["best_epoch"],
+                saved["stopped_epoch"],
+            )
             if saved.get("best_weights"):
                 with np.load(self.dir / saved["best_weights"], allow_pickle=False) as f:
                     es.best_weights = [f[f"w{i}"] for i in range(len(f.files))]
@@ -73,8 +77,13 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             self.model._initial_epoch = int(self.params["epochs"])  # nothing left to train
             log.info("%s model: training had finished; reloaded from %s", self.name, self.dir)
         else:
-            log.info("%s model: resuming after epoch %d of %d from %s", self.name, self.restored_epoch,
-                     int(self.params["epochs"]), self.dir)
+            log.info(
+                "%s model: resuming after epoch %d of %d from %s",
+                self.name,
+                self.restored_epoch,
+                int(self.params["epochs"]),
+                self.dir,
+            )
 
     def on_epoch_end(self, epoch, logs=None):
         for k, v in (logs or {}).items():
@@ -91,17 +100,26 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             tag = f"{self._current_epoch:04d}" + ("-final" if finished else "")
             weights = f"epoch-{tag}.weights.h5"
             self.model.save_weights(self.dir / weights, overwrite=True)
-            state = {"epoch": self._current_epoch, "batch": 0, "weights": weights, "finished": finished,
-                     "history": self.history}
+            state = {
+                "epoch": self._current_epoch,
+                "batch": 0,
+                "weights": weights,
+                "finished": finished,
+                "history": self.history,
+            }
             es = self.early_stopping
             if es is not None:
                 best = None
                 if es.best_weights is not None:
                     best = f"best-{tag}.npz"
                     np.savez(self.dir / best, **{f"w{i}": w for i, w in enumerate(es.best_weights)})
-                state["early_stopping"] = {"wait": es.wait, "best": None if es.best is None else float(es.best),
-                                           "best_epoch": es.best_epoch, "stopped_epoch": es.stopped_epoch,
-                                           "best_weights": best}
+                state["early_stopping"] = {
+                    "wait": es.wait,
+                    "best": None if es.best is None else float(es.best),
+                    "best_epoch": es.best_epoch,
+                    "stopped_epoch": es.stopped_epoch,
+                    "best_weights": best,
+                }
             tmp = self.dir / (METADATA + ".tmp")
             tmp.write_text(json.dumps(state))
             os.replace(tmp, self.dir / METADATA)

@@ -52,9 +52,11 @@ def _same_config(cfg, path: Path, run_dir: Path, what: str) -> None:
     diff = differences(comparable(OmegaConf.load(path)), comparable(cfg))
     if diff:
         shown = "; ".join(diff[:3]) + (f"; and {len(diff) - 3} more" if len(diff) > 3 else "")
-        raise ConfigError(f"{run_dir} holds {what} with a different config ({shown}); rerun with the same "
-                          f"overrides to {'resume' if what.startswith('an interrupted') else 'reuse'} it, "
-                          f"or choose a new hydra.run.dir / hydra.sweep.dir")
+        raise ConfigError(
+            f"{run_dir} holds {what} with a different config ({shown}); rerun with the same "
+            f"overrides to {'resume' if what.startswith('an interrupted') else 'reuse'} it, "
+            f"or choose a new hydra.run.dir / hydra.sweep.dir"
+        )
 
 
 def prepare(cfg, run_dir: Path) -> str:
@@ -63,16 +65,20 @@ def prepare(cfg, run_dir: Path) -> str:
     st = state(run_dir)
     if st == "complete":
         if not cfg.get("resume", False):
-            raise ConfigError(f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten), "
-                              f"or add resume=true to keep it as it is")
+            raise ConfigError(
+                f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten), "
+                f"or add resume=true to keep it as it is"
+            )
         _same_config(cfg, run_dir / CONFIG, run_dir, "a finished run")
         return "skip"
     if st == "resumable":
         _same_config(cfg, run_dir / CHECKPOINTS / CONFIG, run_dir, "an interrupted run")
         return "resume"
     if st == "taken":
-        raise ConfigError(f"{run_dir} already holds an unfinished run without checkpoints "
-                          f"(training.checkpoint=false); choose a new hydra.run.dir (nothing was overwritten)")
+        raise ConfigError(
+            f"{run_dir} already holds an unfinished run without checkpoints "
+            f"(training.checkpoint=false); choose a new hydra.run.dir (nothing was overwritten)"
+        )
     return "fresh"
 
 
@@ -104,5 +110,10 @@ def saved_result(run_dir: Path) -> dict:
     """What train() returns, read back from a finished run."""
     run_dir = Path(run_dir)
     metrics = json.loads((run_dir / rundir.METRICS).read_text())
-    return {"run_dir": str(run_dir), "accuracy": {n: m["accuracy"] for n, m in metrics["models"].items()},
-            "metrics": metrics, "table": (run_dir / "tables" / "accuracy.md").read_text(), "skipped": True}
+    return {
+        "run_dir": str(run_dir),
+        "accuracy": {n: m["accuracy"] for n, m in metrics["models"].items()},
+        "metrics": metrics,
+        "table": (run_dir / "tables" / "accuracy.md").read_text(),
+        "skipped": True,
+    }

@@ -1,39 +1,34 @@
 """One run: data -> one model per modality -> fusion -> evaluation -> files in the run directory.
 
-`train(cfg, run_dir) -> dict` is plain Python (tests call it directly); the Hydra entry point in
-cli.py only hands it the composed config and Hydra's output directory.
+`train(cfg, run_dir) -> dict` is plain Python (tests call it directly); `main(overrides)`, the Hydra
+entry point of `mmfusion train`, only hands it the composed config and Hydra's output directory.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from mmfusion import accelerate, fusion, interrupt, plots, resume, rundir, tracking
-from mmfusion.config import validate
+from mmfusion import fusion, rundir
+from mmfusion.commands import resume
+from mmfusion.config import compose_config, validate
 from mmfusion.data import Dataset, build_dataset
-from mmfusion.errors import ConfigError, DataError
-from mmfusion.models import checkpoint
-from mmfusion.results import compare, score_models
-from mmfusion.tables import write_tables
+from mmfusion.errors import ConfigError, DataError, MmfusionError
+from mmfusion.evaluation import figures
+from mmfusion.evaluation.scoring import compare, score_models
+from mmfusion.evaluation.tables import write_tables
+from mmfusion.runtime import devices, interrupt, launchers, tracking
+from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
-CONFIG_FILE = "config.yaml"  # the resolved config, saved in the run directory (also without Hydra)
 
-
-def seed_everything(seed: int, deterministic: bool) -> None:
-    import keras
-    import tensorflow as tf
-
-    keras.utils.set_random_seed(int(seed))
-    if deterministic:
-        tf.config.experimental.enable_op_determinism()
 
 
 def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
@@ -44,7 +39,7 @@ def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], resuming: bool = False):
+def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
     """Train one model per modality; returns probabilities per split and model, train accuracy, histories.
 
     Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
@@ -52,13 +47,14 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
     """
     from mmfusion.models import build_model
+    from mmfusion.models.checkpoint import describe
 
     probs = {split: {} for split in ds.splits}
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
-    checkpointing = bool(cfg.get("training", {}).get("checkpoint", False))
+    checkpointing = bool(cfg.training.checkpoint)
     for m in names:
-        model = build_model(m, cfg.model[m], ds.num_classes)
+        model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = tr.present[m]
         if resuming and resume.finished(run_dir, m):
             log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
@@ -68,13 +64,12 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
         else:
             log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
             seed_everything(cfg.seed, cfg.deterministic)
-            model.extra_callbacks = tracking.callbacks(cfg, run_dir, m)  # TensorBoard when tracking.tensorboard
             ckpt = resume.model_dir(run_dir, m)
             model.checkpoint_dir = ckpt if checkpointing else None
             val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
-            kept = (lambda d=ckpt: checkpoint.describe(d)) if checkpointing else None
-            with interrupt.stage(f"training the {m} model", kept=kept):
-                histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
+            with interrupt.stage(f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None):
+                histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val,
+                                         callbacks=tracking.callbacks(cfg, run_dir, m))  # TensorBoard if tracking.tensorboard
             with interrupt.deferred():  # the model, then its history (the sign that it is whole)
                 model.save(run_dir / "models")
                 history = rundir_path(run_dir, "history", f"{m}.csv")
@@ -117,7 +112,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     with interrupt.stage("building the dataset"):
         ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
     seed_everything(cfg.seed, cfg.deterministic)
-    accelerate.configure(cfg)  # precision policy and strategy; logs the devices used
+    strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
     missing = [m for m in names if m not in ds.modalities]
     if missing:
@@ -126,11 +121,11 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
 
     if mode == "resume":
         log.info("resuming the interrupted run in %s", run_dir)
-    elif cfg.get("training", {}).get("checkpoint", False):
+    elif cfg.training.checkpoint:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
-        probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, resuming=mode == "resume")
+        probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming=mode == "resume")
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
         return _finish(cfg, ds, run_dir, names, probs, train_acc, histories)
 
@@ -144,32 +139,15 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
     test_probs = {n: probs["test"][n] for n in model_names}
     results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
     for m in names:
-        plots.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
+        figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
-    arrays = {"classes": np.asarray(ds.classes)}
-    for split_name, split in ds.splits.items():
-        arrays[f"y_{split_name}"] = split.y
-        arrays[f"ids_{split_name}"] = split.ids
-        for m in names:
-            arrays[f"present_{split_name}_{m}"] = split.present[m]
-        for name in model_names:
-            arrays[f"proba_{split_name}_{name}"] = probs[split_name][name]
-    rundir.write_npz(run_dir / rundir.PREDICTIONS, arrays)
-
-    metrics = {
-        "classes": ds.classes,
-        "modalities": names,
-        "models": results,
-        "train_accuracy": train_acc,
-        "fusion": {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        "comparison": compare(test.y, test_probs, test.present, model_names),
-        "sizes": ds.sizes(),
-        "class_counts": ds.class_counts(),
-        "dataset": ds.info,
-        "seed": int(cfg.seed),
-    }
+    rundir.write_npz(run_dir / rundir.PREDICTIONS, rundir.prediction_arrays(ds.classes, ds.splits, names, probs))
+    metrics = rundir.metrics_record(
+        ds.classes, names, results, train_acc,
+        {"name": cfg.fusion.name, "params": params} if params is not None else None,
+        compare(test.y, test_probs, test.present, model_names), ds.sizes(), ds.class_counts(), ds.info, cfg.seed)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
-    (run_dir / CONFIG_FILE).write_text(OmegaConf.to_yaml(cfg, resolve=True))  # for predict / fuse
+    rundir.write_config(run_dir, cfg)  # for predict / fuse
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
     tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
@@ -179,3 +157,76 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
             "metrics": metrics, "table": table}
+
+
+def _resume_hint(cfg, out: str) -> str:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        return (f"job {hc.job.num} ({out}) is not marked complete; rerun the same command with "
+                f"hydra.sweep.dir={hc.sweep.dir} resume=true to continue the sweep")
+    if cfg.training.checkpoint:
+        return f"{out} is not marked complete; rerun the same command with hydra.run.dir={out} to continue"
+    return f"{out} is not marked complete (training.checkpoint=false: a rerun starts again in a new directory)"
+
+
+def _task(cfg) -> dict:
+    from hydra.core.hydra_config import HydraConfig
+
+    out = HydraConfig.get().runtime.output_dir
+    with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
+        result = train(cfg, out)
+    print(result["table"], end="")
+    print(f"run directory: {out}" + (" (already complete with the same config; kept as it was)"
+                                     if result.get("skipped") else ""))
+    return result["accuracy"]
+
+
+def _existing_run_dir(overrides: list[str]) -> Path | None:
+    """Hydra rewrites .hydra/ of an existing directory before the task starts, so decide up front: a run
+    directory that holds results is refused, unless it is an interrupted run with checkpoints and the
+    same config (resumed) or, with resume=true, a finished run with the same config (returned: kept)."""
+    if any(arg.startswith("-") for arg in overrides):  # -m (each job decides), --cfg, --help: no run here
+        return None
+    for arg in overrides:
+        if arg.startswith("hydra.run.dir="):
+            target = Path(arg.split("=", 1)[1])
+            if target.is_dir() and resume.state(target) != "fresh":
+                return target if resume.prepare(compose_config(overrides), target) == "skip" else None
+    return None
+
+
+def _refuse_unwritable_dirs(overrides: list[str]) -> None:
+    """An output directory that cannot be created: one message up front instead of a traceback from Hydra."""
+    for arg in overrides:
+        key, _, value = arg.partition("=")
+        if key in ("hydra.run.dir", "hydra.sweep.dir") and "${" not in value:
+            target = Path(value).absolute()
+            parent = next(p for p in (target, *target.parents) if p.exists())
+            if not parent.is_dir():
+                raise MmfusionError(f"{key}={value} cannot be created: {parent} is a file, not a directory; choose another {key}")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise MmfusionError(f"{key}={value} cannot be created: {parent} is not writable; choose another {key}")
+
+
+def main(overrides: list[str]) -> None:
+    """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
+    import hydra
+
+    from mmfusion.config import CONFIG_MODULE, precheck
+    from mmfusion.schemas import register
+
+    finished = _existing_run_dir(overrides)
+    if finished is not None:  # resume=true and complete with the same config: nothing to do
+        print((finished / "tables" / "accuracy.md").read_text(), end="")
+        print(f"run directory: {finished} (already complete with the same config; kept as it was)")
+        return
+    _refuse_unwritable_dirs(overrides)
+    launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
+    register()  # the typed schemas the YAML files name in their defaults lists
+    precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
+    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
+    sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
+    task()
