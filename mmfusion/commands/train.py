@@ -229,4 +229,7 @@ def main(overrides: list[str]) -> None:
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
     sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
-    task()
+    multirun = any(arg in ("-m", "--multirun") for arg in overrides)
+    hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
+    with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more
+        task()

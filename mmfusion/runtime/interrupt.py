@@ -3,7 +3,7 @@
 `install()` (the CLI calls it) turns SIGINT and SIGTERM into `Interrupted`, a KeyboardInterrupt that
 remembers the signal and the stages running when it came. Code marks what it is doing with
 `stage(what, kept=..., hint=...)`; `message()` builds the line from the innermost stage's `what`, every
-stage's `kept` (evaluated after clean-up, so counts are final) and the outermost `hint`. `deferred()`
+stage's `kept` (evaluated after clean-up, so counts are final) and the innermost `hint`. `deferred()`
 holds a signal back while a file set is written, so a checkpoint is never half-written by Ctrl-C.
 
 Worker processes: `worker_init(parent_pid)` is the initializer of every process pool. The worker ignores
@@ -104,7 +104,7 @@ def message(command: str, err: Interrupted) -> str:
             text = None
         if text:
             kept.append(text)
-    hint = next((s.hint for s in stages if s.hint), None)
+    hint = next((s.hint for s in reversed(stages) if s.hint), None)  # the innermost one
     names = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
     name = names.get(err.signum, signal.Signals(err.signum).name)
     parts = ["; ".join(kept) if kept else "nothing was kept"] + ([hint] if hint else [])
