@@ -76,8 +76,8 @@ def prepare(cfg, run_dir: Path) -> str:
         return "resume"
     if st == "taken":
         raise ConfigError(
-            f"{run_dir} already holds an unfinished run without checkpoints "
-            f"(training.checkpoint=false); choose a new hydra.run.dir (nothing was overwritten)"
+            f"{run_dir} already holds a run (unfinished, and without checkpoints to resume from); "
+            f"choose a new hydra.run.dir (nothing was overwritten)"
         )
     return "fresh"
 
