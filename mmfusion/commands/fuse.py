@@ -26,6 +26,7 @@ from mmfusion.errors import ConfigError, MmfusionError, RunDirError
 from mmfusion.evaluation.scoring import compare, score_models
 from mmfusion.evaluation.tables import to_markdown, write_tables
 from mmfusion.fusion.robustness import robustness_table, write_robustness
+from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,10 @@ def compose(run: dict, rule: str, overrides: list[str]):
     saved = rundir.read_config(run["dir"])
     own = (run["metrics"].get("fusion") or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
-        base += [f"++fusion.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.fusion).items()
+        own_keys = OmegaConf.to_container(saved.fusion)
+        if own_keys.get("weights_from"):  # a run made before fusion.weights replaced weights_from
+            own_keys["weights"] = f"{own_keys.pop('weights_from')}_accuracy"
+        base += [f"++fusion.{k}={json.dumps(v)}" for k, v in own_keys.items()
                  if k != "name" and not isinstance(v, (dict, list))]
     if saved is not None and "evaluation" in saved:
         base += [f"++evaluation.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.evaluation).items()]
@@ -170,7 +174,9 @@ def main(args: list[str]) -> None:
     ns = ap.parse_args(args)
     if "=" in ns.run_dir:
         ap.error(f"the first argument must be the run directory, got {ns.run_dir!r}")
-    out = fuse_run(ns.run_dir, ns.overrides)
+    kept = f"{ns.run_dir} itself unchanged; a new fuse/ folder there, if any, has no COMPLETE marker"
+    with interrupt.stage("fusing", kept=kept, hint="rerun the same command"):
+        out = fuse_run(ns.run_dir, ns.overrides)
     for name in ("comparison.md", "accuracy_ci.md", "robustness.md"):
         if (out / "tables" / name).is_file():
             print((out / "tables" / name).read_text(), end="")

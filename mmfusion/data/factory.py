@@ -1,8 +1,8 @@
 """`dataset=factory`: the paper's case. Four fault classes; each sample pairs a fault-report text with
 a 52-variable TEP time series of the same class (the modalities are independent given the class).
 
-Series sources (`dataset.series.source`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
-`braatz` (dNN.dat files). Text sources (`dataset.text.source`): `generate` (our own generator),
+Series sources (`dataset/series=`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
+`braatz` (dNN.dat files). Text sources (`dataset/text=`): `generate` (our own generator),
 `csv` (e.g. MathWorks' factoryReports.csv). Pairing and splitting: `pairing.pair_by_label`.
 """
 
@@ -29,7 +29,7 @@ def cache_root(configured) -> Path:
 
 def _need_path(cfg, source: str, modality: str) -> str:
     if not cfg.get("path"):
-        raise ConfigError(f"dataset.{modality}.source={source} needs dataset.{modality}.path=<file or folder>")
+        raise ConfigError(f"dataset/{modality}={source} needs dataset.{modality}.path=<file or folder>")
     return str(cfg.path)
 
 
@@ -55,7 +55,7 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
                            stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
-    raise ConfigError(f"dataset.series.source={source!r} is not known; choose simulate, rieth or braatz")
+    raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
@@ -73,7 +73,7 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
         return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
                              label_column=cfg.label_column, id_column=cfg.get("id_column"),
                              encoding=cfg.encoding, empty=cfg.empty)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose generate or csv")
+    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=generate or csv")
 
 
 def build(cfg) -> Dataset:
@@ -84,10 +84,10 @@ def build(cfg) -> Dataset:
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
+    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
-    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
                        float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed))
     ds.info.update({

@@ -41,6 +41,7 @@ class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 
     modality = "?"
+    checkpoint_dir: Path | None = None  # set by the runner (training.checkpoint): epoch checkpoints, resumed
 
     def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg = cfg
@@ -72,24 +73,37 @@ class KerasModality:
         validation = None
         if val is not None and len(val[1]):
             validation = (self.transform(val[0]), np.asarray(val[1]))
-        members, history = [], {}
-        for k in range(recipes.ensemble_size(self.cfg)):  # ensemble=K: K independently seeded networks
+        members, history, size = [], {}, recipes.ensemble_size(self.cfg)
+        for k in range(size):  # ensemble=K: K independently seeded networks
             recipes.seed_member(self.cfg, k)
-            network, hist = self._fit_network(xt, np.asarray(y_train), validation, callbacks)
+            checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
+            if size > 1 and checkpoints is not None:
+                checkpoints = Path(checkpoints) / f"member{k}"
+            network, hist = self._fit_network(xt, np.asarray(y_train), validation, callbacks, checkpoints)
             members.append(network)
             history = history or hist  # the first member's history (members may stop at different epochs)
-        self.network = members[0] if len(members) == 1 else recipes.average(members)
+        self.network = members[0] if size == 1 else recipes.average(members)
         return history
 
-    def _fit_network(self, xt, y, validation, callbacks) -> tuple[keras.Model, dict[str, list[float]]]:
+    def _fit_network(self, xt, y, validation, callbacks, checkpoint_dir) -> tuple[keras.Model, dict[str, list[float]]]:
         """One network, compiled and trained with the configured recipes (models/recipes.py)."""
         c, q = self.cfg, self.num_classes
         with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
             network = augment.wrap(self.build_network(), c, self.modality)  # identity without augmentation keys
-            network.compile(optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
-                            loss=recipes.make_loss(c), metrics=["accuracy"])
-        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks,
-                     *recipes.make_callbacks(c, validation is not None)]
+            network.compile(
+                optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
+                loss=recipes.make_loss(c),
+                metrics=["accuracy"],
+            )
+        extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
+        early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
+        checkpoint = None
+        if checkpoint_dir is not None:  # last: it saves early stopping's state too
+            from mmfusion.models.checkpoint import EpochCheckpoint
+
+            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping)
+            callbacks.append(checkpoint)
         if validation is not None:
             validation = (validation[0], recipes.targets(c, validation[1], q))
         hist = network.fit(
@@ -103,6 +117,8 @@ class KerasModality:
             callbacks=callbacks,
             class_weight=recipes.class_weights(c, y, q),
         )
+        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
+            return network, {k: list(vals) for k, vals in checkpoint.history.items()}
         return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:

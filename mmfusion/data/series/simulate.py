@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
+from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ def run_seed(seed: int, fault: int, run: int) -> int:
 def _steps(total: float, step: float, what: str, per: str) -> int:
     n = round(total / step)
     if n < 1 or abs(n * step - total) > 1e-9 * max(total, 1.0):
-        raise ConfigError(f"{what}={total:g} must be a whole multiple of {per}={step:g}; "
+        raise ConfigError(f"dataset.series.{what}={total:g} must be a whole multiple of dataset.series.{per}={step:g}; "
                           f"pick values where {what}/{per} is an integer")
     return int(n)
 
@@ -130,19 +131,19 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ConfigError(f"faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
+        raise ConfigError(f"dataset.series.faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
                           "(0 = normal operation)")
     faults = [int(f) for f in faults]
     for name, value, low in (("runs_per_class", runs_per_class, 1), ("workers", workers, 1), ("seed", seed, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
+            raise ConfigError(f"dataset.series.{name}={value!r} must be an integer >= {low}")
     horizon_h, onset_h = float(horizon_h), float(onset_h)
     sample_interval_h, control_interval_h = float(sample_interval_h), float(control_interval_h)
     if on_shutdown not in ("error", "drop"):
-        raise ConfigError(f"on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
+        raise ConfigError(f"dataset.series.on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
     if control_interval_h <= 0 or not 0 <= onset_h < horizon_h:
-        raise ConfigError(f"need control_interval_h={control_interval_h:g} > 0 and "
-                          f"0 <= onset_h={onset_h:g} < horizon_h={horizon_h:g}")
+        raise ConfigError(f"need dataset.series.control_interval_h={control_interval_h:g} > 0 and "
+                          f"0 <= dataset.series.onset_h={onset_h:g} < dataset.series.horizon_h={horizon_h:g}")
     record_every = _steps(sample_interval_h, control_interval_h, "sample_interval_h", "control_interval_h")
     n_samples = _steps(horizon_h, sample_interval_h, "horizon_h", "sample_interval_h")
 
@@ -179,23 +180,31 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     for (k, r), (_, failure) in sorted(results.items()):
         _check(k, r, failure)
     bar = tqdm(total=len(jobs), desc="TEP runs", unit="run", disable=not progress or not jobs)
-    pool = None
-    try:
-        if workers > 1 and len(jobs) > 1:
-            pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
-            futures = {pool.submit(_simulate_run, *args): (k, r) for k, r, args in jobs}
-            done = ((futures[f], f.result()) for f in as_completed(futures))
-        else:
-            done = (((k, r), _simulate_run(*args)) for k, r, args in jobs)
-        for (k, r), (x, failure) in done:
-            _store(cache, keys[(k, r)], params[(k, r)], x, failure)
-            results[(k, r)] = (x, failure)
-            bar.update()
-            _check(k, r, failure)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    total, pool = len(results) + len(jobs), None
+    with interrupt.stage("simulating TEP runs", kept=lambda: f"{len(results)} of {total} runs cached in {cache}"):
+        try:
+            if workers > 1 and len(jobs) > 1:
+                pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=interrupt.worker_init, initargs=(os.getpid(),))
+                with interrupt.signals_blocked():  # workers start here, on the first submits
+                    futures = {pool.submit(_simulate_run, *args): (k, r) for k, r, args in jobs}
+                done = ((futures[f], f.result()) for f in as_completed(futures))
+            else:
+                done = (((k, r), _simulate_run(*args)) for k, r, args in jobs)
+            for (k, r), (x, failure) in done:
+                with interrupt.deferred():  # a run is cached whole and counted, or not at all
+                    _store(cache, keys[(k, r)], params[(k, r)], x, failure)
+                    results[(k, r)] = (x, failure)
+                bar.update()
+                _check(k, r, failure)
+        except BaseException:
+            if pool is not None:
+                interrupt.end_pool(pool)  # Ctrl-C, SIGTERM or an error: end the workers now
+            raise
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
     order = sorted(results)
     dropped = [f"idv{faults[k]:02d}-run{r:03d}" for k, r in order if results[(k, r)][0] is None]
