@@ -15,7 +15,7 @@ def _positive(cfg, key: str, path: str, kind=float) -> None:
         ok = False
     if not ok:
         what = "a positive integer" if kind is int else "a positive number"
-        raise ConfigError(f"{path}.{key} must be {what}, got {value!r}; fix it in the config or override it")
+        raise ConfigError(f"{path + '.' if path else ''}{key} must be {what}, got {value!r}; fix it in the config or override it")
 
 
 def validate(cfg: DictConfig) -> None:
@@ -29,5 +29,7 @@ def validate(cfg: DictConfig) -> None:
         _positive(mc, "lr", f"model.{m}")
         _positive(mc, "epochs", f"model.{m}", int)
         _positive(mc, "batch_size", f"model.{m}", int)
+    if cfg.get("memory_budget_gb") is not None:
+        _positive(cfg, "memory_budget_gb", "")  # null: never memory-map
     if not isinstance(cfg.seed, int) or cfg.seed < 0:
         raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")

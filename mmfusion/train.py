@@ -16,6 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from mmfusion import accelerate, fusion, plots, rundir, tracking
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
+from mmfusion.data.factory import cache_root
+from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.results import compare, score_models
 from mmfusion.tables import write_tables
@@ -91,6 +93,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
                           f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
     ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+    spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
     seed_everything(cfg.seed, cfg.deterministic)
     accelerate.configure(cfg)  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]

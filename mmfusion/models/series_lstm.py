@@ -12,6 +12,7 @@ import numpy as np
 
 from mmfusion.errors import DataError
 from mmfusion.models.base import KerasModality, dense_head
+from mmfusion.models.batches import column_stats, finite_rows
 
 
 def build_series_lstm(input_shape, num_classes, units=(52, 40, 25), dense_units=(64, 32, 16), dropout=0.0):
@@ -22,8 +23,9 @@ def build_series_lstm(input_shape, num_classes, units=(52, 40, 25), dense_units=
     return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="series_lstm")
 
 
-def check_finite(x: np.ndarray, what: str) -> None:
-    bad = ~np.isfinite(x).all(axis=tuple(range(1, x.ndim)))
+def check_finite(x, what: str) -> None:
+    """x: an array or a store.Rows view (checked chunk by chunk)."""
+    bad = ~finite_rows(x)
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
         raise DataError(
@@ -36,20 +38,26 @@ class SeriesLSTM(KerasModality):
     modality = "series"
 
     def fit_preprocessing(self, x_train) -> None:
-        x = np.asarray(x_train, dtype=np.float64)
-        check_finite(x, "series training data")
-        self.length, self.variables = int(x.shape[1]), int(x.shape[2])
-        self.mean = x.mean(axis=(0, 1))
-        std = x.std(axis=(0, 1))
+        """Statistics in chunked passes over the unique training runs (no float64 copy of the split)."""
+        if np.ndim(x_train) != 3:
+            raise DataError(f"series training data has shape {np.shape(x_train)}; expected (n, time steps, variables)")
+        check_finite(x_train, "series training data")
+        self.length, self.variables = int(x_train.shape[1]), int(x_train.shape[2])
+        self.mean, std = column_stats(x_train)
         self.std = np.where(std > 1e-12, std, 1.0)  # constant variables stay constant (0)
 
-    def transform(self, x) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float64)
-        if x.ndim != 3 or x.shape[2] != self.variables:
-            raise DataError(f"series input has shape {x.shape}; the model expects (n, {self.length}, {self.variables})")
-        if x.shape[1] != self.length:
-            raise DataError(f"series have {x.shape[1]} time steps; the model was trained on {self.length}")
+    def check_input(self, x) -> None:
+        shape = np.shape(x)
+        if len(shape) != 3 or shape[2] != self.variables:
+            raise DataError(f"series input has shape {shape}; the model expects (n, {self.length}, {self.variables})")
+        if shape[1] != self.length:
+            raise DataError(f"series have {shape[1]} time steps; the model was trained on {self.length}")
         check_finite(x, "series input")
+
+    def transform(self, x) -> np.ndarray:
+        """z-scored float32; a batch when streaming, the whole input otherwise (e.g. MiniRocket)."""
+        x = np.asarray(x, dtype=np.float64)
+        self.check_input(x)
         return ((x - self.mean) / self.std).astype(np.float32)
 
     def build_network(self) -> keras.Model:

@@ -55,6 +55,7 @@ def as_texts(x, what: str) -> list[str]:
 
 class TextLSTM(KerasModality):
     modality = "text"
+    stream_fit = False  # token ids are sequence_length int32 per text (6 MB for 40,000 texts): one array
     builder = staticmethod(build_text_lstm)  # subclasses swap the network, keep the preprocessing
 
     def _vectorizer(self, vocabulary=None) -> keras.layers.TextVectorization:
@@ -76,6 +77,10 @@ class TextLSTM(KerasModality):
         if not texts:
             return np.zeros((0, int(self.cfg.sequence_length)), dtype=np.int32)
         return np.asarray(self.vectorizer(tf.constant(texts)), dtype=np.int32)
+
+    def batch_source(self, x) -> tuple:
+        """Token ids are small (sequence_length int32 per text): vectorise the split once, stream ids."""
+        return self.transform(x), None
 
     def embedding_matrix(self):
         """Initial embedding weights: None (learned from scratch) or word2vec vectors.
