@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from omegaconf import OmegaConf
 
 from mmfusion.data import store, synthetic
@@ -102,3 +103,13 @@ def test_training_from_a_memory_map_gives_the_in_memory_results(tmp_path, monkey
         with np.load(tmp_path / budget / "predictions.npz") as f:
             probs[budget] = f["proba_test_series"]
     np.testing.assert_array_equal(probs["null"], probs["1e-9"])
+
+
+def test_memory_budget_must_be_positive_or_null():
+    from conftest import compose_cfg
+    from mmfusion.config import validate
+    from mmfusion.errors import ConfigError
+
+    validate(compose_cfg(["memory_budget_gb=null"]))
+    with pytest.raises(ConfigError, match=r"^memory_budget_gb must be a positive number, got 0"):
+        validate(compose_cfg(["memory_budget_gb=0"]))
