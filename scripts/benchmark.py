@@ -103,7 +103,7 @@ def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
     import numpy as np
 
     from mmfusion.cli import compose_config
-    from mmfusion.train import seed_everything, train
+    from mmfusion.commands.train import seed_everything, train
 
     cfg = compose_config(SCALING + [f"dataset.samples_per_class={samples // 4}", f"model.series.epochs={epochs}"])
     timer = EpochTimer()
@@ -225,13 +225,13 @@ def main() -> None:
         return
 
     from mmfusion.cli import compose_config
+    from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
+    from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
     from mmfusion.models.text_lstm import build_text_lstm
-    from mmfusion.train import fuse_all, seed_everything
-    from mmfusion.evaluate import evaluate
 
     cfg = compose_config(args.overrides)
     rows = []
@@ -281,7 +281,7 @@ def main() -> None:
     rows.append(("fusion + evaluation", f"{time.perf_counter() - t:.3f} s"))
 
     if args.full:
-        from mmfusion.train import train
+        from mmfusion.commands.train import train
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()

@@ -86,15 +86,23 @@ def main() -> None:
 
     gpus = tf.config.list_physical_devices("GPU")
     build = tf.sysconfig.get_build_info()
-    res = {"python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-           "built_with_cuda": tf.test.is_built_with_cuda(), "cuda_version": build.get("cuda_version"),
-           "cudnn_version": build.get("cudnn_version"), "devices": [d.name for d in tf.config.list_physical_devices()],
-           "gpus": [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus]}
+    res = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "built_with_cuda": tf.test.is_built_with_cuda(),
+        "cuda_version": build.get("cuda_version"),
+        "cudnn_version": build.get("cudnn_version"),
+        "devices": [d.name for d in tf.config.list_physical_devices()],
+        "gpus": [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus],
+    }
     print(json.dumps(res, indent=1), flush=True)
     if not gpus and not args.allow_cpu:
-        fail(f"TensorFlow {tf.__version__} sees no GPU (devices: {res['devices']}; built with CUDA: "
-             f"{res['built_with_cuda']}). Install the gpu extra (pip install '.[gpu]') on a machine with an NVIDIA "
-             f"driver, and check nvidia-smi.")
+        fail(
+            f"TensorFlow {tf.__version__} sees no GPU (devices: {res['devices']}; built with CUDA: "
+            f"{res['built_with_cuda']}). Install the gpu extra (pip install '.[gpu]') on a machine with an NVIDIA "
+            f"driver, and check nvidia-smi."
+        )
     for g in gpus:
         tf.config.experimental.set_memory_growth(g, True)
 
@@ -110,11 +118,16 @@ def main() -> None:
             fail(f"training the paper's series network in {name} raised {type(exc).__name__}: {exc}")
         res[f"series_epoch_s_{name}"] = round(seconds, 3)
         res[f"cudnn_lstm_ops_{name}"] = ops
-        print(f"{name}: {seconds:.2f} s/epoch ({args.samples} x 500 x 52, batch 32); CudnnRNN ops in the "
-              f"training step: {ops}", flush=True)
+        print(
+            f"{name}: {seconds:.2f} s/epoch ({args.samples} x 500 x 52, batch 32); CudnnRNN ops in the "
+            f"training step: {ops}",
+            flush=True,
+        )
         if gpus and ops < 3:
-            fail(f"{name}: the paper's three LSTM layers traced to {ops} cuDNN op(s), expected 3: the LSTMs run "
-                 f"the generic loop (check activations, recurrent_dropout, unroll; Keras {keras.__version__})")
+            fail(
+                f"{name}: the paper's three LSTM layers traced to {ops} cuDNN op(s), expected 3: the LSTMs run "
+                f"the generic loop (check activations, recurrent_dropout, unroll; Keras {keras.__version__})"
+            )
     (args.out / "gpu_check.json").write_text(json.dumps(res, indent=1))
     print(f"written: {args.out / 'gpu_check.json'}")
 

@@ -13,9 +13,9 @@ import copy
 
 import numpy as np
 
+from mmfusion.arrays import chunk_rows
 from mmfusion.data.dataset import Dataset
 from mmfusion.data.pairing import make_dataset
-from mmfusion.data.store import chunk_rows
 from mmfusion.errors import ConfigError
 
 _SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "gan", "zu", "fe", "mor", "ti"]

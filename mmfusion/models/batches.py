@@ -1,4 +1,4 @@
-"""Batches streamed to Keras from data held once (in memory or memory-mapped), and chunked statistics.
+"""Batches streamed to Keras from data held once (in memory or memory-mapped).
 
 `Batches` is a `keras.utils.PyDataset`: each batch gathers its rows from a `store.Rows` view (or an
 array), applies the model's per-batch transform (e.g. z-scoring) and hands float32 to Keras, so no
@@ -13,7 +13,7 @@ import math
 import keras
 import numpy as np
 
-from mmfusion.data.store import base_and_index, chunk_rows, take
+from mmfusion.arrays import take
 
 
 class Batches(keras.utils.PyDataset):
@@ -37,7 +37,7 @@ class Batches(keras.utils.PyDataset):
         return self.num_batches
 
     def __getitem__(self, i: int):
-        rows = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        rows = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         xb = take(self.x, rows)
         if self.transform is not None:
             xb = self.transform(xb)
@@ -46,41 +46,3 @@ class Batches(keras.utils.PyDataset):
     def on_epoch_end(self) -> None:
         self.epoch += 1
         self.order = self._order()
-
-
-def chunks(x):
-    """(multiplicity, rows as float64) of the unique rows behind x, chunk by chunk: each unique row is
-    read once, and statistics weight it by how many samples use it."""
-    base, index = base_and_index(x)
-    used, counts = np.unique(index, return_counts=True)
-    step = chunk_rows(base)
-    for s in range(0, len(used), step):
-        xb = np.asarray(base[used[s:s + step]], dtype=np.float64)
-        yield counts[s:s + step].astype(np.float64), xb.reshape(len(xb), -1, xb.shape[-1])
-
-
-def finite_rows(x) -> np.ndarray:
-    """(n,) bool: which samples of x hold only finite values (one chunked pass over the unique rows)."""
-    base, index = base_and_index(x)
-    used, inverse = np.unique(index, return_inverse=True)
-    ok = np.ones(len(used), dtype=bool)
-    step = chunk_rows(base)
-    for s in range(0, len(used), step):
-        ok[s:s + step] = np.isfinite(np.asarray(base[used[s:s + step]])).all(axis=tuple(range(1, base.ndim)))
-    return ok[inverse]
-
-
-def column_stats(x) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation of the last axis over all samples and steps of x (n, T, F), as
-    np.mean/np.std over axes (0, 1) of the materialised float64 array give them (up to rounding),
-    in two chunked passes."""
-    base, index = base_and_index(x)
-    total = len(index) * int(np.prod(base.shape[1:-1], dtype=np.int64))
-    s = np.zeros(base.shape[-1])
-    for w, xb in chunks(x):
-        s += np.einsum("n,ntf->f", w, xb)
-    mean = s / total
-    ss = np.zeros_like(mean)
-    for w, xb in chunks(x):
-        ss += np.einsum("n,ntf->f", w, (xb - mean) ** 2)
-    return mean, np.sqrt(ss / total)

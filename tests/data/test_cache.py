@@ -11,13 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmfusion.data import braatz, rieth
-from mmfusion.data.rieth import load_rieth
+from mmfusion.data.series import braatz, rieth
+from mmfusion.data.series.rieth import load_rieth
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "tep_rieth_sample"
 FAULTY = "faulty_training_one_run_per_fault.csv"
-needs_shared = pytest.mark.skipif(not (SAMPLE / FAULTY).is_file(),
-                                  reason=f"needs the shared Rieth sample CSVs in {SAMPLE} (not part of the project)")
+needs_shared = pytest.mark.skipif(
+    not (SAMPLE / FAULTY).is_file(), reason=f"needs the shared Rieth sample CSVs in {SAMPLE} (not part of the project)"
+)
 
 
 def make_frame(faults, runs, samples) -> pd.DataFrame:
@@ -78,8 +79,11 @@ def test_corrupt_rieth_cache_entry_is_rebuilt(tmp_path, caplog):
 
 def test_rdata_is_converted_once(tmp_path, monkeypatch):
     pyreadr = pytest.importorskip("pyreadr")
-    pyreadr.write_rdata(str(tmp_path / "TEP_Faulty_Testing.RData"), make_frame(faults=(2, 5), runs=(1, 2, 3),
-                                                                              samples=960), df_name="faulty_testing")
+    pyreadr.write_rdata(
+        str(tmp_path / "TEP_Faulty_Testing.RData"),
+        make_frame(faults=(2, 5), runs=(1, 2, 3), samples=960),
+        df_name="faulty_testing",
+    )
     cache = tmp_path / "cache"
     load_rieth(tmp_path, [5], 1, part="testing", cache_dir=cache)
     monkeypatch.setattr(pyreadr, "read_r", _no_reading)  # later selections must not read the R file

@@ -52,15 +52,21 @@ def sha256(x: np.ndarray) -> str:
     flat = x.reshape(len(x), -1) if x.ndim > 1 else x.reshape(-1, 1)
     step = max(1, (64 << 20) // max(flat[:1].nbytes, 1))
     for s in range(0, len(flat), step):
-        h.update(np.ascontiguousarray(flat[s:s + step]).tobytes())
+        h.update(np.ascontiguousarray(flat[s : s + step]).tobytes())
     return h.hexdigest()
 
 
 def store_array(cache: Path, key: str, params: dict, x: np.ndarray, extra: dict | None = None) -> None:
     cache.mkdir(parents=True, exist_ok=True)
     atomic_write(cache / f"{key}.npy", lambda fh: np.save(fh, x, allow_pickle=False))
-    meta = {"format": FORMAT, **params, "sha256": sha256(x), "shape": list(x.shape), "dtype": str(x.dtype),
-            "extra": extra or {}}
+    meta = {
+        "format": FORMAT,
+        **params,
+        "sha256": sha256(x),
+        "shape": list(x.shape),
+        "dtype": str(x.dtype),
+        "extra": extra or {},
+    }
     atomic_write(cache / f"{key}.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
 
 
@@ -83,9 +89,13 @@ def load_array(cache: Path, key: str, mmap: bool = True) -> tuple[np.ndarray, di
 
 
 def store_series(cache: Path, key: str, params: dict, data: SeriesData) -> None:
-    extra = {"y": np.asarray(data.y).tolist(), "run_ids": np.asarray(data.run_ids).astype(str).tolist(),
-             "variables": list(data.variables), "info": data.info,
-             "split": None if data.split is None else np.asarray(data.split).astype(str).tolist()}
+    extra = {
+        "y": np.asarray(data.y).tolist(),
+        "run_ids": np.asarray(data.run_ids).astype(str).tolist(),
+        "variables": list(data.variables),
+        "info": data.info,
+        "split": None if data.split is None else np.asarray(data.split).astype(str).tolist(),
+    }
     store_array(cache, key, params, np.ascontiguousarray(data.x, dtype=np.float32), extra)
 
 
@@ -94,6 +104,11 @@ def load_series(cache: Path, key: str) -> SeriesData | None:
     if got is None:
         return None
     x, e = got
-    return SeriesData(x=x, y=np.asarray(e["y"], dtype=np.int64), run_ids=np.asarray(e["run_ids"]),
-                      variables=list(e["variables"]), split=None if e["split"] is None else np.asarray(e["split"]),
-                      info=dict(e["info"]))
+    return SeriesData(
+        x=x,
+        y=np.asarray(e["y"], dtype=np.int64),
+        run_ids=np.asarray(e["run_ids"]),
+        variables=list(e["variables"]),
+        split=None if e["split"] is None else np.asarray(e["split"]),
+        info=dict(e["info"]),
+    )
