@@ -102,7 +102,7 @@ def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
     import keras
     import numpy as np
 
-    from mmfusion.cli import compose_config
+    from mmfusion.config import compose_config
     from mmfusion.commands.train import seed_everything, train
 
     cfg = compose_config(SCALING + [f"dataset.samples_per_class={samples // 4}", f"model.series.epochs={epochs}"])
@@ -224,7 +224,7 @@ def main() -> None:
             args.out.write_text(text)
         return
 
-    from mmfusion.cli import compose_config
+    from mmfusion.config import compose_config
     from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
