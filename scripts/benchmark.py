@@ -102,8 +102,8 @@ def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
     import keras
     import numpy as np
 
-    from mmfusion.config import compose_config
     from mmfusion.commands.train import seed_everything, train
+    from mmfusion.config import compose_config
 
     cfg = compose_config(SCALING + [f"dataset.samples_per_class={samples // 4}", f"model.series.epochs={epochs}"])
     timer = EpochTimer()
@@ -224,8 +224,8 @@ def main() -> None:
             args.out.write_text(text)
         return
 
-    from mmfusion.config import compose_config
     from mmfusion.commands.train import fuse_all, seed_everything
+    from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
     from mmfusion.evaluation.metrics import evaluate
