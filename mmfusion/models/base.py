@@ -16,6 +16,7 @@ import keras
 import numpy as np
 
 from mmfusion.models import augment, recipes
+from mmfusion.models.batches import Batches
 from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,9 @@ class KerasModality:
 
     modality = "?"
     checkpoint_dir: Path | None = None  # set by the runner (training.checkpoint): epoch checkpoints, resumed
+    # True: training batches are streamed (Batches, shuffled from `seed`); False: the transformed split is
+    # handed to Keras as one array (Keras shuffles), for inputs whose transform is small (token ids)
+    stream_fit = True
 
     def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg = cfg
@@ -65,29 +69,50 @@ class KerasModality:
     def load_preprocessing_state(self, state: dict) -> None:
         raise NotImplementedError
 
+    def check_input(self, x) -> None:
+        """Checks of the whole input before streaming it (shapes, finite values); none by default."""
+
+    def batch_source(self, x) -> tuple:
+        """(what batches are cut from, the function applied to each batch): by default the raw rows,
+        transformed batch by batch, so no transformed copy of a whole split is made."""
+        self.check_input(x)
+        return x, self.transform
+
+    def batches(self, x, y=None, batch_size=None, shuffle_seed=None) -> Batches:
+        source, fn = self.batch_source(x)
+        return Batches(source, y, int(batch_size or self.cfg.batch_size), fn, shuffle_seed)
+
     # --- contract --------------------------------------------------------------------------
     def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
-        xt = self.transform(x_train)
+        c, q, y = self.cfg, self.num_classes, np.asarray(y_train)
         validation = None
         if val is not None and len(val[1]):
-            validation = (self.transform(val[0]), np.asarray(val[1]))
-        members, history, size = [], {}, recipes.ensemble_size(self.cfg)
+            val_y = recipes.targets(c, val[1], q)  # one-hot when label_smoothing > 0
+            validation = self.batches(val[0], val_y) if self.stream_fit else (self.transform(val[0]), val_y)
+        xt = None if self.stream_fit else self.transform(x_train)
+        members, history, size = [], {}, recipes.ensemble_size(c)
         for k in range(size):  # ensemble=K: K independently seeded networks
-            recipes.seed_member(self.cfg, k)
+            recipes.seed_member(c, k)
+            if self.stream_fit:  # batch order: numpy's global RNG, which keras.utils.set_random_seed seeds
+                seed = int(np.random.randint(2**31 - 1))
+                data = (self.batches(x_train, recipes.targets(c, y, q), shuffle_seed=seed), None, None)
+            else:
+                data = (xt, recipes.targets(c, y, q), int(c.batch_size))
             checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
             if size > 1 and checkpoints is not None:
                 checkpoints = Path(checkpoints) / f"member{k}"
-            network, hist = self._fit_network(xt, np.asarray(y_train), validation, callbacks, checkpoints)
+            network, hist = self._fit_network(data, y, validation, callbacks, checkpoints)
             members.append(network)
             history = history or hist  # the first member's history (members may stop at different epochs)
         self.network = members[0] if size == 1 else recipes.average(members)
         return history
 
-    def _fit_network(self, xt, y, validation, callbacks, checkpoint_dir) -> tuple[keras.Model, dict[str, list[float]]]:
-        """One network, compiled and trained with the configured recipes (models/recipes.py)."""
-        c, q = self.cfg, self.num_classes
+    def _fit_network(self, data, y, validation, callbacks, checkpoint_dir) -> tuple[keras.Model, dict]:
+        """One network, compiled and trained with the configured recipes (models/recipes.py); `data` is
+        (streamed batches, None, None) or (array, targets, batch size)."""
+        c = self.cfg
         with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
             network = augment.wrap(self.build_network(), c, self.modality)  # identity without augmentation keys
             network.compile(
@@ -104,18 +129,23 @@ class KerasModality:
 
             checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping)
             callbacks.append(checkpoint)
-        if validation is not None:
-            validation = (validation[0], recipes.targets(c, validation[1], q))
+            if self.stream_fit:  # a resumed run continues the per-epoch batch orders where it stopped
+                from mmfusion.models.checkpoint import read_state
+
+                state = read_state(Path(checkpoint_dir))
+                if state:
+                    data[0].start_at(int(state["epoch"]))
+        x_fit, y_fit, batch_size = data
         hist = network.fit(
-            xt,
-            recipes.targets(c, y, q),
+            x_fit,  # streamed batches (shuffled per epoch by themselves), or the transformed array
+            y_fit,
             validation_data=validation,
             epochs=int(c.epochs),
-            batch_size=int(c.batch_size),
-            shuffle=True,
+            batch_size=batch_size,
+            shuffle=not self.stream_fit,
             verbose=0,
             callbacks=callbacks,
-            class_weight=recipes.class_weights(c, y, q),
+            class_weight=recipes.class_weights(c, y, self.num_classes),
         )
         if checkpoint is not None:  # every epoch, those restored from the checkpoint included
             return network, {k: list(vals) for k, vals in checkpoint.history.items()}
@@ -124,8 +154,10 @@ class KerasModality:
     def predict_proba(self, x) -> np.ndarray:
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
-        xt = self.transform(x)
-        return np.asarray(self.network.predict(xt, batch_size=int(self.cfg.batch_size) * 4, verbose=0), dtype=np.float64)
+        if len(x) == 0:
+            return np.zeros((0, self.num_classes))
+        data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)  # streamed, in input order
+        return np.asarray(self.network.predict(data, verbose=0), dtype=np.float64)
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
