@@ -17,7 +17,7 @@ from mmfusion import accelerate, fusion, plots, rundir, tracking
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.results import compare, score_models
+from mmfusion.results import compare, joint_comparisons, score_models
 from mmfusion.tables import write_tables
 
 log = logging.getLogger(__name__)
@@ -66,6 +66,44 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     return probs, train_acc, histories
 
 
+def joint_inputs(split, hide: str | None = None) -> dict:
+    """The joint model's input of one split: both modalities and their presence (`hide`: one modality masked)."""
+    present = np.stack([split.present["text"], split.present["series"]], axis=1)
+    if hide is not None:
+        present[:, ("text", "series").index(hide)] = False
+    return {"text": split.x["text"], "series": split.x["series"], "present": present}
+
+
+def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict) -> dict:
+    """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
+    probabilities as model `joint`; returns its test probabilities with the text or the series hidden
+    (so that `fuse` can draw its missing-modality curve without Keras)."""
+    from mmfusion.models import build_model
+
+    tr, va = ds.splits["train"], ds.splits.get("val")
+    log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+             cfg.joint.get("fusion_layer", "concat"), cfg.joint.get("modality_dropout", 0.0), len(tr))
+    model = build_model("joint", cfg.joint, ds.num_classes)
+    model.extra_callbacks = tracking.callbacks(cfg, run_dir, "joint")
+    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
+    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val)
+    for split_name, split in ds.splits.items():
+        probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
+    train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
+    model.save(run_dir / "models")
+    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+        rundir_path(run_dir, "history", "joint.csv"))
+    test = ds.splits["test"]
+    both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
+    hidden = {}
+    for m in ("text", "series"):
+        p = probs["test"]["joint"].copy()
+        if both.any():
+            p[both] = model.predict_proba({k: v[both] for k, v in joint_inputs(test, hide=m).items()})
+        hidden[f"proba_test_joint_without_{m}"] = p
+    return hidden
+
+
 def rundir_path(run_dir: Path, *parts: str) -> Path:
     path = Path(run_dir, *parts)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,6 +117,14 @@ def fuse_all(rule_cfg, ds: Dataset, probs: dict, train_acc: dict, names: list[st
     for split_name in ds.splits:
         probs[split_name]["fused"] = fused[split_name]
     return params
+
+
+def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
+    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
+    jc = cfg.joint
+    return {"name": str(jc.name), "fusion_layer": str(jc.get("fusion_layer", "concat")),
+            "modality_dropout": float(jc.get("modality_dropout", 0.0)),
+            "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
 
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
@@ -101,13 +147,15 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
 
     probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names)
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
-    model_names = names + (["fused"] if params is not None else [])
+    joint = (cfg.get("joint") or {}).get("name", "none") != "none"
+    hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories) if joint else {}
+    model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
     test = ds.splits["test"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
-    for m in names:
+    for m in histories:
         plots.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
     arrays = {"classes": np.asarray(ds.classes)}
@@ -118,6 +166,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             arrays[f"present_{split_name}_{m}"] = split.present[m]
         for name in model_names:
             arrays[f"proba_{split_name}_{name}"] = probs[split_name][name]
+    arrays.update(hidden)
     rundir.write_npz(run_dir / rundir.PREDICTIONS, arrays)
 
     metrics = {
@@ -126,7 +175,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         "models": results,
         "train_accuracy": train_acc,
         "fusion": {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        "comparison": compare(test.y, test_probs, test.present, model_names),
+        "comparison": compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"]),
+        "joint": joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None,
         "sizes": ds.sizes(),
         "class_counts": ds.class_counts(),
         "dataset": ds.info,
