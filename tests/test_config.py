@@ -12,6 +12,7 @@ GROUPS = {
     "model/text": "model/text",
     "model/series": "model/series",
     "fusion": "fusion",
+    "joint": "joint",
 }
 
 
