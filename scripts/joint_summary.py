@@ -97,7 +97,7 @@ def main() -> None:
         plot_robustness(rob, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
         curves.append(rob.assign(group=label))
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.index.name = ns.group or "group"
+    table.index.name = "hours since onset" if ns.group == "dataset.series.window.length" else (ns.group or "group")
     table.to_csv(ns.results / "joint_summary.csv")
     curves = pd.concat(curves)
     curves.to_csv(ns.results / "joint_robustness.csv", index=False)

@@ -177,3 +177,12 @@ def test_joint_defaults_keep_todays_behaviour():
     lstm = compose_cfg(["joint=lstm"], shrink=False).joint
     assert (lstm.text_lstm_units, list(lstm.series_lstm_units), list(lstm.dense_units)) == (80, [52, 40, 25], [64, 32, 16])
     assert lstm.sequence_length == compose_cfg(["joint=lstm"], shrink=False).model.text.sequence_length
+
+
+def test_cli_refuses_a_bad_joint_setting_with_one_message(tmp_path):
+    from conftest import run_cli
+
+    r = run_cli("train", "dataset=synthetic", "joint=lstm", "joint.modality_dropout=2", f"hydra.run.dir={tmp_path / 'r'}",
+                cwd=tmp_path)
+    assert r.returncode != 0 and "joint.modality_dropout" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "r" / "COMPLETE").exists()
