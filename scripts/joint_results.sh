@@ -3,7 +3,7 @@
 # rules and the single models, on the early experiment (0.5, 1, 2 h after the onset) and the paper
 # experiment, with the missing-modality curves. Same conventions as scripts/reproduce_paper.sh; the
 # tables and figures come from scripts/joint_summary.py. SEEDS / PAPER_SEEDS pick the seeds;
-# `scripts/joint_results.sh early|paper|summary` runs one part (default: all three).
+# `scripts/joint_results.sh early|paper|interaction|summary` runs one part (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/settings.sh
@@ -34,8 +34,21 @@ fuse_all "$RUNS/joint_paper"
 python scripts/collect_results.py "$RUNS/joint_paper" "$RESULTS/joint_paper"
 fi
 
+if [[ $PART == all || $PART == interaction ]]; then
+step "really paired records whose class is an interaction of the two modalities (dataset=custom)"
+python scripts/joint_interaction_data.py "$RUNS/joint_interaction_data" --n 600 --seed 0
+mmfusion train -m dataset=custom dataset.classes=[consistent,mismatch] \
+  dataset.records="$RUNS/joint_interaction_data/records.csv" dataset.series_path="$RUNS/joint_interaction_data/series.npz" \
+  dataset.val_fraction=0.2 model.text.epochs=30 model.series.epochs=30 model.text.early_stopping_patience=8 \
+  model.series.early_stopping_patience=8 joint=lstm joint.epochs=40 joint.early_stopping_patience=8 \
+  seed=$SEEDS hydra.sweep.dir="$RUNS/joint_interaction" || true
+fuse_all "$RUNS/joint_interaction"
+python scripts/collect_results.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"
+fi
+
 if [[ $PART == all || $PART == summary ]]; then
 step "summary tables and missing-modality figures"
 python scripts/joint_summary.py "$RUNS/joint_early" "$RESULTS/joint_early" --group dataset.series.window.length
 python scripts/joint_summary.py "$RUNS/joint_paper" "$RESULTS/joint_paper"
+python scripts/joint_summary.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"
 fi

@@ -58,10 +58,11 @@ def summarise(members: list[dict]) -> tuple[dict, str]:
     mean_acc = {r: np.mean([m["table"].loc[r, "accuracy"] for m in members]) for r in rules}
     best = max(rules, key=mean_acc.get)
     row = {"seeds": len(members)}
-    for label, key in (("series", "series"), ("text", "text"), (f"run's rule ({members[0]['rule']})", members[0]["rule"]),
-                       (f"best rule ({best})", best), ("joint", "joint")):
+    for label, key in (("series", "series"), ("text", "text"), ("run's rule", members[0]["rule"]),
+                       ("best rule", best), ("joint", "joint")):
         t = [m["table"].loc[key] for m in members]
         row[label] = cell([x["accuracy"] for x in t], [x["accuracy_lo"] for x in t], [x["accuracy_hi"] for x in t])
+        row[label] = (f"`{key}` " if label.endswith("rule") else "") + row[label]
     b = c = 0
     ps = []
     for m in members:
@@ -70,7 +71,7 @@ def summarise(members: list[dict]) -> tuple[dict, str]:
         b, c = b + res["a_right_b_wrong"], c + res["a_wrong_b_right"]
         ps.append(res["p_value"])
     pooled = mcnemar(np.zeros(b + c), np.r_[np.zeros(b), np.ones(c)], np.r_[np.ones(b), np.zeros(c)])
-    row[f"joint vs {best}: right/wrong, wrong/right (p)"] = f"{b} / {c} (p = {pooled['p_value']:.3g})"
+    row["joint vs best rule: joint only right / rule only right (p)"] = f"{b} / {c} (p = {pooled['p_value']:.3g})"
     row["per-seed p"] = ", ".join(f"{p:.2g}" for p in ps)
     return row, best
 
@@ -90,11 +91,12 @@ def main() -> None:
         members = groups[value]
         label = f"{float(value) * 3 / 60:g} h" if ns.group == "dataset.series.window.length" else value
         rows[label], best = summarise(members)
-        keep = {members[0]["rule"], best, "joint"}
         rob = pd.concat([m["robustness"] for m in members])
-        rob = rob[rob["rule"].isin(keep)].groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
-        rob["rule"] = rob["rule"].map(lambda r: "joint network" if r == "joint" else f"rule: {r}")
-        plot_robustness(rob, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
+        rob = rob.groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
+        roles = (("run's rule", members[0]["rule"]), ("best rule", best), ("joint", "joint"))
+        rob = pd.concat([rob[rob["rule"] == r].assign(role=role) for role, r in roles])
+        shown = rob.assign(rule=[("joint network" if r == "joint" else f"{role}: {r}") for role, r in zip(rob.role, rob.rule)])
+        plot_robustness(shown, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
         curves.append(rob.assign(group=label))
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "hours since onset" if ns.group == "dataset.series.window.length" else (ns.group or "group")
@@ -102,7 +104,7 @@ def main() -> None:
     curves = pd.concat(curves)
     curves.to_csv(ns.results / "joint_robustness.csv", index=False)
     wide = curves[curves["rate"].isin([0.0, 0.5, 1.0])].pivot_table(
-        index=["group", "drop", "rate"], columns="rule", values="accuracy", sort=False)
+        index=["group", "drop", "rate"], columns="role", values="accuracy", sort=False)
     wide.index = [f"{g}, {d} missing in {r:.0%}" for g, d, r in wide.index]
     wide.index.name = "test samples"
     text = ("Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
