@@ -21,12 +21,30 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-OPENED = ["operator opened valve {v} {when}", "valve {v} was opened {when}", "{v} set to open {when}",
-          "opened {v} to raise throughput {when}", "{v} opened by the shift crew {when}"]
-CLOSED = ["operator closed valve {v} {when}", "valve {v} was closed {when}", "{v} set to closed {when}",
-          "closed {v} to cut throughput {when}", "{v} closed by the shift crew {when}"]
-WHEN = ["at the start of the shift", "after the alarm", "during the inspection", "before the sampling",
-        "on request of the control room", "", "as planned", "while checking the pump"]
+OPENED = [
+    "operator opened valve {v} {when}",
+    "valve {v} was opened {when}",
+    "{v} set to open {when}",
+    "opened {v} to raise throughput {when}",
+    "{v} opened by the shift crew {when}",
+]
+CLOSED = [
+    "operator closed valve {v} {when}",
+    "valve {v} was closed {when}",
+    "{v} set to closed {when}",
+    "closed {v} to cut throughput {when}",
+    "{v} closed by the shift crew {when}",
+]
+WHEN = [
+    "at the start of the shift",
+    "after the alarm",
+    "during the inspection",
+    "before the sampling",
+    "on request of the control room",
+    "",
+    "as planned",
+    "while checking the pump",
+]
 VALVES = ["V-101", "V-12", "FV-3", "XV-7", "PV-20", "HV-5"]
 
 
@@ -34,8 +52,9 @@ def make(n: int, seed: int, length: int = 30, noise: float = 1.0, slope: float =
     rng = np.random.default_rng(seed)
     opened = rng.integers(0, 2, n).astype(bool)  # what the note says
     rising = rng.integers(0, 2, n).astype(bool)  # what the flow does
-    texts = [rng.choice(OPENED if o else CLOSED).format(v=rng.choice(VALVES), when=rng.choice(WHEN)).strip()
-             for o in opened]
+    texts = [
+        rng.choice(OPENED if o else CLOSED).format(v=rng.choice(VALVES), when=rng.choice(WHEN)).strip() for o in opened
+    ]
     t = np.arange(length)
     x = rng.normal(0.0, noise, size=(n, length, 3))
     x[:, :, 0] += np.where(rising, 1.0, -1.0)[:, None] * slope * t  # flow

@@ -38,19 +38,25 @@ def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
         fdir = fuses[-1].parent
         overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
         value = next((o.split("=", 1)[1] for o in overrides if group and o.startswith(group + "=")), "all runs")
-        out.setdefault(value, []).append({
-            "job": job, "fuse": fdir, "metrics": json.loads((fdir / "metrics.json").read_text()),
-            "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
-            "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
-            "pred": dict(np.load(fdir / "predictions.npz", allow_pickle=False)),
-            "rule": json.loads((job / "metrics.json").read_text())["fusion"]["name"],
-        })
+        out.setdefault(value, []).append(
+            {
+                "job": job,
+                "fuse": fdir,
+                "metrics": json.loads((fdir / "metrics.json").read_text()),
+                "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
+                "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
+                "pred": dict(np.load(fdir / "predictions.npz", allow_pickle=False)),
+                "rule": json.loads((job / "metrics.json").read_text())["fusion"]["name"],
+            }
+        )
     return out
 
 
 def cell(values: list[float], lo: list[float], hi: list[float]) -> str:
     v = 100 * np.asarray(values)
-    return f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0:.2f} [{100 * np.mean(lo):.1f}, {100 * np.mean(hi):.1f}]"
+    return (
+        f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0:.2f} [{100 * np.mean(lo):.1f}, {100 * np.mean(hi):.1f}]"
+    )
 
 
 def summarise(members: list[dict]) -> tuple[dict, str]:
@@ -58,8 +64,13 @@ def summarise(members: list[dict]) -> tuple[dict, str]:
     mean_acc = {r: np.mean([m["table"].loc[r, "accuracy"] for m in members]) for r in rules}
     best = max(rules, key=mean_acc.get)
     row = {"seeds": len(members)}
-    for label, key in (("series", "series"), ("text", "text"), ("run's rule", members[0]["rule"]),
-                       ("best rule", best), ("joint", "joint")):
+    for label, key in (
+        ("series", "series"),
+        ("text", "text"),
+        ("run's rule", members[0]["rule"]),
+        ("best rule", best),
+        ("joint", "joint"),
+    ):
         t = [m["table"].loc[key] for m in members]
         row[label] = cell([x["accuracy"] for x in t], [x["accuracy_lo"] for x in t], [x["accuracy_hi"] for x in t])
         row[label] = (f"`{key}` " if label.endswith("rule") else "") + row[label]
@@ -95,7 +106,9 @@ def main() -> None:
         rob = rob.groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
         roles = (("run's rule", members[0]["rule"]), ("best rule", best), ("joint", "joint"))
         rob = pd.concat([rob[rob["rule"] == r].assign(role=role) for role, r in roles])
-        shown = rob.assign(rule=[("joint network" if r == "joint" else f"{role}: {r}") for role, r in zip(rob.role, rob.rule)])
+        shown = rob.assign(
+            rule=[("joint network" if r == "joint" else f"{role}: {r}") for role, r in zip(rob.role, rob.rule)]
+        )
         plot_robustness(shown, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
         curves.append(rob.assign(group=label))
     table = pd.DataFrame.from_dict(rows, orient="index")
@@ -104,11 +117,16 @@ def main() -> None:
     curves = pd.concat(curves)
     curves.to_csv(ns.results / "joint_robustness.csv", index=False)
     wide = curves[curves["rate"].isin([0.0, 0.5, 1.0])].pivot_table(
-        index=["group", "drop", "rate"], columns="role", values="accuracy", sort=False)
+        index=["group", "drop", "rate"], columns="role", values="accuracy", sort=False
+    )
     wide.index = [f"{g}, {d} missing in {r:.0%}" for g, d, r in wide.index]
     wide.index.name = "test samples"
-    text = ("Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
-            + to_markdown(table) + "\nMissing modalities: accuracy (mean over seeds)\n\n" + to_markdown(100 * wide, "{:.2f}"))
+    text = (
+        "Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
+        + to_markdown(table)
+        + "\nMissing modalities: accuracy (mean over seeds)\n\n"
+        + to_markdown(100 * wide, "{:.2f}")
+    )
     (ns.results / "joint_summary.md").write_text(text)
     print(text)
 

@@ -4,5 +4,5 @@
 REPORTS=${REPORTS:-../shared/data/factory_reports/factoryReports.csv}
 RUNS=${RUNS:-outputs/runs}
 RESULTS=${RESULTS:-outputs/results}
-REAL="dataset.text.source=csv dataset.text.path=$REPORTS"
+REAL="dataset/text=csv dataset.text.path=$REPORTS"
 step() { echo; echo "== $*"; }

@@ -6,19 +6,26 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import compose_cfg
+
 from mmfusion import rundir
 from mmfusion.errors import ConfigError
 from mmfusion.fusion import FUSIONS
 
-SHRINK_JOINT = ["joint=lstm", "joint.epochs=2", "joint.embedding_dim=8", "joint.text_lstm_units=8",
-                "joint.series_lstm_units=[8,6,4]", "joint.dense_units=[8,8,8]", "dataset.val_fraction=0.25"]
+SHRINK_JOINT = [
+    "joint=lstm",
+    "joint.epochs=2",
+    "joint.embedding_dim=8",
+    "joint.text_lstm_units=8",
+    "joint.series_lstm_units=[8,6,4]",
+    "joint.dense_units=[8,8,8]",
+    "dataset.val_fraction=0.25",
+]
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     out = tmp_path_factory.mktemp("joint") / "run"
     train(compose_cfg(SHRINK_JOINT + ["joint.fusion_layer=gated", "joint.modality_dropout=0.3"]), out)
@@ -52,9 +59,9 @@ def test_training_writes_the_joint_model_its_probabilities_and_table_columns(run
 def test_reload_is_exact_and_serves_records_missing_a_modality(run):
     from omegaconf import OmegaConf
 
+    from mmfusion.commands.train import joint_inputs
     from mmfusion.data import build_dataset
     from mmfusion.models import load_model
-    from mmfusion.train import joint_inputs
 
     cfg = OmegaConf.load(run / "config.yaml")
     pred = rundir.load_npz(run / "predictions.npz")
@@ -74,8 +81,8 @@ def test_reload_is_exact_and_serves_records_missing_a_modality(run):
 def test_predict_command_uses_the_joint_model(run, tmp_path):
     from omegaconf import OmegaConf
 
+    from mmfusion.commands.predict import predict
     from mmfusion.data import build_dataset
-    from mmfusion.predict import predict
 
     test = build_dataset(OmegaConf.load(run / "config.yaml").dataset).splits["test"]
     ids = [f"r{i}" for i in range(len(test))]
@@ -94,7 +101,7 @@ def test_predict_command_uses_the_joint_model(run, tmp_path):
 
 
 def test_fuse_all_has_a_joint_row_and_robustness_line(run, tmp_path):
-    from mmfusion.fuse import fuse_run
+    from mmfusion.commands.fuse import fuse_run
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
@@ -116,7 +123,10 @@ def test_fuse_all_has_a_joint_row_and_robustness_line(run, tmp_path):
     no_text = joint[(joint["drop"] == "text") & (joint.rate == 1)].accuracy.item()
     assert no_text == pytest.approx(np.mean(pred["proba_test_joint_without_text"].argmax(1) == pred["y_test"]))
     own = fuse_run(copy, [])  # the run's own rule: its metrics, joint included, reproduced
-    assert json.loads((own / "metrics.json").read_text())["models"] == json.loads((run / "metrics.json").read_text())["models"]
+    assert (
+        json.loads((own / "metrics.json").read_text())["models"]
+        == json.loads((run / "metrics.json").read_text())["models"]
+    )
 
 
 def test_modality_dropout_hides_one_modality_of_the_given_share_every_epoch():
@@ -142,11 +152,24 @@ def test_fusion_layers_ignore_a_masked_branch_and_reload_in_safe_mode(layer, tmp
 
     from mmfusion.models.joint import build_joint_lstm
 
-    net = build_joint_lstm(20, 5, (6, 3), 3, embedding_dim=4, text_units=4, series_units=(4, 3),
-                           dense_units=(4,), fusion=layer, fusion_units=4)
+    net = build_joint_lstm(
+        20,
+        5,
+        (6, 3),
+        3,
+        embedding_dim=4,
+        text_units=4,
+        series_units=(4, 3),
+        dense_units=(4,),
+        fusion=layer,
+        fusion_units=4,
+    )
     rng = np.random.default_rng(0)
-    x = {"tokens": rng.integers(1, 20, (5, 5)).astype(np.int32), "series": rng.normal(size=(5, 6, 3)).astype(np.float32),
-         "present": np.array([[1, 1], [1, 0], [0, 1], [1, 0], [1, 1]], np.float32)}
+    x = {
+        "tokens": rng.integers(1, 20, (5, 5)).astype(np.int32),
+        "series": rng.normal(size=(5, 6, 3)).astype(np.float32),
+        "present": np.array([[1, 1], [1, 0], [0, 1], [1, 0], [1, 1]], np.float32),
+    }
     p = net.predict(x, verbose=0)
     x2 = {**x, "series": x["series"].copy()}
     x2["series"][[1, 3]] += 5.0  # rows whose series is masked: the output must not move
@@ -157,14 +180,17 @@ def test_fusion_layers_ignore_a_masked_branch_and_reload_in_safe_mode(layer, tmp
     np.testing.assert_allclose(again.predict(x, verbose=0), p, rtol=0, atol=1e-7)
 
 
-@pytest.mark.parametrize("override, key", [
-    (["modalities=[text]"], "modalities"),
-    (["joint.modality_dropout=1.5"], "joint.modality_dropout"),
-    (["joint.fusion_layer=sum"], "joint.fusion_layer"),
-    (["joint.epochs=0"], "joint.epochs"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        (["modalities=[text]"], "modalities"),
+        (["joint.modality_dropout=1.5"], "joint.modality_dropout"),
+        (["joint.fusion_layer=sum"], "joint.fusion_layer"),
+        (["joint.epochs=0"], "joint.epochs"),
+    ],
+)
 def test_bad_joint_settings_stop_before_training(override, key, tmp_path):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         train(compose_cfg(SHRINK_JOINT + override), tmp_path / "r")
@@ -175,14 +201,24 @@ def test_joint_defaults_keep_todays_behaviour():
     cfg = compose_cfg(shrink=False)
     assert cfg.joint.name == "none"
     lstm = compose_cfg(["joint=lstm"], shrink=False).joint
-    assert (lstm.text_lstm_units, list(lstm.series_lstm_units), list(lstm.dense_units)) == (80, [52, 40, 25], [64, 32, 16])
+    assert (lstm.text_lstm_units, list(lstm.series_lstm_units), list(lstm.dense_units)) == (
+        80,
+        [52, 40, 25],
+        [64, 32, 16],
+    )
     assert lstm.sequence_length == compose_cfg(["joint=lstm"], shrink=False).model.text.sequence_length
 
 
 def test_cli_refuses_a_bad_joint_setting_with_one_message(tmp_path):
     from conftest import run_cli
 
-    r = run_cli("train", "dataset=synthetic", "joint=lstm", "joint.modality_dropout=2", f"hydra.run.dir={tmp_path / 'r'}",
-                cwd=tmp_path)
+    r = run_cli(
+        "train",
+        "dataset=synthetic",
+        "joint=lstm",
+        "joint.modality_dropout=2",
+        f"hydra.run.dir={tmp_path / 'r'}",
+        cwd=tmp_path,
+    )
     assert r.returncode != 0 and "joint.modality_dropout" in r.stderr and "Traceback" not in r.stderr
     assert not (tmp_path / "r" / "COMPLETE").exists()

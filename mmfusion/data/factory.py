@@ -1,8 +1,8 @@
 """`dataset=factory`: the paper's case. Four fault classes; each sample pairs a fault-report text with
 a 52-variable TEP time series of the same class (the modalities are independent given the class).
 
-Series sources (`dataset.series.source`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
-`braatz` (dNN.dat files). Text sources (`dataset.text.source`): `generate` (our own generator),
+Series sources (`dataset/series=`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
+`braatz` (dNN.dat files). Text sources (`dataset/text=`): `generate` (our own generator),
 `csv` (e.g. MathWorks' factoryReports.csv). Pairing and splitting: `pairing.pair_by_label`.
 """
 
@@ -29,14 +29,14 @@ def cache_root(configured) -> Path:
 
 def _need_path(cfg, source: str, modality: str) -> str:
     if not cfg.get("path"):
-        raise ConfigError(f"dataset.{modality}.source={source} needs dataset.{modality}.path=<file or folder>")
+        raise ConfigError(f"dataset/{modality}={source} needs dataset.{modality}.path=<file or folder>")
     return str(cfg.path)
 
 
 def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
     source = cfg.source
     if source == "simulate":
-        from mmfusion.data.tep_simulate import simulate
+        from mmfusion.data.series.simulate import simulate
 
         return simulate(
             list(cfg.faults), int(cfg.runs_per_class), int(seed), horizon_h=cfg.horizon_h, onset_h=cfg.onset_h,
@@ -45,35 +45,35 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
             on_shutdown=cfg.on_shutdown,
         )
     if source == "rieth":
-        from mmfusion.data.rieth import load_rieth
+        from mmfusion.data.series.rieth import load_rieth
 
         files = dict(cfg.files) if cfg.get("files") else None
         return load_rieth(_need_path(cfg, source, "series"), list(cfg.faults), int(cfg.runs_per_class),
                           part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files)
     if source == "braatz":
-        from mmfusion.data.braatz import load_braatz
+        from mmfusion.data.series.braatz import load_braatz
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
                            stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
-    raise ConfigError(f"dataset.series.source={source!r} is not known; choose simulate, rieth or braatz")
+    raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
     source = cfg.source
     if source == "generate":
-        from mmfusion.data.text_generate import generate_reports
+        from mmfusion.data.text.generate import generate_reports
 
         n = int(cfg.reports_per_class) if cfg.get("reports_per_class") else per_class
         return generate_reports(classes, n, int(seed), categories=list(cfg.categories) if cfg.get("categories") else None,
                                 ambiguous_share=float(cfg.ambiguous_share), typo_rate=float(cfg.typo_rate))
     if source == "csv":
-        from mmfusion.data.text_csv import load_text_csv
+        from mmfusion.data.text.csv import load_text_csv
 
         label_map = dict(cfg.label_map) if cfg.get("label_map") else None
         return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
                              label_column=cfg.label_column, id_column=cfg.get("id_column"),
                              encoding=cfg.encoding, empty=cfg.empty)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose generate or csv")
+    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=generate or csv")
 
 
 def build(cfg) -> Dataset:

@@ -7,9 +7,9 @@ modality inside the `ModalityFusion` layer, so the same network serves records t
 Modality dropout (`modality_dropout`) hides one modality, drawn at random, from that share of the
 training samples afresh every epoch, so the network learns to classify from either one alone.
 
-Preprocessing is the single-modality models' own, not a copy: the text vocabulary (TextVectorization
-fitted on the training texts, optional word2vec) comes from TextLSTM's hooks and the z-scoring from
-SeriesLSTM's; both states are saved as JSON beside `joint.keras` (loaded in Keras safe mode).
+Preprocessing is the single-modality models' own, not a copy: the text vocabulary (TextVectorizer
+fitted on the training texts, optional word2vec) through TextLSTM's hooks, the z-scoring by
+`SeriesScaler`; both states are saved as JSON beside `joint.keras` (loaded in Keras safe mode).
 Input `x` is a dict: `text` (n,) str, `series` (n, T, F), optional `present` (n, 2) bool; rows of a
 missing modality are never read.
 """
@@ -23,20 +23,32 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion import accelerate
 from mmfusion.errors import DataError
 from mmfusion.models.base import EpochLogger, dense_head, make_optimizer
 from mmfusion.models.fusion_layer import ModalityFusion
-from mmfusion.models.series_lstm import SeriesLSTM
+from mmfusion.models.preprocessing import SeriesScaler
 from mmfusion.models.text_lstm import TextLSTM, embedded_tokens
+from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
 MODALITIES = ("text", "series")  # column order of the `present` input
 
 
-def build_joint_lstm(vocab_size, sequence_length, series_shape, num_classes, embedding_dim=64, text_units=80,
-                     series_units=(52, 40, 25), dense_units=(64, 32, 16), dropout=0.0, fusion="concat",
-                     fusion_units=32, embedding_matrix=None, trainable_embedding=True) -> keras.Model:
+def build_joint_lstm(
+    vocab_size,
+    sequence_length,
+    series_shape,
+    num_classes,
+    embedding_dim=64,
+    text_units=80,
+    series_units=(52, 40, 25),
+    dense_units=(64, 32, 16),
+    dropout=0.0,
+    fusion="concat",
+    fusion_units=32,
+    embedding_matrix=None,
+    trainable_embedding=True,
+) -> keras.Model:
     """LSTMs keep Keras' defaults (tanh / sigmoid, no recurrent dropout): the cuDNN kernel's form."""
     tokens, x = embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix, trainable_embedding)
     h_text = keras.layers.LSTM(int(text_units), name="text_lstm")(x)
@@ -73,7 +85,7 @@ class ModalityDropout(keras.utils.PyDataset):
         return int(np.ceil(len(self.y) / self.batch_size))
 
     def __getitem__(self, i: int):
-        idx = self.order[i * self.batch_size:(i + 1) * self.batch_size]
+        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
         x = {"tokens": self.inputs["tokens"][idx], "series": self.inputs["series"][idx], "present": self.present[idx]}
         return x, self.y[idx]
 
@@ -82,12 +94,13 @@ class JointLSTM:
     """Same contract as the modality models: fit, predict_proba, save, load."""
 
     modality = "joint"
-    extra_callbacks: list = []  # set by the runner: tracking callbacks (TensorBoard)
 
-    def __init__(self, cfg, num_classes: int):
-        self.cfg, self.num_classes = cfg, num_classes
-        self.text = TextLSTM(cfg, num_classes)  # used for its preprocessing only (max_tokens, sequence_length)
-        self.series = SeriesLSTM(cfg, num_classes)  # used for its z-scoring only
+    def __init__(self, cfg, num_classes: int, strategy=None):
+        self.cfg, self.num_classes, self.strategy = cfg, num_classes, strategy
+        self.text = TextLSTM(
+            cfg, num_classes
+        )  # used for its preprocessing only (max_tokens, sequence_length, word2vec)
+        self.scaler = SeriesScaler()
         self.network: keras.Model | None = None
 
     @staticmethod
@@ -110,39 +123,52 @@ class JointLSTM:
         has_text = present[:, 0]
         if has_text.any():
             tokens[has_text] = self.text.transform(np.asarray(x["text"], dtype=object)[has_text])
-        series = np.zeros((n, self.series.length, self.series.variables), dtype=np.float32)
+        series = np.zeros((n, self.scaler.length, self.scaler.variables), dtype=np.float32)
         has_series = present[:, 1]
         if has_series.any():
-            series[has_series] = self.series.transform(np.asarray(x["series"])[has_series])
+            series[has_series] = self.scaler.transform(np.asarray(x["series"])[has_series])
         return {"tokens": tokens, "series": series, "present": present.astype(np.float32)}
 
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_joint_lstm(
-            len(self.text.vocabulary), c.sequence_length, (self.series.length, self.series.variables),
-            self.num_classes, c.embedding_dim, c.text_lstm_units, c.series_lstm_units, c.dense_units,
-            c.get("dropout", 0.0), c.get("fusion_layer", "concat"), c.get("fusion_units", 32),
-            self.text.embedding_matrix(), c.get("trainable_embedding", True),
+            len(self.text.vocabulary),
+            c.sequence_length,
+            (self.scaler.length, self.scaler.variables),
+            self.num_classes,
+            c.embedding_dim,
+            c.text_lstm_units,
+            c.series_lstm_units,
+            c.dense_units,
+            c.get("dropout", 0.0),
+            c.get("fusion_layer", "concat"),
+            c.get("fusion_units", 32),
+            self.text.embedding_matrix(),
+            c.get("trainable_embedding", True),
         )
 
-    def fit(self, train: tuple, val: tuple | None = None) -> dict[str, list[float]]:
+    def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
         x, y = train
         present = self.present_of(x, len(y))
         self.text.fit_preprocessing(np.asarray(x["text"], dtype=object)[present[:, 0]])
-        self.series.fit_preprocessing(np.asarray(x["series"])[present[:, 1]])
-        with accelerate.scope():
+        self.scaler.fit(np.asarray(x["series"])[present[:, 1]])
+        with devices.scope(self.strategy):
             self.network = self.build_network()
-            self.network.compile(optimizer=make_optimizer(self.cfg), loss="sparse_categorical_crossentropy",
-                                 metrics=["accuracy"])
+            self.network.compile(
+                optimizer=make_optimizer(self.cfg), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            )
         c = self.cfg
         data = ModalityDropout(self.inputs(x), y, c.batch_size, c.get("modality_dropout", 0.0), c.get("seed", 0))
-        callbacks: list = [EpochLogger(self.modality, int(c.epochs)), *self.extra_callbacks]
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks]
         validation = None
         if val is not None and len(val[1]):
             validation = (self.inputs(val[0]), np.asarray(val[1]))
             if c.get("early_stopping_patience"):
-                callbacks.append(keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True))
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
+                    )
+                )
         hist = self.network.fit(data, validation_data=validation, epochs=int(c.epochs), verbose=0, callbacks=callbacks)
         return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
@@ -156,14 +182,18 @@ class JointLSTM:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
         self.network.save(directory / "joint.keras")
-        state = {"modality": self.modality, "num_classes": self.num_classes,
-                 "text": self.text.preprocessing_state(), "series": self.series.preprocessing_state()}
+        state = {
+            "modality": self.modality,
+            "num_classes": self.num_classes,
+            "text": self.text.preprocessing_state(),
+            "series": self.scaler.state(),
+        }
         (directory / "joint.json").write_text(json.dumps(state, indent=1))
 
-    def load(self, directory: Path) -> "JointLSTM":
+    def load(self, directory: Path) -> JointLSTM:
         directory = Path(directory)
         state = json.loads((directory / "joint.json").read_text())
         self.text.load_preprocessing_state(state["text"])
-        self.series.load_preprocessing_state(state["series"])
+        self.scaler = SeriesScaler.from_state(state["series"])
         self.network = keras.models.load_model(directory / "joint.keras", safe_mode=True)
         return self

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmfusion.data.braatz import VARIABLES, load_braatz, read_dat
+from mmfusion.data.series.braatz import VARIABLES, load_braatz, read_dat
 from mmfusion.errors import ConfigError, DataError
 
 
@@ -71,7 +71,7 @@ def test_bad_config(folder):
         with pytest.raises(ConfigError):
             load_braatz(folder, [1], **kwargs)
     for faults in ([22], [1, 1], []):
-        with pytest.raises(ConfigError, match="dataset.faults"):
+        with pytest.raises(ConfigError, match="dataset.series.faults"):
             load_braatz(folder, faults, window=10, stride=5)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmfusion.data.rieth import KEYS, VARIABLES, load_rieth
+from mmfusion.data.series.rieth import KEYS, VARIABLES, load_rieth
 from mmfusion.errors import ConfigError, DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -111,7 +111,7 @@ def test_rieth_missing_folder_and_file(tmp_path):
         load_rieth(tmp_path / "nope", [1], 1)
     with pytest.raises(DataError, match=r"TEP_Faulty_Training\.csv or .*TEP_Faulty_Training\.RData not found"):
         load_rieth(tmp_path, [1], 1)
-    with pytest.raises(DataError, match=r"mine\.csv not found.*dataset\.files\.faulty"):
+    with pytest.raises(DataError, match=r"mine\.csv not found.*dataset\.series\.files\.faulty"):
         load_rieth(tmp_path, [1], 1, files={"faulty": "mine.csv"})
 
 

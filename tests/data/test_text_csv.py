@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from mmfusion.data.text_csv import load_text_csv
+from mmfusion.data.text.csv import load_text_csv
 from mmfusion.errors import ConfigError, DataError
 
 ROOT = Path(__file__).resolve().parents[2]

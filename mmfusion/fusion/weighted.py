@@ -1,0 +1,40 @@
+"""The paper's weighted-average rules (eq. 10, 13, 14): equal weights, and weights proportional to each
+modality's accuracy on the training split (the paper) or the validation split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmfusion.errors import ConfigError
+from mmfusion.fusion.base import Rule, accuracy, accuracy_weights, equal_weights, weighted_average
+
+
+class Equal(Rule):
+    """w_i = 1 / N."""
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        return {"weights": equal_weights(len(train_acc)).tolist()}
+
+    def combine(self, probs, params, present=None) -> np.ndarray:
+        return weighted_average(probs, params["weights"], present)
+
+
+class Accuracy(Equal):
+    """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        weights = str(self.cfg.get("weights") or "train_accuracy") if self.cfg is not None else "train_accuracy"
+        source = weights.removesuffix("_accuracy")  # recorded in params as before: train | val
+        if weights == "train_accuracy":
+            acc = list(train_acc)
+        elif weights == "val_accuracy":
+            if val_probs is None or val_y is None or len(val_y) == 0:
+                raise ConfigError("fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0")
+            acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
+        else:
+            raise ConfigError(f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}")
+        return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
+
+    @classmethod
+    def fitted_on_val(cls, cfg) -> bool:
+        return super().fitted_on_val(cfg) or cfg.get("weights") == "val_accuracy"
