@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion.fusion_plots import plot_robustness
-from mmfusion.stats import mcnemar
-from mmfusion.tables import to_markdown
+from mmfusion.evaluation.figures import plot_robustness
+from mmfusion.evaluation.stats import mcnemar
+from mmfusion.evaluation.tables import to_markdown
 
 
 def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
