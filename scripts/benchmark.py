@@ -90,8 +90,8 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", default=["experiment=paper"])
     args = p.parse_args()
 
-    from mmfusion.cli import compose_config
     from mmfusion.commands.train import fuse_all, seed_everything
+    from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
     from mmfusion.evaluation.metrics import evaluate

@@ -20,10 +20,11 @@ from mmfusion.errors import RunDirError
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.runtime import interrupt
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
-IGNORED = ("seed=", "hydra.", "dataset.seed=")
+IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=")
 
 
 log = logging.getLogger(__name__)
@@ -196,8 +197,9 @@ def report(root: str | Path) -> Path:
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
     if figures:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
-    out = root / "report.md"
-    out.write_text("\n".join(lines))
+    out, tmp = root / "report.md", root / "report.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out)  # whole or absent, also when interrupted
     log.info("report written to %s (figures in %s)", out, fig_dir)
     return out
 
@@ -208,4 +210,6 @@ def main(args: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mmfusion report", description=__doc__.split("\n\n")[0])
     ap.add_argument("directory", help="a run directory or a multirun (sweep) directory of finished runs")
     ns = ap.parse_args(args)
-    print(f"report: {report(ns.directory)}")
+    with interrupt.stage("writing the report", kept=f"nothing new in {ns.directory}", hint="rerun the same command"):
+        out = report(ns.directory)
+    print(f"report: {out}")

@@ -84,10 +84,10 @@ def build(cfg) -> Dataset:
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
+    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
-    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
                        float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed))
     ds.info.update({

@@ -45,6 +45,7 @@ class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 
     modality = "?"
+    checkpoint_dir: Path | None = None  # set by the runner (training.checkpoint): epoch checkpoints, resumed
 
     def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg = cfg
@@ -81,16 +82,21 @@ class KerasModality:
                 metrics=["accuracy"],
             )
         callbacks = [EpochLogger(self.modality, int(self.cfg.epochs)), *callbacks]
-        validation = None
+        validation, early_stopping = None, None
         if val is not None and len(val[1]):
             validation = (self.transform(val[0]), np.asarray(val[1]))
             patience = self.cfg.get("early_stopping_patience")
             if patience:
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss", patience=int(patience), restore_best_weights=True
-                    )
+                early_stopping = keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=int(patience), restore_best_weights=True
                 )
+                callbacks.append(early_stopping)
+        checkpoint = None
+        if self.checkpoint_dir is not None:  # last: it saves early stopping's state too
+            from mmfusion.models.checkpoint import EpochCheckpoint
+
+            checkpoint = EpochCheckpoint(self.checkpoint_dir, self.modality, early_stopping)
+            callbacks.append(checkpoint)
         hist = self.network.fit(
             xt,
             np.asarray(y_train),
@@ -101,6 +107,8 @@ class KerasModality:
             verbose=0,
             callbacks=callbacks,
         )
+        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
+            return {k: list(vals) for k, vals in checkpoint.history.items()}
         return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:

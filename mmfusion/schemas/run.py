@@ -34,6 +34,11 @@ class RobustnessSchema:
 
 
 @dataclass
+class TrainingSchema:
+    checkpoint: bool = True
+
+
+@dataclass
 class ConfigSchema:
     """conf/config.yaml; each group's node (dataset, model.text, ...) carries its own schema."""
 
@@ -48,6 +53,8 @@ class ConfigSchema:
     distribute: str = spec(
         "auto", "one of auto | mirrored | none", lambda v: str(v).lower() in ("auto", "mirrored", "none")
     )
+    training: TrainingSchema = field(default_factory=TrainingSchema)
+    resume: bool = False
     evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
     robustness: RobustnessSchema = field(default_factory=RobustnessSchema)
     dataset: Any = MISSING
