@@ -99,6 +99,7 @@ def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_ac
     from mmfusion.models import build_model
 
     tr, va = ds.splits["train"], ds.splits.get("val")
+    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
     log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
              cfg.joint.fusion_layer, cfg.joint.modality_dropout, len(tr))
     model = build_model("joint", cfg.joint, ds.num_classes, strategy)
@@ -171,14 +172,16 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming=mode == "resume")
+        joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
+        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories)
+        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories, hidden)
 
 
-def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories) -> dict:
+def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories,
+            hidden: dict) -> dict:
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
-    joint = (cfg.get("joint") or {}).get("name", "none") != "none"
-    hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
+    joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
     test = ds.splits["test"]
