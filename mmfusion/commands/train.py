@@ -19,6 +19,8 @@ from mmfusion import fusion, rundir
 from mmfusion.commands import resume
 from mmfusion.config import compose_config, validate
 from mmfusion.data import Dataset, build_dataset
+from mmfusion.data.factory import cache_root
+from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.scoring import compare, joint_comparisons, score_models
@@ -157,6 +159,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
                           f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
     with interrupt.stage("building the dataset"):
         ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+        spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
     seed_everything(cfg.seed, cfg.deterministic)
     strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]

@@ -49,12 +49,14 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
 
         files = dict(cfg.files) if cfg.get("files") else None
         return load_rieth(_need_path(cfg, source, "series"), list(cfg.faults), int(cfg.runs_per_class),
-                          part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files)
+                          part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files,
+                          cache_dir=cache_root(cfg.get("cache_dir")) / "rieth")
     if source == "braatz":
         from mmfusion.data.series.braatz import load_braatz
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
-                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
+                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset),
+                           cache_dir=cache_root(cfg.get("cache_dir")) / "braatz")
     raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 

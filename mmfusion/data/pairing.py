@@ -11,6 +11,7 @@ import logging
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from mmfusion.arrays import Rows
 from mmfusion.data.dataset import Dataset, Split
 from mmfusion.errors import ConfigError, DataError
 
@@ -81,7 +82,10 @@ def make_dataset(
     info: dict | None = None,
     present: dict[str, np.ndarray] | None = None,
 ) -> Dataset:
-    """Split aligned samples (every modality already paired sample by sample) into a Dataset."""
+    """Split aligned samples (every modality already paired sample by sample) into a Dataset.
+
+    Numeric modalities become Rows views, so the splits index one array instead of copying it."""
+    x = {k: Rows(v) if isinstance(v, np.ndarray) and v.dtype != object else v for k, v in x.items()}
     full = Split(x=x, y=y, ids=ids, present=dict(present or {}))
     parts = stratified_split(full.y, test_fraction, val_fraction, seed, classes)
     splits = {name: full.subset(idx) for name, idx in parts.items()}
@@ -180,7 +184,7 @@ def pair_by_label(
         perm = rng.permutation(len(y))
         y, ti, si = y[perm], ti[perm], si[perm]
         ids = np.asarray([f"{s}-{i:05d}:{texts.ids[a]}+{s_groups[b]}" for i, (a, b) in enumerate(zip(ti, si))])
-        splits[s] = Split(x={"text": texts.texts[ti], "series": series.x[si]}, y=y, ids=ids)
+        splits[s] = Split(x={"text": texts.texts[ti], "series": Rows(series.x, si)}, y=y, ids=ids)
         sources[s] = (t_groups[ti], s_groups[si])
     assert_every_class_present(splits, classes)
     return Dataset(classes=list(classes), splits=splits, info=overlap_info(sources))

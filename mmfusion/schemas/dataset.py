@@ -97,6 +97,7 @@ class RiethSchema(SeriesSourceSchema):
     first_run: int = at_least(1, 1)
     length: int | None = optional_at_least(1)
     files: Any = mapping()
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -106,6 +107,7 @@ class BraatzSchema(SeriesSourceSchema):
     braatz_window: int = at_least(100, 1)
     braatz_stride: int = at_least(50, 1)
     test_onset: int = at_least(160, 0)
+    cache_dir: str | None = None
 
 
 @dataclass

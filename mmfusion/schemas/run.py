@@ -50,6 +50,7 @@ class ConfigSchema:
         lambda v: 0 < len(v) == len(set(v)) and all(m in MODALITIES for m in v),
     )
     mixed_precision: bool = False
+    memory_budget_gb: float | None = spec(8.0, "null or a number > 0", lambda v: v > 0)
     distribute: str = spec(
         "auto", "one of auto | mirrored | none", lambda v: str(v).lower() in ("auto", "mirrored", "none")
     )

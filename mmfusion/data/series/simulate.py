@@ -18,7 +18,6 @@ import json
 import logging
 import multiprocessing
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series.cache import atomic_write as _atomic_write
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.runtime import interrupt
@@ -81,17 +81,6 @@ def _simulate_run(fault: int, seed: int, horizon_h: float, onset_h: float, contr
     if not np.isfinite(x).all():
         return None, {"time_h": float(res.final_time), "reason": "non-finite values"}
     return x, {}
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load(cache: Path, key: str, n_samples: int) -> tuple[np.ndarray | None, dict] | None:
