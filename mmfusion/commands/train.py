@@ -23,7 +23,7 @@ from mmfusion.data.factory import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
-from mmfusion.evaluation.scoring import compare, score_models
+from mmfusion.evaluation.scoring import compare, joint_comparisons, score_models
 from mmfusion.evaluation.tables import write_tables
 from mmfusion.runtime import devices, interrupt, launchers, tracking
 from mmfusion.runtime.seeding import seed_everything
@@ -85,6 +85,52 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     return probs, train_acc, histories
 
 
+def joint_inputs(split, hide: str | None = None) -> dict:
+    """The joint model's input of one split: both modalities and their presence (`hide`: one modality masked)."""
+    present = np.stack([split.present["text"], split.present["series"]], axis=1)
+    if hide is not None:
+        present[:, ("text", "series").index(hide)] = False
+    return {"text": split.x["text"], "series": split.x["series"], "present": present}
+
+
+def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict,
+              strategy=None) -> dict:
+    """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
+    probabilities as model `joint`; returns its test probabilities with the text or the series hidden
+    (so that `fuse` can draw its missing-modality curve without Keras)."""
+    from mmfusion.models import build_model
+
+    tr, va = ds.splits["train"], ds.splits.get("val")
+    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
+    log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+             cfg.joint.fusion_layer, cfg.joint.modality_dropout, len(tr))
+    model = build_model("joint", cfg.joint, ds.num_classes, strategy)
+    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
+    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
+    for split_name, split in ds.splits.items():
+        probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
+    train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
+    model.save(run_dir / "models")
+    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+        rundir_path(run_dir, "history", "joint.csv"))
+    test = ds.splits["test"]
+    both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
+    hidden = {}
+    for m in ("text", "series"):
+        p = probs["test"]["joint"].copy()
+        if both.any():
+            p[both] = model.predict_proba({k: v[both] for k, v in joint_inputs(test, hide=m).items()})
+        hidden[f"proba_test_joint_without_{m}"] = p
+    return hidden
+
+
+def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
+    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
+    jc = cfg.joint
+    return {"name": str(jc.name), "fusion_layer": str(jc.fusion_layer), "modality_dropout": float(jc.modality_dropout),
+            "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
+
+
 def rundir_path(run_dir: Path, *parts: str) -> Path:
     path = Path(run_dir, *parts)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -133,26 +179,33 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming=mode == "resume")
+        joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
+        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories)
+        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories, hidden)
 
 
-def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories) -> dict:
+def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories,
+            hidden: dict) -> dict:
     params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
-    model_names = names + (["fused"] if params is not None else [])
+    joint = "joint" in probs["test"]
+    model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
     test = ds.splits["test"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
-    for m in names:
+    for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
-    rundir.write_npz(run_dir / rundir.PREDICTIONS, rundir.prediction_arrays(ds.classes, ds.splits, names, probs))
+    arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs)
+    rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
     metrics = rundir.metrics_record(
         ds.classes, names, results, train_acc,
         {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        compare(test.y, test_probs, test.present, model_names), ds.sizes(), ds.class_counts(), ds.info, cfg.seed)
+        compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"]), ds.sizes(),
+        ds.class_counts(), ds.info, cfg.seed,
+        joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None)
     score = None
     if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
         va = ds.splits["val"]

@@ -57,3 +57,12 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
 def compare(y, probs: dict, present: dict, names: list[str]) -> dict | None:
     """McNemar's test of the fused model against the best single modality (None without fusion)."""
     return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names)
+
+
+def joint_comparisons(y, probs: dict, present: dict, singles: list[str], rules: list[str]) -> list[dict]:
+    """McNemar of the jointly trained model against the best single model and the best decision-level
+    rule (by test accuracy); empty without a `joint` model."""
+    if "joint" not in probs:
+        return []
+    out = [stats.versus_best(y, probs, present, "joint", singles), stats.versus_best(y, probs, present, "joint", rules)]
+    return [c for c in out if c is not None]

@@ -66,11 +66,12 @@ def auc_ci_table(metrics: dict) -> pd.DataFrame:
 
 
 def mcnemar_line(metrics: dict) -> str:
-    c = metrics.get("comparison")
-    if not c:
-        return ""
-    return (f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
-            f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n")
+    """McNemar lines: fused vs the best single model, and the joint model's comparisons when it has any."""
+    found = [metrics.get("comparison"), *((metrics.get("joint") or {}).get("comparisons") or [])]
+    return "".join(
+        f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
+        f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n"
+        for c in found if c)
 
 
 def write_tables(metrics: dict, directory: Path) -> str:
