@@ -95,16 +95,15 @@ def test_completion_installs_for_mmfusion_and_completes_train_overrides(tmp_path
     assert res.stdout.split() == ["fuse"]
 
 
-def test_fuse_and_report_log_to_the_console(tmp_path):
+def test_fuse_and_report_log_to_the_console(tmp_path, tmp_path_factory):
+    import shutil
+
     from tiny_run import tiny_val_run
 
-    class Factory:
-        def mktemp(self, name):
-            d = tmp_path / name
-            d.mkdir()
-            return d
-
-    run = tiny_val_run(Factory())
+    run = tmp_path / "run"
+    shutil.copytree(tiny_val_run(tmp_path_factory), run)  # the shared run stays untouched
     res = run_cli("fuse", str(run), "fusion=equal", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-2000:]
-    assert "[mmfusion." in res.stderr and "INFO" in res.stderr
+    assert "[mmfusion.commands.fuse][INFO]" in res.stderr
+    res = run_cli("report", str(run), cwd=tmp_path)
+    assert res.returncode == 0 and "[mmfusion.commands.report][INFO]" in res.stderr, res.stderr[-2000:]
