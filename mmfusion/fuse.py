@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from mmfusion import fusion, rundir
+from mmfusion import calibration, fusion, rundir
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
 from mmfusion.results import compare, score_models
 from mmfusion.robustness import robustness_table, write_robustness
@@ -41,6 +41,9 @@ def load_run(run_dir) -> dict:
         run = {"dir": d, "metrics": metrics, "pred": pred, "names": names, "classes": list(metrics["classes"]),
                "y": {s: pred[f"y_{s}"] for s in splits},
                "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
+               # log-probabilities (runs before they were saved: the unclipped log of the probabilities)
+               "logprobs": {s: {m: pred[f"logproba_{s}_{m}"] if f"logproba_{s}_{m}" in pred
+                                else calibration.as_log(pred[f"proba_{s}_{m}"]) for m in names} for s in splits},
                "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
                "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
     except (KeyError, ValueError, OSError) as err:
@@ -77,9 +80,11 @@ def compose(run: dict, rule: str, overrides: list[str]):
 def fuse_one(run: dict, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
     y, names = run["y"], run["names"]
-    params, fused = fusion.fuse_splits(cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names)
+    params, fused, fused_log = fusion.fuse_splits(cfg.fusion, run["probs"], y, run["present"], run["train_acc"],
+                                                  names, run["logprobs"])
     test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
-    return {"params": params, "fused": fused, "test_probs": test_probs}
+    test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
+    return {"params": params, "fused": fused, "fused_log": fused_log, "test_probs": test_probs, "test_log": test_log}
 
 
 def new_dir(run_dir: Path, label: str) -> Path:
@@ -98,7 +103,7 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     m0, names, test = run["metrics"], run["names"], "test"
     temps = dict(zip(names, res["params"]["temperatures"])) if res["params"].get("temperatures") else None
     results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
-                           out / "figures", temps)
+                           out / "figures", temps, res["test_log"])
     metrics = {
         "classes": run["classes"], "modalities": names, "models": results, "train_accuracy": m0["train_accuracy"],
         "fusion": {"name": cfg.fusion.name, "params": res["params"]},
@@ -108,6 +113,7 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     }
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
+    arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
     rundir.write_npz(out / rundir.PREDICTIONS, arrays)
     rundir.write_json(out / rundir.METRICS, metrics)
     write_tables(metrics, out / "tables")
@@ -165,10 +171,12 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
 def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
     names, y, present = run["names"], run["y"]["test"], run["present"]["test"]
     first = cfgs[next(iter(fitted))]
-    singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None)
+    singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None,
+                           logprobs={m: run["logprobs"]["test"][m] for m in names})
     per_rule = {}
     for r, f in fitted.items():
-        fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None)["fused"]
+        fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None,
+                             logprobs={"fused": f["fused_log"]["test"]})["fused"]
         fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"])
         per_rule[r] = {**fused, "params": f["params"]}
     table = comparison_table(singles, per_rule)
@@ -180,4 +188,5 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
                                              "rules": per_rule, "skipped": skipped, "source_run": str(run["dir"])})
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
+    arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})
     rundir.write_npz(out / rundir.PREDICTIONS, arrays)

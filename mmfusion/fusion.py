@@ -48,6 +48,24 @@ def weighted_average(probs, weights, present=None) -> np.ndarray:
     return np.einsum("mn,mnq->nq", ww / total, p)
 
 
+def log_weighted_average(logprobs, weights, present=None) -> np.ndarray:
+    """log of eq. 13 computed in log space: logsumexp_i(log w_i + log p_i), exact where p_i underflow."""
+    from scipy.special import logsumexp
+
+    lp = _stack(logprobs)
+    m, n, _ = lp.shape
+    w = np.asarray(weights, dtype=np.float64)
+    mask = _presence(present, m, n)
+    ww = w[:, None] * mask
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    with np.errstate(divide="ignore"):
+        lw = np.log(ww / total)  # -inf for absent / zero-weight modalities
+    terms = np.where(mask[:, :, None] & (ww[:, :, None] > 0), lw[:, :, None] + np.nan_to_num(lp, nan=0.0), -np.inf)
+    return logsumexp(terms, axis=0)
+
+
 def equal_weights(m: int) -> np.ndarray:
     return np.full(m, 1.0 / m)
 
@@ -80,6 +98,9 @@ class Equal:
 
     def combine(self, probs, params, present=None) -> np.ndarray:
         return weighted_average(probs, params["weights"], present)
+
+    def combine_log(self, logprobs, params, present=None) -> np.ndarray:
+        return log_weighted_average(logprobs, params["weights"], present)
 
 
 class Accuracy(Equal):
@@ -130,37 +151,70 @@ def needs_val(cfg) -> bool:
             or cfg.get("weights_from") == "val" or cfg.get("weights") == "val_accuracy")
 
 
-def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:
+def _logs(probs, logprobs) -> list[np.ndarray]:
+    from mmfusion.calibration import as_log
+
+    return [as_log(p, lp) for p, lp in zip(probs, logprobs if logprobs is not None else [None] * len(probs))]
+
+
+def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     """Fit the configured rule, after per-modality temperature scaling when `fusion.calibrate` is on
-    (the temperatures then join the params and `combine_probs` applies them first)."""
+    (the temperatures, fitted on the log-probabilities, join the params; `combine_probs` applies them)."""
     from mmfusion import calibration
 
     temps = None
     if cfg.get("calibrate", False):
         if val_probs is None or val_y is None or len(val_y) == 0:
             raise ConfigError("fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0")
-        temps = [calibration.fit_temperature(p, val_y) for p in val_probs]
-        val_probs = [calibration.apply_temperature(p, t) for p, t in zip(val_probs, temps)]
+        val_log = _logs(val_probs, val_logprobs)
+        temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
+        val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
     params = get_rule(cfg).fit(val_probs, val_y, train_acc)
     return {**params, "temperatures": temps} if temps is not None else params
 
 
-def combine_probs(cfg, params: dict, probs, present=None) -> np.ndarray:
-    """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
+def _tempered(params: dict, probs, logprobs) -> list[np.ndarray]:
+    """Per-modality log-probabilities after the fitted temperatures (if any)."""
     from mmfusion import calibration
 
+    logs = _logs(probs, logprobs)
     temps = params.get("temperatures")
-    if temps is not None:
-        probs = [calibration.apply_temperature(p, t) for p, t in zip(probs, temps)]
+    return [calibration.temper_log(lp, t) for lp, t in zip(logs, temps)] if temps is not None else logs
+
+
+def combine_probs(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
+    """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
+    if params.get("temperatures") is not None:
+        probs = [np.exp(lp) for lp in _tempered(params, probs, logprobs)]
     return get_rule(cfg).combine(probs, params, present)
 
 
-def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str]):
+def combine_log(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
+    """Fused (n, q) log-probabilities: in log space for the rules that define `combine_log` (weighted
+    averages, product, stacking, per-class), else the log of `combine_probs`."""
+    from mmfusion.calibration import as_log
+
+    rule = get_rule(cfg)
+    logs = _tempered(params, probs, logprobs)
+    if hasattr(rule, "combine_log"):
+        return rule.combine_log(logs, params, present)
+    return as_log(rule.combine([np.exp(lp) for lp in logs], params, present))
+
+
+def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str],
+                logprobs: dict | None = None):
     """Fit on `val` (when there is one) and fuse every split: probs[split][m] (n, q) with NaN rows where
-    absent, y[split], present[split][m]. Returns (params, {split: fused})."""
+    absent, y[split], present[split][m], optional logprobs[split][m]. Returns (params, {split: fused});
+    with `logprobs`, (params, {split: fused}, {split: fused log-probabilities})."""
     has_val = "val" in probs and len(y["val"]) > 0
     val_probs = [probs["val"][m] for m in names] if has_val else None
-    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc)
-    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names])
+    val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
+    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
+    lp = (lambda s: [logprobs[s][m] for m in names]) if logprobs is not None else (lambda s: None)
+    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
              for s in probs}
-    return params, fused
+    if logprobs is None:
+        return params, fused
+    fused_log = {s: combine_log(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
+                 for s in probs}
+    return params, fused, fused_log

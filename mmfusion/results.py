@@ -25,8 +25,9 @@ def eval_settings(cfg) -> dict:
 
 
 def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir: Path | None,
-                 temperatures: dict | None = None) -> dict:
-    """{model: metrics}; present[m] masks the samples a modality model has (fused: all)."""
+                 temperatures: dict | None = None, logprobs: dict | None = None) -> dict:
+    """{model: metrics}; present[m] masks the samples a modality model has (fused: all); logprobs[m]
+    (when given) makes the NLL and the calibrated scores exact (no log of a rounded probability)."""
     ev = eval_settings(cfg)
     y = np.asarray(y)
     results, curves = {}, {}
@@ -34,13 +35,15 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
         keep = present.get(name, np.ones(len(y), bool))
         yk, pk = y[keep], p[keep]
         res = evaluate(yk, pk, classes)
-        res.update(calibration.scores(yk, pk, ev["ece_bins"]))
+        lk = calibration.as_log(p, (logprobs or {}).get(name))[keep]
+        res.update(calibration.scores(yk, pk, ev["ece_bins"], lk))
         res.update(stats.bootstrap(yk, pk, classes, ev["bootstrap"], ev["ci_level"], int(cfg.seed)))
         curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
-            cal = calibration.apply_temperature(pk, temperatures[name])
+            cal_log = calibration.temper_log(lk, temperatures[name])
+            cal = np.exp(cal_log)
             res["calibrated"] = {"temperature": float(temperatures[name]),
-                                 **calibration.scores(yk, cal, ev["ece_bins"])}
+                                 **calibration.scores(yk, cal, ev["ece_bins"], cal_log)}
             curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, ev["ece_bins"])
         results[name] = res
         if fig_dir is not None:

@@ -35,18 +35,20 @@ def seed_everything(seed: int, deterministic: bool) -> None:
 
 
 def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
-    """Probabilities of the samples that have this modality; NaN rows where it is absent."""
+    """Log-probabilities of the samples that have this modality; NaN rows where it is absent."""
     out = np.full((len(present), q), np.nan)
     if present.any():
-        out[present] = model.predict_proba(x[present])
+        out[present] = model.predict_log_proba(x[present])
     return out
 
 
 def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]):
-    """Train one model per modality; returns probabilities per split and model, train accuracy, histories."""
+    """Train one model per modality; returns probabilities and log-probabilities per split and model,
+    train accuracy, histories."""
     from mmfusion.models import build_model
 
     probs = {split: {} for split in ds.splits}
+    logprobs = {split: {} for split in ds.splits}
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
     for m in names:
@@ -57,13 +59,14 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
         val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
         histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val)
         for split_name, split in ds.splits.items():
-            probs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            probs[split_name][m] = np.exp(logprobs[split_name][m])
         p = probs["train"][m][keep]
         train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
         model.save(run_dir / "models")
         pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
             rundir_path(run_dir, "history", f"{m}.csv"))
-    return probs, train_acc, histories
+    return probs, logprobs, train_acc, histories
 
 
 def rundir_path(run_dir: Path, *parts: str) -> Path:
@@ -72,12 +75,14 @@ def rundir_path(run_dir: Path, *parts: str) -> Path:
     return path
 
 
-def fuse_all(rule_cfg, ds: Dataset, probs: dict, train_acc: dict, names: list[str]) -> dict:
+def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str]) -> dict:
     y = {s: split.y for s, split in ds.splits.items()}
     present = {s: split.present for s, split in ds.splits.items()}
-    params, fused = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names)
+    params, fused, fused_log = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names,
+                                                  logprobs)
     for split_name in ds.splits:
         probs[split_name]["fused"] = fused[split_name]
+        logprobs[split_name]["fused"] = fused_log[split_name]
     return params
 
 
@@ -99,14 +104,15 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
 
-    probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names)
-    params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
+    probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names)
+    params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
     model_names = names + (["fused"] if params is not None else [])
 
     test = ds.splits["test"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
-    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
+    test_log = {n: logprobs["test"][n] for n in model_names}
+    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log)
     for m in names:
         plots.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
@@ -118,6 +124,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             arrays[f"present_{split_name}_{m}"] = split.present[m]
         for name in model_names:
             arrays[f"proba_{split_name}_{name}"] = probs[split_name][name]
+            arrays[f"logproba_{split_name}_{name}"] = logprobs[split_name][name]  # exact NLL / calibration
     rundir.write_npz(run_dir / rundir.PREDICTIONS, arrays)
 
     metrics = {

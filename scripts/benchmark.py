@@ -90,6 +90,7 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", default=["experiment=paper"])
     args = p.parse_args()
 
+    from mmfusion import calibration
     from mmfusion.cli import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
@@ -141,7 +142,8 @@ def main() -> None:
 
     t = time.perf_counter()
     by_split = {s: {m: probs[m][s] for m in probs} for s in ds.splits}
-    fuse_all(cfg.fusion, ds, by_split, train_acc, list(probs))
+    by_split_log = {s: {m: calibration.as_log(p) for m, p in split.items()} for s, split in by_split.items()}
+    fuse_all(cfg.fusion, ds, by_split, by_split_log, train_acc, list(probs))
     for name in ("series", "text", "fused"):
         evaluate(ds.splits["test"].y, by_split["test"][name], ds.classes)
     rows.append(("fusion + evaluation", f"{time.perf_counter() - t:.3f} s"))

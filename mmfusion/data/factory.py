@@ -3,7 +3,8 @@ a 52-variable TEP time series of the same class (the modalities are independent 
 
 Series sources (`dataset.series.source`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
 `braatz` (dNN.dat files). Text sources (`dataset.text.source`): `generate` (our own generator),
-`csv` (e.g. MathWorks' factoryReports.csv). Pairing and splitting: `pairing.pair_by_label`.
+`factory_reports` (MathWorks' factoryReports.csv, bundled with the package), `csv` (any other text
+CSV). Pairing and splitting: `pairing.pair_by_label`.
 """
 
 from __future__ import annotations
@@ -73,7 +74,11 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
         return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
                              label_column=cfg.label_column, id_column=cfg.get("id_column"),
                              encoding=cfg.encoding, empty=cfg.empty)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose generate or csv")
+    if source == "factory_reports":
+        from mmfusion.data.factory_reports import load_factory_reports
+
+        return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)
+    raise ConfigError(f"dataset.text.source={source!r} is not known; choose factory_reports, generate or csv")
 
 
 def build(cfg) -> Dataset:
@@ -94,6 +99,7 @@ def build(cfg) -> Dataset:
         "series_source": cfg.series.source, "text_source": cfg.text.source, "faults": [int(f) for f in cfg.series.faults],
         "series_variables": list(series.variables), "split_before_resampling": bool(cfg.split_before_resampling),
         "series_info": _plain(series.info), "text_info": _plain(texts.info),
+        "text_reports_read": int(texts.info.get("rows_read", len(texts.texts))),
     })
     log.info("factory dataset: %s", {k: v for k, v in ds.info.items() if k.startswith(("test_", "unique_"))})
     return ds

@@ -1,7 +1,8 @@
 """What every modality model offers the runner, and the Keras implementation of it.
 
 Contract: `fit(train, val) -> history` (dict of per-epoch lists; empty for non-neural models),
-`predict_proba(x) -> (n, q)`, `save(dir)` / `load(dir)` with the preprocessing saved beside the
+`predict_proba(x) -> (n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64,
+exact where probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the
 network as plain JSON (vocabulary, normalisation statistics): no pickles anywhere.
 """
 
@@ -103,10 +104,21 @@ class KerasModality:
         return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:
+        return np.exp(self.predict_log_proba(x))
+
+    def predict_log_proba(self, x) -> np.ndarray:
+        """log softmax(W h + b) in float64 from the last hidden features h and the output layer's W, b
+        (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
+        from mmfusion.calibration import log_softmax
+
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
         xt = self.transform(x)
-        return np.asarray(self.network.predict(xt, batch_size=int(self.cfg.batch_size) * 4, verbose=0), dtype=np.float64)
+        out = self.network.get_layer("probabilities")
+        hidden = keras.Model(self.network.inputs, out.input)
+        h = np.asarray(hidden.predict(xt, batch_size=int(self.cfg.batch_size) * 4, verbose=0), dtype=np.float64)
+        kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
+        return log_softmax(h @ kernel + bias)
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
@@ -175,11 +187,19 @@ class LinearModality:
         return {}
 
     def predict_proba(self, x) -> np.ndarray:
+        return np.exp(self.predict_log_proba(x))
+
+    def predict_log_proba(self, x) -> np.ndarray:
+        """Log-softmax of the multinomial decision function (no log of a rounded probability)."""
+        from mmfusion.calibration import log_softmax
+
         if self.classifier is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
-        p = self.classifier.predict_proba(self.features(x))
-        out = np.zeros((p.shape[0], self.num_classes), dtype=np.float64)
-        out[:, self.classifier.classes_.astype(int)] = p  # classes absent from training keep 0
+        z = np.asarray(self.classifier.decision_function(self.features(x)), dtype=np.float64)
+        if z.ndim == 1:  # two classes: scikit-learn keeps one score z, p = softmax([0, z])
+            z = np.stack([np.zeros_like(z), z], axis=1)
+        out = np.full((z.shape[0], self.num_classes), -np.inf)
+        out[:, self.classifier.classes_.astype(int)] = log_softmax(z)  # classes absent from training: p = 0
         return out
 
     def save(self, directory: Path) -> None:

@@ -7,14 +7,19 @@ import pytest
 
 from conftest import SHARED_DATA, compose_cfg, run_cli
 from mmfusion.data import build_dataset
+from mmfusion.data.factory_reports import bundled_path
+from mmfusion.data.factory_reports import LABEL_MAP
+from mmfusion.data.text_csv import load_text_csv
 from mmfusion.train import train
+
+CLASSES = list(LABEL_MAP.values())
 
 # 2 h runs, fault at 0.5 h, 3 runs per class: a few seconds of simulation
 SHORT = [
     "dataset=factory", "dataset.samples_per_class=10", "dataset.series.runs_per_class=3",
     "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
 ]
-REPORTS = SHARED_DATA / "factory_reports" / "factoryReports.csv"
+REPORTS = bundled_path()  # the package's copy of MathWorks' factoryReports.csv
 
 
 @pytest.fixture
@@ -23,7 +28,7 @@ def short_factory(tmp_path):
 
 
 def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_path):
-    result = train(compose_cfg(short_factory), tmp_path / "run")
+    result = train(compose_cfg(short_factory + ["dataset.text.source=generate"]), tmp_path / "run")
     metrics = result["metrics"]
     assert metrics["classes"] == ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
     assert metrics["sizes"] == {"train": 32, "test": 8}
@@ -59,12 +64,19 @@ def test_data_build_with_a_typo_fails_clearly(tmp_path):
     assert res.returncode != 0 and "factroy" in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.mark.skipif(not REPORTS.exists(), reason=f"needs the shared reference data at {REPORTS}")
-def test_factory_with_real_factory_reports_from_shared_data(short_factory, tmp_path):
+def test_factory_reads_the_bundled_factory_reports_by_default(short_factory, tmp_path):
+    ds = build_dataset(compose_cfg(short_factory).dataset)  # no text source given: the bundled file
+    assert ds.info["text_source"] == "factory_reports" and ds.info["text_reports_read"] == 480
+    assert ds.info["text_info"]["file"] == "factoryReports.csv" and "MathWorks" in ds.info["text_info"]["citation"]
+    texts = {t.strip() for t in ds.splits["train"].x["text"]}
+    assert texts <= set(load_text_csv(REPORTS, CLASSES, LABEL_MAP).texts)
+
+
+def test_factory_with_the_factory_reports_as_a_csv_path(short_factory, tmp_path):
     cfg = compose_cfg(short_factory + ["dataset.text.source=csv", f"dataset.text.path={REPORTS}",
                                        "dataset.split_before_resampling=false"])
     ds = build_dataset(cfg.dataset)
-    assert ds.info["text_info"]["rows_read"] == 480
+    assert ds.info["text_info"]["rows_read"] == 480 and ds.info["text_reports_read"] == 480
     assert ds.class_counts()["test"] == [2, 2, 2, 2]
     json.dumps(ds.info)  # everything recorded is plain JSON
 
