@@ -122,6 +122,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         arrays[f"ids_{split_name}"] = split.ids
         for m in names:
             arrays[f"present_{split_name}_{m}"] = split.present[m]
+            arrays[f"units_{split_name}_{m}"] = split.units[m]  # text / run behind each sample (cluster CIs)
         for name in model_names:
             arrays[f"proba_{split_name}_{name}"] = probs[split_name][name]
             arrays[f"logproba_{split_name}_{name}"] = logprobs[split_name][name]  # exact NLL / calibration

@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from mmfusion.data.dataset import Dataset, SeriesData, TextData
-from mmfusion.data.pairing import pair_by_label
+from mmfusion.data.pairing import cv_settings, pair_by_label
 from mmfusion.data.window import apply_window
 from mmfusion.errors import ConfigError
 
@@ -94,7 +94,7 @@ def build(cfg) -> Dataset:
     series = apply_window(series, window.get("start"), window.get("length"))
     texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
-                       float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed))
+                       float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed), cv_settings(cfg))
     ds.info.update({
         "series_source": cfg.series.source, "text_source": cfg.text.source, "faults": [int(f) for f in cfg.series.faults],
         "series_variables": list(series.variables), "split_before_resampling": bool(cfg.split_before_resampling),
