@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 
 from mmfusion import calibration, fusion, rundir
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
-from mmfusion.results import compare, score_models
+from mmfusion.results import compare, draw_weights, eval_settings, score_models
 from mmfusion.robustness import robustness_table, write_robustness
 from mmfusion.tables import to_markdown, write_tables
 
@@ -45,6 +45,7 @@ def load_run(run_dir) -> dict:
                "logprobs": {s: {m: pred[f"logproba_{s}_{m}"] if f"logproba_{s}_{m}" in pred
                                 else calibration.as_log(pred[f"proba_{s}_{m}"]) for m in names} for s in splits},
                "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
+               "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
                "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
     except (KeyError, ValueError, OSError) as err:
         raise RunDirError(f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it") from None
@@ -102,12 +103,14 @@ def new_dir(run_dir: Path, label: str) -> Path:
 def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     m0, names, test = run["metrics"], run["names"], "test"
     temps = dict(zip(names, res["params"]["temperatures"])) if res["params"].get("temperatures") else None
+    weights = draw_weights(cfg, len(run["y"][test]), run["units"])
     results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
-                           out / "figures", temps, res["test_log"])
+                           out / "figures", temps, res["test_log"], weights=weights)
     metrics = {
         "classes": run["classes"], "modalities": names, "models": results, "train_accuracy": m0["train_accuracy"],
         "fusion": {"name": cfg.fusion.name, "params": res["params"]},
-        "comparison": compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"]),
+        "comparison": compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
+                              eval_settings(cfg)["ci_level"]),
         "sizes": m0.get("sizes"), "class_counts": m0.get("class_counts"), "dataset": m0.get("dataset"),
         "seed": int(cfg.seed), "source_run": str(run["dir"]),
     }
@@ -171,13 +174,15 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
 def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
     names, y, present = run["names"], run["y"]["test"], run["present"]["test"]
     first = cfgs[next(iter(fitted))]
+    weights = draw_weights(first, len(y), run["units"])
     singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None,
-                           logprobs={m: run["logprobs"]["test"][m] for m in names})
+                           logprobs={m: run["logprobs"]["test"][m] for m in names}, weights=weights)
     per_rule = {}
     for r, f in fitted.items():
+        w = draw_weights(cfgs[r], len(y), run["units"])
         fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None,
-                             logprobs={"fused": f["fused_log"]["test"]})["fused"]
-        fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"])
+                             logprobs={"fused": f["fused_log"]["test"]}, weights=w)["fused"]
+        fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"])
         per_rule[r] = {**fused, "params": f["params"]}
     table = comparison_table(singles, per_rule)
     (out / "tables").mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from mmfusion import accelerate, fusion, plots, rundir, tracking
 from mmfusion.config import validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.results import compare, score_models
+from mmfusion.results import compare, draw_weights, eval_settings, score_models
 from mmfusion.tables import write_tables
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     test_log = {n: logprobs["test"][n] for n in model_names}
-    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log)
+    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names])  # texts and runs resampled
+    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log,
+                           weights=weights)
     for m in names:
         plots.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
@@ -134,7 +136,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         "models": results,
         "train_accuracy": train_acc,
         "fusion": {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        "comparison": compare(test.y, test_probs, test.present, model_names),
+        "comparison": compare(test.y, test_probs, test.present, model_names, weights, eval_settings(cfg)["ci_level"]),
         "sizes": ds.sizes(),
         "class_counts": ds.class_counts(),
         "dataset": ds.info,
