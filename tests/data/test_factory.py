@@ -27,8 +27,10 @@ def short_factory(tmp_path):
     return SHORT + [f"dataset.series.cache_dir={tmp_path / 'cache'}"]
 
 
-def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_path):
-    result = train(compose_cfg(short_factory + ["dataset.text.source=generate"]), tmp_path / "run")
+def test_factory_trains_on_simulated_tep_and_the_bundled_reports(short_factory, tmp_path):
+    result = train(compose_cfg(short_factory), tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["dataset"]["text_source"] == "factory_reports" and metrics["dataset"]["text_reports_read"] == 480
     metrics = result["metrics"]
     assert metrics["classes"] == ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
     assert metrics["sizes"] == {"train": 32, "test": 8}
@@ -37,6 +39,11 @@ def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_p
     assert metrics["dataset"]["test_texts_also_in_train"] == 0
     assert metrics["dataset"]["test_series_runs_also_in_train"] == 0
     assert (tmp_path / "run" / "COMPLETE").exists()
+
+
+def test_factory_with_generated_text(short_factory):
+    ds = build_dataset(compose_cfg(short_factory + ["dataset.text.source=generate"]).dataset)
+    assert ds.info["text_source"] == "generate" and ds.info["text_reports_read"] == 40  # 10 reports x 4 classes
 
 
 def test_same_seed_same_factory_data_and_cache_is_reused(short_factory):
