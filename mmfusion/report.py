@@ -155,15 +155,22 @@ def rule_accuracies(job: Path) -> dict[str, float]:
     return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
 
 
-def time_table(groups) -> pd.DataFrame | None:
-    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds."""
+def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
+    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds
+    (cross-validation groups: over repeats of the pooled out-of-fold accuracy)."""
     rows = []
-    for jobs in groups.values():
+    for label, jobs in groups.items():
+        pool = (pools or {}).get(label)
         for j in jobs:
             info = j["metrics"].get("dataset", {}).get("series_info", {})
             if "window_length" not in info:
                 return None
             hours = (info["window_start"] + info["window_length"]) * float(info.get("sample_interval_h", 0.05))
+            if pool and "models" in pool:
+                for i in range(pool["repeats"]):
+                    rows.append({"hours since onset": round(hours, 3),
+                                 **{m: r["accuracy_per_repeat"][i] for m, r in pool["models"].items()}})
+                break
             acc = {m: r["accuracy"] for m, r in j["metrics"]["models"].items()}
             rows.append({"hours since onset": round(hours, 3), **acc, **rule_accuracies(j["dir"])})
     df = pd.DataFrame(rows)
@@ -251,7 +258,7 @@ def report(root: str | Path) -> Path:
             pools[label] = pooled.pool(jobs, ev.get("bootstrap", 1000), ev.get("ci_level", 0.95), 0)
     lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups, pools))]
     figures = training_figures(groups, fig_dir)
-    timing = time_table(groups)
+    timing = time_table(groups, pools)
     if timing is not None:
         lines += time_section(timing, fig_dir)
     for i, (label, jobs) in enumerate(groups.items()):
