@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.mmfusion-installed
 ARGS   ?=
 
-.PHONY: install train test clean-venv
+.PHONY: install train test lint format clean-venv
 
 install: $(STAMP)
 
@@ -19,7 +19,17 @@ $(STAMP): pyproject.toml
 train: install
 	$(BIN)/mmfusion train $(ARGS)
 
-test: install
+# The architecture's habits first (seconds), then the test suite.
+lint: install
+	$(BIN)/ruff check mmfusion tests scripts
+	$(BIN)/ruff format --check mmfusion tests scripts
+	$(BIN)/lint-imports
+
+format: install
+	$(BIN)/ruff check --fix mmfusion tests scripts
+	$(BIN)/ruff format mmfusion tests scripts
+
+test: lint
 	$(BIN)/python -m pytest -q -rs
 
 clean-venv:

@@ -1,142 +1,47 @@
-"""`mmfusion <subcommand>`: `train` hands every remaining argument to Hydra (overrides, -m, --cfg,
---help, launchers); the other subcommands read finished run directories."""
+"""`mmfusion <command> [arguments]`: argument parsing and dispatch only.
+
+Each command lives in `mmfusion.commands.<name>` and exposes `main(args)`; `train` hands every argument
+to Hydra (overrides, -m, --cfg, --help, -sc install=bash|zsh|fish), the others parse their own with
+argparse (so each has --help). A user error (`MmfusionError`) is printed as one line, exit status 2.
+"""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
 import sys
-from pathlib import Path
 
-from mmfusion import launchers
+from mmfusion import __version__
 from mmfusion.errors import MmfusionError
 
-log = logging.getLogger("mmfusion")
-
-USAGE = """usage: mmfusion <command> [arguments]
-
-commands:
-  train [overrides...]   train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)
-  report <run-or-multirun-dir>
-                         Tables III-IV and Figures 5-7 from finished runs, into <dir>/report.md
-  data build [overrides...]
-                         build (and cache) the configured dataset ahead of training, print its summary
-  fuse <run-dir> [fusion=<rule>|all] [overrides...]
-                         fuse a finished run again from its saved probabilities (no retraining) into
-                         <run-dir>/fuse/<rule>-<time>/; robustness.enabled=true adds missing-modality results
-  predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]
-                         classify new records with a finished run's models and fusion
-  --help                 this message
-
-Run `mmfusion train --help` for the configuration groups and their options.
-"""
-
-CONFIG_MODULE = "mmfusion.conf"
+COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>)
+    "train": "train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)",
+    "data": "data build [overrides...]: build (and cache) the configured dataset ahead of training",
+    "report": "report <run-or-multirun-dir>: Tables III-IV and Figures 5-7 into <dir>/report.md",
+    "fuse": "fuse <run-dir> [fusion=<rule>|all] [overrides...]: fuse a finished run again, no retraining",
+    "predict": "predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]: classify new records",
+}
+USAGE = "usage: mmfusion [--version] [--help] <command> [arguments]\n\ncommands:\n" + "".join(
+    f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items()
+) + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # the format Hydra gives `train`
 
 
-def _train_task(cfg) -> dict:
-    from hydra.core.hydra_config import HydraConfig
+def _complete(args: list[str]) -> int:
+    """Shell completion queries (`-sc query=...`, sent by the script `mmfusion train -sc install=bash`
+    installs): complete the command name, or hand the line to Hydra without the word `train`."""
+    line = os.environ.get("COMP_LINE", "")
+    words = line.split()
+    if len(words) >= 2 and words[1] == "train" and (len(words) > 2 or line.endswith(" ")):
+        os.environ["COMP_LINE"] = line.replace(" train", "", 1)
+        from mmfusion.commands import train
 
-    from mmfusion.train import train
-
-    out = HydraConfig.get().runtime.output_dir
-    result = train(cfg, out)
-    print(result["table"], end="")
-    print(f"run directory: {out}")
-    return result["accuracy"]
-
-
-def _refuse_existing_run_dir(overrides: list[str]) -> None:
-    """Hydra rewrites .hydra/ of an existing directory before the task starts: refuse that up front."""
-    from mmfusion.rundir import holds_results
-
-    for arg in overrides:
-        if arg.startswith("hydra.run.dir="):
-            target = Path(arg.split("=", 1)[1])
-            if target.is_dir() and holds_results(target):
-                raise MmfusionError(f"{target} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
-
-
-def _refuse_unwritable_dirs(overrides: list[str]) -> None:
-    """An output directory that cannot be created: one message up front instead of a traceback from Hydra."""
-    import os
-
-    for arg in overrides:
-        key, _, value = arg.partition("=")
-        if key in ("hydra.run.dir", "hydra.sweep.dir") and "${" not in value:
-            target = Path(value).absolute()
-            parent = next(p for p in (target, *target.parents) if p.exists())
-            if not parent.is_dir():
-                raise MmfusionError(f"{key}={value} cannot be created: {parent} is a file, not a directory; choose another {key}")
-            if not os.access(parent, os.W_OK | os.X_OK):
-                raise MmfusionError(f"{key}={value} cannot be created: {parent} is not writable; choose another {key}")
-
-
-def run_train(overrides: list[str]) -> None:
-    import hydra
-
-    _refuse_existing_run_dir(overrides)
-    _refuse_unwritable_dirs(overrides)
-    launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
-    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_train_task)
-    sys.argv = ["mmfusion-train", *overrides]
-    task()
-
-
-def compose_config(overrides: list[str]):
-    """The config `mmfusion train` would use with these overrides (Hydra's compose API)."""
-    from hydra import compose, initialize_config_module
-    from hydra.errors import HydraException
-    from omegaconf.errors import OmegaConfBaseException
-
-    try:
-        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            return compose(config_name="config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as err:
-        raise MmfusionError(f"{err} (overrides: {' '.join(overrides) or 'none'})") from None
-
-
-def run_data(args: list[str]) -> None:
-    if not args or args[0] != "build":
-        raise MmfusionError("usage: mmfusion data build [overrides...], e.g. mmfusion data build dataset=factory")
-    import json
-    import logging as _logging
-
-    _logging.basicConfig(level=_logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    cfg = compose_config(args[1:])
-    from mmfusion.data import build_dataset
-
-    ds = build_dataset(cfg.dataset)  # simulated series land in the on-disk cache on the way
-    print(f"dataset {cfg.dataset.name}: classes {ds.classes}; sizes {ds.sizes()}; class counts {ds.class_counts()}")
-    print(json.dumps({k: v for k, v in ds.info.items() if k != "series_variables"}, indent=1))
-
-
-def run_report(args: list[str]) -> None:
-    if len(args) != 1:
-        raise MmfusionError("usage: mmfusion report <run-or-multirun-dir>")
-    from mmfusion.report import report
-
-    print(f"report: {report(args[0])}")
-
-
-def run_fuse(args: list[str]) -> None:
-    if not args or args[0].startswith("-") or "=" in args[0]:
-        raise MmfusionError("usage: mmfusion fuse <run-dir> [fusion=<rule>|all] [overrides...]")
-    from mmfusion.fuse import fuse_run
-
-    out = fuse_run(args[0], args[1:])
-    for name in ("comparison.md", "accuracy_ci.md", "robustness.md"):
-        if (out / "tables" / name).is_file():
-            print((out / "tables" / name).read_text(), end="")
-    print(f"fuse directory: {out}")
-
-
-def run_predict(args: list[str]) -> None:
-    from mmfusion.predict import run_predict as _predict
-
-    _predict(args)
-
-
-COMMANDS = {"train": run_train, "data": run_data, "report": run_report, "fuse": run_fuse, "predict": run_predict}
+        train.main(args)
+        return 0
+    prefix = words[1] if len(words) == 2 and not line.endswith(" ") else ""
+    print(" ".join(c for c in COMMANDS if c.startswith(prefix)))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -144,12 +49,19 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if argv else 2
+    if argv[0] in ("-V", "--version"):
+        print(f"mmfusion {__version__}")
+        return 0
+    if argv[0] == "-sc":
+        return _complete(argv)
     command, rest = argv[0], argv[1:]
     if command not in COMMANDS:
         print(f"mmfusion: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
         return 2
+    if command != "train":  # train's logging is configured by Hydra
+        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
-        COMMANDS[command](rest)
+        importlib.import_module(f"mmfusion.commands.{command}").main(rest)
     except MmfusionError as err:
         print(f"mmfusion {command}: error: {err}", file=sys.stderr)
         return 2

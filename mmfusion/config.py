@@ -1,10 +1,26 @@
-"""Checks of config values that Hydra's schema-less YAML cannot express (ranges, known names)."""
+"""The one place that composes and checks configs: `compose_config` (Hydra's compose API, as
+`mmfusion train` would compose) and `validate` (ranges and known names, before any data is built)."""
 
 from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from mmfusion.errors import ConfigError
+from mmfusion.errors import ConfigError, MmfusionError
+
+CONFIG_MODULE = "mmfusion.conf"  # conf/ ships inside the package under this name
+
+
+def compose_config(overrides: list[str]):
+    """The config `mmfusion train` would use with these overrides (Hydra's compose API)."""
+    from hydra import compose, initialize_config_module
+    from hydra.errors import HydraException
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
+            return compose(config_name="config", overrides=list(overrides))
+    except (HydraException, OmegaConfBaseException) as err:
+        raise MmfusionError(f"{err} (overrides: {' '.join(overrides) or 'none'})") from None
 
 
 def _positive(cfg, key: str, path: str, kind=float) -> None:

@@ -1,7 +1,9 @@
-"""The run directory: stable file names, the completion marker, library versions.
+"""The run directory, the one reader and writer of its format: `config.yaml` (the resolved config),
+`metrics.json`, `predictions.npz` (per split: labels, ids, presence masks, probabilities of every
+model), `versions.json`, and the marker `COMPLETE`.
 
-A run writes every file first and the marker `COMPLETE` last, so an interrupted run never looks
-complete; `fuse`, `predict` and `report` read only these files.
+A run writes every file first and the marker last, so an interrupted run never looks complete;
+`fuse`, `predict` and `report` read only these files, through this module.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from omegaconf import OmegaConf
 
 from mmfusion.errors import RunDirError
 
@@ -22,6 +25,8 @@ MARKER = "COMPLETE"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.npz"
 VERSIONS = "versions.json"
+CONFIG = "config.yaml"  # the resolved config (also without Hydra); Hydra's copy is .hydra/config.yaml
+SPLITS = ("train", "val", "test")
 KEY_PACKAGES = (
     "mmfusion", "tensorflow", "tensorflow-cpu", "keras", "hydra-core", "omegaconf", "numpy", "scikit-learn",
     "gensim", "pandas", "matplotlib", "tep-studio", "pyreadr",
@@ -83,3 +88,69 @@ def require_complete(run_dir: Path, needs=(METRICS, PREDICTIONS)) -> Path:
     if missing:
         raise RunDirError(f"{d}: the run directory lacks {missing}; it was changed after the run, rerun it")
     return d
+
+
+def write_config(run_dir: Path, cfg) -> None:
+    (Path(run_dir) / CONFIG).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+
+
+def read_config(run_dir: Path):
+    """The run's resolved config (config.yaml, else Hydra's .hydra/config.yaml), or None."""
+    for path in (Path(run_dir) / CONFIG, Path(run_dir) / ".hydra" / "config.yaml"):
+        if path.is_file():
+            return OmegaConf.load(path)
+    return None
+
+
+def metrics_record(classes, modalities, models: dict, train_accuracy, fusion, comparison, sizes, class_counts,
+                   dataset, seed: int, **extra) -> dict:
+    """The metrics.json of a run (or of a re-fusion with one rule): one layout for train and fuse."""
+    return {"classes": list(classes), "modalities": list(modalities), "models": models,
+            "train_accuracy": train_accuracy, "fusion": fusion, "comparison": comparison, "sizes": sizes,
+            "class_counts": class_counts, "dataset": dataset, "seed": int(seed), **extra}
+
+
+def prediction_arrays(classes, splits: dict, names: list[str], probs: dict, logprobs: dict | None = None) -> dict:
+    """predictions.npz arrays: splits[s] has y, ids, present[m], units[m] (the text / run behind each
+    sample, for cluster CIs); probs[s][model] (n, q) NaN where absent; logprobs[s][model] beside them."""
+    arrays = {"classes": np.asarray(classes)}
+    for s, split in splits.items():
+        arrays[f"y_{s}"] = split.y
+        arrays[f"ids_{s}"] = split.ids
+        for m in names:
+            arrays[f"present_{s}_{m}"] = split.present[m]
+            if m in getattr(split, "units", {}):
+                arrays[f"units_{s}_{m}"] = split.units[m]
+        for model, p in probs[s].items():
+            arrays[f"proba_{s}_{model}"] = p
+        for model, lp in (logprobs or {}).get(s, {}).items():
+            arrays[f"logproba_{s}_{model}"] = lp  # exact NLL and temperature scaling
+    return arrays
+
+
+def _log_or(pred: dict, s: str, m: str) -> np.ndarray:
+    """logproba_<s>_<m>, or (runs from before it was saved) the unclipped log of the probabilities."""
+    if f"logproba_{s}_{m}" in pred:
+        return pred[f"logproba_{s}_{m}"]
+    with np.errstate(divide="ignore"):
+        return np.log(pred[f"proba_{s}_{m}"])
+
+
+def load_run(run_dir) -> dict:
+    """A finished run's predictions and metrics: dir, metrics, pred (raw arrays), names, classes, and per
+    split y, probs[m], logprobs[m], present[m]; the test units per modality; train_acc in modality order."""
+    d = require_complete(Path(run_dir))
+    try:
+        metrics = json.loads((d / METRICS).read_text())
+        pred = load_npz(d / PREDICTIONS)
+        names = list(metrics["modalities"])
+        splits = [s for s in SPLITS if f"y_{s}" in pred]
+        return {"dir": d, "metrics": metrics, "pred": pred, "names": names, "classes": list(metrics["classes"]),
+                "y": {s: pred[f"y_{s}"] for s in splits},
+                "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
+                "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
+                "logprobs": {s: {m: _log_or(pred, s, m) for m in names} for s in splits},
+                "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
+                "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
+    except (KeyError, ValueError, OSError) as err:
+        raise RunDirError(f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it") from None

@@ -90,15 +90,15 @@ def main() -> None:
     p.add_argument("overrides", nargs="*", default=["experiment=paper"])
     args = p.parse_args()
 
-    from mmfusion import calibration
     from mmfusion.cli import compose_config
+    from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
+    from mmfusion.evaluation import calibration
+    from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
     from mmfusion.models.text_lstm import build_text_lstm
-    from mmfusion.train import fuse_all, seed_everything
-    from mmfusion.evaluate import evaluate
 
     cfg = compose_config(args.overrides)
     rows = []
@@ -149,7 +149,7 @@ def main() -> None:
     rows.append(("fusion + evaluation", f"{time.perf_counter() - t:.3f} s"))
 
     if args.full:
-        from mmfusion.train import train
+        from mmfusion.commands.train import train
 
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()

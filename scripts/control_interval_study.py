@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfusion.data.tep_simulate import _simulate_run, run_seed
+from mmfusion.data.series.simulate import _simulate_run, run_seed
 
 
 def _timed(args):

@@ -3,9 +3,8 @@
 import json
 
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import SHRINK, run_cli
+from omegaconf import OmegaConf
 
 
 def test_help_lists_the_subcommands(tmp_path):
@@ -63,3 +62,49 @@ def test_bad_overrides_fail_with_one_clear_message(tmp_path, override, message):
     assert message in res.stderr
     assert "Traceback" not in res.stderr
     assert not (tmp_path / "r" / "COMPLETE").exists()
+
+
+def test_version(tmp_path):
+    from mmfusion import __version__
+
+    res = run_cli("--version", cwd=tmp_path)
+    assert res.returncode == 0 and res.stdout.strip() == f"mmfusion {__version__}"
+
+
+@pytest.mark.parametrize("command", ["data", "report", "fuse", "predict"])
+def test_every_command_has_help(tmp_path, command):
+    res = run_cli(command, "--help", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith(f"usage: mmfusion {command}") and "no such" not in res.stdout + res.stderr
+
+
+def test_train_help_is_hydras(tmp_path):
+    res = run_cli("train", "--help", cwd=tmp_path)
+    assert res.returncode == 0 and "== Configuration groups ==" in res.stdout and "fusion: accuracy" in res.stdout
+
+
+def test_completion_installs_for_mmfusion_and_completes_train_overrides(tmp_path):
+    res = run_cli("train", "-sc", "install=bash", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.rstrip().endswith("hydra_bash_completion mmfusion"), res.stdout[-200:]
+    env = {"COMP_LINE": "mmfusion train fusion=", "COMP_POINT": "22"}
+    res = run_cli("-sc", "query=bash", cwd=tmp_path, env=env)
+    assert res.returncode == 0, res.stderr
+    assert "fusion=equal" in res.stdout.split() and "fusion=accuracy" in res.stdout.split()
+    res = run_cli("-sc", "query=bash", cwd=tmp_path, env={"COMP_LINE": "mmfusion fu", "COMP_POINT": "11"})
+    assert res.stdout.split() == ["fuse"]
+
+
+def test_fuse_and_report_log_to_the_console(tmp_path):
+    from tiny_run import tiny_val_run
+
+    class Factory:
+        def mktemp(self, name):
+            d = tmp_path / name
+            d.mkdir()
+            return d
+
+    run = tiny_val_run(Factory())
+    res = run_cli("fuse", str(run), "fusion=equal", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "[mmfusion." in res.stderr and "INFO" in res.stderr

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, compose_cfg
 
 CONF = ROOT / "conf"

@@ -4,16 +4,24 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SHRINK, run_cli
+
 from mmfusion import rundir
 
 
 @pytest.fixture(scope="module")
 def cv_sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("cv")
-    res = run_cli("train", "-m", *SHRINK, "evaluation.bootstrap=200", "dataset.cv.folds=3", "dataset.cv.fold=0,1,2",
-                  f"hydra.sweep.dir={root}", cwd=root)
+    res = run_cli(
+        "train",
+        "-m",
+        *SHRINK,
+        "evaluation.bootstrap=200",
+        "dataset.cv.folds=3",
+        "dataset.cv.fold=0,1,2",
+        f"hydra.sweep.dir={root}",
+        cwd=root,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     return root
 

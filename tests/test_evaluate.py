@@ -1,6 +1,6 @@
 import numpy as np
 
-from mmfusion.evaluate import evaluate, roc_curves
+from mmfusion.evaluation.metrics import evaluate, roc_curves
 
 CLASSES = ["a", "b", "c"]
 

@@ -9,14 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import run_cli
-from mmfusion import rundir
-from mmfusion.errors import ConfigError, RunDirError
-from mmfusion.fuse import fuse_run
-from mmfusion.fusion import FUSIONS
-from mmfusion.robustness import drop_modalities
 from tiny_run import tiny_val_run
+
+from mmfusion import rundir
+from mmfusion.commands.fuse import fuse_run
+from mmfusion.errors import ConfigError, RunDirError
+from mmfusion.fusion import FUSIONS
+from mmfusion.fusion.robustness import drop_modalities
 
 
 @pytest.fixture(scope="module")
@@ -127,6 +127,6 @@ def test_cli_fuse_and_its_errors(run, tmp_path):
 
 
 def test_fuse_needs_no_keras(run, tmp_path):
-    code = f"import sys; from mmfusion.fuse import fuse_run; fuse_run({str(run)!r}, []); print('keras' in sys.modules)"
+    code = f"import sys; from mmfusion.commands.fuse import fuse_run; fuse_run({str(run)!r}, []); print('keras' in sys.modules)"
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert res.returncode == 0 and res.stdout.strip() == "False", res.stderr[-2000:]

@@ -4,13 +4,14 @@ import json
 
 import numpy as np
 import pytest
+from conftest import compose_cfg
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 
-from conftest import compose_cfg
-from mmfusion import calibration, fusion
+from mmfusion import fusion
 from mmfusion.errors import ConfigError
-from mmfusion.fusion_rules import EnsembleSelection, PerClass, Product, Stacking
+from mmfusion.evaluation import calibration
+from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 
 P1 = np.array([[0.6, 0.4], [0.2, 0.8], [0.5, 0.5]])
 P2 = np.array([[0.2, 0.8], [0.4, 0.6], [0.9, 0.1]])
@@ -174,7 +175,7 @@ def test_calibrate_adds_temperatures_and_needs_val():
 
 @pytest.mark.parametrize("override", ["fusion=stacking", "fusion.weights_from=val", "fusion.calibrate=true"])
 def test_train_refuses_a_val_fitted_rule_without_val_before_training(tmp_path, override):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     with pytest.raises(ConfigError, match="dataset.val_fraction"):
         train(compose_cfg([override]), tmp_path)

@@ -3,9 +3,8 @@
 import importlib.util
 
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import SHRINK, run_cli
+from omegaconf import OmegaConf
 
 needs_joblib = pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
                                   reason="pip install 'mmfusion[joblib]'")
@@ -77,7 +76,7 @@ def test_ray_preset_composes_or_names_the_extra(tmp_path):
 def test_launcher_presets_extend_the_plugin_configs_under_their_own_names():
     from pathlib import Path
 
-    from mmfusion.launchers import PRESETS
+    from mmfusion.runtime.launchers import PRESETS
 
     conf = Path(__file__).resolve().parents[1] / "conf" / "hydra" / "launcher"
     for preset, plugin in {"local_parallel": "joblib", "slurm": "submitit_slurm", "ray_cluster": "ray"}.items():

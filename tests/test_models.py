@@ -2,11 +2,12 @@
 
 import numpy as np
 import pytest
-
 from conftest import compose_cfg
+
 from mmfusion.models import build_model
+from mmfusion.models.preprocessing import tokenize
 from mmfusion.models.series_lstm import build_series_lstm
-from mmfusion.models.text_lstm import build_text_lstm, tokenize
+from mmfusion.models.text_lstm import build_text_lstm
 
 
 def test_series_network_has_the_papers_layers():

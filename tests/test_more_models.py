@@ -4,8 +4,8 @@ import sys
 
 import numpy as np
 import pytest
-
 from conftest import SHRINK_SYNTHETIC, compose_cfg
+
 from mmfusion.errors import ConfigError
 from mmfusion.models import build_model, load_model
 
@@ -110,7 +110,7 @@ def test_minirocket_without_aeon_says_how_to_install_it(monkeypatch):
 def test_a_run_with_gru_series_and_tfidf_text(tmp_path):
     import pandas as pd
 
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     overrides = [*SHRINK_SYNTHETIC, "model/series=gru", "model/text=tfidf_logreg", "dataset.val_fraction=0.2",
                  "model.series.epochs=2", *TINY[("series", "gru")]]

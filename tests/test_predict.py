@@ -5,13 +5,13 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from omegaconf import OmegaConf
-
 from conftest import run_cli
-from mmfusion import rundir
-from mmfusion.errors import DataError, RunDirError
-from mmfusion.predict import predict
+from omegaconf import OmegaConf
 from tiny_run import tiny_val_run
+
+from mmfusion import rundir
+from mmfusion.commands.predict import predict
+from mmfusion.errors import DataError, RunDirError
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 import shutil
 
 import pytest
-
 from conftest import SHRINK, run_cli
 
 
@@ -46,9 +45,10 @@ def test_report_on_a_directory_without_runs_fails_clearly(tmp_path):
 def test_report_draws_accuracy_against_hours_since_onset(tmp_path):
     """Two tiny factory runs with 0.5 h and 1 h windows after the onset, one re-fused with every rule."""
     from conftest import compose_cfg
-    from mmfusion.fuse import fuse_run
-    from mmfusion.report import report
-    from mmfusion.train import train
+
+    from mmfusion.commands.fuse import fuse_run
+    from mmfusion.commands.report import report
+    from mmfusion.commands.train import train
 
     base = ["dataset=factory", "dataset.samples_per_class=12", "dataset.series.runs_per_class=4",
             "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",

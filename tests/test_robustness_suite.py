@@ -16,7 +16,6 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import SHRINK, SHRINK_MODELS, compose_cfg, run_cli
 
 CLASSES = ["leak", "noise"]
@@ -253,7 +252,7 @@ def test_a_pickled_object_array_is_refused(tmp_path):
 # --- run directories given to report / fuse / predict -------------------------------------------------
 @pytest.fixture(scope="module")
 def finished_run(tmp_path_factory):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     run = tmp_path_factory.mktemp("finished") / "run"
     train(compose_cfg(["evaluation.bootstrap=0"]), run)

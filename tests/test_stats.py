@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from mmfusion import stats
+from mmfusion.evaluation import stats
 
 CLASSES = ["a", "b", "c"]
 

@@ -3,7 +3,6 @@
 import importlib.util
 
 import pytest
-
 from conftest import compose_cfg, run_cli
 
 ONE_MODALITY = ["modalities=[series]", "evaluation.bootstrap=0"]
@@ -19,7 +18,7 @@ def test_tracking_options_compose():
 
 @pytest.mark.skipif(importlib.util.find_spec("tensorboard") is None, reason="pip install 'mmfusion[tensorboard]'")
 def test_tensorboard_writes_event_files_per_modality(tmp_path):
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     run = tmp_path / "run"
     train(compose_cfg(["tracking=tensorboard", "evaluation.bootstrap=0"]), run)
@@ -30,8 +29,8 @@ def test_tensorboard_writes_event_files_per_modality(tmp_path):
 
 
 def test_a_missing_tracker_package_is_one_clear_error(tmp_path, monkeypatch):
-    from mmfusion import tracking
     from mmfusion.errors import ConfigError
+    from mmfusion.runtime import tracking
 
     real = importlib.util.find_spec
     monkeypatch.setattr(tracking.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
@@ -49,7 +48,7 @@ def test_tracking_mlflow_without_mlflow_stops_before_any_work(tmp_path):
 
 def test_mlflow_logs_params_metrics_and_artifacts_to_a_local_store(tmp_path):
     mlflow = pytest.importorskip("mlflow")
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
 
     run = tmp_path / "sweep" / "0"
     train(compose_cfg(["tracking=mlflow", *ONE_MODALITY]), run)
@@ -68,35 +67,35 @@ def test_mlflow_logs_params_metrics_and_artifacts_to_a_local_store(tmp_path):
 def test_accelerate_is_cpu_safe_and_mixed_precision_keeps_float32_probabilities(tmp_path):
     import keras
 
-    from mmfusion import accelerate
     from mmfusion.models.base import dense_head
+    from mmfusion.runtime import devices
 
     try:
-        text = accelerate.configure(compose_cfg(["mixed_precision=true"]))
+        text = devices.configure(compose_cfg(["mixed_precision=true"])).description
         assert "precision policy: mixed_float16" in text and "strategy:" in text
         inp = keras.Input((3,))
         out = dense_head(keras.layers.Dense(4)(inp), [4], 2, 0.0)
         assert keras.Model(inp, out).output.dtype == "float32"
     finally:
-        accelerate.configure(compose_cfg([]))
+        devices.configure(compose_cfg([]))
     assert keras.mixed_precision.global_policy().name == "float32"
 
 
 def test_a_run_under_an_explicit_mirrored_strategy_on_the_cpu(tmp_path):
     """distribute=mirrored takes the multi-GPU code path (strategy scope) with the one CPU device."""
-    from mmfusion import accelerate
-    from mmfusion.train import train
+    from mmfusion.commands.train import train
+    from mmfusion.runtime import devices
 
     try:
         result = train(compose_cfg(["distribute=mirrored", "evaluation.bootstrap=0"]), tmp_path / "run")
     finally:
-        accelerate.configure(compose_cfg([]))
+        devices.configure(compose_cfg([]))
     assert (tmp_path / "run" / "COMPLETE").exists() and set(result["accuracy"]) == {"series", "text", "fused"}
 
 
 def test_an_unknown_distribute_value_is_refused():
-    from mmfusion import accelerate
     from mmfusion.errors import ConfigError
+    from mmfusion.runtime import devices
 
     with pytest.raises(ConfigError, match="distribute='mirorred'"):
-        accelerate.configure(compose_cfg(["distribute=mirorred"]))
+        devices.configure(compose_cfg(["distribute=mirorred"]))

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import compose_cfg
+
 from mmfusion import rundir
+from mmfusion.commands.train import train
 from mmfusion.errors import ConfigError
-from mmfusion.train import train
 
 EXPECTED_FILES = [
     "models/text.keras", "models/series.keras", "models/text.json", "models/series.json",

@@ -14,7 +14,7 @@ _CACHE: dict[str, Path] = {}
 def tiny_val_run(tmp_path_factory) -> Path:
     """The run directory (treat it as read-only: copy it before changing anything)."""
     if "run" not in _CACHE:
-        from mmfusion.train import train
+        from mmfusion.commands.train import train
 
         out = tmp_path_factory.mktemp("tiny_val_run") / "run"
         train(compose_cfg(OVERRIDES), out)

@@ -37,7 +37,7 @@ class Split:
     def __len__(self) -> int:
         return len(self.y)
 
-    def subset(self, idx: np.ndarray) -> "Split":
+    def subset(self, idx: np.ndarray) -> Split:
         return Split(
             x={k: v[idx] for k, v in self.x.items()},
             y=self.y[idx],

@@ -37,7 +37,7 @@ def _need_path(cfg, source: str, modality: str) -> str:
 def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
     source = cfg.source
     if source == "simulate":
-        from mmfusion.data.tep_simulate import simulate
+        from mmfusion.data.series.simulate import simulate
 
         return simulate(
             list(cfg.faults), int(cfg.runs_per_class), int(seed), horizon_h=cfg.horizon_h, onset_h=cfg.onset_h,
@@ -46,13 +46,13 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
             on_shutdown=cfg.on_shutdown,
         )
     if source == "rieth":
-        from mmfusion.data.rieth import load_rieth
+        from mmfusion.data.series.rieth import load_rieth
 
         files = dict(cfg.files) if cfg.get("files") else None
         return load_rieth(_need_path(cfg, source, "series"), list(cfg.faults), int(cfg.runs_per_class),
                           part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files)
     if source == "braatz":
-        from mmfusion.data.braatz import load_braatz
+        from mmfusion.data.series.braatz import load_braatz
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
                            stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
@@ -62,20 +62,20 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
     source = cfg.source
     if source == "generate":
-        from mmfusion.data.text_generate import generate_reports
+        from mmfusion.data.text.generate import generate_reports
 
         n = int(cfg.reports_per_class) if cfg.get("reports_per_class") else per_class
         return generate_reports(classes, n, int(seed), categories=list(cfg.categories) if cfg.get("categories") else None,
                                 ambiguous_share=float(cfg.ambiguous_share), typo_rate=float(cfg.typo_rate))
     if source == "csv":
-        from mmfusion.data.text_csv import load_text_csv
+        from mmfusion.data.text.csv import load_text_csv
 
         label_map = dict(cfg.label_map) if cfg.get("label_map") else None
         return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
                              label_column=cfg.label_column, id_column=cfg.get("id_column"),
                              encoding=cfg.encoding, empty=cfg.empty)
     if source == "factory_reports":
-        from mmfusion.data.factory_reports import load_factory_reports
+        from mmfusion.data.text.factory_reports import load_factory_reports
 
         return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)
     raise ConfigError(f"dataset.text.source={source!r} is not known; choose factory_reports, generate or csv")

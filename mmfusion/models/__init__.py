@@ -27,8 +27,8 @@ def model_class(modality: str, name: str):
     return getattr(importlib.import_module(module), cls)
 
 
-def build_model(modality: str, cfg, num_classes: int):
-    return model_class(modality, cfg.name)(cfg, num_classes)
+def build_model(modality: str, cfg, num_classes: int, strategy=None):
+    return model_class(modality, cfg.name)(cfg, num_classes, strategy)
 
 
 def load_model(modality: str, cfg, num_classes: int, directory):

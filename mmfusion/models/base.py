@@ -1,9 +1,10 @@
-"""What every modality model offers the runner, and the Keras implementation of it.
+"""The contract every modality model offers the runner, and its Keras implementation.
 
-Contract: `fit(train, val) -> history` (dict of per-epoch lists; empty for non-neural models),
-`predict_proba(x) -> (n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64,
-exact where probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the
-network as plain JSON (vocabulary, normalisation statistics): no pickles anywhere.
+Contract: `fit(train, val, callbacks=()) -> history` (dict of per-epoch lists; empty for non-neural
+models; `callbacks` are extra Keras callbacks such as tracking's TensorBoard), `predict_proba(x) ->
+(n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64, exact where
+probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the network as plain JSON
+(vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/linear.py.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion import accelerate
 from mmfusion.errors import ConfigError
+from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +46,11 @@ class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 
     modality = "?"
-    extra_callbacks: list = []  # set by the runner: tracking callbacks (TensorBoard)
 
-    def __init__(self, cfg, num_classes: int):
+    def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg = cfg
         self.num_classes = num_classes
+        self.strategy = strategy  # tf.distribute strategy from runtime.devices.configure (None: default)
         self.network: keras.Model | None = None
 
     # --- hooks -----------------------------------------------------------------------------
@@ -69,18 +70,18 @@ class KerasModality:
         raise NotImplementedError
 
     # --- contract --------------------------------------------------------------------------
-    def fit(self, train: tuple, val: tuple | None = None) -> dict[str, list[float]]:
+    def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
         xt = self.transform(x_train)
-        with accelerate.scope():  # tf.distribute strategy (several GPUs), else a no-op
+        with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
             self.network = self.build_network()
             self.network.compile(
                 optimizer=make_optimizer(self.cfg),
                 loss="sparse_categorical_crossentropy",
                 metrics=["accuracy"],
             )
-        callbacks: list = [EpochLogger(self.modality, int(self.cfg.epochs)), *self.extra_callbacks]
+        callbacks = [EpochLogger(self.modality, int(self.cfg.epochs)), *callbacks]
         validation = None
         if val is not None and len(val[1]):
             validation = (self.transform(val[0]), np.asarray(val[1]))
@@ -109,7 +110,7 @@ class KerasModality:
     def predict_log_proba(self, x) -> np.ndarray:
         """log softmax(W h + b) in float64 from the last hidden features h and the output layer's W, b
         (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
-        from mmfusion.calibration import log_softmax
+        from mmfusion.evaluation.calibration import log_softmax
 
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
@@ -127,7 +128,7 @@ class KerasModality:
         state = {"modality": self.modality, "num_classes": self.num_classes, **self.preprocessing_state()}
         (directory / f"{self.modality}.json").write_text(json.dumps(state, indent=1))
 
-    def load(self, directory: Path) -> "KerasModality":
+    def load(self, directory: Path) -> KerasModality:
         directory = Path(directory)
         state = json.loads((directory / f"{self.modality}.json").read_text())
         self.load_preprocessing_state(state)
@@ -143,85 +144,3 @@ def dense_head(x, dense_units, num_classes: int, dropout: float):
             x = keras.layers.Dropout(float(dropout))(x)
     # float32 even under mixed precision: a float16 softmax loses small probabilities
     return keras.layers.Dense(num_classes, activation="softmax", name="probabilities", dtype="float32")(x)
-
-
-class LinearModality:
-    """A non-neural model: fitted features -> multinomial logistic regression (scikit-learn).
-
-    Same contract as KerasModality; `fit` returns an empty history. Saved without pickles:
-    `<modality>.json` (settings, vocabularies) and `<modality>.npz` (arrays, allow_pickle=False);
-    `load` rebuilds an equivalent predictor from those. Subclasses define the four hooks.
-    """
-
-    modality = "?"
-
-    def __init__(self, cfg, num_classes: int):
-        self.cfg = cfg
-        self.num_classes = num_classes
-        self.classifier = None
-
-    # --- hooks -----------------------------------------------------------------------------
-    def fit_features(self, x_train) -> None:
-        raise NotImplementedError
-
-    def features(self, x):
-        raise NotImplementedError
-
-    def feature_state(self) -> tuple[dict, dict[str, np.ndarray]]:
-        raise NotImplementedError
-
-    def load_feature_state(self, state: dict, arrays: dict[str, np.ndarray]) -> None:
-        raise NotImplementedError
-
-    # --- contract --------------------------------------------------------------------------
-    def fit(self, train: tuple, val: tuple | None = None) -> dict[str, list[float]]:
-        from sklearn.linear_model import LogisticRegression
-
-        x_train, y_train = train
-        self.fit_features(x_train)
-        weight = self.cfg.get("class_weight")
-        self.classifier = LogisticRegression(
-            C=float(self.cfg.C), max_iter=int(self.cfg.max_iter), class_weight=weight if weight else None
-        ).fit(self.features(x_train), np.asarray(y_train))
-        log.info("%s %s: fitted on %d samples (no epochs)", self.modality, self.cfg.name, len(y_train))
-        return {}
-
-    def predict_proba(self, x) -> np.ndarray:
-        return np.exp(self.predict_log_proba(x))
-
-    def predict_log_proba(self, x) -> np.ndarray:
-        """Log-softmax of the multinomial decision function (no log of a rounded probability)."""
-        from mmfusion.calibration import log_softmax
-
-        if self.classifier is None:
-            raise RuntimeError(f"the {self.modality} model is not trained or loaded")
-        z = np.asarray(self.classifier.decision_function(self.features(x)), dtype=np.float64)
-        if z.ndim == 1:  # two classes: scikit-learn keeps one score z, p = softmax([0, z])
-            z = np.stack([np.zeros_like(z), z], axis=1)
-        out = np.full((z.shape[0], self.num_classes), -np.inf)
-        out[:, self.classifier.classes_.astype(int)] = log_softmax(z)  # classes absent from training: p = 0
-        return out
-
-    def save(self, directory: Path) -> None:
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        state, arrays = self.feature_state()
-        c = self.classifier
-        arrays = {**arrays, "coef": c.coef_, "intercept": c.intercept_, "classes": c.classes_.astype(np.int64)}
-        np.savez(directory / f"{self.modality}.npz", **arrays)
-        state = {"modality": self.modality, "model": str(self.cfg.name), "num_classes": self.num_classes, **state}
-        (directory / f"{self.modality}.json").write_text(json.dumps(state, indent=1))
-
-    def load(self, directory: Path) -> "LinearModality":
-        from sklearn.linear_model import LogisticRegression
-
-        directory = Path(directory)
-        state = json.loads((directory / f"{self.modality}.json").read_text())
-        with np.load(directory / f"{self.modality}.npz", allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
-        self.load_feature_state(state, arrays)
-        c = LogisticRegression()
-        c.coef_, c.intercept_, c.classes_ = arrays["coef"], arrays["intercept"], arrays["classes"]
-        c.n_features_in_ = int(arrays["coef"].shape[1])
-        self.classifier = c
-        return self

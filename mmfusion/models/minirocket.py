@@ -1,7 +1,7 @@
 """MiniRocket (aeon) features -> standardised -> multinomial logistic regression (probabilities).
 
-An optional extra: `pip install mmfusion[minirocket]` installs aeon. Preprocessing is SeriesLSTM's
-per-variable z-scoring (training statistics), then aeon's MiniRocket transform fitted on the training
+An optional extra: `pip install mmfusion[minirocket]` installs aeon. Preprocessing is the shared
+per-variable z-scoring (SeriesScaler) (training statistics), then aeon's MiniRocket transform fitted on the training
 split (at least 9 time steps), then the features are standardised with training means and deviations.
 RidgeClassifierCV, MiniRocket's usual partner, gives no probabilities; logistic regression does.
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.models.base import LinearModality
-from mmfusion.models.series_lstm import SeriesLSTM
+from mmfusion.models.linear import LinearModality
+from mmfusion.models.preprocessing import SeriesScaler
 
 PARAMETER_NAMES = ("n_channels_per_comb", "channel_indices", "dilations", "n_features_per_dilation", "biases")
 MIN_LENGTH = 9  # MiniRocket's kernels are 9 steps long
@@ -37,10 +37,10 @@ def require_aeon():
 class SeriesMiniRocket(LinearModality):
     modality = "series"
 
-    def __init__(self, cfg, num_classes: int):
+    def __init__(self, cfg, num_classes: int, strategy=None):
         super().__init__(cfg, num_classes)
         require_aeon()  # fail at build time, before any data is touched
-        self.zscore = SeriesLSTM(cfg, num_classes)  # its preprocessing only; no network is built
+        self.zscore = SeriesScaler()
 
     # the shape the model was trained on (predict.check_series reads these)
     @property
@@ -62,7 +62,7 @@ class SeriesMiniRocket(LinearModality):
         return np.ascontiguousarray(self.zscore.transform(x).transpose(0, 2, 1))  # aeon: (n, channels, time)
 
     def fit_features(self, x_train) -> None:
-        self.zscore.fit_preprocessing(x_train)
+        self.zscore.fit(x_train)
         if self.length < MIN_LENGTH:
             raise DataError(f"minirocket needs series of at least {MIN_LENGTH} time steps; these have {self.length}")
         self.rocket = self._transformer().fit(self._channels_first(x_train))
@@ -80,14 +80,14 @@ class SeriesMiniRocket(LinearModality):
     def feature_state(self):
         c = self.cfg
         state = {
-            **self.zscore.preprocessing_state(),
+            **self.zscore.state(),
             "n_kernels": int(c.n_kernels), "max_dilations_per_kernel": int(c.max_dilations_per_kernel),
         }
         arrays = {f"minirocket_{name}": np.asarray(a) for name, a in zip(PARAMETER_NAMES, self.rocket.parameters)}
         return state, {**arrays, "feature_mean": self.mean, "feature_std": self.std}
 
     def load_feature_state(self, state, arrays) -> None:
-        self.zscore.load_preprocessing_state(state)
+        self.zscore = SeriesScaler.from_state(state)
         rocket = self._transformer()
         rocket.parameters = tuple(arrays[f"minirocket_{name}"] for name in PARAMETER_NAMES)
         rocket.n_kernels_ = max(int(state["n_kernels"]), 84)

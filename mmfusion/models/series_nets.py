@@ -1,7 +1,7 @@
 """More time-series networks beside the paper's LSTM: GRU, bidirectional LSTM, a small temporal CNN.
 
-All reuse SeriesLSTM's preprocessing (per-variable z-scoring with training statistics, saved as JSON)
-and saving; only the network differs. Recurrent layers keep Keras defaults (tanh / sigmoid, no
+All share SeriesNetwork's preprocessing (per-variable z-scoring with training statistics, saved as
+JSON) and saving; only the network differs. Recurrent layers keep Keras defaults (tanh / sigmoid, no
 recurrent dropout, not unrolled) so that the fused cuDNN kernels are used on a GPU.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import keras
 
 from mmfusion.models.base import dense_head
-from mmfusion.models.series_lstm import SeriesLSTM
+from mmfusion.models.series import SeriesNetwork
 
 
 def build_series_gru(input_shape, num_classes, units=(64, 32), dense_units=(32,), dropout=0.0):
@@ -48,21 +48,21 @@ def build_series_conv1d(
     return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="series_conv1d")
 
 
-class SeriesGRU(SeriesLSTM):
+class SeriesGRU(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_series_gru((self.length, self.variables), self.num_classes, c.gru_units, c.dense_units,
                                 c.get("dropout", 0.0))
 
 
-class SeriesBiLSTM(SeriesLSTM):
+class SeriesBiLSTM(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_series_bilstm((self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units,
                                    c.get("dropout", 0.0))
 
 
-class SeriesConv1D(SeriesLSTM):
+class SeriesConv1D(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_series_conv1d((self.length, self.variables), self.num_classes, c.filters, c.kernel_sizes,

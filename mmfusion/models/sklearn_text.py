@@ -13,8 +13,8 @@ import numpy as np
 import scipy.sparse as sp
 
 from mmfusion.errors import ConfigError
-from mmfusion.models.base import LinearModality
-from mmfusion.models.text_lstm import as_texts
+from mmfusion.models.linear import LinearModality
+from mmfusion.models.preprocessing import as_texts
 
 ANALYZERS = {"word": "word_ngrams", "char_wb": "char_ngrams"}  # analyzer -> config key of its n-gram range
 

@@ -1,6 +1,6 @@
 """More text networks beside the paper's LSTM: embedding -> Bidirectional(LSTM) -> dense head.
 
-Reuses TextLSTM's preprocessing (TextVectorization vocabulary fitted on the training texts, saved as
+Shares TextNetwork's preprocessing (TextVectorization vocabulary fitted on the training texts, saved as
 JSON; optional word2vec initial vectors). The LSTM keeps Keras defaults (cuDNN-compatible).
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import keras
 
 from mmfusion.models.base import dense_head
-from mmfusion.models.text_lstm import TextLSTM, embedded_tokens
+from mmfusion.models.text import TextNetwork
+from mmfusion.models.text_lstm import embedded_tokens
 
 
 def build_text_bilstm(
@@ -22,5 +23,5 @@ def build_text_bilstm(
     return keras.Model(inp, dense_head(x, dense_units, num_classes, dropout), name="text_bilstm")
 
 
-class TextBiLSTM(TextLSTM):
+class TextBiLSTM(TextNetwork):
     builder = staticmethod(build_text_bilstm)

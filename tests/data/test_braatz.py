@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmfusion.data.braatz import VARIABLES, load_braatz, read_dat
+from mmfusion.data.series.braatz import VARIABLES, load_braatz, read_dat
 from mmfusion.errors import ConfigError, DataError
 
 

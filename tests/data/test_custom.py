@@ -3,11 +3,11 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import compose_cfg
+
+from mmfusion.commands.train import train
 from mmfusion.data import build_dataset
 from mmfusion.errors import DataError
-from mmfusion.train import train
 
 
 def write_records(tmp_path, n=24, drop_series=()):

@@ -4,13 +4,12 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SHARED_DATA, compose_cfg, run_cli
+
+from mmfusion.commands.train import train
 from mmfusion.data import build_dataset
-from mmfusion.data.factory_reports import bundled_path
-from mmfusion.data.factory_reports import LABEL_MAP
-from mmfusion.data.text_csv import load_text_csv
-from mmfusion.train import train
+from mmfusion.data.text.csv import load_text_csv
+from mmfusion.data.text.factory_reports import LABEL_MAP, bundled_path
 
 CLASSES = list(LABEL_MAP.values())
 

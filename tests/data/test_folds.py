@@ -2,20 +2,26 @@
 
 import numpy as np
 import pytest
-
 from conftest import compose_cfg
+
 from mmfusion.data import build_dataset
 from mmfusion.errors import ConfigError
 
 SHORT = [
-    "dataset=factory", "dataset.samples_per_class=40", "dataset.series.runs_per_class=6",
-    "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
+    "dataset=factory",
+    "dataset.samples_per_class=40",
+    "dataset.series.runs_per_class=6",
+    "dataset.series.horizon_h=2.0",
+    "dataset.series.onset_h=0.5",
+    "dataset.series.workers=1",
 ]
 
 
 def _folds(overrides, k):
-    return [build_dataset(compose_cfg(overrides + [f"dataset.cv.folds={k}", f"dataset.cv.fold={f}"]).dataset)
-            for f in range(k)]
+    return [
+        build_dataset(compose_cfg(overrides + [f"dataset.cv.folds={k}", f"dataset.cv.fold={f}"]).dataset)
+        for f in range(k)
+    ]
 
 
 def test_synthetic_three_folds_test_every_sample_exactly_once():

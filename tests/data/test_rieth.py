@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmfusion.data.rieth import KEYS, VARIABLES, load_rieth
+from mmfusion.data.series.rieth import KEYS, VARIABLES, load_rieth
 from mmfusion.errors import ConfigError, DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"

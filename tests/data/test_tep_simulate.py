@@ -1,4 +1,4 @@
-"""mmfusion.data.tep_simulate: closed-loop TEP runs from tep-studio, cached on disk.
+"""mmfusion.data.series.simulate: closed-loop TEP runs from tep-studio, cached on disk.
 
 Short runs (2 h, onset 0.5 h, control every 0.01 h, 40 samples of 3 min) keep this fast.
 """
@@ -11,7 +11,7 @@ import logging
 import numpy as np
 import pytest
 
-from mmfusion.data import tep_simulate as ts
+from mmfusion.data.series import simulate as ts
 from mmfusion.errors import ConfigError, DataError
 
 FAST = dict(horizon_h=2.0, onset_h=0.5, sample_interval_h=0.05, control_interval_h=0.01, workers=1, progress=False)

@@ -1,11 +1,10 @@
 """Texts from a CSV with a text and a label column (factoryReports layout by default)."""
 
-from pathlib import Path
 
 import pytest
 
-from mmfusion.data.factory_reports import LICENSE, bundled_path
-from mmfusion.data.text_csv import load_text_csv
+from mmfusion.data.text.csv import load_text_csv
+from mmfusion.data.text.factory_reports import LICENSE, bundled_path
 from mmfusion.errors import ConfigError, DataError
 
 FACTORY_REPORTS = bundled_path()  # the copy the package carries (MathWorks, 2020; licence beside it)

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
-from mmfusion.data.text_generate import VOCABULARY, generate_reports
+from mmfusion.data.text.generate import VOCABULARY, generate_reports
 from mmfusion.errors import ConfigError
 
 CLASSES = ["electronic_failure", "leak", "mechanical_failure", "software_failure"]

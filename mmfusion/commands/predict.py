@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from omegaconf import OmegaConf
 
 from mmfusion import fusion, rundir
+from mmfusion.data.files import read_series_file
 from mmfusion.errors import DataError, MmfusionError, RunDirError
 
 
@@ -56,30 +56,8 @@ def read_texts(path, text_column: str | None = None, id_column: str = "id") -> t
 
 def read_series(path) -> tuple[np.ndarray, np.ndarray | list]:
     """(ids, x): x an (n, T, F) array (npz) or a list of (T_i, F) arrays (long CSV)."""
-    path = Path(path)
-    if path.suffix == ".npz":
-        if not path.is_file():
-            raise DataError(f"series file {path}: no such file")
-        try:
-            with np.load(path, allow_pickle=False) as f:
-                ids, x = f["ids"].astype(str), np.asarray(f["x"], dtype=np.float64)
-        except (KeyError, ValueError, OSError) as err:
-            raise DataError(f"series file {path}: needs arrays `ids` (n,) and `x` (n, T, F) ({err})") from None
-        if x.ndim != 3 or len(x) != len(ids):
-            raise DataError(f"series file {path}: x has shape {x.shape}; expected ({len(ids)}, T, F)")
-        return ids, x
-    df = _read_csv(path, "series")
-    if list(df.columns[:2]) != ["id", "step"] or len(df.columns) < 3:
-        raise DataError(f"series file {path}: a long CSV needs columns id, step, <variables>; got {list(df.columns)}")
-    ids, x = [], []
-    for rid, rows in df.groupby("id", sort=False):
-        try:
-            rows = rows.assign(step=rows["step"].astype(float)).sort_values("step")
-            x.append(rows.iloc[:, 2:].astype(float).to_numpy())
-        except ValueError as err:
-            raise DataError(f"series file {path}: record {rid!r} has a non-numeric value ({err})") from None
-        ids.append(str(rid))
-    return np.asarray(ids), x
+    ids, x, _ = read_series_file(path, equal_length=False)
+    return ids, x
 
 
 def check_series(ids, x, model, path) -> np.ndarray:
@@ -100,9 +78,9 @@ def check_series(ids, x, model, path) -> np.ndarray:
 
 def load_run(run_dir: Path):
     run_dir = rundir.require_complete(run_dir, needs=(rundir.METRICS, "models"))
-    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
-        if path.is_file():
-            return run_dir, OmegaConf.load(path), json.loads((run_dir / rundir.METRICS).read_text())
+    cfg = rundir.read_config(run_dir)
+    if cfg is not None:
+        return run_dir, cfg, json.loads((run_dir / rundir.METRICS).read_text())
     raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
 
 
@@ -150,7 +128,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
     return out
 
 
-def run_predict(args: list[str]) -> None:
+def main(args: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mmfusion predict", description=__doc__.split("\n\n")[0])
     ap.add_argument("run_dir", type=Path, help="a finished run directory (with COMPLETE)")
     ap.add_argument("--text", type=Path, help="CSV with id and text columns")

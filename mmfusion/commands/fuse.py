@@ -17,58 +17,32 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from omegaconf import OmegaConf
 
-from mmfusion import calibration, fusion, rundir
+from mmfusion import fusion, rundir
+from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
-from mmfusion.results import compare, draw_weights, eval_settings, score_models
-from mmfusion.robustness import robustness_table, write_robustness
-from mmfusion.tables import to_markdown, write_tables
+from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
+from mmfusion.evaluation.tables import to_markdown, write_tables
+from mmfusion.fusion.robustness import robustness_table, write_robustness
 
 log = logging.getLogger(__name__)
-SPLITS = ("train", "val", "test")
 
 
 def load_run(run_dir) -> dict:
-    d = rundir.require_complete(Path(run_dir))
-    try:
-        metrics = json.loads((d / rundir.METRICS).read_text())
-        pred = rundir.load_npz(d / rundir.PREDICTIONS)
-        names = list(metrics["modalities"])
-        splits = [s for s in SPLITS if f"y_{s}" in pred]
-        run = {"dir": d, "metrics": metrics, "pred": pred, "names": names, "classes": list(metrics["classes"]),
-               "y": {s: pred[f"y_{s}"] for s in splits},
-               "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
-               # log-probabilities (runs before they were saved: the unclipped log of the probabilities)
-               "logprobs": {s: {m: pred[f"logproba_{s}_{m}"] if f"logproba_{s}_{m}" in pred
-                                else calibration.as_log(pred[f"proba_{s}_{m}"]) for m in names} for s in splits},
-               "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
-               "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
-               "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
-    except (KeyError, ValueError, OSError) as err:
-        raise RunDirError(f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it") from None
-    if len(names) < 2:
-        raise RunDirError(f"{d}: the run has one modality ({names}); there is nothing to fuse")
+    run = rundir.load_run(run_dir)
+    if len(run["names"]) < 2:
+        raise RunDirError(f"{run['dir']}: the run has one modality ({run['names']}); there is nothing to fuse")
     return run
-
-
-def run_config(run_dir: Path):
-    for path in (run_dir / "config.yaml", run_dir / ".hydra" / "config.yaml"):
-        if path.is_file():
-            return OmegaConf.load(path)
-    return None
 
 
 def compose(run: dict, rule: str, overrides: list[str]):
     """The fusion config: the run's own settings for its own rule, then the user's overrides."""
-    from mmfusion.cli import compose_config
-
     if rule not in fusion.FUSIONS:
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
     base = [f"fusion={rule}", f"seed={int(run['metrics'].get('seed', 0))}"]
-    saved = run_config(run["dir"])
+    saved = rundir.read_config(run["dir"])
     own = (run["metrics"].get("fusion") or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
         base += [f"++fusion.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.fusion).items()
@@ -106,14 +80,11 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     weights = draw_weights(cfg, len(run["y"][test]), run["units"])
     results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
                            out / "figures", temps, res["test_log"], weights=weights)
-    metrics = {
-        "classes": run["classes"], "modalities": names, "models": results, "train_accuracy": m0["train_accuracy"],
-        "fusion": {"name": cfg.fusion.name, "params": res["params"]},
-        "comparison": compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
-                              eval_settings(cfg)["ci_level"]),
-        "sizes": m0.get("sizes"), "class_counts": m0.get("class_counts"), "dataset": m0.get("dataset"),
-        "seed": int(cfg.seed), "source_run": str(run["dir"]),
-    }
+    metrics = rundir.metrics_record(
+        run["classes"], names, results, m0["train_accuracy"], {"name": cfg.fusion.name, "params": res["params"]},
+        compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
+                eval_settings(cfg)["ci_level"]),
+        m0.get("sizes"), m0.get("class_counts"), m0.get("dataset"), int(cfg.seed), source_run=str(run["dir"]))
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
     arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
@@ -143,6 +114,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
+    log.info("re-fusing %s (modalities %s) with %s", run["dir"], run["names"], ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -168,6 +140,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                                  list(rob.drop), list(rob.rates), int(cfg.seed))
         write_robustness(table, out)
     rundir.mark_complete(out)
+    log.info("fusion results written to %s", out)
     return out
 
 
@@ -195,3 +168,20 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
     arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})
     rundir.write_npz(out / rundir.PREDICTIONS, arrays)
+
+
+def main(args: list[str]) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="mmfusion fuse", description=__doc__.split("\n\n")[0],
+                                 epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true")
+    ap.add_argument("run_dir", help="a finished run directory (with COMPLETE)")
+    ap.add_argument("overrides", nargs="*", help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed")
+    ns = ap.parse_args(args)
+    if "=" in ns.run_dir:
+        ap.error(f"the first argument must be the run directory, got {ns.run_dir!r}")
+    out = fuse_run(ns.run_dir, ns.overrides)
+    for name in ("comparison.md", "accuracy_ci.md", "robustness.md"):
+        if (out / "tables" / name).is_file():
+            print((out / "tables" / name).read_text(), end="")
+    print(f"fuse directory: {out}")

@@ -1,6 +1,6 @@
 """Fusion rules fitted on the validation split: per_class, product, stacking, ensemble_selection.
 
-Same contract as mmfusion.fusion: `fit(val_probs, val_y, train_acc) -> params` (plain JSON numbers)
+Same contract as mmfusion.fusion.base.Rule: `fit(val_probs, val_y, train_acc) -> params` (plain JSON numbers)
 and `combine(probs, params, present) -> (n, q)`. Rows of NaN in val_probs mark a modality absent for
 that validation sample; each rule fits on the rows it can use. Missing modalities at combine time:
 - per_class: class-wise weights renormalised over the modalities present (per sample and class);
@@ -18,28 +18,14 @@ from itertools import combinations
 import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.fusion import _presence, _stack, weighted_average
+from mmfusion.fusion.base import Rule, need_val, presence, stack, weighted_average
 
 
-def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:
-    if val_probs is None or val_y is None or len(val_y) == 0:
-        raise ConfigError(f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
-                          f"(e.g. dataset.val_fraction=0.2) and train again")
-    return _stack(val_probs), np.asarray(val_y, dtype=np.int64)
-
-
-def _opt(cfg, key, default):
-    return cfg.get(key, default) if cfg is not None else default
-
-
-class _Rule:
-    def __init__(self, cfg=None):
-        self.cfg = cfg
-
-
-class PerClass(_Rule):
+class PerClass(Rule):
     """w_ik = recall_ik / sum_j recall_jk (validation recall of modality i on class k);
     P(k) = sum_i w_ik p_i(k) over the present modalities (w renormalised), then rows renormalised."""
+
+    fits_on_val = True
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "per_class")
@@ -56,9 +42,9 @@ class PerClass(_Rule):
         return {"weights": w.tolist(), "recall": recall.tolist()}
 
     def combine(self, probs, params, present=None) -> np.ndarray:
-        p = _stack(probs)
+        p = stack(probs)
         m, n, q = p.shape
-        mask = _presence(present, m, n)
+        mask = presence(present, m, n)
         if not mask.any(axis=0).all():
             raise DataError(f"{int((~mask.any(axis=0)).sum())} sample(s) have no modality present")
         w = np.asarray(params["weights"], dtype=np.float64)[:, None, :] * mask[:, :, None]  # (m, n, q)
@@ -68,8 +54,8 @@ class PerClass(_Rule):
         return fused / fused.sum(axis=1, keepdims=True)
 
 
-def _weights_by(cfg, p, y, train_acc, rule: str) -> np.ndarray:
-    source = str(_opt(cfg, "weights", "equal"))
+def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
+    source = str(rule_obj.option("weights", "equal"))
     if source == "equal":
         return np.full(len(train_acc), 1.0 / len(train_acc))
     if source == "train_accuracy":
@@ -85,17 +71,21 @@ def _weights_by(cfg, p, y, train_acc, rule: str) -> np.ndarray:
     return acc / acc.sum()
 
 
-class Product(_Rule):
+class Product(Rule):
     """P(k) ∝ prod_i max(p_i(k), eps)^w_i over the present modalities (weights renormalised)."""
 
+    @classmethod
+    def fitted_on_val(cls, cfg) -> bool:
+        return super().fitted_on_val(cfg) or cfg.get("weights") == "val_accuracy"
+
     def fit(self, val_probs, val_y, train_acc) -> dict:
-        w = _weights_by(self.cfg, val_probs, val_y, train_acc, "product")
-        return {"weights": w.tolist(), "eps": float(_opt(self.cfg, "eps", 1e-6))}
+        w = _weights_by(self, val_probs, val_y, train_acc, "product")
+        return {"weights": w.tolist(), "eps": float(self.option("eps", 1e-6))}
 
     def combine(self, probs, params, present=None) -> np.ndarray:
-        p = _stack(probs)
+        p = stack(probs)
         m, n, _ = p.shape
-        mask = _presence(present, m, n)
+        mask = presence(present, m, n)
         ww = np.asarray(params["weights"], dtype=np.float64)[:, None] * mask
         total = ww.sum(axis=0)
         if (total <= 0).any():
@@ -107,11 +97,11 @@ class Product(_Rule):
 
     def combine_log(self, logprobs, params, present=None) -> np.ndarray:
         """The same rule from log-probabilities (its eps floor is part of the rule, not a log guard)."""
-        from mmfusion.calibration import log_softmax
+        from mmfusion.evaluation.calibration import log_softmax
 
-        lp = _stack(logprobs)
+        lp = stack(logprobs)
         m, n, _ = lp.shape
-        mask = _presence(present, m, n)
+        mask = presence(present, m, n)
         ww = np.asarray(params["weights"], dtype=np.float64)[:, None] * mask
         total = ww.sum(axis=0)
         if (total <= 0).any():
@@ -134,16 +124,18 @@ def softmax_linear(x: np.ndarray, coef, intercept) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
-class Stacking(_Rule):
+class Stacking(Rule):
     """P = softmax(W [p_1, ..., p_N] + b), W and b a multinomial logistic regression fitted on the
     concatenated validation probabilities (one model per subset of modalities, for missing ones)."""
+
+    fits_on_val = True
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         from sklearn.linear_model import LogisticRegression
 
         p, y = need_val(val_probs, val_y, "stacking")
         m, _, q = p.shape
-        kind, c = str(_opt(self.cfg, "features", "proba")), float(_opt(self.cfg, "C", 1.0))
+        kind, c = str(self.option("features", "proba")), float(self.option("C", 1.0))
         if kind not in ("proba", "log"):
             raise ConfigError(f"fusion.features must be proba or log, got {kind!r}")
         models = []
@@ -161,9 +153,9 @@ class Stacking(_Rule):
         return {"features": kind, "C": c, "models": models}
 
     def combine(self, probs, params, present=None) -> np.ndarray:
-        p = _stack(probs)
+        p = stack(probs)
         m, n, q = p.shape
-        mask = _presence(present, m, n)
+        mask = presence(present, m, n)
         out = np.full((n, q), np.nan)
         for model in params["models"]:
             sub = model["modalities"]
@@ -176,16 +168,18 @@ class Stacking(_Rule):
         return out
 
 
-class EnsembleSelection(_Rule):
+class EnsembleSelection(Rule):
     """Caruana et al. (2004): `rounds` times, add (with replacement) the modality model whose addition
     gives the lowest validation log-loss of the averaged ensemble; w_i = count_i / rounds, P = sum_i w_i p_i."""
+
+    fits_on_val = True
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "ensemble_selection")
         ok = np.isfinite(p).all(axis=(0, 2))
         p, y = p[:, ok], y[ok]
         m = p.shape[0]
-        rounds = int(_opt(self.cfg, "rounds", 20))
+        rounds = int(self.option("rounds", 20))
         if rounds < 1:
             raise ConfigError(f"fusion.rounds must be a positive integer, got {rounds}")
         counts, total = np.zeros(m, dtype=int), np.zeros_like(p[0])
@@ -198,9 +192,9 @@ class EnsembleSelection(_Rule):
         return {"counts": counts.tolist(), "weights": (counts / rounds).tolist(), "rounds": rounds}
 
     def combine(self, probs, params, present=None) -> np.ndarray:
-        p = _stack(probs)
+        p = stack(probs)
         m, n, _ = p.shape
-        mask = _presence(present, m, n)
+        mask = presence(present, m, n)
         w = np.asarray(params["weights"], dtype=np.float64)
         fused = np.full(p.shape[1:], np.nan)
         selected = (w[:, None] * mask).sum(axis=0) > 0

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfusion import calibration, plots, stats
-from mmfusion.evaluate import evaluate, roc_curves
-from mmfusion.fusion_plots import plot_reliability
+from mmfusion.evaluation import calibration, figures, stats
+from mmfusion.evaluation.figures import plot_reliability
+from mmfusion.evaluation.metrics import evaluate, roc_curves
 
 DEFAULTS = {"bootstrap": 1000, "ci_level": 0.95, "ece_bins": 10}
 
@@ -62,9 +62,9 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
         results[name] = res
         if fig_dir is not None:
             fig_dir.mkdir(parents=True, exist_ok=True)
-            plots.plot_roc(roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model",
+            figures.plot_roc(roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model",
                            fig_dir / f"roc_{name}.png")
-            plots.plot_confusion(res["confusion"], classes, f"Confusion, {name} model",
+            figures.plot_confusion(res["confusion"], classes, f"Confusion, {name} model",
                                  fig_dir / f"confusion_{name}.png")
     if fig_dir is not None:
         plot_reliability(curves, fig_dir / "reliability.png")

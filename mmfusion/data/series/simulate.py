@@ -26,12 +26,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
 N_IDV = 28
-VARIABLES = [f"xmeas_{i}" for i in range(1, 42)] + [f"xmv_{i}" for i in range(1, 12)]
 _CACHE_FORMAT = 1
 
 

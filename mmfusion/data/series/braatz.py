@@ -20,11 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-VARIABLES = [f"xmeas_{i}" for i in range(1, 42)] + [f"xmv_{i}" for i in range(1, 12)]
 MAX_FAULT = 21
 
 

@@ -1,25 +1,31 @@
 """Devices, precision and distribution of one run: `mixed_precision` and `distribute` in the config.
 
 `configure(cfg)` sets Keras' global dtype policy (always, so one process running several configs never
-inherits the last one's) and picks the tf.distribute strategy; models build and compile inside
-`scope()`. On a CPU-only machine it is a no-op apart from one log line saying so.
+inherits the last one's) and returns a DeviceSetup whose tf.distribute strategy (None: TensorFlow's default)
+which the runner hands to each model; models build and compile inside `scope(strategy)`. On a
+CPU-only machine it is a no-op apart from one log line saying so.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+from dataclasses import dataclass
 
 from mmfusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
 DISTRIBUTE = ("auto", "mirrored", "none")
-_strategy = None  # the strategy chosen by the last configure(); None: TensorFlow's default
 
 
-def configure(cfg) -> str:
-    """Apply the config's precision policy and strategy; returns a one-line description (also logged)."""
-    global _strategy
+@dataclass(frozen=True)
+class DeviceSetup:
+    description: str  # devices, strategy and precision policy in one line
+    strategy: object = None  # tf.distribute strategy; None: TensorFlow's default (one device)
+
+
+def configure(cfg) -> DeviceSetup:
+    """Apply the config's precision policy and choose the strategy; the one-line description is logged."""
     import keras
     import tensorflow as tf
 
@@ -32,17 +38,17 @@ def configure(cfg) -> str:
     if mixed and not gpus:
         log.warning("mixed_precision=true without a GPU: float16 on the CPU is slower, not faster")
     if distribute == "mirrored" or (distribute == "auto" and len(gpus) > 1):
-        _strategy = tf.distribute.MirroredStrategy()
-        strategy = f"MirroredStrategy over {_strategy.num_replicas_in_sync} replicas"
+        chosen = tf.distribute.MirroredStrategy()
+        strategy = f"MirroredStrategy over {chosen.num_replicas_in_sync} replicas"
     else:
-        _strategy = None
+        chosen = None
         strategy = "default (one device)"
     devices = ", ".join(d.name for d in gpus) if gpus else "CPU only (no GPU visible to TensorFlow)"
     text = f"devices: {devices}; strategy: {strategy}; precision policy: {keras.mixed_precision.global_policy().name}"
     log.info(text)
-    return text
+    return DeviceSetup(text, chosen)
 
 
-def scope():
+def scope(strategy=None):
     """Context in which networks are built and compiled: the strategy's scope, or nothing."""
-    return _strategy.scope() if _strategy is not None else contextlib.nullcontext()
+    return strategy.scope() if strategy is not None else contextlib.nullcontext()

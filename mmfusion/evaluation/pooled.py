@@ -13,18 +13,24 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmfusion import rundir, stats
-from mmfusion.evaluate import evaluate
+from mmfusion import rundir
+from mmfusion.evaluation import stats
+from mmfusion.evaluation.metrics import evaluate
 
 
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
     pred = rundir.load_npz(job["dir"] / rundir.PREDICTIONS)
     n = len(pred["y_test"])
-    out = {"y": pred["y_test"], "ids": pred.get("ids_test", np.arange(n).astype(str)),
-           "probs": {m: pred[f"proba_test_{m}"] for m in models},
-           "present": {m: pred[f"present_test_{m}"].astype(bool) if f"present_test_{m}" in pred else np.ones(n, bool)
-                       for m in models},
-           "units": {m: pred[f"units_test_{m}"].astype(str) for m in modalities if f"units_test_{m}" in pred}}
+    out = {
+        "y": pred["y_test"],
+        "ids": pred.get("ids_test", np.arange(n).astype(str)),
+        "probs": {m: pred[f"proba_test_{m}"] for m in models},
+        "present": {
+            m: pred[f"present_test_{m}"].astype(bool) if f"present_test_{m}" in pred else np.ones(n, bool)
+            for m in models
+        },
+        "units": {m: pred[f"units_test_{m}"].astype(str) for m in modalities if f"units_test_{m}" in pred},
+    }
     if not out["units"]:  # runs from before units were saved: each test sample is its own unit
         out["units"] = {"sample": out["ids"].astype(str)}
     return out
@@ -32,10 +38,12 @@ def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
 
 def _concat(parts: list[dict], models: list[str]) -> dict:
     keys = list(parts[0]["units"])
-    return {"y": np.concatenate([p["y"] for p in parts]),
-            "probs": {m: np.concatenate([p["probs"][m] for p in parts]) for m in models},
-            "present": {m: np.concatenate([p["present"][m] for p in parts]) for m in models},
-            "units": {k: np.concatenate([p["units"][k] for p in parts]) for k in keys}}
+    return {
+        "y": np.concatenate([p["y"] for p in parts]),
+        "probs": {m: np.concatenate([p["probs"][m] for p in parts]) for m in models},
+        "present": {m: np.concatenate([p["present"][m] for p in parts]) for m in models},
+        "units": {k: np.concatenate([p["units"][k] for p in parts]) for k in keys},
+    }
 
 
 def _draws(repeats: list[dict], resamples: int, seed: int) -> list[np.ndarray]:
@@ -52,7 +60,7 @@ def _draws(repeats: list[dict], resamples: int, seed: int) -> list[np.ndarray]:
         counts = stats._counts(codes, len(vocab), resamples, rng)  # (B, total pairs over repeats)
         start = 0
         for i, a in enumerate(arrays):
-            weights[i] *= counts[:, start:start + len(a)]
+            weights[i] *= counts[:, start : start + len(a)]
             start += len(a)
     return weights
 
@@ -79,13 +87,25 @@ def pool(jobs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int
         parts = [_load(j, models, modalities) for j in js]
         repeats.append(_concat(parts, models))
         for j in js:
-            per_fold.append({"seed": s, "fold": j["metrics"]["dataset"]["cv_fold"], "n": j["metrics"]["models"][models[0]]["n"],
-                             **{m: j["metrics"]["models"][m]["accuracy"] for m in models}})
+            per_fold.append(
+                {
+                    "seed": s,
+                    "fold": j["metrics"]["dataset"]["cv_fold"],
+                    "n": j["metrics"]["models"][models[0]]["n"],
+                    **{m: j["metrics"]["models"][m]["accuracy"] for m in models},
+                }
+            )
     weights = _draws(repeats, resamples, seed) if resamples > 0 else None
-    out = {"repeats": len(repeats), "folds": folds, "seeds": sorted(complete), "incomplete_seeds": incomplete,
-           "pairs_per_repeat": int(np.mean([len(r["y"]) for r in repeats])),
-           "units_covered": {k: int(len(np.unique(repeats[0]["units"][k]))) for k in repeats[0]["units"]},
-           "per_fold": per_fold, "models": {}}
+    out = {
+        "repeats": len(repeats),
+        "folds": folds,
+        "seeds": sorted(complete),
+        "incomplete_seeds": incomplete,
+        "pairs_per_repeat": int(np.mean([len(r["y"]) for r in repeats])),
+        "units_covered": {k: int(len(np.unique(repeats[0]["units"][k]))) for k in repeats[0]["units"]},
+        "per_fold": per_fold,
+        "models": {},
+    }
     acc_draws = {}
     for m in models:
         evals, acc_b, auc_b = [], [], []
@@ -102,11 +122,14 @@ def pool(jobs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int
                 with np.errstate(invalid="ignore", divide="ignore"):
                     acc_b.append(np.where(total > 0, (w * (p.argmax(1) == y)).sum(1) / total, np.nan))
                 auc_b.append(np.stack([stats.weighted_auc(y == k, p[:, k], w) for k in range(len(classes))], axis=1))
-        res = {"accuracy": float(np.mean([e["accuracy"] for e in evals])),
-               "accuracy_per_repeat": [e["accuracy"] for e in evals],
-               "auc": {c: _mean([e["auc"][c] for e in evals]) for c in classes},
-               "macro_auc": _mean([e["macro_auc"] for e in evals]),
-               "confusion": confusion.tolist(), "n": int(sum(e["n"] for e in evals))}
+        res = {
+            "accuracy": float(np.mean([e["accuracy"] for e in evals])),
+            "accuracy_per_repeat": [e["accuracy"] for e in evals],
+            "auc": {c: _mean([e["auc"][c] for e in evals]) for c in classes},
+            "macro_auc": _mean([e["macro_auc"] for e in evals]),
+            "confusion": confusion.tolist(),
+            "n": int(sum(e["n"] for e in evals)),
+        }
         if weights is not None:
             acc_draws[m] = np.mean(acc_b, axis=0)
             auc_mean = np.mean(auc_b, axis=0)  # (B, q), averaged over repeats
@@ -117,13 +140,19 @@ def pool(jobs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int
     singles = [m for m in models if m != "fused"]
     if "fused" in models and singles:
         best = max(singles, key=lambda m: out["models"][m]["accuracy"])
-        diff = {"a": "fused", "b": best,
-                "difference": out["models"]["fused"]["accuracy"] - out["models"][best]["accuracy"]}
+        diff = {
+            "a": "fused",
+            "b": best,
+            "difference": out["models"]["fused"]["accuracy"] - out["models"][best]["accuracy"],
+        }
         if weights is not None:
             ci = _interval(acc_draws["fused"] - acc_draws[best], level)
             diff.update({"difference_ci": ci, "resolved": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))})
-        mc = [stats.mcnemar(r["y"], r["probs"]["fused"].argmax(1), r["probs"][best].argmax(1)) for r in repeats
-              if r["present"][best].all()]
+        mc = [
+            stats.mcnemar(r["y"], r["probs"]["fused"].argmax(1), r["probs"][best].argmax(1))
+            for r in repeats
+            if r["present"][best].all()
+        ]
         if mc:
             diff["mcnemar_p_per_repeat"] = [c["p_value"] for c in mc]
         out["comparison"] = diff

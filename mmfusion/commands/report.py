@@ -11,21 +11,26 @@ or never finished are listed, never averaged. Beside report.md, a self-contained
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion import plots, pooled, rundir
-from mmfusion.html import markdown_to_html
+from mmfusion import rundir
 from mmfusion.errors import RunDirError
-from mmfusion.evaluate import roc_curves
-from mmfusion.tables import to_markdown
+from mmfusion.evaluation import figures, pooled
+from mmfusion.evaluation.html import markdown_to_html
+from mmfusion.evaluation.metrics import roc_curves
+from mmfusion.evaluation.tables import to_markdown
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
 IGNORED = ("seed=", "hydra.", "dataset.seed=", "dataset.cv.fold=")
+
+
+log = logging.getLogger(__name__)
 
 
 def find_jobs(root: Path) -> list[Path]:
@@ -123,7 +128,7 @@ def training_figures(groups, out: Path) -> list[str]:
                 curves[label] = {k: np.mean([h[k].to_numpy()[:n] for h in hists], axis=0) for k in ("accuracy", "loss")}
         if curves:
             name = f"fig5_training_{m}.png"
-            plots.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
+            figures.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
             names.append(name)
     return names
 
@@ -138,10 +143,10 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
         y, p = pred["y_test"], pred[f"proba_test_{m}"]
         keep = ~np.isnan(p).any(axis=1)
         curves = roc_curves(y[keep], p[keep], len(classes))
-        plots.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
+        figures.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
                        f"ROC, {m} (seed {first['metrics']['seed']})", out / f"fig6_roc_{m}_{slug}.png")
         cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
-        plots.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
+        figures.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
         names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
     return names
 
@@ -181,7 +186,7 @@ def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
 
 def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
     models = list(dict.fromkeys(c[0] for c in table.columns))
-    plots.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
+    figures.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
     shown = pd.DataFrame({m: [_pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
                               for mu, sd in zip(table[(m, "mean")], table[(m, "std")])] for m in models},
                          index=table.index)
@@ -226,7 +231,7 @@ def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: li
     names = []
     for m in models:
         name = f"fig7_confusion_{m}_{slug}_pooled.png"
-        plots.plot_confusion(pool["models"][m]["confusion"], classes,
+        figures.plot_confusion(pool["models"][m]["confusion"], classes,
                              f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)", fig_dir / name)
         names.append(name)
     lines += ["### Confusion matrices over every unit (Fig. 7, out of fold)", ""]
@@ -246,6 +251,8 @@ def report(root: str | Path) -> Path:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     groups, failed = load_jobs(root)
+    log.info("%s: %d finished job(s) in %d group(s), %d not finished", root, sum(map(len, groups.values())),
+             len(groups), len(failed))
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
     lines = [f"# mmfusion report: `{root}`", "", f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s)."]
@@ -276,6 +283,7 @@ def report(root: str | Path) -> Path:
     out = root / "report.md"
     out.write_text("\n".join(lines))
     (root / "report.html").write_text(markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
+    log.info("report written to %s and report.html (figures in %s)", out, fig_dir)
     return out
 
 
@@ -284,3 +292,12 @@ def _evaluation(job: dict) -> dict:
     path = job["dir"] / "config.yaml"
     cfg = yaml.safe_load(path.read_text()) if path.is_file() else {}
     return (cfg or {}).get("evaluation") or {}
+
+
+def main(args: list[str]) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="mmfusion report", description=__doc__.split("\n\n")[0])
+    ap.add_argument("directory", help="a run directory or a multirun (sweep) directory of finished runs")
+    ns = ap.parse_args(args)
+    print(f"report: {report(ns.directory)}")

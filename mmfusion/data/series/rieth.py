@@ -28,11 +28,11 @@ import numpy as np
 import pandas as pd
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
-VARIABLES = [f"xmeas_{i}" for i in range(1, 42)] + [f"xmv_{i}" for i in range(1, 12)]
 KEYS = ["faultNumber", "simulationRun", "sample"]
 PARTS = {"training": (500, 21), "testing": (960, 161)}  # samples per run, first sample with the fault
 SOURCE = "Rieth et al. 2017, Harvard Dataverse doi:10.7910/DVN/6C3JR1 (https://doi.org/10.7910/DVN/6C3JR1)"

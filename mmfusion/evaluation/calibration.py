@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
+
 def log_softmax(z) -> np.ndarray:
     """Row-wise log-softmax of logits (float64; rows that are all NaN stay NaN)."""
     z = np.asarray(z, dtype=np.float64)

@@ -16,8 +16,8 @@ import pandas as pd
 
 from mmfusion import fusion
 from mmfusion.errors import ConfigError
-from mmfusion.fusion_plots import plot_robustness
-from mmfusion.tables import to_markdown
+from mmfusion.evaluation.figures import plot_robustness
+from mmfusion.evaluation.tables import to_markdown
 
 
 def drop_modalities(present: dict, names: list[str], drop: str, rate: float, seed: int) -> dict:

@@ -1,0 +1,22 @@
+"""`mmfusion data build [overrides...]`: build the configured dataset ahead of training (simulated TEP
+runs land in the on-disk cache on the way) and print its summary."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from mmfusion.config import compose_config
+
+
+def main(args: list[str]) -> None:
+    ap = argparse.ArgumentParser(prog="mmfusion data", description=__doc__.split("\n\n")[0])
+    ap.add_argument("action", choices=["build"], help="build: build (and cache) the dataset")
+    ap.add_argument("overrides", nargs="*", help="config overrides as for `mmfusion train`, e.g. dataset=factory")
+    ns = ap.parse_args(args)
+    cfg = compose_config(ns.overrides)
+    from mmfusion.data import build_dataset
+
+    ds = build_dataset(cfg.dataset)
+    print(f"dataset {cfg.dataset.name}: classes {ds.classes}; sizes {ds.sizes()}; class counts {ds.class_counts()}")
+    print(json.dumps({k: v for k, v in ds.info.items() if k != "series_variables"}, indent=1))

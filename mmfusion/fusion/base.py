@@ -1,0 +1,115 @@
+"""What every fusion rule shares: the `Rule` base class and the numpy helpers (pure numpy).
+
+A rule: `fit(val_probs, val_y, train_acc) -> params` (plain numbers, saved in metrics.json) and
+`combine(probs, params, present) -> (n, q)` fused probabilities; `fitted_on_val(cfg)` says before any
+training whether the configured rule needs a validation split. `present` is an optional list of (n,)
+boolean masks: a missing modality gets weight 0 for that sample and the remaining weights are
+renormalised.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmfusion.errors import ConfigError, DataError
+
+
+class Rule:
+    """Base of every rule; `fits_on_val = True` for rules always fitted on the validation split."""
+
+    fits_on_val = False
+
+    def __init__(self, cfg=None):
+        self.cfg = cfg
+
+    def option(self, key: str, default):
+        return self.cfg.get(key, default) if self.cfg is not None else default
+
+    @classmethod
+    def fitted_on_val(cls, cfg) -> bool:
+        """Whether this configuration is fitted on validation data (temperature scaling counts too)."""
+        return cls.fits_on_val or bool(cfg.get("calibrate", False))
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        raise NotImplementedError
+
+    def combine(self, probs, params, present=None) -> np.ndarray:
+        raise NotImplementedError
+
+
+def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:
+    if val_probs is None or val_y is None or len(val_y) == 0:
+        raise ConfigError(f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
+                          f"(e.g. dataset.val_fraction=0.2) and train again")
+    return stack(val_probs), np.asarray(val_y, dtype=np.int64)
+
+
+def stack(probs) -> np.ndarray:
+    p = np.stack([np.asarray(a, dtype=np.float64) for a in probs])  # (m, n, q)
+    if p.ndim != 3:
+        raise ValueError(f"expected a list of (n, q) arrays, got shape {p.shape}")
+    return p
+
+
+def presence(present, m: int, n: int) -> np.ndarray:
+    if present is None:
+        return np.ones((m, n), dtype=bool)
+    mask = np.stack([np.asarray(a, dtype=bool) for a in present])
+    if mask.shape != (m, n):
+        raise ValueError(f"presence masks have shape {mask.shape}, expected {(m, n)}")
+    return mask
+
+
+def weighted_average(probs, weights, present=None) -> np.ndarray:
+    """P = sum_i w_i p_i (eq. 13), with weights renormalised over the modalities present per sample."""
+    p = stack(probs)
+    m, n, _ = p.shape
+    w = np.asarray(weights, dtype=np.float64)
+    if w.shape != (m,) or (w < 0).any() or w.sum() <= 0:
+        raise ValueError(f"weights must be {m} non-negative numbers with a positive sum, got {w.tolist()}")
+    mask = presence(present, m, n)
+    ww = w[:, None] * mask  # (m, n)
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    p = np.where(mask[:, :, None], p, 0.0)  # an absent modality's row may hold NaN: it never counts
+    return np.einsum("mn,mnq->nq", ww / total, p)
+
+
+def log_weighted_average(logprobs, weights, present=None) -> np.ndarray:
+    """log of eq. 13 computed in log space: logsumexp_i(log w_i + log p_i), exact where p_i underflow."""
+    from scipy.special import logsumexp
+
+    lp = stack(logprobs)
+    m, n, _ = lp.shape
+    w = np.asarray(weights, dtype=np.float64)
+    mask = presence(present, m, n)
+    ww = w[:, None] * mask
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    with np.errstate(divide="ignore"):
+        lw = np.log(ww / total)  # -inf for absent / zero-weight modalities
+    terms = np.where(mask[:, :, None] & (ww[:, :, None] > 0), lw[:, :, None] + np.nan_to_num(lp, nan=0.0), -np.inf)
+    return logsumexp(terms, axis=0)
+
+
+def equal_weights(m: int) -> np.ndarray:
+    return np.full(m, 1.0 / m)
+
+
+def accuracy_weights(accuracies) -> np.ndarray:
+    """w_i = acc_i / sum_j acc_j (eq. 10)."""
+    acc = np.asarray(accuracies, dtype=np.float64)
+    if (acc < 0).any() or acc.sum() <= 0:
+        raise ValueError(f"accuracies must be non-negative with a positive sum, got {acc.tolist()}")
+    return acc / acc.sum()
+
+
+def predict(fused: np.ndarray) -> np.ndarray:
+    """The fused class, eq. 14 (np.argmax: ties go to the lowest class index)."""
+    return np.argmax(fused, axis=1)
+
+
+def accuracy(probs: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean(np.argmax(probs, axis=1) == y))

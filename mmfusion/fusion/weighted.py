@@ -1,0 +1,51 @@
+"""The paper's weighted-average rules (eq. 10, 13, 14): equal weights, and weights proportional to each
+modality's accuracy on the training split (the paper) or the validation split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mmfusion.errors import ConfigError
+from mmfusion.fusion.base import (
+    Rule,
+    accuracy,
+    accuracy_weights,
+    equal_weights,
+    log_weighted_average,
+    weighted_average,
+)
+
+
+class Equal(Rule):
+    """w_i = 1 / N."""
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        return {"weights": equal_weights(len(train_acc)).tolist()}
+
+    def combine(self, probs, params, present=None) -> np.ndarray:
+        return weighted_average(probs, params["weights"], present)
+
+    def combine_log(self, logprobs, params, present=None) -> np.ndarray:
+        return log_weighted_average(logprobs, params["weights"], present)
+
+
+class Accuracy(Equal):
+    """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
+
+    def fit(self, val_probs, val_y, train_acc) -> dict:
+        source = str(self.cfg.get("weights_from", "train")) if self.cfg is not None else "train"
+        if source == "train":
+            acc = list(train_acc)
+        elif source == "val":
+            if val_probs is None or val_y is None or len(val_y) == 0:
+                raise ConfigError(
+                    "fusion.weights_from=val needs a validation split: set dataset.val_fraction > 0"
+                )
+            acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
+        else:
+            raise ConfigError(f"fusion.weights_from must be 'train' or 'val', got {source!r}")
+        return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
+
+    @classmethod
+    def fitted_on_val(cls, cfg) -> bool:
+        return super().fitted_on_val(cfg) or cfg.get("weights_from") == "val"
