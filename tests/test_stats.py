@@ -91,3 +91,12 @@ def test_paired_difference_ci_from_the_same_draws():
     assert res["difference"] == pytest.approx(0.2) and res["resolved"]
     assert res["difference_ci"][0] > 0.1 and res["difference_ci"][1] < 0.3
     assert not stats.paired_difference(y, a, a, w)["resolved"]
+
+
+def test_stratified_cluster_draws_keep_each_class_units():
+    y = np.repeat([0, 1, 2], [30, 60, 12])
+    units = np.array([f"u{i // 3}" for i in range(102)])  # 3 pairs per unit, units never span classes
+    w = stats.cluster_weights([units], 300, 2, strata=y)
+    for k, n_pairs in zip(range(3), (30, 60, 12)):
+        np.testing.assert_array_equal(w[:, y == k].sum(axis=1), n_pairs)  # draws keep the class's weight
+    assert (w[:, y == 2] == 0).any()  # ... while its units are resampled

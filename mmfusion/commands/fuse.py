@@ -77,7 +77,7 @@ def new_dir(run_dir: Path, label: str) -> Path:
 def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     m0, names, test = run["metrics"], run["names"], "test"
     temps = dict(zip(names, res["params"]["temperatures"])) if res["params"].get("temperatures") else None
-    weights = draw_weights(cfg, len(run["y"][test]), run["units"])
+    weights = draw_weights(cfg, len(run["y"][test]), run["units"], run["y"][test])
     results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
                            out / "figures", temps, res["test_log"], weights=weights)
     metrics = rundir.metrics_record(
@@ -147,12 +147,12 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
 def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
     names, y, present = run["names"], run["y"]["test"], run["present"]["test"]
     first = cfgs[next(iter(fitted))]
-    weights = draw_weights(first, len(y), run["units"])
+    weights = draw_weights(first, len(y), run["units"], y)
     singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None,
                            logprobs={m: run["logprobs"]["test"][m] for m in names}, weights=weights)
     per_rule = {}
     for r, f in fitted.items():
-        w = draw_weights(cfgs[r], len(y), run["units"])
+        w = draw_weights(cfgs[r], len(y), run["units"], y)
         fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None,
                              logprobs={"fused": f["fused_log"]["test"]}, weights=w)["fused"]
         fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"])

@@ -108,7 +108,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     test_log = {n: logprobs["test"][n] for n in model_names}
-    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names])  # texts and runs resampled
+    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
     results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log,
                            weights=weights)
     for m in names:

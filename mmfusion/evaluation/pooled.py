@@ -4,8 +4,8 @@ Over the K folds of one repeat (one seed) every unit (unique text, unique run; a
 are their own units) is tested exactly once, so the folds' test predictions pool into one
 out-of-fold set. A statistic of the sweep is the mean over repeats of the statistic of each repeat's
 pooled set. Intervals come from a cluster bootstrap over the units, drawn once and shared by every
-repeat and model: a draw counts each unit c_u times, and a pair weighs the product of its units'
-counts (stats.cluster_weights); the paired difference fused minus the best single model uses the
+repeat and model: a draw counts each unit c_u times (drawn within its class, which the design fixes),
+and a pair weighs the product of its units' counts (stats.cluster_weights); the paired difference fused minus the best single model uses the
 same draws. Reads only run directories.
 """
 
@@ -47,7 +47,8 @@ def _concat(parts: list[dict], models: list[str]) -> dict:
 
 
 def _draws(repeats: list[dict], resamples: int, seed: int) -> list[np.ndarray]:
-    """(B, n_r) weights per repeat from one draw of the units shared by all repeats."""
+    """(B, n_r) weights per repeat from one draw of the units shared by all repeats; units are drawn
+    within their class (the design fixes the pairs per class)."""
     rng = np.random.default_rng([int(seed), 2025])
     weights = [np.ones((resamples, len(r["y"]))) for r in repeats]
     seen = []
@@ -56,8 +57,10 @@ def _draws(repeats: list[dict], resamples: int, seed: int) -> list[np.ndarray]:
         if any(all(np.array_equal(a, b) for a, b in zip(arrays, s)) for s in seen):
             continue  # the same clustering twice (samples that are their own units) counts once
         seen.append(arrays)
-        vocab, codes = np.unique(np.concatenate(arrays), return_inverse=True)
-        counts = stats._counts(codes, len(vocab), resamples, rng)  # (B, total pairs over repeats)
+        labels = np.concatenate([r["y"] for r in repeats]).astype(str)
+        keyed = np.char.add(np.char.add(labels, "\x1f"), np.concatenate(arrays).astype(str))
+        _, first, codes = np.unique(keyed, return_index=True, return_inverse=True)
+        counts = stats.stratified_counts(codes, labels[first], resamples, rng)  # (B, pairs over repeats)
         start = 0
         for i, a in enumerate(arrays):
             weights[i] *= counts[:, start : start + len(a)]

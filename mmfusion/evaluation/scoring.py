@@ -25,14 +25,15 @@ def eval_settings(cfg) -> dict:
     return {k: type(v)(ev.get(k, v)) for k, v in DEFAULTS.items()}
 
 
-def draw_weights(cfg, n: int, units=None):
+def draw_weights(cfg, n: int, units=None, strata=None):
     """The bootstrap draws (B, n) shared by every model and the paired difference of one test set:
     resampling the units behind the pairs (`units`: list of (n,) id arrays, e.g. text and run ids),
-    or the samples themselves when no units are known. None when evaluation.bootstrap is 0."""
+    or the samples themselves when no units are known; `strata` (the labels): drawn within each class.
+    None when evaluation.bootstrap is 0."""
     ev = eval_settings(cfg)
     if ev["bootstrap"] <= 0 or not n:
         return None
-    return stats.cluster_weights(list(units or []) or [np.arange(n)], ev["bootstrap"], int(cfg.seed))
+    return stats.cluster_weights(list(units or []) or [np.arange(n)], ev["bootstrap"], int(cfg.seed), strata)
 
 
 def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir: Path | None,
@@ -42,7 +43,7 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
     (when given) makes the NLL and the calibrated scores exact (no log of a rounded probability)."""
     ev = eval_settings(cfg)
     y = np.asarray(y)
-    weights = draw_weights(cfg, len(y), units) if weights is None else weights
+    weights = draw_weights(cfg, len(y), units, y) if weights is None else weights
     results, curves = {}, {}
     for name, p in probs.items():
         keep = present.get(name, np.ones(len(y), bool))

@@ -7,7 +7,9 @@ Cluster bootstrap (`cluster_weights`): test pairs are not independent when a few
 runs are resampled into many pairs, so the draws resample the units behind them: each clustering
 (text ids, run ids) is resampled on its own and a pair counts (its text's count) x (its run's count)
 times (the "pigeonhole" bootstrap of crossed factors, Owen 2007); with one clustering (samples that
-are their own units) it is the ordinary bootstrap. A draw is a (resamples, n) matrix of weights. A draw with no positive or no
+are their own units) it is the ordinary bootstrap. With `strata` (the class of each pair: the design
+fixes the pairs per class), units are drawn within their class, so each draw keeps the design's
+class composition. A draw is a (resamples, n) matrix of weights. A draw with no positive or no
 negative of a class gives no AUC for it and is left out of that class's (and the macro) interval.
 McNemar: exact two-sided binomial test on the discordant pairs (b: A right and B wrong; c: the reverse).
 """
@@ -47,9 +49,22 @@ def _counts(codes: np.ndarray, n_units: int, resamples: int, rng) -> np.ndarray:
     return per_unit[:, codes].astype(np.float64)
 
 
-def cluster_weights(units, resamples: int, seed: int) -> np.ndarray:
+def stratified_counts(codes: np.ndarray, unit_stratum: np.ndarray, resamples: int, rng) -> np.ndarray:
+    """(B, n): like _counts, but each stratum's units are drawn from that stratum only (as many as it
+    has), so every draw keeps the design's units per stratum (e.g. per class)."""
+    per_unit = np.zeros((resamples, len(unit_stratum)))
+    rows = np.arange(resamples)[:, None] * len(unit_stratum)
+    for s in np.unique(unit_stratum):
+        members = np.flatnonzero(unit_stratum == s)
+        pick = members[rng.integers(0, len(members), size=(resamples, len(members)))]
+        per_unit += np.bincount((pick + rows).ravel(), minlength=per_unit.size).reshape(per_unit.shape)
+    return per_unit[:, codes]
+
+
+def cluster_weights(units, resamples: int, seed: int, strata=None) -> np.ndarray:
     """(B, n) weights of a cluster bootstrap: `units` is a list of (n,) unit-id arrays (e.g. text ids,
-    run ids); identical clusterings count once; None or [] -> every sample is its own unit."""
+    run ids); identical clusterings count once; None or [] -> every sample is its own unit. `strata`
+    (n,) (e.g. the class of each pair, fixed by the design): units are drawn within their stratum."""
     clusterings = []
     for u in units or []:
         u = np.asarray(u).astype(str)
@@ -60,8 +75,14 @@ def cluster_weights(units, resamples: int, seed: int) -> np.ndarray:
         return None
     w = np.ones((int(resamples), len(clusterings[0])))
     for u in clusterings:
-        _, codes = np.unique(u, return_inverse=True)
-        w *= _counts(codes, int(codes.max()) + 1, int(resamples), rng)
+        if strata is None:
+            _, codes = np.unique(u, return_inverse=True)
+            w *= _counts(codes, int(codes.max()) + 1, int(resamples), rng)
+        else:
+            st = np.asarray(strata).astype(str)
+            keys, first, codes = np.unique(np.char.add(np.char.add(st, "\x1f"), u), return_index=True,
+                                           return_inverse=True)
+            w *= stratified_counts(codes, st[first], int(resamples), rng)
     return w
 
 
