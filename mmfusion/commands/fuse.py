@@ -101,7 +101,11 @@ def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
         rows[label] = {"accuracy": r["accuracy"], "accuracy_lo": acc[0], "accuracy_hi": acc[1],
                        "macro_auc": r["macro_auc"], "macro_auc_lo": auc[0], "macro_auc_hi": auc[1],
                        "nll": r["nll"], "brier": r["brier"], "ece": r["ece"],
-                       "mcnemar_p": (r.get("mcnemar") or {}).get("p_value")}
+                       "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
+                       # fused minus the best single model, with its interval from the same bootstrap draws
+                       "minus_best": (r.get("mcnemar") or {}).get("difference"),
+                       "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
+                       "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1]}
     df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
     df.index.name = "model"
     return df
