@@ -1,49 +1,102 @@
 """The one place that composes and checks configs: `compose_config` (Hydra's compose API, as
-`mmfusion train` would compose) and `validate` (ranges and known names, before any data is built)."""
+`mmfusion train` would compose, with the typed schemas of `mmfusion.schemas` registered first) and
+`validate` (every key's range and the rules between keys, before any data is built)."""
 
 from __future__ import annotations
 
 from omegaconf import DictConfig
 
-from mmfusion.errors import ConfigError, MmfusionError
+from mmfusion.errors import MmfusionError
 
 CONFIG_MODULE = "mmfusion.conf"  # conf/ ships inside the package under this name
 
 
-def compose_config(overrides: list[str]):
-    """The config `mmfusion train` would use with these overrides (Hydra's compose API)."""
+def one_line(err: BaseException) -> str:
+    """A Hydra or OmegaConf composition error as one line naming the key (`key=value: expected ...`)."""
+    from mmfusion.schemas.check import composition_message
+
+    text = composition_message(err)
+    if text is None and getattr(err, "override", None):  # a malformed override: name it
+        text = f"{err.override}: {str(err).splitlines()[0]} (Hydra's override syntax)"
+    if text is None:
+        lines = [ln.strip() for ln in str(err).split("Config search path")[0].splitlines() if ln.strip()]
+        text = lines[0] if lines else type(err).__name__
+        for prev, line in zip(lines, lines[1:]):  # "Available options in 'dataset':" then one option a line
+            text += (" " if prev.endswith((":", ".")) else ", " if not line.endswith(":") else ". ") + line
+    return text
+
+
+def compose_config(overrides: list[str], check: bool = True):
+    """The config `mmfusion train` would use with these overrides (Hydra's compose API), checked by
+    `validate` unless check=False. Any problem is a one-line MmfusionError."""
     from hydra import compose, initialize_config_module
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from mmfusion.schemas import register
+
+    register()
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
-            return compose(config_name="config", overrides=list(overrides))
+            cfg = compose(config_name="config", overrides=list(overrides))
     except (HydraException, OmegaConfBaseException) as err:
-        raise MmfusionError(f"{err} (overrides: {' '.join(overrides) or 'none'})") from None
-
-
-def _positive(cfg, key: str, path: str, kind=float) -> None:
-    value = cfg.get(key)
-    try:
-        ok = value is not None and kind(value) > 0 and kind(value) == float(value)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        what = "a positive integer" if kind is int else "a positive number"
-        raise ConfigError(f"{path}.{key} must be {what}, got {value!r}; fix it in the config or override it")
+        raise MmfusionError(one_line(err)) from None
+    if check:
+        validate(cfg)
+    return cfg
 
 
 def validate(cfg: DictConfig) -> None:
-    modalities = list(cfg.modalities)
-    if not modalities:
-        raise ConfigError("modalities is empty; list at least one of text, series")
-    for m in modalities:
-        if m not in cfg.model:
-            raise ConfigError(f"modalities lists {m!r} but model.{m} is not configured; add model/{m}=<name>")
-        mc = cfg.model[m]
-        _positive(mc, "lr", f"model.{m}")
-        _positive(mc, "epochs", f"model.{m}", int)
-        _positive(mc, "batch_size", f"model.{m}", int)
-    if not isinstance(cfg.seed, int) or cfg.seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
+    """Every key against its schema's range, then the rules between keys (one ConfigError naming the
+    key as the user types it)."""
+    from mmfusion.schemas.check import check
+
+    check(cfg)
+
+
+MAX_PRECHECKS = 200  # compositions spent on checking a sweep's values before any job starts
+
+
+def precheck(args: list[str]) -> None:
+    """`mmfusion train [args]`: compose and check what Hydra is about to run, before Hydra starts, so that
+    a wrong type or range is one line (Hydra would print several) and no job of a sweep starts. With
+    -m, every value of every swept key is checked (the other keys at their first value)."""
+    import logging
+
+    from hydra._internal.utils import get_args_parser
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from hydra.errors import HydraException
+
+    try:
+        ns = get_args_parser().parse_args(args)
+    except SystemExit:
+        return  # a malformed flag: Hydra's own usage message says which
+    if ns.help or ns.hydra_help or ns.shell_completion or ns.info or ns.config_dir or ns.config_name or ns.config_path:
+        return
+    ours = [o for o in ns.overrides if not o.lstrip("~+").startswith(("hydra.", "hydra/", "hydra="))]
+    try:
+        parsed = OverridesParser.create().parse_overrides(ours)
+    except HydraException as err:
+        raise MmfusionError(one_line(err)) from None
+    try:
+        values = [list(o.sweep_string_iterator()) if o.is_sweep_override() else None for o in parsed]
+    except HydraException:
+        return  # glob() sweeps need Hydra's loader: each job checks its own config
+    if any(v is not None for v in values) and not ns.multirun:
+        return  # Hydra refuses a sweep without -m in its own words
+    keys = [o.input_line.split("=", 1)[0] for o in parsed]
+
+    def line(pick: dict) -> list[str]:
+        return [
+            f"{k}={pick.get(i, v[0])}" if v is not None else o.input_line
+            for i, (k, v, o) in enumerate(zip(keys, values, parsed))
+        ]
+
+    jobs = [line({})] + [line({i: x}) for i, v in enumerate(values) if v is not None for x in v[1:]]
+    quiet = logging.getLogger("mmfusion.schemas.check")
+    level, quiet.level = quiet.level, logging.ERROR  # the job logs its notes; the check only stops bad input
+    try:
+        for job in jobs[:MAX_PRECHECKS]:
+            compose_config(job)
+    finally:
+        quiet.level = level

@@ -5,8 +5,8 @@
 RUNS=${RUNS:-outputs/runs}
 RESULTS=${RESULTS:-outputs/results}
 if [ -n "${REPORTS:-}" ]; then
-  REAL="dataset.text.source=csv dataset.text.path=$REPORTS"
+  REAL="dataset/text=csv dataset.text.path=$REPORTS"
 else
-  REAL="dataset.text.source=factory_reports"
+  REAL="dataset/text=factory_reports"
 fi
 step() { echo; echo "== $*"; }

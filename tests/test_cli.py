@@ -54,7 +54,7 @@ def test_cfg_job_prints_the_composed_config(tmp_path):
 @pytest.mark.parametrize("override, message", [
     ("fusion=medianx", "fusion/medianx"),
     ("model.text.lrr=0.1", "lrr"),
-    ("model.text.lr=-0.001", "model.text.lr must be a positive number"),
+    ("model.text.lr=-0.001", "model.text.lr=-0.001: expected a number > 0"),
 ])
 def test_bad_overrides_fail_with_one_clear_message(tmp_path, override, message):
     res = run_cli("train", *SHRINK, override, f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)

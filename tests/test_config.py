@@ -51,3 +51,59 @@ def test_configs_ship_inside_the_package():
     conf = importlib.resources.files("mmfusion.conf")
     assert conf.joinpath("config.yaml").is_file()
     assert Path(str(conf.joinpath("fusion"))).is_dir()
+
+
+# --- typed schemas: every option is typed, and its YAML shows every key ---------------------------
+def _yaml_keys(group: str, option: str) -> set[str]:
+    from omegaconf import OmegaConf
+
+    raw = OmegaConf.load(CONF / group / f"{option}.yaml")
+    nested = {k for entry in raw.get("defaults", []) if not isinstance(entry, str) for k in entry}  # series: simulate
+    return {k for k in raw if k != "defaults"} | nested
+
+
+@pytest.mark.parametrize("group", [*GROUPS, "tracking", "dataset/series", "dataset/text"])
+def test_every_option_has_a_schema_and_its_yaml_lists_every_key(group):
+    import dataclasses
+
+    from omegaconf import OmegaConf
+
+    from mmfusion.schemas.models import TRAINING_KEYS, UntrainedSchema
+
+    for option in options(group):
+        node = compose_cfg([f"{group}={option}"], shrink=False)
+        for part in group.split("/"):
+            node = node[part]
+        schema = OmegaConf.get_type(node)
+        assert dataclasses.is_dataclass(schema), f"{group}={option} is not typed"
+        yaml = _yaml_keys(group, option) | (_yaml_keys(group, "none") if group == "tracking" else set())
+        if group == "dataset/series":  # the keys every source shares live in factory.yaml
+            yaml |= set(OmegaConf.load(CONF / "dataset" / "factory.yaml").series)
+        hidden = set(node) - yaml - (set(TRAINING_KEYS) if issubclass(schema, UntrainedSchema) else set())
+        assert not hidden, f"conf/{group}/{option}.yaml does not show {hidden}"
+
+
+def test_models_without_epochs_carry_no_training_keys():
+    for group, option in (("model/text", "tfidf_logreg"), ("model/series", "minirocket")):
+        assert not {"lr", "epochs", "batch_size"} & _yaml_keys(group, option)
+        cfg = compose_cfg([f"{group}={option}"], shrink=False)
+        assert all(cfg.model[group.split("/")[1]][k] is None for k in ("lr", "epochs", "batch_size"))
+
+
+def test_readme_early_experiment_with_non_neural_models_composes():
+    from mmfusion.config import compose_config
+
+    cfg = compose_config(["experiment=early", "model/text=tfidf_logreg", "model/series=minirocket"])
+    assert cfg.fusion.weights == "val_accuracy" and cfg.model.text.name == "tfidf_logreg"
+
+
+def test_a_run_saved_with_the_old_weights_from_key_is_fused_with_the_new_one(tmp_path):
+    from omegaconf import OmegaConf
+
+    from mmfusion.commands.fuse import compose
+
+    OmegaConf.save(OmegaConf.create({"fusion": {"name": "accuracy", "weights_from": "val", "calibrate": False},
+                                     "evaluation": {"bootstrap": 0}}), tmp_path / "config.yaml")
+    run = {"dir": tmp_path, "metrics": {"seed": 3, "fusion": {"name": "accuracy"}}}
+    cfg = compose(run, "accuracy", [])
+    assert cfg.fusion.weights == "val_accuracy" and "weights_from" not in cfg.fusion and cfg.seed == 3

@@ -20,7 +20,7 @@ def test_equal_weights_average():
 
 
 def test_accuracy_weights_from_training_accuracy():
-    rule = fusion.Accuracy(OmegaConf.create({"name": "accuracy", "weights_from": "train"}))
+    rule = fusion.Accuracy(OmegaConf.create({"name": "accuracy", "weights": "train_accuracy"}))
     params = rule.fit(None, None, [0.75, 0.25])
     np.testing.assert_allclose(params["weights"], [0.75, 0.25])  # 0.75 / (0.75 + 0.25)
     fused = rule.combine([P1, P2], params)
@@ -38,7 +38,7 @@ def test_paper_weights_are_near_uniform_when_both_fit():
 
 
 def test_accuracy_weights_from_validation():
-    rule = fusion.Accuracy(OmegaConf.create({"name": "accuracy", "weights_from": "val"}))
+    rule = fusion.Accuracy(OmegaConf.create({"name": "accuracy", "weights": "val_accuracy"}))
     val_y = np.array([0, 1, 0])
     params = rule.fit([P1, P2], val_y, [1.0, 1.0])
     # P1 predicts [0, 1, 0] -> 3/3; P2 predicts [1, 1, 0] -> 2/3 ; weights 3/5, 2/5

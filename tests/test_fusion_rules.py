@@ -173,7 +173,7 @@ def test_calibrate_adds_temperatures_and_needs_val():
         fusion.fit_rule(c, None, None, [1, 1])
 
 
-@pytest.mark.parametrize("override", ["fusion=stacking", "fusion.weights_from=val", "fusion.calibrate=true"])
+@pytest.mark.parametrize("override", ["fusion=stacking", "fusion.weights=val_accuracy", "fusion.calibrate=true"])
 def test_train_refuses_a_val_fitted_rule_without_val_before_training(tmp_path, override):
     from mmfusion.commands.train import train
 

@@ -56,9 +56,9 @@ def write_rieth(d, samples=20, runs=2):
 
 
 def factory_args(d, text="reports.csv"):
-    return ["dataset=factory", "dataset.samples_per_class=4", "dataset.series.source=rieth",
+    return ["dataset=factory", "dataset.samples_per_class=4", "dataset/series=rieth",
             f"dataset.series.path={d / 'rieth.csv'}", "dataset.series.runs_per_class=2",
-            "dataset.series.length=20", "dataset.text.source=csv", f"dataset.text.path={d / text}"]
+            "dataset.series.length=20", "dataset/text=csv", f"dataset.text.path={d / text}"]
 
 
 def expect_failure(tmp_path, args, *fragments, command="train"):
@@ -222,11 +222,11 @@ def test_labels_outside_label_map(tmp_path):
     ("model/text=transformer", ["model/text/transformer"]),
     ("fusion=medianx", ["fusion/medianx"]),
     ("model.text.lrr=0.1", ["lrr"]),
-    ("model.text.lr=-0.001", ["model.text.lr must be a positive number"]),
-    ("model.series.lr=0", ["model.series.lr must be a positive number"]),
-    ("model.text.epochs=0", ["model.text.epochs must be a positive integer"]),
-    ("model.series.batch_size=-4", ["model.series.batch_size must be a positive integer"]),
-    ("model.text.batch_size=0", ["model.text.batch_size must be a positive integer"]),
+    ("model.text.lr=-0.001", ["model.text.lr=-0.001: expected a number > 0"]),
+    ("model.series.lr=0", ["model.series.lr=0: expected a number > 0"]),
+    ("model.text.epochs=0", ["model.text.epochs=0: expected an integer >= 1"]),
+    ("model.series.batch_size=-4", ["model.series.batch_size=-4: expected an integer >= 1"]),
+    ("model.text.batch_size=0", ["model.text.batch_size=0: expected an integer >= 1"]),
 ])
 def test_bad_config(tmp_path, override, fragments):
     expect_failure(tmp_path, [*SHRINK, override], *fragments)

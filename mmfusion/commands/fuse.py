@@ -45,7 +45,10 @@ def compose(run: dict, rule: str, overrides: list[str]):
     saved = rundir.read_config(run["dir"])
     own = (run["metrics"].get("fusion") or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
-        base += [f"++fusion.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.fusion).items()
+        own_keys = OmegaConf.to_container(saved.fusion)
+        if own_keys.get("weights_from"):  # a run made before fusion.weights replaced weights_from
+            own_keys["weights"] = f"{own_keys.pop('weights_from')}_accuracy"
+        base += [f"++fusion.{k}={json.dumps(v)}" for k, v in own_keys.items()
                  if k != "name" and not isinstance(v, (dict, list))]
     if saved is not None and "evaluation" in saved:
         base += [f"++evaluation.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.evaluation).items()]

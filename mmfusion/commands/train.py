@@ -168,11 +168,14 @@ def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
     import hydra
 
-    from mmfusion.config import CONFIG_MODULE
+    from mmfusion.config import CONFIG_MODULE, precheck
+    from mmfusion.schemas import register
 
     _refuse_existing_run_dir(overrides)
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
+    register()  # the typed schemas the YAML files name in their defaults lists
+    precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
     sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
     task()

@@ -1,10 +1,10 @@
 """`dataset=factory`: the paper's case. Four fault classes; each sample pairs a fault-report text with
 a 52-variable TEP time series of the same class (the modalities are independent given the class).
 
-Series sources (`dataset.series.source`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
-`braatz` (dNN.dat files). Text sources (`dataset.text.source`): `generate` (our own generator),
-`factory_reports` (MathWorks' factoryReports.csv, bundled with the package), `csv` (any other text
-CSV). Pairing and splitting: `pairing.pair_by_label`.
+Series sources (`dataset/series=`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
+`braatz` (dNN.dat files). Text sources (`dataset/text=`): `factory_reports` (MathWorks'
+factoryReports.csv, bundled with the package; the default), `generate` (our own generator), `csv` (any
+other text CSV). Pairing and splitting: `pairing.pair_by_label`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def cache_root(configured) -> Path:
 
 def _need_path(cfg, source: str, modality: str) -> str:
     if not cfg.get("path"):
-        raise ConfigError(f"dataset.{modality}.source={source} needs dataset.{modality}.path=<file or folder>")
+        raise ConfigError(f"dataset/{modality}={source} needs dataset.{modality}.path=<file or folder>")
     return str(cfg.path)
 
 
@@ -56,7 +56,7 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
                            stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
-    raise ConfigError(f"dataset.series.source={source!r} is not known; choose simulate, rieth or braatz")
+    raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
@@ -78,7 +78,7 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
         from mmfusion.data.text.factory_reports import load_factory_reports
 
         return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose factory_reports, generate or csv")
+    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=factory_reports, generate or csv")
 
 
 def build(cfg) -> Dataset:

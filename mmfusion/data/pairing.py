@@ -42,14 +42,19 @@ def stratified_split(
                 f"every split. Add samples of that class or drop it from the dataset's classes."
             )
     idx = np.arange(len(y))
-    rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
-    out = {"test": np.sort(test)}
-    if val_fraction > 0:
-        rel = val_fraction / (1.0 - test_fraction)
-        train, val = train_test_split(rest, test_size=rel, stratify=y[rest], random_state=seed + 1)
-        out["val"] = np.sort(val)
-    else:
-        train = rest
+    try:
+        rest, test = train_test_split(idx, test_size=test_fraction, stratify=y, random_state=seed)
+        out = {"test": np.sort(test)}
+        if val_fraction > 0:
+            rel = val_fraction / (1.0 - test_fraction)
+            train, val = train_test_split(rest, test_size=rel, stratify=y[rest], random_state=seed + 1)
+            out["val"] = np.sort(val)
+        else:
+            train = rest
+    except ValueError as err:  # scikit-learn: a side too small to hold one item of every class
+        raise DataError(f"{len(y)} items of {len(classes)} classes cannot be split with dataset.test_fraction="
+                        f"{test_fraction} and dataset.val_fraction={val_fraction} so that every side has every "
+                        f"class ({err}); add samples (or runs) per class or raise the fractions") from None
     out["train"] = np.sort(train)
     return {k: out[k] for k in ("train", "val", "test") if k in out}
 

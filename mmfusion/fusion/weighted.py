@@ -33,19 +33,18 @@ class Accuracy(Equal):
     """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
-        source = str(self.cfg.get("weights_from", "train")) if self.cfg is not None else "train"
-        if source == "train":
+        weights = str(self.cfg.get("weights") or "train_accuracy") if self.cfg is not None else "train_accuracy"
+        source = weights.removesuffix("_accuracy")  # recorded in params as before: train | val
+        if weights == "train_accuracy":
             acc = list(train_acc)
-        elif source == "val":
+        elif weights == "val_accuracy":
             if val_probs is None or val_y is None or len(val_y) == 0:
-                raise ConfigError(
-                    "fusion.weights_from=val needs a validation split: set dataset.val_fraction > 0"
-                )
+                raise ConfigError("fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0")
             acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
         else:
-            raise ConfigError(f"fusion.weights_from must be 'train' or 'val', got {source!r}")
+            raise ConfigError(f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}")
         return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:
-        return super().fitted_on_val(cfg) or cfg.get("weights_from") == "val"
+        return super().fitted_on_val(cfg) or cfg.get("weights") == "val_accuracy"

@@ -71,7 +71,7 @@ def test_bad_config(folder):
         with pytest.raises(ConfigError):
             load_braatz(folder, [1], **kwargs)
     for faults in ([22], [1, 1], []):
-        with pytest.raises(ConfigError, match="dataset.faults"):
+        with pytest.raises(ConfigError, match="dataset.series.faults"):
             load_braatz(folder, faults, window=10, stride=5)
 
 

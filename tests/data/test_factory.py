@@ -41,7 +41,7 @@ def test_factory_trains_on_simulated_tep_and_the_bundled_reports(short_factory, 
 
 
 def test_factory_with_generated_text(short_factory):
-    ds = build_dataset(compose_cfg(short_factory + ["dataset.text.source=generate"]).dataset)
+    ds = build_dataset(compose_cfg(short_factory + ["dataset/text=generate"]).dataset)
     assert ds.info["text_source"] == "generate" and ds.info["text_reports_read"] == 40  # 10 reports x 4 classes
 
 
@@ -79,7 +79,7 @@ def test_factory_reads_the_bundled_factory_reports_by_default(short_factory, tmp
 
 
 def test_factory_with_the_factory_reports_as_a_csv_path(short_factory, tmp_path):
-    cfg = compose_cfg(short_factory + ["dataset.text.source=csv", f"dataset.text.path={REPORTS}",
+    cfg = compose_cfg(short_factory + ["dataset/text=csv", f"dataset.text.path={REPORTS}",
                                        "dataset.split_before_resampling=false"])
     ds = build_dataset(cfg.dataset)
     assert ds.info["text_info"]["rows_read"] == 480 and ds.info["text_reports_read"] == 480
@@ -102,7 +102,7 @@ RIETH = SHARED_DATA / "tep_rieth_sample"
 
 @pytest.mark.skipif(not RIETH.exists(), reason=f"needs the shared reference data at {RIETH}")
 def test_factory_with_rieth_csv_from_shared_data():
-    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset.series.source=rieth",
+    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=rieth",
                        f"dataset.series.path={RIETH}", "dataset.series.runs_per_class=1",
                        "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
                        "dataset.series.faults=[1,2,4,5]", "dataset.split_before_resampling=false",
@@ -111,7 +111,7 @@ def test_factory_with_rieth_csv_from_shared_data():
     assert ds.splits["test"].x["series"].shape == (8, 40, 52)
     assert ds.info["series_info"]["onset_index"] == 20  # Rieth training runs: fault from sample 21
     # one run per fault cannot be split honestly: the error says why
-    honest = compose_cfg(["dataset=factory", "dataset.series.source=rieth", f"dataset.series.path={RIETH}",
+    honest = compose_cfg(["dataset=factory", "dataset/series=rieth", f"dataset.series.path={RIETH}",
                           "dataset.series.runs_per_class=1", "dataset.series.faults=[1,2,4,5]",
                           "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}"])
     with pytest.raises(Exception, match="too few distinct time series runs"):
@@ -123,7 +123,7 @@ def test_factory_with_braatz_files(tmp_path):
     for f in (1, 2, 4, 5):
         np.savetxt(tmp_path / f"d{f:02d}.dat", rng.normal(size=(480, 52)) + f)
         np.savetxt(tmp_path / f"d{f:02d}_te.dat", rng.normal(size=(960, 52)) + f)
-    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset.series.source=braatz",
+    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=braatz",
                        f"dataset.series.path={tmp_path}", "dataset.series.faults=[1,2,4,5]",
                        "dataset.series.braatz_window=50", "dataset.series.braatz_stride=100"])
     ds = build_dataset(cfg.dataset)

@@ -111,7 +111,7 @@ def test_rieth_missing_folder_and_file(tmp_path):
         load_rieth(tmp_path / "nope", [1], 1)
     with pytest.raises(DataError, match=r"TEP_Faulty_Training\.csv or .*TEP_Faulty_Training\.RData not found"):
         load_rieth(tmp_path, [1], 1)
-    with pytest.raises(DataError, match=r"mine\.csv not found.*dataset\.files\.faulty"):
+    with pytest.raises(DataError, match=r"mine\.csv not found.*dataset\.series\.files\.faulty"):
         load_rieth(tmp_path, [1], 1, files={"faulty": "mine.csv"})
 
 

@@ -31,7 +31,7 @@ MAX_FAULT = 21
 def read_dat(file: Path) -> np.ndarray:
     """One Braatz file as a float32 (rows, 52) array, transposing a 52 x N file (d00.dat)."""
     if not file.is_file():
-        raise DataError(f"{file} not found; dataset.path must be the folder holding the Braatz TEP files "
+        raise DataError(f"{file} not found; dataset.series.path must be the folder holding the Braatz TEP files "
                         f"dNN.dat and dNN_te.dat (NN = 00..{MAX_FAULT})")
     rows = [line.split() for line in file.read_text().splitlines()]
     rows = [(i + 1, r) for i, r in enumerate(rows) if r]
@@ -79,15 +79,15 @@ def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset
     """Train windows from dNN.dat, test windows from dNN_te.dat after `test_onset`; label k for faults[k]."""
     root = Path(path).expanduser()
     if not root.is_dir():
-        raise DataError(f"Braatz TEP folder {root} not found; set dataset.path to the folder holding "
+        raise DataError(f"Braatz TEP folder {root} not found; set dataset.series.path to the folder holding "
                         f"d00.dat, d00_te.dat, ..., d{MAX_FAULT}.dat, d{MAX_FAULT}_te.dat")
     faults = [int(f) for f in faults]
     if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= MAX_FAULT for f in faults):
-        raise ConfigError(f"dataset.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}")
+        raise ConfigError(f"dataset.series.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}")
     if window <= 0 or stride <= 0:
-        raise ConfigError(f"dataset.window and dataset.stride must be positive, got window={window}, stride={stride}")
+        raise ConfigError(f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}")
     if test_onset < 0:
-        raise ConfigError(f"dataset.test_onset must be >= 0, got {test_onset}")
+        raise ConfigError(f"dataset.series.test_onset must be >= 0, got {test_onset}")
     xs, ys, ids, splits, info = [], [], [], [], {}
     for k, f in enumerate(faults):
         for split, name, start in (("train", f"d{f:02d}.dat", 0), ("test", f"d{f:02d}_te.dat", test_onset)):
@@ -96,7 +96,7 @@ def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset
             if window > len(part):
                 after = f" after test_onset={test_onset}" if start else ""
                 raise DataError(f"{root / name}: window={window} is longer than its {len(part)} rows{after} "
-                                f"({len(data)} in all); lower dataset.window to at most {len(part)}")
+                                f"({len(data)} in all); lower dataset.series.braatz_window to at most {len(part)}")
             w = windows(part, window, stride)
             xs.append(w)
             ys.append(np.full(len(w), k))

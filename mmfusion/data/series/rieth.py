@@ -47,14 +47,14 @@ def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str,
     root = Path(path).expanduser()
     if not root.exists():
         raise DataError(f"Rieth TEP data not found: {root} does not exist. Download the files from "
-                        f"{SOURCE} and set dataset.path to the folder (or file) holding them.")
+                        f"{SOURCE} and set dataset.series.path to the folder (or file) holding them.")
     if root.is_file():
         if files:
-            raise ConfigError(f"dataset.files is only used when dataset.path is a folder; {root} is a file")
+            raise ConfigError(f"dataset.series.files is only used when dataset.series.path is a folder; {root} is a file")
         return {role: root for role in roles}
     unknown = sorted(set(files or {}) - {"fault_free", "faulty"})
     if unknown:
-        raise ConfigError(f"dataset.files has unknown key(s) {unknown}; use 'fault_free' and/or 'faulty'")
+        raise ConfigError(f"dataset.series.files has unknown key(s) {unknown}; use 'fault_free' and/or 'faulty'")
     names = {**default_files(part), **dict(files or {})}
     out = {}
     for role in roles:
@@ -63,7 +63,7 @@ def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str,
         found = [p for p in tries if p.is_file()]
         if not found:
             raise DataError(f"{' or '.join(map(str, tries))} not found (the {role} {part} file). Download it "
-                            f"from {SOURCE}, or give its name as dataset.files.{role}.")
+                            f"from {SOURCE}, or give its name as dataset.series.files.{role}.")
         out[role] = found[0]
     return out
 
@@ -163,7 +163,7 @@ def _check_run(samples: np.ndarray, n: int, full: int, where: str) -> None:
         raise DataError(f"{where}: sample(s) {dup[:5].tolist()} appear more than once; each sample must be unique")
     missing = np.setdiff1d(np.arange(1, n + 1), samples)
     if len(missing):
-        hint = (f"; set dataset.length to at most {missing[0] - 1} to use only the first samples of each run"
+        hint = (f"; set dataset.series.length to at most {missing[0] - 1} to use only the first samples of each run"
                 if missing[0] > 1 else "")
         raise DataError(f"{where}: has {len(samples)} samples and lacks sample(s) {_span(missing)} "
                         f"of 1..{n} ({full} per run in this part){hint}")
@@ -180,15 +180,15 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
     `split` is None: pairing/splitting happens later. `info` records `part` and the fault onset sample.
     """
     if part not in PARTS:
-        raise ConfigError(f"dataset.part must be one of {sorted(PARTS)}, got {part!r}")
+        raise ConfigError(f"dataset.series.part must be one of {sorted(PARTS)}, got {part!r}")
     full, onset = PARTS[part]
     faults = [int(f) for f in faults]
     if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= 20 for f in faults):
-        raise ConfigError(f"dataset.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}")
+        raise ConfigError(f"dataset.series.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}")
     if runs_per_class < 1 or first_run < 1:
-        raise ConfigError(f"dataset.runs_per_class and dataset.first_run must be >= 1, got {runs_per_class}, {first_run}")
+        raise ConfigError(f"dataset.series.runs_per_class and dataset.series.first_run must be >= 1, got {runs_per_class}, {first_run}")
     if length is not None and not 1 <= length <= full:
-        raise ConfigError(f"dataset.length must be in 1..{full} for part={part!r} (or null for all), got {length}")
+        raise ConfigError(f"dataset.series.length must be in 1..{full} for part={part!r} (or null for all), got {length}")
     n = length or full
     if n < onset and any(faults):
         log.warning("length=%d ends before the fault onset (sample %d): faulty runs show no fault", n, onset)

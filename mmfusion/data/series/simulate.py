@@ -50,7 +50,7 @@ def run_seed(seed: int, fault: int, run: int) -> int:
 def _steps(total: float, step: float, what: str, per: str) -> int:
     n = round(total / step)
     if n < 1 or abs(n * step - total) > 1e-9 * max(total, 1.0):
-        raise ConfigError(f"{what}={total:g} must be a whole multiple of {per}={step:g}; "
+        raise ConfigError(f"dataset.series.{what}={total:g} must be a whole multiple of dataset.series.{per}={step:g}; "
                           f"pick values where {what}/{per} is an integer")
     return int(n)
 
@@ -130,19 +130,19 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ConfigError(f"faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
+        raise ConfigError(f"dataset.series.faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
                           "(0 = normal operation)")
     faults = [int(f) for f in faults]
     for name, value, low in (("runs_per_class", runs_per_class, 1), ("workers", workers, 1), ("seed", seed, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"{name}={value!r} must be an integer >= {low}")
+            raise ConfigError(f"dataset.series.{name}={value!r} must be an integer >= {low}")
     horizon_h, onset_h = float(horizon_h), float(onset_h)
     sample_interval_h, control_interval_h = float(sample_interval_h), float(control_interval_h)
     if on_shutdown not in ("error", "drop"):
-        raise ConfigError(f"on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
+        raise ConfigError(f"dataset.series.on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
     if control_interval_h <= 0 or not 0 <= onset_h < horizon_h:
-        raise ConfigError(f"need control_interval_h={control_interval_h:g} > 0 and "
-                          f"0 <= onset_h={onset_h:g} < horizon_h={horizon_h:g}")
+        raise ConfigError(f"need dataset.series.control_interval_h={control_interval_h:g} > 0 and "
+                          f"0 <= dataset.series.onset_h={onset_h:g} < dataset.series.horizon_h={horizon_h:g}")
     record_every = _steps(sample_interval_h, control_interval_h, "sample_interval_h", "control_interval_h")
     n_samples = _steps(horizon_h, sample_interval_h, "horizon_h", "sample_interval_h")
 

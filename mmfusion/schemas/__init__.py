@@ -1,0 +1,37 @@
+"""Typed config schemas (Hydra structured configs), one dataclass per config group option.
+
+`register()` stores them in Hydra's ConfigStore under the group `schema/<group>` with the option's
+name; each YAML file names its schema first in its defaults list (e.g. conf/model/series/lstm.yaml:
+`- /schema/model/series/lstm@_here_`), so the YAML stays what users read and OmegaConf checks every
+key's type at composition. `mmfusion.schemas.check.check(cfg)` then checks ranges and cross-key rules.
+"""
+
+from __future__ import annotations
+
+from mmfusion.schemas import dataset, fusion, models, run
+
+GROUPS = {
+    "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema, "custom": dataset.CustomSchema},
+    "dataset/series": dataset.SERIES,
+    "dataset/text": dataset.TEXT,
+    "model/text": models.TEXT,
+    "model/series": models.SERIES,
+    "fusion": fusion.RULES,
+    "tracking": {"tracking": run.TrackingSchema},
+}
+_done = False
+
+
+def register() -> None:
+    """Store every schema in Hydra's ConfigStore (once per process); call before composing."""
+    global _done
+    if _done:
+        return
+    from hydra.core.config_store import ConfigStore
+
+    cs = ConfigStore.instance()
+    cs.store(group="schema", name="config", node=run.ConfigSchema)
+    for group, options in GROUPS.items():
+        for name, node in options.items():
+            cs.store(group=f"schema/{group}", name=name, node=node)
+    _done = True

@@ -1,0 +1,65 @@
+"""Schemas of the `fusion` group, one per rule.
+
+Where fitted weights come from has one key across the rules, `fusion.weights`:
+`equal | train_accuracy | val_accuracy` (accuracy: the two accuracies; product: all three). The old
+spelling `fusion.weights_from=train|val` is refused with a message naming the new key (RENAMED in
+mmfusion.schemas.check); `mmfusion fuse` maps it for runs made before the change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmfusion.schemas.fields import at_least, choice, positive, spec
+
+
+@dataclass
+class RuleSchema:
+    name: str = "?"
+    calibrate: bool = False
+
+
+@dataclass
+class EqualSchema(RuleSchema):
+    name: str = choice("equal", "equal")
+
+
+@dataclass
+class AccuracySchema(RuleSchema):
+    name: str = choice("accuracy", "accuracy")
+    weights: str = choice("train_accuracy", "train_accuracy", "val_accuracy")
+
+
+@dataclass
+class ProductSchema(RuleSchema):
+    name: str = choice("product", "product")
+    weights: str = choice("equal", "equal", "train_accuracy", "val_accuracy")
+    eps: float = spec(1.0e-6, "a number in (0, 1)", lambda v: 0 < v < 1)
+
+
+@dataclass
+class PerClassSchema(RuleSchema):
+    name: str = choice("per_class", "per_class")
+
+
+@dataclass
+class StackingSchema(RuleSchema):
+    name: str = choice("stacking", "stacking")
+    features: str = choice("proba", "proba", "log")
+    C: float = positive(1.0)
+
+
+@dataclass
+class EnsembleSelectionSchema(RuleSchema):
+    name: str = choice("ensemble_selection", "ensemble_selection")
+    rounds: int = at_least(20, 1)
+
+
+RULES = {
+    "equal": EqualSchema,
+    "accuracy": AccuracySchema,
+    "product": ProductSchema,
+    "per_class": PerClassSchema,
+    "stacking": StackingSchema,
+    "ensemble_selection": EnsembleSelectionSchema,
+}

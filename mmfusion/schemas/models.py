@@ -1,0 +1,131 @@
+"""Schemas of the `model/text` and `model/series` groups, one per option.
+
+Models trained by epochs share `TrainedSchema` (lr, epochs, batch_size, optimizer, dropout, early
+stopping). The others (tfidf_logreg, minirocket) carry no training keys in their YAML; their schemas
+accept `lr`/`epochs`/`batch_size`/`early_stopping_patience` as null only so that experiment files
+written for neural models (experiment=early) still compose with them; the check logs that they are
+ignored when set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmfusion.schemas.fields import at_least, choice, fraction, int_list, int_range, positive, spec
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+TRAINING_KEYS = ("lr", "epochs", "batch_size", "early_stopping_patience")
+
+
+def patience():
+    return spec(None, "null or an integer >= 0", lambda v: v >= 0)
+
+
+@dataclass
+class TrainedSchema:
+    name: str = "?"
+    lr: float = positive(1.0e-3)
+    epochs: int = at_least(15, 1)
+    batch_size: int = at_least(32, 1)
+    optimizer: str = choice("adam", *OPTIMIZERS)
+    dense_units: list[int] = int_list([32], 1, 0)
+    dropout: float = fraction(0.0)
+    early_stopping_patience: int | None = patience()
+
+
+@dataclass
+class UntrainedSchema:
+    """Not trained by gradient steps: the training keys exist only as null (ignored when set)."""
+
+    name: str = "?"
+    lr: float | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    early_stopping_patience: int | None = None
+
+
+@dataclass
+class TextNetSchema(TrainedSchema):
+    max_tokens: int = at_least(5000, 2)
+    sequence_length: int = at_least(40, 1)
+    embedding_dim: int = at_least(64, 1)
+    embedding: str = choice("learned", "learned", "word2vec")
+    trainable_embedding: bool = True
+    word2vec_epochs: int = at_least(20, 1)
+    word2vec_window: int = at_least(5, 1)
+    word2vec_seed: int = at_least(0, 0)
+    lstm_units: int = at_least(80, 1)
+
+
+@dataclass
+class TextLSTMSchema(TextNetSchema):
+    name: str = choice("lstm", "lstm")
+    dense_units: list[int] = int_list([64, 32, 16], 1, 0)
+
+
+@dataclass
+class TextBiLSTMSchema(TextNetSchema):
+    name: str = choice("bilstm", "bilstm")
+    lstm_units: int = at_least(64, 1)
+
+
+@dataclass
+class TfidfLogregSchema(UntrainedSchema):
+    name: str = choice("tfidf_logreg", "tfidf_logreg")
+    word_ngrams: list[int] | None = int_range([1, 2], 1)
+    char_ngrams: list[int] | None = int_range([2, 5], 1)
+    lowercase: bool = True
+    sublinear_tf: bool = True
+    min_df: int = at_least(1, 1)
+    max_features: int | None = spec(None, "null or an integer >= 1", lambda v: v >= 1)
+    C: float = positive(10.0)
+    max_iter: int = at_least(2000, 1)
+    class_weight: str | None = choice(None, "balanced")
+
+
+@dataclass
+class SeriesLSTMSchema(TrainedSchema):
+    name: str = choice("lstm", "lstm")
+    lstm_units: list[int] = int_list([52, 40, 25])
+    dense_units: list[int] = int_list([64, 32, 16], 1, 0)
+
+
+@dataclass
+class SeriesBiLSTMSchema(TrainedSchema):
+    name: str = choice("bilstm", "bilstm")
+    lstm_units: list[int] = int_list([32, 16])
+
+
+@dataclass
+class SeriesGRUSchema(TrainedSchema):
+    name: str = choice("gru", "gru")
+    gru_units: list[int] = int_list([64, 32])
+
+
+@dataclass
+class SeriesConv1DSchema(TrainedSchema):
+    name: str = choice("conv1d", "conv1d")
+    filters: list[int] = int_list([32, 64, 64])
+    kernel_sizes: list[int] = int_list([7, 5, 3])
+
+
+@dataclass
+class MiniRocketSchema(UntrainedSchema):
+    name: str = choice("minirocket", "minirocket")
+    n_kernels: int = at_least(10000, 84)
+    max_dilations_per_kernel: int = at_least(32, 1)
+    random_state: int = at_least(0, 0)
+    n_jobs: int = spec(1, "-1 (all cores) or an integer >= 1", lambda v: v == -1 or v >= 1)
+    C: float = positive(1.0)
+    max_iter: int = at_least(1000, 1)
+    class_weight: str | None = choice(None, "balanced")
+
+
+TEXT = {"lstm": TextLSTMSchema, "bilstm": TextBiLSTMSchema, "tfidf_logreg": TfidfLogregSchema}
+SERIES = {
+    "lstm": SeriesLSTMSchema,
+    "bilstm": SeriesBiLSTMSchema,
+    "gru": SeriesGRUSchema,
+    "conv1d": SeriesConv1DSchema,
+    "minirocket": MiniRocketSchema,
+}
