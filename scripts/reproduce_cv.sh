@@ -20,10 +20,11 @@ mmfusion data build experiment=paper
 # 1. text models alone (decides whether the text LSTM's pooled interval is within +/- 3 points)
 sweep cv_early_text experiment=early $REAL modalities=[text] $FOLDS seed=0
 sweep cv_paper_text experiment=paper $REAL modalities=[text] $FOLDS seed=0,1
-# 2. both modalities: the paper experiment (paper's LSTMs, then the peers), 2 repeats
-sweep cv_paper_lstm experiment=paper $REAL $FOLDS seed=0,1
-sweep cv_paper_peers experiment=paper $REAL model/series=conv1d model/text=tfidf_logreg $FOLDS seed=0,1
-# 3. early diagnosis, windows 0.5, 1, 2, 5 h, both model families
-sweep cv_early_lstm experiment=early $REAL dataset.series.window.length=10,20,40,100 $FOLDS seed=0
+# 2. early diagnosis, windows 0.5, 1, 2, 5 h: the peers (Conv1D + TF-IDF), then the paper's LSTMs
 sweep cv_early_peers experiment=early $REAL model/series=conv1d model/text=tfidf_logreg \
   dataset.series.window.length=10,20,40,100 $FOLDS seed=0
+sweep cv_early_lstm experiment=early $REAL dataset.series.window.length=10,20,40,100 $FOLDS seed=0
+# 3. both modalities on the paper experiment: Conv1D series + the paper's text LSTM (experiment=paper sets
+#    LSTM-only text keys, which model/text=tfidf_logreg's typed schema refuses), then the paper's LSTMs
+sweep cv_paper_conv1d experiment=paper $REAL model/series=conv1d $FOLDS seed=0
+sweep cv_paper_lstm experiment=paper $REAL $FOLDS seed=0,1
