@@ -116,7 +116,10 @@ class KerasModality:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
         xt = self.transform(x)
         out = self.network.get_layer("probabilities")
-        hidden = keras.Model(self.network.inputs, out.input)
+        cached = getattr(self, "_hidden", None)
+        if cached is None or cached[0] is not self.network:  # one feature model per network (no retracing)
+            self._hidden = (self.network, keras.Model(self.network.inputs, out.input))
+        hidden = self._hidden[1]
         h = np.asarray(hidden.predict(xt, batch_size=int(self.cfg.batch_size) * 4, verbose=0), dtype=np.float64)
         kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
         return log_softmax(h @ kernel + bias)
