@@ -27,4 +27,9 @@ sweep cv_early_lstm experiment=early $REAL dataset.series.window.length=10,20,40
 # 3. both modalities on the paper experiment: Conv1D series + the paper's text LSTM (experiment=paper sets
 #    LSTM-only text keys, which model/text=tfidf_logreg's typed schema refuses), then the paper's LSTMs
 sweep cv_paper_conv1d experiment=paper $REAL model/series=conv1d $FOLDS seed=0
+# its second repeat, into the same sweep directory (then report pools both seeds)
+mmfusion train -m experiment=paper $REAL model/series=conv1d $FOLDS seed=1 hydra.sweep.dir="$RUNS/cv_paper_conv1d" \
+  'hydra.sweep.subdir=seed1-${hydra.job.num}'
+mmfusion report "$RUNS/cv_paper_conv1d"
+python scripts/collect_results.py "$RUNS/cv_paper_conv1d" "$RESULTS/cv_paper_conv1d"
 sweep cv_paper_lstm experiment=paper $REAL $FOLDS seed=0,1
