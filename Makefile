@@ -13,6 +13,8 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	# venvs made before mmfusion depended on `tensorflow`: drop tensorflow-cpu first (both own tensorflow/)
+	if $(BIN)/python -m pip show --quiet tensorflow-cpu 2>/dev/null; then $(BIN)/python -m pip uninstall --quiet -y tensorflow-cpu tensorflow; fi
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 

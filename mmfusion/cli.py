@@ -2,7 +2,8 @@
 
 Each command lives in `mmfusion.commands.<name>` and exposes `main(args)`; `train` hands every argument
 to Hydra (overrides, -m, --cfg, --help, -sc install=bash|zsh|fish), the others parse their own with
-argparse (so each has --help). A user error (`MmfusionError`) is printed as one line, exit status 2.
+argparse (so each has --help). A user error (`MmfusionError`) is printed as one line, exit status 2;
+Ctrl-C or SIGTERM as one line saying where it stopped and what was kept, exit status 130 or 143.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 
 from mmfusion import __version__
 from mmfusion.errors import MmfusionError
+from mmfusion.runtime import interrupt
 
 COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>)
     "train": "train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)",
@@ -60,11 +62,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if command != "train":  # train's logging is configured by Hydra
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+    interrupt.install()  # Ctrl-C / SIGTERM: one line saying where it stopped, exit status 130 / 143
     try:
         importlib.import_module(f"mmfusion.commands.{command}").main(rest)
     except MmfusionError as err:
         print(f"mmfusion {command}: error: {err}", file=sys.stderr)
         return 2
+    except interrupt.Interrupted as err:
+        sys.stdout.flush()
+        label = f"{command} {rest[0]}" if command == "data" and rest else command
+        print(interrupt.message(label, err), file=sys.stderr, flush=True)
+        return err.exit_status
     return 0
 
 

@@ -80,8 +80,8 @@ def precheck(args: list[str]) -> None:
         raise MmfusionError(one_line(err)) from None
     try:
         values = [list(o.sweep_string_iterator()) if o.is_sweep_override() else None for o in parsed]
-    except HydraException:
-        return  # glob() sweeps need Hydra's loader: each job checks its own config
+    except Exception:  # glob() needs Hydra's loader, interval() has no values: each job checks its own config
+        return
     if any(v is not None for v in values) and not ns.multirun:
         return  # Hydra refuses a sweep without -m in its own words
     keys = [o.input_line.split("=", 1)[0] for o in parsed]
@@ -97,6 +97,6 @@ def precheck(args: list[str]) -> None:
     level, quiet.level = quiet.level, logging.ERROR  # the job logs its notes; the check only stops bad input
     try:
         for job in jobs[:MAX_PRECHECKS]:
-            compose_config(job)
+            compose_config(job, check=not ns.cfg)  # --cfg only prints: wrong types stop it, ranges do not
     finally:
         quiet.level = level

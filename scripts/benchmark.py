@@ -8,6 +8,16 @@ build experiment=paper`); text and series model seconds per epoch, each measured
 process: through mmfusion's model classes and through a minimal plain-Keras script training the same
 network on the same arrays, in ABBA order (ratio = mmfusion / plain, target <= 1.05); fusion + evaluation; with
 `--full`, the whole `train(cfg)` end to end. Timings are output, never test assertions.
+
+    python scripts/benchmark.py --scaling [--sizes 2000 10000 40000] [--reference-max 10000] [--out f.md]
+
+Scaling table (issue 13): for each size, synthetic series of 500 x 52 (series only, 1 epoch), one fresh
+subprocess per measurement so that its peak RSS (os.wait4) is its own: `mmfusion` = the whole
+`train(cfg)` (data held once, batches streamed to Keras); `NumPy input` = the same data and network
+fed to plain `keras.Model.fit` as one in-memory float32 array (up to --reference-max samples: it holds
+the extra copies the runner avoids). Each row gives the float32 bytes of the unique series and the
+target peak RSS <= 2 x bytes + 2 GiB. `--abba` times each mode twice (mmfusion, NumPy, NumPy, mmfusion)
+and reports the lower s/epoch (the least disturbed run) and the larger peak of each.
 """
 
 from __future__ import annotations
@@ -81,17 +91,141 @@ def peak_mb() -> float:
     return max(own, kids) / 1024
 
 
+SCALING = ["dataset=synthetic", "dataset.series_length=500", "dataset.series_variables=52", "modalities=[series]",
+           "evaluation.bootstrap=0"]
+
+
+def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
+    """One measurement in this (fresh) process; writes {'s_per_epoch', 'accuracy'} as JSON to out."""
+    import json
+
+    import keras
+    import numpy as np
+
+    from mmfusion.commands.train import seed_everything, train
+    from mmfusion.config import compose_config
+
+    cfg = compose_config(SCALING + [f"dataset.samples_per_class={samples // 4}", f"model.series.epochs={epochs}"])
+    timer = EpochTimer()
+    result = {"samples": samples, "mode": mode}
+    if mode == "mmfusion":
+        original = keras.Model.fit
+
+        def fit_with_timer(self, *a, callbacks=None, **kw):
+            return original(self, *a, callbacks=list(callbacks or []) + [timer.callback], **kw)
+
+        keras.Model.fit = fit_with_timer
+        with tempfile.TemporaryDirectory() as tmp:
+            res = train(cfg, Path(tmp) / "run")
+        result["accuracy"] = res["accuracy"]["series"]
+    else:  # the reference: one in-memory float32 array, plain Keras
+        from mmfusion.data import build_dataset
+        from mmfusion.models import build_model
+        from mmfusion.models.series_lstm import build_series_lstm
+
+        ds = build_dataset(cfg.dataset)
+        seed_everything(cfg.seed, cfg.deterministic)
+        tr, mc = ds.splits["train"], cfg.model.series
+        model = build_model("series", mc, ds.num_classes)
+        model.fit_preprocessing(tr.x["series"])
+        x = np.empty(tr.x["series"].shape, dtype=np.float32)
+        for s in range(0, len(x), 256):  # float32 throughout: no float64 copy of the split
+            x[s:s + 256] = model.transform(tr.x["series"][s:s + 256])
+        net = build_series_lstm(x.shape[1:], ds.num_classes, mc.lstm_units, mc.dense_units)
+        net.compile(optimizer=keras.optimizers.Adam(float(mc.lr)), loss="sparse_categorical_crossentropy",
+                    metrics=["accuracy"])
+        net.fit(x, tr.y, epochs=epochs, batch_size=int(mc.batch_size), shuffle=True, verbose=0,
+                callbacks=[timer.callback])
+    result["s_per_epoch"] = timer.per_epoch()  # median epoch after the first (tracing) when epochs > 1
+    out.write_text(json.dumps(result))
+
+
+def run_child(mode: str, samples: int, epochs: int) -> dict:
+    """Run scaling_child in a fresh interpreter; its own peak RSS from os.wait4."""
+    import json
+    import subprocess
+
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        t = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, __file__, "--scaling-child", mode, str(samples), str(epochs), str(out)])
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        code = os.waitstatus_to_exitcode(status)
+        result = json.loads(out.read_text()) if code == 0 and out.exists() else {"error": f"exit code {code}"}
+    result.update(peak_rss_gib=usage.ru_maxrss / 2**20, wall_s=wall)
+    print(f"  {mode} {samples}: {result}", flush=True)
+    return result
+
+
+def measure(n: int, with_reference: bool, epochs: int, abba: bool) -> tuple[dict, dict | None]:
+    """One mmfusion and one NumPy-input child; with abba, mmfusion, NumPy, NumPy, mmfusion (so that the
+    load of a shared machine drifting over time favours neither) and the lower s/epoch of each (the run
+    least disturbed by other processes, as timeit takes the minimum)."""
+    if not with_reference:
+        return run_child("mmfusion", n, epochs), None
+    order = ["mmfusion", "numpy", "numpy", "mmfusion"] if abba else ["mmfusion", "numpy"]
+    runs = {"mmfusion": [], "numpy": []}
+    for mode in order:
+        runs[mode].append(run_child(mode, n, epochs))
+    out = {}
+    for mode, rs in runs.items():
+        ok = [r for r in rs if "error" not in r]
+        out[mode] = rs[0] if len(ok) < len(rs) else {
+            **rs[0], "s_per_epoch": min(r["s_per_epoch"] for r in rs),
+            "peak_rss_gib": max(r["peak_rss_gib"] for r in rs)}
+    return out["mmfusion"], out["numpy"]
+
+
+def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = False) -> list[str]:
+    lines = ["| samples | unique float32 series | target peak RSS (2 x + 2 GiB) | mmfusion peak RSS | "
+             "mmfusion s/epoch | NumPy-input peak RSS | NumPy-input s/epoch | s/epoch ratio (target <= 1.05) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for n in sizes:
+        gib = n * 500 * 52 * 4 / 2**30
+        ours, ref = measure(n, n <= reference_max, epochs, abba)
+
+        def cell(r, key, fmt):
+            return "not run" if r is None else r.get("error") or fmt.format(r[key])
+
+        ratio = (f"{ours['s_per_epoch'] / ref['s_per_epoch']:.3f}" if ref and "s_per_epoch" in ref
+                 and "s_per_epoch" in ours else "n/a")
+        lines.append(f"| {n:,} | {gib:.2f} GiB | {2 * gib + 2:.2f} GiB | {cell(ours, 'peak_rss_gib', '{:.2f} GiB')} | "
+                     f"{cell(ours, 's_per_epoch', '{:.1f}')} | {cell(ref, 'peak_rss_gib', '{:.2f} GiB')} | "
+                     f"{cell(ref, 's_per_epoch', '{:.1f}')} | {ratio} |")
+    return lines
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--scaling-child":
+        mode, samples, epochs, out = sys.argv[2:6]
+        return scaling_child(mode, int(samples), int(epochs), Path(out))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=3, help="epochs timed per network (first excluded)")
     p.add_argument("--cold-runs", type=int, default=8, help="runs per class simulated into a fresh cache")
     p.add_argument("--full", action="store_true", help="also time the whole train(cfg) end to end")
     p.add_argument("--out", type=Path, default=None, help="write the Markdown table here too")
+    p.add_argument("--scaling", action="store_true", help="only the scaling table (synthetic 500 x 52, series)")
+    p.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000, 40000], help="scaling: sample counts")
+    p.add_argument("--reference-max", type=int, default=10000, help="scaling: largest size also run with NumPy input")
+    p.add_argument("--abba", action="store_true", help="scaling: time each mode twice, in ABBA order")
+    p.add_argument("--scaling-epochs", type=int, default=1,
+                   help="scaling: epochs per measurement (more than 1: the first, with tracing, is not timed)")
     p.add_argument("overrides", nargs="*", default=["experiment=paper"])
     args = p.parse_args()
+    if args.scaling:
+        import platform as pf
 
-    from mmfusion.cli import compose_config
+        head = [f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
+                f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}", ""]
+        text = "\n".join(head + scaling(args.sizes, args.reference_max, args.scaling_epochs, args.abba)) + "\n"
+        print(text)
+        if args.out:
+            args.out.write_text(text)
+        return
+
     from mmfusion.commands.train import fuse_all, seed_everything
+    from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
     from mmfusion.evaluation import calibration

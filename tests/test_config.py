@@ -102,8 +102,19 @@ def test_a_run_saved_with_the_old_weights_from_key_is_fused_with_the_new_one(tmp
 
     from mmfusion.commands.fuse import compose
 
-    OmegaConf.save(OmegaConf.create({"fusion": {"name": "accuracy", "weights_from": "val", "calibrate": False},
-                                     "evaluation": {"bootstrap": 0}}), tmp_path / "config.yaml")
+    OmegaConf.save(
+        OmegaConf.create(
+            {"fusion": {"name": "accuracy", "weights_from": "val", "calibrate": False}, "evaluation": {"bootstrap": 0}}
+        ),
+        tmp_path / "config.yaml",
+    )
     run = {"dir": tmp_path, "metrics": {"seed": 3, "fusion": {"name": "accuracy"}}}
     cfg = compose(run, "accuracy", [])
     assert cfg.fusion.weights == "val_accuracy" and "weights_from" not in cfg.fusion and cfg.seed == 3
+
+
+def test_the_schema_knows_the_generators_report_categories():
+    from mmfusion.data.text.phrases import CATEGORIES
+    from mmfusion.schemas.dataset import REPORT_CATEGORIES
+
+    assert tuple(CATEGORIES) == REPORT_CATEGORIES

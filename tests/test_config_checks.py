@@ -2,12 +2,13 @@
 and what it expects, a non-zero exit, no traceback, nothing built or simulated first."""
 
 import pytest
-from conftest import run_cli
+from conftest import ROOT, run_cli
 
 from mmfusion.config import compose_config
 from mmfusion.errors import MmfusionError
 
-FACTORY_RIETH = ["dataset/series=rieth", "dataset.series.path=/nowhere"]
+FACTORY_RIETH = ["dataset/series=rieth", f"dataset.series.path={ROOT}"]  # any existing folder
+CSV = ["dataset/text=csv", f"dataset.text.path={ROOT / 'README.md'}"]  # any existing file
 CUSTOM = ["dataset=custom", "dataset.classes=[a,b]", "dataset.records=r.csv", "dataset.series_path=s.npz"]
 
 # (overrides, the start of the one-line message: `<full key>=<value>: expected ...` or the key alone)
@@ -57,7 +58,7 @@ BAD = [
         "dataset.series.faults=[1, 2, 3, 21]: expected fault numbers in 0..20",
     ),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.faults=[1,2,3,22]"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.faults=[1,2,3,22]"],
         "dataset.series.faults=[1, 2, 3, 22]: expected fault numbers in 0..21",
     ),
     (
@@ -99,11 +100,11 @@ BAD = [
     ),
     ([*FACTORY_RIETH, "dataset.series.length=600"], "dataset.series.length=600: expected null or 1..500"),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.braatz_stride=0"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.braatz_stride=0"],
         "dataset.series.braatz_stride=0: expected an integer >= 1",
     ),
     (
-        ["dataset/series=braatz", "dataset.series.path=/x", "dataset.series.test_onset=-1"],
+        ["dataset/series=braatz", f"dataset.series.path={ROOT}", "dataset.series.test_onset=-1"],
         "dataset.series.test_onset=-1: expected an integer >= 0",
     ),
     (["dataset/text=csv"], "dataset.text.path is required"),
@@ -115,18 +116,32 @@ BAD = [
     (["dataset.text.typo_rate=0.1"], "dataset.text.typo_rate is not a key of dataset.text (it belongs to dataset/text=generate)"),
     (["dataset.cv.folds=1"], "dataset.cv.folds=1: expected null, 0 or an integer >= 2"),
     (["dataset.cv.folds=5", "dataset.cv.fold=5"], "dataset.cv.fold=5: expected an integer in 0..4 for dataset.cv.folds=5"),
+    (
+        ["dataset/text=csv", "dataset.text.path=/no/such.csv"],
+        "dataset.text.path=/no/such.csv: /no/such.csv does not exist",
+    ),
+    (
+        ["dataset/text=csv", f"dataset.text.path={ROOT}"],
+        f"dataset.text.path={ROOT}: {ROOT} is a folder; expected an existing file",
+    ),
+    (["dataset/series=rieth", "dataset.series.path=/no/such"], "dataset.series.path=/no/such: /no/such does not exist"),
     (["dataset/text=generate", "dataset.text.typo_rate=1"], "dataset.text.typo_rate=1: expected a number in [0, 1)"),
     (["dataset/text=generate", "dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
     (
         ["dataset/text=generate", "dataset.text.categories=[leak]"],
-        "dataset.text.categories=[leak]: expected null or one report category per class",
+        "dataset.text.categories=[leak]: expected null or one report category per class (4 classes)",
     ),
     (
-        ["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.label_map=3"],
+        ["dataset.text.categories=[leak,leak,software,mechanical]"],
+        "dataset.text.categories=[leak, leak, software, mechanical]: expected null or a list of distinct report",
+    ),
+    (["dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
+    (
+        [*CSV, "dataset.text.label_map=3"],
         "dataset.text.label_map=3: expected null or a mapping",
     ),
     (
-        ["dataset/text=csv", "dataset.text.path=r.csv", "dataset.text.empty=skip"],
+        [*CSV, "dataset.text.empty=skip"],
         "dataset.text.empty=skip: expected one of error | drop",
     ),
     ([*FACTORY_RIETH, "dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
@@ -213,7 +228,8 @@ GOOD = [
     ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],
     [*FACTORY_RIETH, "dataset.series.files={faulty: f.csv}"],
     [*CUSTOM, "dataset.label_map={1: a, 2: b}"],
-    ["dataset/text=csv", "dataset.text.path=r.csv", "dataset/series=braatz", "dataset.series.path=/x"],
+    ["dataset.text.categories=[leak,electronic,software,Mechanical Failure]"],
+    [*CSV, "dataset/series=braatz", f"dataset.series.path={ROOT}"],
 ]
 
 
@@ -260,3 +276,9 @@ def test_a_sweep_with_one_bad_value_starts_no_job(tmp_path):
         and res.stderr.strip() == "mmfusion train: error: evaluation.bootstrap=-3: expected an integer >= 0"
     )
     assert not (tmp_path / "sweep").exists()
+
+
+def test_cfg_job_still_prints_a_config_with_required_values_unset(tmp_path):
+    res = run_cli("train", "--cfg", "job", "dataset=custom", cwd=tmp_path, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "records: ???" in res.stdout and not (tmp_path / "outputs").exists()

@@ -29,7 +29,7 @@ def records(run, tmp_path_factory):
     pd.DataFrame({"id": test.ids, "text": test.x["text"]}).to_csv(d / "text.csv", index=False)
     np.savez(d / "series.npz", ids=test.ids, x=test.x["series"])
     n, t, f = test.x["series"].shape
-    long = pd.DataFrame(test.x["series"].reshape(n * t, f), columns=[f"v{j + 1}" for j in range(f)])
+    long = pd.DataFrame(np.asarray(test.x["series"]).reshape(n * t, f), columns=[f"v{j + 1}" for j in range(f)])
     long.insert(0, "step", np.tile(np.arange(t), n))
     long.insert(0, "id", np.repeat(test.ids, t))
     long.sample(frac=1, random_state=0).to_csv(d / "series.csv", index=False)  # any row order

@@ -7,6 +7,7 @@ import argparse
 import json
 
 from mmfusion.config import compose_config
+from mmfusion.runtime import interrupt
 
 
 def main(args: list[str]) -> None:
@@ -17,6 +18,7 @@ def main(args: list[str]) -> None:
     cfg = compose_config(ns.overrides)
     from mmfusion.data import build_dataset
 
-    ds = build_dataset(cfg.dataset)
+    with interrupt.stage("building the dataset", hint="rerun the same command to continue (finished runs are reused)"):
+        ds = build_dataset(cfg.dataset)
     print(f"dataset {cfg.dataset.name}: classes {ds.classes}; sizes {ds.sizes()}; class counts {ds.class_counts()}")
     print(json.dumps({k: v for k, v in ds.info.items() if k != "series_variables"}, indent=1))

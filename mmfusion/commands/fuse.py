@@ -26,6 +26,7 @@ from mmfusion.errors import ConfigError, MmfusionError, RunDirError
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import to_markdown, write_tables
 from mmfusion.fusion.robustness import robustness_table, write_robustness
+from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 
@@ -187,7 +188,9 @@ def main(args: list[str]) -> None:
     ns = ap.parse_args(args)
     if "=" in ns.run_dir:
         ap.error(f"the first argument must be the run directory, got {ns.run_dir!r}")
-    out = fuse_run(ns.run_dir, ns.overrides)
+    kept = f"{ns.run_dir} itself unchanged; a new fuse/ folder there, if any, has no COMPLETE marker"
+    with interrupt.stage("fusing", kept=kept, hint="rerun the same command"):
+        out = fuse_run(ns.run_dir, ns.overrides)
     for name in ("comparison.md", "accuracy_ci.md", "robustness.md"):
         if (out / "tables" / name).is_file():
             print((out / "tables" / name).read_text(), end="")

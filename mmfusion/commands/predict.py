@@ -23,6 +23,7 @@ import pandas as pd
 from mmfusion import fusion, rundir
 from mmfusion.data.files import read_series_file
 from mmfusion.errors import DataError, MmfusionError, RunDirError
+from mmfusion.runtime import interrupt
 
 
 def _read_csv(path: Path, what: str) -> pd.DataFrame:
@@ -136,7 +137,10 @@ def main(args: list[str]) -> None:
     ap.add_argument("--text-column", help="name of the text column (default: text, else the run's)")
     ap.add_argument("--out", type=Path, default=Path("predictions.csv"), help="output CSV (default predictions.csv)")
     ns = ap.parse_args(args)
-    df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
+    with interrupt.stage("classifying", kept="no output file written", hint="rerun the same command"):
+        df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
     ns.out.parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(ns.out, index=False)
+    tmp = ns.out.with_name(ns.out.name + ".tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(ns.out)  # whole or absent, also when interrupted
     print(f"{len(df)} record(s) classified; written to {ns.out}")

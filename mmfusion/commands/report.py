@@ -24,10 +24,11 @@ from mmfusion.evaluation import figures, pooled
 from mmfusion.evaluation.html import markdown_to_html
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.runtime import interrupt
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
-IGNORED = ("seed=", "hydra.", "dataset.seed=", "dataset.cv.fold=")
+IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=", "dataset.cv.fold=")
 
 
 log = logging.getLogger(__name__)
@@ -280,10 +281,13 @@ def report(root: str | Path) -> Path:
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
     if figures:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
-    out = root / "report.md"
-    out.write_text("\n".join(lines))
-    (root / "report.html").write_text(markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
-    log.info("report written to %s and report.html (figures in %s)", out, fig_dir)
+    out, tmp = root / "report.md", root / "report.md.tmp"
+    tmp.write_text("\n".join(lines))
+    tmp.replace(out)  # whole or absent, also when interrupted
+    page, tmp = root / "report.html", root / "report.html.tmp"
+    tmp.write_text(markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
+    tmp.replace(page)
+    log.info("report written to %s and %s (figures in %s)", out, page.name, fig_dir)
     return out
 
 
@@ -300,4 +304,6 @@ def main(args: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="mmfusion report", description=__doc__.split("\n\n")[0])
     ap.add_argument("directory", help="a run directory or a multirun (sweep) directory of finished runs")
     ns = ap.parse_args(args)
-    print(f"report: {report(ns.directory)}")
+    with interrupt.stage("writing the report", kept=f"nothing new in {ns.directory}", hint="rerun the same command"):
+        out = report(ns.directory)
+    print(f"report: {out}")

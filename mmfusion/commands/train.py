@@ -16,13 +16,16 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from mmfusion import fusion, rundir
-from mmfusion.config import validate
+from mmfusion.commands import resume
+from mmfusion.config import compose_config, validate
 from mmfusion.data import Dataset, build_dataset
+from mmfusion.data.factory import cache_root
+from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures
-from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
+from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, launchers, tracking
+from mmfusion.runtime import devices, interrupt, launchers, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -38,31 +41,97 @@ def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None):
+def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
     """Train one model per modality; returns probabilities and log-probabilities per split and model,
-    train accuracy, histories."""
+    train accuracy, histories.
+
+    Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
+    resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
+    checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
+    """
     from mmfusion.models import build_model
+    from mmfusion.models.checkpoint import describe
 
     probs = {split: {} for split in ds.splits}
     logprobs = {split: {} for split in ds.splits}
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
+    checkpointing = bool(cfg.training.checkpoint)
     for m in names:
-        log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(tr.present[m].sum()))
         model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = tr.present[m]
-        val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
-        histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val,
-                                 callbacks=tracking.callbacks(cfg, run_dir, m))  # TensorBoard when tracking.tensorboard
+        if resuming and resume.finished(run_dir, m):
+            log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
+            model.load(run_dir / "models")
+            saved = pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0)
+            histories[m] = {k: v.tolist() for k, v in saved.items()}
+        else:
+            log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
+            seed_everything(cfg.seed, cfg.deterministic)
+            ckpt = resume.model_dir(run_dir, m)
+            model.checkpoint_dir = ckpt if checkpointing else None
+            val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
+            with interrupt.stage(f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None):
+                histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val,
+                                         callbacks=tracking.callbacks(cfg, run_dir, m))  # TensorBoard if tracking.tensorboard
+            with interrupt.deferred():  # the model, then its history (the sign that it is whole)
+                model.save(run_dir / "models")
+                history = rundir_path(run_dir, "history", f"{m}.csv")
+                pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{history}.tmp")
+                os.replace(f"{history}.tmp", history)
+                resume.drop_checkpoints(run_dir, m)
         for split_name, split in ds.splits.items():
             logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
             probs[split_name][m] = np.exp(logprobs[split_name][m])
         p = probs["train"][m][keep]
         train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
-        model.save(run_dir / "models")
-        pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-            rundir_path(run_dir, "history", f"{m}.csv"))
     return probs, logprobs, train_acc, histories
+
+
+def joint_inputs(split, hide: str | None = None) -> dict:
+    """The joint model's input of one split: both modalities and their presence (`hide`: one modality masked)."""
+    present = np.stack([split.present["text"], split.present["series"]], axis=1)
+    if hide is not None:
+        present[:, ("text", "series").index(hide)] = False
+    return {"text": split.x["text"], "series": split.x["series"], "present": present}
+
+
+def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict,
+              strategy=None) -> dict:
+    """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
+    probabilities as model `joint`; returns its test probabilities with the text or the series hidden
+    (so that `fuse` can draw its missing-modality curve without Keras)."""
+    from mmfusion.models import build_model
+
+    tr, va = ds.splits["train"], ds.splits.get("val")
+    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
+    log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+             cfg.joint.fusion_layer, cfg.joint.modality_dropout, len(tr))
+    model = build_model("joint", cfg.joint, ds.num_classes, strategy)
+    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
+    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
+    for split_name, split in ds.splits.items():
+        probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
+    train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
+    model.save(run_dir / "models")
+    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+        rundir_path(run_dir, "history", "joint.csv"))
+    test = ds.splits["test"]
+    both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
+    hidden = {}
+    for m in ("text", "series"):
+        p = probs["test"]["joint"].copy()
+        if both.any():
+            p[both] = model.predict_proba({k: v[both] for k, v in joint_inputs(test, hide=m).items()})
+        hidden[f"proba_test_joint_without_{m}"] = p
+    return hidden
+
+
+def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
+    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
+    jc = cfg.joint
+    return {"name": str(jc.name), "fusion_layer": str(jc.fusion_layer), "modality_dropout": float(jc.modality_dropout),
+            "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
 
 
 def rundir_path(run_dir: Path, *parts: str) -> Path:
@@ -84,14 +153,18 @@ def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict
 
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
-    if rundir.holds_results(run_dir):
-        raise ConfigError(f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
+    mode = resume.prepare(cfg, run_dir)  # fresh | resume | skip; refuses a directory it must not touch
+    if mode == "skip":
+        log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
+        return resume.saved_result(run_dir)
     validate(cfg)
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
         raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
                           f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
-    ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+    with interrupt.stage("building the dataset"):
+        ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+        spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
     seed_everything(cfg.seed, cfg.deterministic)
     strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
@@ -100,55 +173,95 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
 
-    probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy)
+    if mode == "resume":
+        log.info("resuming the interrupted run in %s", run_dir)
+    elif cfg.training.checkpoint:
+        resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
+    saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
+    with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
+        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy,
+                                                               resuming=mode == "resume")
+        joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
+        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
+    with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
+        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
+
+
+def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories,
+            hidden: dict) -> dict:
     params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
-    model_names = names + (["fused"] if params is not None else [])
+    joint = "joint" in probs["test"]
+    model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
     test = ds.splits["test"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
-    test_log = {n: logprobs["test"][n] for n in model_names}
+    test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
     weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
     results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log,
                            weights=weights)
-    for m in names:
+    for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
-    rundir.write_npz(run_dir / rundir.PREDICTIONS,
-                     rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs))
+    arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs)
+    rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
     metrics = rundir.metrics_record(
         ds.classes, names, results, train_acc,
         {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        compare(test.y, test_probs, test.present, model_names, weights, eval_settings(cfg)["ci_level"]),
-        ds.sizes(), ds.class_counts(), ds.info, cfg.seed)
+        compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"], weights,
+                eval_settings(cfg)["ci_level"]), ds.sizes(),
+        ds.class_counts(), ds.info, cfg.seed,
+        joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
     rundir.write_config(run_dir, cfg)  # for predict / fuse
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
     tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
-    rundir.mark_complete(run_dir)
+    with interrupt.deferred():
+        rundir.mark_complete(run_dir)
+        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
             "metrics": metrics, "table": table}
+
+
+def _resume_hint(cfg, out: str) -> str:
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    hc = HydraConfig.get()
+    if hc.mode == RunMode.MULTIRUN:
+        return (f"job {hc.job.num} ({out}) is not marked complete; rerun the same command with "
+                f"hydra.sweep.dir={hc.sweep.dir} resume=true to continue the sweep")
+    if cfg.training.checkpoint:
+        return f"{out} is not marked complete; rerun the same command with hydra.run.dir={out} to continue"
+    return f"{out} is not marked complete (training.checkpoint=false: a rerun starts again in a new directory)"
 
 
 def _task(cfg) -> dict:
     from hydra.core.hydra_config import HydraConfig
 
     out = HydraConfig.get().runtime.output_dir
-    result = train(cfg, out)
+    with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
+        result = train(cfg, out)
     print(result["table"], end="")
-    print(f"run directory: {out}")
+    print(f"run directory: {out}" + (" (already complete with the same config; kept as it was)"
+                                     if result.get("skipped") else ""))
     return result["accuracy"]
 
 
-def _refuse_existing_run_dir(overrides: list[str]) -> None:
-    """Hydra rewrites .hydra/ of an existing directory before the task starts: refuse that up front."""
+def _existing_run_dir(overrides: list[str]) -> Path | None:
+    """Hydra rewrites .hydra/ of an existing directory before the task starts, so decide up front: a run
+    directory that holds results is refused, unless it is an interrupted run with checkpoints and the
+    same config (resumed) or, with resume=true, a finished run with the same config (returned: kept)."""
+    if any(arg.startswith("-") for arg in overrides):  # -m (each job decides), --cfg, --help: no run here
+        return None
     for arg in overrides:
         if arg.startswith("hydra.run.dir="):
             target = Path(arg.split("=", 1)[1])
-            if target.is_dir() and rundir.holds_results(target):
-                raise MmfusionError(f"{target} already holds a run; choose a new hydra.run.dir (nothing was overwritten)")
+            if target.is_dir() and resume.state(target) != "fresh":
+                return target if resume.prepare(compose_config(overrides), target) == "skip" else None
+    return None
 
 
 def _refuse_unwritable_dirs(overrides: list[str]) -> None:
@@ -171,11 +284,18 @@ def main(overrides: list[str]) -> None:
     from mmfusion.config import CONFIG_MODULE, precheck
     from mmfusion.schemas import register
 
-    _refuse_existing_run_dir(overrides)
+    finished = _existing_run_dir(overrides)
+    if finished is not None:  # resume=true and complete with the same config: nothing to do
+        print((finished / "tables" / "accuracy.md").read_text(), end="")
+        print(f"run directory: {finished} (already complete with the same config; kept as it was)")
+        return
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
     register()  # the typed schemas the YAML files name in their defaults lists
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
     sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
-    task()
+    multirun = any(arg in ("-m", "--multirun") for arg in overrides)
+    hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
+    with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more
+        task()

@@ -3,6 +3,10 @@
 A Dataset holds the class names and, per split (`train`, optional `val`, `test`), one array per
 modality aligned sample by sample, the integer labels, sample ids, and a boolean presence mask per
 modality (a missing modality is an explicit mask, never a placeholder value).
+
+Numeric modalities (series) are `store.Rows` views: the unique runs are held once, and each split
+keeps only an index into them; `np.asarray(split.x["series"])` builds the array when one is needed.
+Texts stay object arrays (they share the unique strings, 8 bytes per sample).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class Split:
-    x: dict[str, np.ndarray]  # modality -> (n, ...) array; text is a 1-d array of str
+    x: dict  # modality -> (n, ...) store.Rows view or array; text is a 1-d array of str
     y: np.ndarray  # (n,) int64 class indices
     ids: np.ndarray  # (n,) str sample ids
     present: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> (n,) bool

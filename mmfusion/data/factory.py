@@ -50,12 +50,14 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
 
         files = dict(cfg.files) if cfg.get("files") else None
         return load_rieth(_need_path(cfg, source, "series"), list(cfg.faults), int(cfg.runs_per_class),
-                          part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files)
+                          part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files,
+                          cache_dir=cache_root(cfg.get("cache_dir")) / "rieth")
     if source == "braatz":
         from mmfusion.data.series.braatz import load_braatz
 
         return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
-                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset))
+                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset),
+                           cache_dir=cache_root(cfg.get("cache_dir")) / "braatz")
     raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 
@@ -89,10 +91,10 @@ def build(cfg) -> Dataset:
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
+    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
-    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
                        float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed), cv_settings(cfg))
     ds.info.update({

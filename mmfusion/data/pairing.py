@@ -11,6 +11,7 @@ import logging
 import numpy as np
 from sklearn.model_selection import train_test_split
 
+from mmfusion.arrays import Rows
 from mmfusion.data.dataset import Dataset, Split
 from mmfusion.errors import ConfigError, DataError
 
@@ -135,7 +136,10 @@ def make_dataset(
     cv: tuple[int, int] | None = None,
 ) -> Dataset:
     """Split aligned samples (every modality already paired sample by sample) into a Dataset; each
-    sample is its own unit. cv=(K, k): fold k of a stratified K-fold instead of the single split."""
+    sample is its own unit. cv=(K, k): fold k of a stratified K-fold instead of the single split.
+
+    Numeric modalities become Rows views, so the splits index one array instead of copying it."""
+    x = {k: Rows(v) if isinstance(v, np.ndarray) and v.dtype != object else v for k, v in x.items()}
     full = Split(x=x, y=y, ids=ids, present=dict(present or {}))
     if cv is None:
         parts = stratified_split(full.y, test_fraction, val_fraction, seed, classes)
@@ -291,7 +295,7 @@ def pair_by_label(
         perm = rng.permutation(len(y))
         y, ti, si = y[perm], ti[perm], si[perm]
         ids = np.asarray([f"{s}-{i:05d}:{texts.ids[a]}+{s_groups[b]}" for i, (a, b) in enumerate(zip(ti, si))])
-        splits[s] = Split(x={"text": texts.texts[ti], "series": series.x[si]}, y=y, ids=ids,
+        splits[s] = Split(x={"text": texts.texts[ti], "series": Rows(series.x, si)}, y=y, ids=ids,
                           units={"text": t_units[ti], "series": s_groups[si]})
         sources[s] = (t_groups[ti], s_groups[si])
     assert_every_class_present(splits, classes)

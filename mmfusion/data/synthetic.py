@@ -9,8 +9,11 @@ class-specific oscillation (its own frequency and its own loading on each variab
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 
+from mmfusion.arrays import chunk_rows
 from mmfusion.data.dataset import Dataset
 from mmfusion.data.pairing import cv_settings, make_dataset
 from mmfusion.errors import ConfigError
@@ -40,20 +43,31 @@ def generate_texts(y: np.ndarray, q: int, cfg, rng: np.random.Generator) -> np.n
 
 
 def generate_series(y: np.ndarray, q: int, cfg, rng: np.random.Generator) -> np.ndarray:
+    """(n, T, F) float32, built chunk by chunk (working memory ~CHUNK_BYTES, not 4 float64 copies);
+    the values are those of the whole-array recipe, draw for draw: all noise first, then the phases."""
     n, t, f = len(y), cfg.series_length, cfg.series_variables
     freqs = rng.uniform(1.0, 6.0, size=q)  # cycles per series, one per class
     loadings = rng.normal(size=(q, f))
     drift_var = rng.integers(f, size=q)
     steps = np.arange(t) / t
-    noise = np.zeros((n, t, f))
-    eps = rng.normal(size=(n, t, f))
-    for i in range(1, t):  # AR(1) noise, phi = 0.7, unit stationary variance
-        noise[:, i] = 0.7 * noise[:, i - 1] + np.sqrt(1 - 0.49) * eps[:, i]
+    step = chunk_rows((n, t, f))
+    noise_rng = copy.deepcopy(rng)  # replays the noise draws below, after the phases are known
+    for s in range(0, n, step):  # advance past the noise draws, as one (n, t, f) draw would
+        rng.normal(size=(min(step, n - s), t, f))
     phase = rng.uniform(0, 2 * np.pi, size=n)
-    osc = np.sin(2 * np.pi * freqs[y][:, None] * steps[None, :] + phase[:, None])  # (n, t)
-    x = noise + cfg.series_signal * osc[:, :, None] * loadings[y][:, None, :]
-    x[np.arange(n), :, drift_var[y]] += cfg.series_signal * steps[None, :]
-    return x.astype(np.float32)
+    out = np.empty((n, t, f), dtype=np.float32)
+    for s in range(0, n, step):
+        e = min(n, s + step)
+        eps = noise_rng.normal(size=(e - s, t, f))
+        noise = np.zeros_like(eps)
+        for i in range(1, t):  # AR(1) noise, phi = 0.7, unit stationary variance
+            noise[:, i] = 0.7 * noise[:, i - 1] + np.sqrt(1 - 0.49) * eps[:, i]
+        yk = y[s:e]
+        osc = np.sin(2 * np.pi * freqs[yk][:, None] * steps[None, :] + phase[s:e, None])  # (chunk, t)
+        x = noise + cfg.series_signal * osc[:, :, None] * loadings[yk][:, None, :]
+        x[np.arange(e - s), :, drift_var[yk]] += cfg.series_signal * steps[None, :]
+        out[s:e] = x
+    return out
 
 
 def build(cfg) -> Dataset:

@@ -17,6 +17,7 @@ import keras
 import numpy as np
 
 from mmfusion.errors import ConfigError
+from mmfusion.models.batches import Batches
 from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 
     modality = "?"
+    checkpoint_dir: Path | None = None  # set by the runner (training.checkpoint): epoch checkpoints, resumed
+    # True: training batches are streamed (Batches, shuffled from `seed`); False: the transformed split is
+    # handed to Keras as one array (Keras shuffles), for inputs whose transform is small (token ids)
+    stream_fit = True
 
     def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg = cfg
@@ -69,11 +74,28 @@ class KerasModality:
     def load_preprocessing_state(self, state: dict) -> None:
         raise NotImplementedError
 
+    def check_input(self, x) -> None:
+        """Checks of the whole input before streaming it (shapes, finite values); none by default."""
+
+    def batch_source(self, x) -> tuple:
+        """(what batches are cut from, the function applied to each batch): by default the raw rows,
+        transformed batch by batch, so no transformed copy of a whole split is made."""
+        self.check_input(x)
+        return x, self.transform
+
+    def batches(self, x, y=None, batch_size=None, shuffle_seed=None) -> Batches:
+        source, fn = self.batch_source(x)
+        return Batches(source, y, int(batch_size or self.cfg.batch_size), fn, shuffle_seed)
+
     # --- contract --------------------------------------------------------------------------
     def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
-        xt = self.transform(x_train)
+        if self.stream_fit:  # batch order: numpy's global RNG, which keras.utils.set_random_seed seeds
+            seed = int(np.random.randint(2**31 - 1))
+            data, y_fit, batch_size = self.batches(x_train, y_train, shuffle_seed=seed), None, None
+        else:
+            data, y_fit, batch_size = self.transform(x_train), np.asarray(y_train), int(self.cfg.batch_size)
         with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
             self.network = self.build_network()
             self.network.compile(
@@ -82,26 +104,40 @@ class KerasModality:
                 metrics=["accuracy"],
             )
         callbacks = [EpochLogger(self.modality, int(self.cfg.epochs)), *callbacks]
-        validation = None
+        validation, early_stopping = None, None
         if val is not None and len(val[1]):
-            validation = (self.transform(val[0]), np.asarray(val[1]))
+            validation = self.batches(val[0], val[1]) if self.stream_fit \
+                else (self.transform(val[0]), np.asarray(val[1]))
             patience = self.cfg.get("early_stopping_patience")
             if patience:
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss", patience=int(patience), restore_best_weights=True
-                    )
+                early_stopping = keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=int(patience), restore_best_weights=True
                 )
+                callbacks.append(early_stopping)
+        checkpoint = None
+        if self.checkpoint_dir is not None:  # last: it saves early stopping's state too
+            from mmfusion.models.checkpoint import EpochCheckpoint
+
+            checkpoint = EpochCheckpoint(self.checkpoint_dir, self.modality, early_stopping)
+            callbacks.append(checkpoint)
+            if self.stream_fit:  # a resumed run continues the per-epoch batch orders where it stopped
+                from mmfusion.models.checkpoint import read_state
+
+                state = read_state(Path(self.checkpoint_dir))
+                if state:
+                    data.start_at(int(state["epoch"]))
         hist = self.network.fit(
-            xt,
-            np.asarray(y_train),
+            data,  # streamed batches (shuffled per epoch by `data` itself), or the transformed array
+            y_fit,
             validation_data=validation,
             epochs=int(self.cfg.epochs),
-            batch_size=int(self.cfg.batch_size),
-            shuffle=True,
+            batch_size=batch_size,
+            shuffle=not self.stream_fit,
             verbose=0,
             callbacks=callbacks,
         )
+        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
+            return {k: list(vals) for k, vals in checkpoint.history.items()}
         return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:
@@ -114,13 +150,14 @@ class KerasModality:
 
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
-        xt = self.transform(x)
+        if len(x) == 0:
+            return np.zeros((0, self.num_classes))
+        data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)  # streamed, in input order
         out = self.network.get_layer("probabilities")
         cached = getattr(self, "_hidden", None)
         if cached is None or cached[0] is not self.network:  # one feature model per network (no retracing)
             self._hidden = (self.network, keras.Model(self.network.inputs, out.input))
-        hidden = self._hidden[1]
-        h = np.asarray(hidden.predict(xt, batch_size=int(self.cfg.batch_size) * 4, verbose=0), dtype=np.float64)
+        h = np.asarray(self._hidden[1].predict(data, verbose=0), dtype=np.float64)
         kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
         return log_softmax(h @ kernel + bias)
 

@@ -25,6 +25,9 @@ class SeriesNetwork(KerasModality):
     def fit_preprocessing(self, x_train) -> None:
         self.scaler = SeriesScaler().fit(x_train)
 
+    def check_input(self, x) -> None:
+        self.scaler.check(x)
+
     def transform(self, x) -> np.ndarray:
         return self.scaler.transform(x)
 

@@ -16,6 +16,7 @@ from mmfusion.models.preprocessing import TextVectorizer, as_texts, tokenize
 class TextNetwork(KerasModality):
     modality = "text"
     builder = None  # a build_text_* function (staticmethod) in each subclass
+    stream_fit = False  # token ids are sequence_length int32 per text (6 MB for 40,000 texts): one array
 
     def _vectorizer(self, vocabulary=None) -> TextVectorizer:
         return TextVectorizer(int(self.cfg.max_tokens), int(self.cfg.sequence_length), vocabulary)
@@ -27,6 +28,10 @@ class TextNetwork(KerasModality):
 
     def transform(self, x) -> np.ndarray:
         return self.vectorizer.transform(as_texts(x, "text input"))
+
+    def batch_source(self, x) -> tuple:
+        """Token ids are small: vectorise the input once, then stream the ids in batches."""
+        return self.transform(x), None
 
     def embedding_matrix(self):
         """Initial embedding weights: None (learned from scratch) or word2vec vectors.

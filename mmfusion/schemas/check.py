@@ -11,6 +11,7 @@ import logging
 import math
 import types
 import typing
+from pathlib import Path
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
@@ -47,10 +48,10 @@ def type_words(tp) -> str:
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):
         return "null or " + type_words(args[0])
-    if origin in (list, list):
+    if origin is list:
         inner = type_words(args[0]) if args else "values"
         return "a list of " + {"an integer": "integers", "a number": "numbers", "a string": "strings"}.get(inner, inner)
-    if origin in (dict, dict):
+    if origin is dict:
         return "a mapping"
     return TYPE_WORDS.get(tp, getattr(tp, "__name__", str(tp)))
 
@@ -142,7 +143,19 @@ def _split_sizes(d) -> None:
         )
 
 
+def _exists(key: str, value, folder_ok: bool) -> None:
+    """A data path of dataset=factory: it must exist before minutes of loading or simulating begin."""
+    path = Path(str(value)).expanduser()
+    if not (path.is_file() or (folder_ok and path.is_dir())):
+        what = "file or folder" if folder_ok else "file"
+        state = "is a folder" if path.is_dir() else "does not exist"
+        raise ConfigError(f"{key}={show(value)}: {path.absolute()} {state}; expected an existing {what}")
+
+
 def _dataset(d) -> None:
+    for part, folder_ok in (("series", True), ("text", False)):
+        if d.get("name") == "factory" and "path" in d[part]:
+            _exists(f"dataset.{part}.path", d[part].path, folder_ok)
     test, val = d.get("test_fraction"), d.get("val_fraction")
     if test is not None and val is not None and test + val >= 1:
         _fail(
@@ -167,8 +180,8 @@ def _dataset(d) -> None:
         _fail("dataset.series.onset_h", s.onset_h, f"a number below dataset.series.horizon_h={show(s.horizon_h)}")
     if s.source == "simulate":
         for a, b in (("sample_interval_h", "control_interval_h"), ("horizon_h", "sample_interval_h")):
-            n = round(s[a] / s[b])
-            if n < 1 or abs(n * s[b] - s[a]) > 1e-9 * max(s[a], 1.0):
+            steps = round(s[a] / s[b])
+            if steps < 1 or abs(steps * s[b] - s[a]) > 1e-9 * max(s[a], 1.0):
                 _fail(f"dataset.series.{a}", s[a], f"a whole multiple of dataset.series.{b}={show(s[b])}")
     if s.source == "rieth" and s.length is not None and s.length > RIETH_SAMPLES[s.part]:
         _fail("dataset.series.length", s.length, f"null or 1..{RIETH_SAMPLES[s.part]} for dataset.series.part={s.part}")

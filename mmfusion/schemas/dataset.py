@@ -22,6 +22,13 @@ def test_fraction(default):
     return spec(default, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
+REPORT_CATEGORIES = ("electronic", "leak", "mechanical", "software")  # mmfusion.data.text.phrases.CATEGORIES
+
+
+def _category(name) -> str:  # as the generator reads a category name: "Leak", "leak_failure" -> "leak"
+    return str(name).strip().lower().replace(" ", "_").removesuffix("_failure")
+
+
 def mapping(default=None):
     """null or a mapping (typed Any: OmegaConf cannot merge a {..} override into a None Optional[Dict])."""
     return spec(default, "null or a mapping {key: value, ...}", lambda v: isinstance(v, DictConfig))
@@ -99,6 +106,7 @@ class RiethSchema(SeriesSourceSchema):
     first_run: int = at_least(1, 1)
     length: int | None = optional_at_least(1)
     files: Any = mapping()
+    cache_dir: str | None = None
 
 
 @dataclass
@@ -108,13 +116,18 @@ class BraatzSchema(SeriesSourceSchema):
     braatz_window: int = at_least(100, 1)
     braatz_stride: int = at_least(50, 1)
     test_onset: int = at_least(160, 0)
+    cache_dir: str | None = None
 
 
 @dataclass
 class GenerateSchema:
     source: str = choice("generate", "generate")
     reports_per_class: int | None = optional_at_least(1)
-    categories: list[str] | None = None
+    categories: list[str] | None = spec(
+        None,
+        "null or a list of distinct report categories: " + " | ".join(REPORT_CATEGORIES),
+        lambda v: len({_category(c) for c in v}) == len(v) and all(_category(c) in REPORT_CATEGORIES for c in v),
+    )
     ambiguous_share: float = fraction(0.1, closed=True)
     typo_rate: float = fraction(0.02)
 

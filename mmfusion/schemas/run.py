@@ -34,6 +34,11 @@ class RobustnessSchema:
 
 
 @dataclass
+class TrainingSchema:
+    checkpoint: bool = True
+
+
+@dataclass
 class ConfigSchema:
     """conf/config.yaml; each group's node (dataset, model.text, ...) carries its own schema."""
 
@@ -45,9 +50,12 @@ class ConfigSchema:
         lambda v: 0 < len(v) == len(set(v)) and all(m in MODALITIES for m in v),
     )
     mixed_precision: bool = False
+    memory_budget_gb: float | None = spec(8.0, "null or a number > 0", lambda v: v > 0)
     distribute: str = spec(
         "auto", "one of auto | mirrored | none", lambda v: str(v).lower() in ("auto", "mirrored", "none")
     )
+    training: TrainingSchema = field(default_factory=TrainingSchema)
+    resume: bool = False
     evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
     robustness: RobustnessSchema = field(default_factory=RobustnessSchema)
     dataset: Any = MISSING

@@ -101,8 +101,9 @@ RIETH = SHARED_DATA / "tep_rieth_sample"
 
 
 @pytest.mark.skipif(not RIETH.exists(), reason=f"needs the shared reference data at {RIETH}")
-def test_factory_with_rieth_csv_from_shared_data():
+def test_factory_with_rieth_csv_from_shared_data(tmp_path):
     cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=rieth",
+                       f"dataset.series.cache_dir={tmp_path / 'cache'}",
                        f"dataset.series.path={RIETH}", "dataset.series.runs_per_class=1",
                        "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
                        "dataset.series.faults=[1,2,4,5]", "dataset.split_before_resampling=false",
@@ -112,6 +113,7 @@ def test_factory_with_rieth_csv_from_shared_data():
     assert ds.info["series_info"]["onset_index"] == 20  # Rieth training runs: fault from sample 21
     # one run per fault cannot be split honestly: the error says why
     honest = compose_cfg(["dataset=factory", "dataset/series=rieth", f"dataset.series.path={RIETH}",
+                          f"dataset.series.cache_dir={tmp_path / 'cache'}",
                           "dataset.series.runs_per_class=1", "dataset.series.faults=[1,2,4,5]",
                           "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}"])
     with pytest.raises(Exception, match="too few distinct time series runs"):
@@ -125,7 +127,8 @@ def test_factory_with_braatz_files(tmp_path):
         np.savetxt(tmp_path / f"d{f:02d}_te.dat", rng.normal(size=(960, 52)) + f)
     cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=braatz",
                        f"dataset.series.path={tmp_path}", "dataset.series.faults=[1,2,4,5]",
-                       "dataset.series.braatz_window=50", "dataset.series.braatz_stride=100"])
+                       "dataset.series.braatz_window=50", "dataset.series.braatz_stride=100",
+                       f"dataset.series.cache_dir={tmp_path / 'cache'}"])
     ds = build_dataset(cfg.dataset)
     assert ds.splits["train"].x["series"].shape[1:] == (50, 52)
     assert ds.info["test_series_runs_also_in_train"] == 0

@@ -10,6 +10,10 @@ windows from `dNN.dat` form split "train"; windows from `dNN_te.dat` are cut onl
 `test_onset..` (default 160, i.e. from sample 161, when the fault is on) and form split "test", so no
 window straddles the onset or the two files. For fault 0 (`d00_te.dat`) the same cut applies, so that
 every class's test windows cover the same time span. Class k is `faults[k]`.
+
+With `cache_dir` (given by dataset=factory) the windows are cached (data/series/cache.py: atomic,
+checksummed) under a key of the selecting arguments and every file's path, size and mtime, and read
+back memory-mapped: later jobs of a sweep parse no text file.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series import cache as disk
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 
@@ -75,7 +80,8 @@ def windows(data: np.ndarray, window: int, stride: int) -> np.ndarray:
     return np.stack([data[s:s + window] for s in starts])
 
 
-def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset: int = 160) -> SeriesData:
+def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset: int = 160,
+                cache_dir=None) -> SeriesData:
     """Train windows from dNN.dat, test windows from dNN_te.dat after `test_onset`; label k for faults[k]."""
     root = Path(path).expanduser()
     if not root.is_dir():
@@ -88,6 +94,16 @@ def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset
         raise ConfigError(f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}")
     if test_onset < 0:
         raise ConfigError(f"dataset.series.test_onset must be >= 0, got {test_onset}")
+    names = [root / f"d{f:02d}{end}.dat" for f in faults for end in ("", "_te")]
+    key = None
+    if cache_dir is not None and all(p.is_file() for p in names):  # a missing file: the reader says which
+        params = {"source": "braatz", "files": [disk.stamp(p) for p in names], "faults": faults, "window": window,
+                  "stride": stride, "test_onset": test_onset}
+        cache_dir, key = Path(cache_dir), disk.key_of(params)
+        hit = disk.load_series(cache_dir, key)
+        if hit is not None:
+            log.info("Braatz: %d windows read from the cache %s (source files not read)", len(hit.x), cache_dir)
+            return hit
     xs, ys, ids, splits, info = [], [], [], [], {}
     for k, f in enumerate(faults):
         for split, name, start in (("train", f"d{f:02d}.dat", 0), ("test", f"d{f:02d}_te.dat", test_onset)):
@@ -108,5 +124,8 @@ def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset
     x = np.concatenate(xs).astype(np.float32)
     log.info("Braatz: %d train / %d test windows of %d steps for faults %s",
              splits.count("train"), splits.count("test"), window, faults)
-    return SeriesData(x=x, y=np.concatenate(ys).astype(np.int64), run_ids=np.asarray(ids),
+    data = SeriesData(x=x, y=np.concatenate(ys).astype(np.int64), run_ids=np.asarray(ids),
                       variables=list(VARIABLES), split=np.asarray(splits), info=info)
+    if key is not None:
+        disk.store_series(cache_dir, key, params, data)
+    return data

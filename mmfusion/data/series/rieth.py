@@ -17,6 +17,12 @@ cannot filter rows, so an `.RData` file is read whole, then filtered slice by sl
 rows) and ~10 GB for `TEP_Faulty_Testing` (10.1 M rows). On smaller machines convert the file to CSV
 once (in R: `load(f); write.csv(faulty_training, "TEP_Faulty_Training.csv", row.names = FALSE)`).
 The result is float32: runs x samples x 52 x 4 bytes (500 runs x 500 samples: 52 MB per fault).
+
+Cache (`cache_dir`, given by dataset=factory): the selected array is cached (data/series/cache.py: atomic,
+checksummed) under a key of every selecting argument and each source file's path, size and mtime, and
+read back memory-mapped, so the jobs of a sweep after the first read no source file. An `.RData` file
+is converted once to two arrays (keys, float32 values) in the cache; later selections read those
+memory-mapped in chunks instead of loading the R file whole again.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series import cache as disk
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 
@@ -76,16 +83,33 @@ def _check_columns(columns, file: Path) -> None:
                         + "; expected faultNumber, simulationRun, sample, xmeas_1..xmeas_41, xmv_1..xmv_11")
 
 
-def _chunks(file: Path):
-    """Yield (frame, row label) pieces of the file; the label names a row for error messages."""
-    log.info("reading %s (%.1f MB)", file, file.stat().st_size / 1e6)
-    if ".csv" in file.name.lower():
-        _check_columns(list(pd.read_csv(file, nrows=0).columns), file)
-        for chunk in pd.read_csv(file, usecols=KEYS + VARIABLES, chunksize=CHUNK_ROWS, low_memory=False):
-            yield chunk, "line"
-        return
-    if file.suffix.lower() not in (".rdata", ".rda", ".rds"):
-        raise DataError(f"{file}: unknown file type; use a .csv or .RData file with the Rieth et al. columns")
+def _converted(file: Path, cache_dir: Path | None):
+    """The .RData file as (keys float64 (m, 3), values float32 (m, 52)) memory-mapped from the cache,
+    converted on first use; None without a cache or when the frame does not convert cleanly (the
+    row-by-row reader then names the bad cell)."""
+    if cache_dir is None:
+        return None
+    key = disk.key_of({"source": "rieth-rdata", "file": disk.stamp(file)})
+    keys, vals = disk.load_array(cache_dir, key + "-keys"), disk.load_array(cache_dir, key + "-values")
+    if keys is not None and vals is not None:
+        log.info("%s: reading its converted copy in %s", file, cache_dir)
+        return keys[0], vals[0]
+    df = next(iter(_rdata_frames(file)))
+    try:
+        k = np.stack([pd.to_numeric(_plain(df[c]), errors="coerce").to_numpy(np.float64) for c in KEYS], 1)
+        v = df[VARIABLES].to_numpy(np.float32)
+    except (ValueError, TypeError):
+        return None
+    del df
+    params = {"file": disk.stamp(file)}
+    disk.store_array(cache_dir, key + "-keys", params, k)
+    disk.store_array(cache_dir, key + "-values", params, v)
+    log.info("%s converted once to %s (%d rows)", file, cache_dir, len(k))
+    return k, v
+
+
+def _rdata_frames(file: Path):
+    """The R file's data frame, read whole (pyreadr cannot filter rows), columns checked."""
     import pyreadr
 
     if file.stat().st_size > 200e6:
@@ -102,6 +126,29 @@ def _chunks(file: Path):
     _check_columns(list(df.columns), file)
     df = df[KEYS + VARIABLES]
     df.index = pd.RangeIndex(len(df))
+    yield df
+
+
+def _chunks(file: Path, cache_dir: Path | None = None):
+    """Yield (frame, row label) pieces of the file; the label names a row for error messages."""
+    log.info("reading %s (%.1f MB)", file, file.stat().st_size / 1e6)
+    if ".csv" in file.name.lower():
+        _check_columns(list(pd.read_csv(file, nrows=0).columns), file)
+        for chunk in pd.read_csv(file, usecols=KEYS + VARIABLES, chunksize=CHUNK_ROWS, low_memory=False):
+            yield chunk, "line"
+        return
+    if file.suffix.lower() not in (".rdata", ".rda", ".rds"):
+        raise DataError(f"{file}: unknown file type; use a .csv or .RData file with the Rieth et al. columns")
+    converted = _converted(file, cache_dir)
+    if converted is not None:
+        keys, vals = converted
+        for start in range(0, len(keys), CHUNK_ROWS):
+            part = pd.DataFrame(np.asarray(keys[start:start + CHUNK_ROWS]), columns=KEYS)
+            part[VARIABLES] = np.asarray(vals[start:start + CHUNK_ROWS])
+            part.index = pd.RangeIndex(start, start + len(part))
+            yield part, "row"
+        return
+    df = next(iter(_rdata_frames(file)))
     for start in range(0, len(df), CHUNK_ROWS):
         yield df.iloc[start:start + CHUNK_ROWS], "row"
 
@@ -110,10 +157,10 @@ def _plain(col: pd.Series) -> pd.Series:
     return col.astype(object) if isinstance(col.dtype, pd.CategoricalDtype) else col  # R factors
 
 
-def _read(file: Path, faults: list[int], runs: range):
+def _read(file: Path, faults: list[int], runs: range, cache_dir: Path | None = None):
     """Selected rows as (keys int64 (m, 3), values float32 (m, 52)), and {fault: set of runs} in the file."""
     keys_out, vals_out, seen = [np.empty((0, 3), np.int64)], [np.empty((0, len(VARIABLES)), np.float32)], {}
-    for chunk, label in _chunks(file):
+    for chunk, label in _chunks(file, cache_dir):
         keys = {}
         for col in KEYS:
             raw = _plain(chunk[col])
@@ -173,7 +220,7 @@ def _check_run(samples: np.ndarray, n: int, full: int, where: str) -> None:
 
 
 def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "training", first_run: int = 1,
-               length: int | None = None, files: dict | None = None) -> SeriesData:
+               length: int | None = None, files: dict | None = None, cache_dir=None) -> SeriesData:
     """Runs `first_run..first_run+runs_per_class-1` of each fault; class k is `faults[k]`.
 
     Each run gives one sample of its first `length` (default: all 500/960) samples, sorted by `sample`.
@@ -195,12 +242,22 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
     runs = range(first_run, first_run + runs_per_class)
     roles = {f: "fault_free" if f == 0 else "faulty" for f in faults}
     paths = _resolve(path, part, files, sorted(set(roles.values())))
+    cache_dir = Path(cache_dir) if cache_dir is not None else None
+    if cache_dir is not None:
+        params = {"source": "rieth", "files": [disk.stamp(p) for p in dict.fromkeys(paths.values())],
+                  "roles": {str(f): str(paths[r]) for f, r in roles.items()}, "faults": faults, "part": part,
+                  "runs": [runs.start, runs.stop], "length": n}
+        key = disk.key_of(params)
+        hit = disk.load_series(cache_dir, key)
+        if hit is not None:
+            log.info("Rieth %s: %d runs read from the cache %s (source files not read)", part, len(hit.x), cache_dir)
+            return hit
     x = np.empty((len(faults) * len(runs), n, len(VARIABLES)), dtype=np.float32)
     y = np.repeat(np.arange(len(faults)), len(runs))
     run_ids = [f"rieth-f{f:02d}-r{r:04d}" for f in faults for r in runs]
     for file in dict.fromkeys(paths.values()):
         mine = [k for k, f in enumerate(faults) if paths[roles[f]] == file]
-        keys, vals, seen = _read(file, [faults[k] for k in mine], runs)
+        keys, vals, seen = _read(file, [faults[k] for k in mine], runs, cache_dir)
         order = np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))
         keys, vals = keys[order], vals[order]
         cut = np.flatnonzero(np.any(keys[1:, :2] != keys[:-1, :2], axis=1)) + 1
@@ -224,4 +281,7 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
     info = {"source": "rieth", "part": part, "fault_onset_sample": onset, "run_length": n,
             "runs_per_class": runs_per_class, "first_run": first_run, "faults": ",".join(map(str, faults)),
             "files": ",".join(str(p) for p in dict.fromkeys(paths.values()))}
-    return SeriesData(x=x, y=y, run_ids=np.asarray(run_ids), variables=list(VARIABLES), split=None, info=info)
+    data = SeriesData(x=x, y=y, run_ids=np.asarray(run_ids), variables=list(VARIABLES), split=None, info=info)
+    if cache_dir is not None:
+        disk.store_series(cache_dir, key, params, data)
+    return data

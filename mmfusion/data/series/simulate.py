@@ -18,7 +18,6 @@ import json
 import logging
 import multiprocessing
 import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
@@ -26,8 +25,10 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from mmfusion.data.dataset import SeriesData
+from mmfusion.data.series.cache import atomic_write as _atomic_write
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
+from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +81,6 @@ def _simulate_run(fault: int, seed: int, horizon_h: float, onset_h: float, contr
     if not np.isfinite(x).all():
         return None, {"time_h": float(res.final_time), "reason": "non-finite values"}
     return x, {}
-
-
-def _atomic_write(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _load(cache: Path, key: str, n_samples: int) -> tuple[np.ndarray | None, dict] | None:
@@ -179,23 +169,31 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     for (k, r), (_, failure) in sorted(results.items()):
         _check(k, r, failure)
     bar = tqdm(total=len(jobs), desc="TEP runs", unit="run", disable=not progress or not jobs)
-    pool = None
-    try:
-        if workers > 1 and len(jobs) > 1:
-            pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"))
-            futures = {pool.submit(_simulate_run, *args): (k, r) for k, r, args in jobs}
-            done = ((futures[f], f.result()) for f in as_completed(futures))
-        else:
-            done = (((k, r), _simulate_run(*args)) for k, r, args in jobs)
-        for (k, r), (x, failure) in done:
-            _store(cache, keys[(k, r)], params[(k, r)], x, failure)
-            results[(k, r)] = (x, failure)
-            bar.update()
-            _check(k, r, failure)
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
+    total, pool = len(results) + len(jobs), None
+    with interrupt.stage("simulating TEP runs", kept=lambda: f"{len(results)} of {total} runs cached in {cache}"):
+        try:
+            if workers > 1 and len(jobs) > 1:
+                pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
+                                           initializer=interrupt.worker_init, initargs=(os.getpid(),))
+                with interrupt.signals_blocked():  # workers start here, on the first submits
+                    futures = {pool.submit(_simulate_run, *args): (k, r) for k, r, args in jobs}
+                done = ((futures[f], f.result()) for f in as_completed(futures))
+            else:
+                done = (((k, r), _simulate_run(*args)) for k, r, args in jobs)
+            for (k, r), (x, failure) in done:
+                with interrupt.deferred():  # a run is cached whole and counted, or not at all
+                    _store(cache, keys[(k, r)], params[(k, r)], x, failure)
+                    results[(k, r)] = (x, failure)
+                bar.update()
+                _check(k, r, failure)
+        except BaseException:
+            if pool is not None:
+                interrupt.end_pool(pool)  # Ctrl-C, SIGTERM or an error: end the workers now
+            raise
+        finally:
+            bar.close()
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
     order = sorted(results)
     dropped = [f"idv{faults[k]:02d}-run{r:03d}" for k, r in order if results[(k, r)][0] is None]

@@ -1,0 +1,129 @@
+"""Epoch checkpoints of a Keras model (`training.checkpoint`): Keras' BackupAndRestore, made safe to kill.
+
+After every epoch the weights (optimizer state included) go to `epoch-NNNN.weights.h5`, then one JSON
+file, `training_metadata.json`, is replaced atomically: it names that weights file and holds the epoch,
+the per-epoch history so far and early stopping's state (its best weights in `best-NNNN.npz`). Until the
+JSON is replaced, the previous checkpoint stays the valid one, so a kill at any moment leaves a
+consistent state. On the next `fit` with the same directory, BackupAndRestore loads the weights and
+continues from the following epoch; `history` then holds every epoch, the restored ones first. When
+training ends the state is marked finished, and a later `fit` only reloads it (no epoch runs again).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mmfusion.runtime import interrupt
+
+log = logging.getLogger(__name__)
+METADATA = "training_metadata.json"
+
+
+def read_state(directory: Path) -> dict | None:
+    """The last committed checkpoint of a directory, or None."""
+    path = Path(directory) / METADATA
+    try:
+        state = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return state if (Path(directory) / state.get("weights", "")).is_file() else None
+
+
+def describe(directory: Path) -> str | None:
+    state = read_state(directory)
+    if not state:
+        return None
+    if state.get("finished"):
+        return f"the finished model's weights in {directory}"
+    k = int(state["epoch"])
+    return f"epoch{'s 1-' if k > 1 else ' '}{k} checkpointed in {directory}" if k else None
+
+
+class EpochCheckpoint(keras.callbacks.BackupAndRestore):
+    """BackupAndRestore with an atomic commit, the history and early stopping's state; put it last."""
+
+    def __init__(self, backup_dir: Path, name: str, early_stopping: keras.callbacks.EarlyStopping | None = None):
+        super().__init__(backup_dir=str(backup_dir), save_freq="epoch", delete_checkpoint=False)
+        self.dir, self.name, self.early_stopping = Path(backup_dir), name, early_stopping
+        self.history: dict[str, list[float]] = {}
+        self.restored_epoch = 0
+
+    def on_train_begin(self, logs=None):
+        state = read_state(self.dir)
+        if state is None:
+            return
+        self._weights_path = str(self.dir / state["weights"])
+        self._load_model()  # BackupAndRestore: weights and optimizer state; sets the model's initial epoch
+        self.restored_epoch = self._current_epoch = int(state["epoch"])
+        self.history = {k: list(v) for k, v in state["history"].items()}
+        es, saved = self.early_stopping, state.get("early_stopping")
+        if es is not None and saved:  # EarlyStopping.on_train_begin has just reset these
+            es.wait, es.best, es.best_epoch, es.stopped_epoch = (
+                saved["wait"],
+                saved["best"],
+                saved["best_epoch"],
+                saved["stopped_epoch"],
+            )
+            if saved.get("best_weights"):
+                with np.load(self.dir / saved["best_weights"], allow_pickle=False) as f:
+                    es.best_weights = [f[f"w{i}"] for i in range(len(f.files))]
+        if state.get("finished"):
+            self.model._initial_epoch = int(self.params["epochs"])  # nothing left to train
+            log.info("%s model: training had finished; reloaded from %s", self.name, self.dir)
+        else:
+            log.info(
+                "%s model: resuming after epoch %d of %d from %s",
+                self.name,
+                self.restored_epoch,
+                int(self.params["epochs"]),
+                self.dir,
+            )
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(float(v))
+        self._current_epoch = epoch + 1
+        self._commit(finished=False)
+
+    def on_train_end(self, logs=None):
+        self._commit(finished=True)  # after early stopping has restored its best weights (it comes first)
+
+    def _commit(self, finished: bool) -> None:
+        with interrupt.deferred():
+            self.dir.mkdir(parents=True, exist_ok=True)
+            tag = f"{self._current_epoch:04d}" + ("-final" if finished else "")
+            weights = f"epoch-{tag}.weights.h5"
+            self.model.save_weights(self.dir / weights, overwrite=True)
+            state = {
+                "epoch": self._current_epoch,
+                "batch": 0,
+                "weights": weights,
+                "finished": finished,
+                "history": self.history,
+            }
+            es = self.early_stopping
+            if es is not None:
+                best = None
+                if es.best_weights is not None:
+                    best = f"best-{tag}.npz"
+                    np.savez(self.dir / best, **{f"w{i}": w for i, w in enumerate(es.best_weights)})
+                state["early_stopping"] = {
+                    "wait": es.wait,
+                    "best": None if es.best is None else float(es.best),
+                    "best_epoch": es.best_epoch,
+                    "stopped_epoch": es.stopped_epoch,
+                    "best_weights": best,
+                }
+            tmp = self.dir / (METADATA + ".tmp")
+            tmp.write_text(json.dumps(state))
+            os.replace(tmp, self.dir / METADATA)
+            keep = {weights, METADATA, (state.get("early_stopping") or {}).get("best_weights")}
+            for old in self.dir.iterdir():
+                if old.name not in keep:
+                    old.unlink()
