@@ -77,3 +77,12 @@ def compare(y, probs: dict, present: dict, names: list[str], weights=None, level
     the CI of their accuracy difference from the bootstrap draws `weights` (draw_weights)."""
     return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names,
                                weights, level)
+
+
+def joint_comparisons(y, probs: dict, present: dict, singles: list[str], rules: list[str]) -> list[dict]:
+    """McNemar of the jointly trained model against the best single model and the best decision-level
+    rule (by test accuracy); empty without a `joint` model."""
+    if "joint" not in probs:
+        return []
+    out = [stats.versus_best(y, probs, present, "joint", singles), stats.versus_best(y, probs, present, "joint", rules)]
+    return [c for c in out if c is not None]
