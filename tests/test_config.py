@@ -11,6 +11,7 @@ GROUPS = {
     "model/text": "model/text",
     "model/series": "model/series",
     "fusion": "fusion",
+    "joint": "joint",
 }
 
 

@@ -23,8 +23,8 @@ from omegaconf import OmegaConf
 from mmfusion import fusion, rundir
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
-from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
-from mmfusion.evaluation.tables import to_markdown, write_tables
+from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
+from mmfusion.evaluation.tables import mcnemar_line, to_markdown, write_tables
 from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.runtime import interrupt
 
@@ -35,6 +35,10 @@ def load_run(run_dir) -> dict:
     run = rundir.load_run(run_dir)
     if len(run["names"]) < 2:
         raise RunDirError(f"{run['dir']}: the run has one modality ({run['names']}); there is nothing to fuse")
+    pred = run["pred"]  # the jointly trained model (joint=lstm), when the run has one
+    run["joint"] = {s: pred[f"proba_{s}_joint"] for s in run["y"] if f"proba_{s}_joint" in pred}
+    run["joint_without"] = {m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series")
+                            if f"proba_test_joint_without_{m}" in pred}
     return run
 
 
@@ -63,6 +67,8 @@ def fuse_one(run: dict, cfg) -> dict:
                                                   names, run["logprobs"])
     test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
     test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
+    if "test" in run["joint"]:  # the jointly trained model of the run, scored beside the rule
+        test_probs["joint"] = run["joint"]["test"]
     return {"params": params, "fused": fused, "fused_log": fused_log, "test_probs": test_probs, "test_log": test_log}
 
 
@@ -88,7 +94,8 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
         run["classes"], names, results, m0["train_accuracy"], {"name": cfg.fusion.name, "params": res["params"]},
         compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
                 eval_settings(cfg)["ci_level"]),
-        m0.get("sizes"), m0.get("class_counts"), m0.get("dataset"), int(cfg.seed), source_run=str(run["dir"]))
+        m0.get("sizes"), m0.get("class_counts"), m0.get("dataset"), int(cfg.seed),
+        joint=joint_block(m0, run, res["test_probs"], ["fused"]), source_run=str(run["dir"]))
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
     arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
@@ -96,6 +103,14 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     rundir.write_json(out / rundir.METRICS, metrics)
     write_tables(metrics, out / "tables")
     return metrics
+
+
+def joint_block(m0: dict, run: dict, test_probs: dict, rules: list[str]) -> dict | None:
+    """The run's `joint` entry with McNemar recomputed against these rules (None without a joint model)."""
+    if "joint" not in test_probs:
+        return None
+    comps = joint_comparisons(run["y"]["test"], test_probs, run["present"]["test"], run["names"], rules)
+    return {**(m0.get("joint") or {}), "comparisons": comps}
 
 
 def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
@@ -143,9 +158,11 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         write_all(run, cfgs, fitted, skipped, out)
     rob = cfg.get("robustness") or {}
     if rob.get("enabled", False):
+        joint = ({"full": run["joint"]["test"], **run["joint_without"]}
+                 if "test" in run["joint"] and len(run["joint_without"]) == 2 else None)
         table = robustness_table({r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
                                  run["probs"]["test"], run["y"]["test"], run["present"]["test"], run["names"],
-                                 list(rob.drop), list(rob.rates), int(cfg.seed))
+                                 list(rob.drop), list(rob.rates), int(cfg.seed), joint)
         write_robustness(table, out)
     rundir.mark_complete(out)
     log.info("fusion results written to %s", out)
@@ -165,13 +182,23 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
                              logprobs={"fused": f["fused_log"]["test"]}, weights=w)["fused"]
         fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"])
         per_rule[r] = {**fused, "params": f["params"]}
-    table = comparison_table(singles, per_rule)
+    rows, joint = dict(per_rule), None
+    if "test" in run["joint"]:  # a row for the jointly trained model; McNemar vs the best single and best rule
+        probs = {**{m: run["probs"]["test"][m] for m in names}, "joint": run["joint"]["test"],
+                 **{r: f["test_probs"]["fused"] for r, f in fitted.items()}}
+        joint = score_models(y, {"joint": probs["joint"]}, present, run["classes"], first, None)["joint"]
+        comps = joint_comparisons(y, probs, present, names, list(fitted))
+        joint.update(mcnemar=comps[0], comparisons=comps)
+        rows["joint"] = joint
+    table = comparison_table(singles, rows)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "comparison.csv")
     note = "".join(f"\nskipped {r}: {msg}\n" for r, msg in skipped.items())
+    note += mcnemar_line({"joint": joint}) if joint else ""
     (out / "tables" / "comparison.md").write_text(to_markdown(table) + note)
     rundir.write_json(out / rundir.METRICS, {"classes": run["classes"], "modalities": names, "models": singles,
-                                             "rules": per_rule, "skipped": skipped, "source_run": str(run["dir"])})
+                                             "rules": per_rule, "joint": joint, "skipped": skipped,
+                                             "source_run": str(run["dir"])})
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
     arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})

@@ -7,7 +7,9 @@ Inputs, either or both (a record may have one modality only; it is fused over wh
 - series: `.npz` with `ids` (n,) and `x` (n, T, F), or a long CSV with columns `id, step, <F variables>`
   (one row per record and time step, in any order).
 Output CSV: id, `<modality>_<class>` probabilities, `fused_<class>`, `fused_class`, `fused_probability`
-(empty cells where a record lacks that modality).
+(empty cells where a record lacks that modality); when the run has a jointly trained model
+(`joint=lstm`), also `joint_<class>`, `joint_class`, `joint_probability` (it, too, serves records
+that have one modality only).
 """
 
 from __future__ import annotations
@@ -103,7 +105,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
     order = list(dict.fromkeys(i for m in inputs for i in inputs[m][0]))
     pos = {i: k for k, i in enumerate(order)}
     out = pd.DataFrame({"id": order})
-    probs, present = [], []
+    probs, present, given = [], [], {}
     for m in names:
         p, mask = np.full((len(order), len(classes)), np.nan), np.zeros(len(order), bool)
         if m in inputs:
@@ -114,6 +116,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
             if m == "series":
                 x = check_series(ids, x, model, series)
             rows = np.array([pos[i] for i in ids], dtype=int)
+            given[m] = (rows, x)
             if len(rows):
                 p[rows], mask[rows] = model.predict_proba(x), True
         probs.append(p)
@@ -126,7 +129,27 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
             out[f"fused_{c}"] = fused[:, k]
         out["fused_class"] = [classes[k] for k in fused.argmax(axis=1)]
         out["fused_probability"] = fused.max(axis=1)
+    if metrics.get("joint") and (run_dir / "models" / "joint.keras").is_file():
+        add_joint(out, cfg, classes, run_dir, given, len(order))
     return out
+
+
+def add_joint(out: pd.DataFrame, cfg, classes: list[str], run_dir: Path, given: dict, n: int) -> None:
+    """The run's jointly trained model on the same records, each with the modalities it has."""
+    from mmfusion.models import load_model
+
+    model = load_model("joint", cfg.joint, len(classes), run_dir / "models")
+    text, series = np.full(n, "", dtype=object), np.zeros((n, model.scaler.length, model.scaler.variables))
+    present = np.zeros((n, 2), bool)
+    for k, (m, target) in enumerate((("text", text), ("series", series))):
+        if m in given and len(given[m][0]):
+            rows, x = given[m]
+            target[rows], present[rows, k] = x, True
+    p = model.predict_proba({"text": text, "series": series, "present": present})
+    for k, c in enumerate(classes):
+        out[f"joint_{c}"] = p[:, k]
+    out["joint_class"] = [classes[k] for k in p.argmax(axis=1)]
+    out["joint_probability"] = p.max(axis=1)
 
 
 def main(args: list[str]) -> None:

@@ -177,3 +177,21 @@ def fused_vs_best(y, probs: dict, present: dict, names: list[str], weights: np.n
     res = mcnemar(y[keep], a, b)
     diff = paired_difference(y[keep], a, b, weights[:, keep] if weights is not None else None, level)
     return {"a": "fused", "b": best, "n": int(keep.sum()), **res, **(diff or {})}
+
+
+def versus_best(y, probs: dict, present: dict, a: str, rivals: list[str]) -> dict | None:
+    """McNemar of model `a` against the rival with the highest test accuracy (each rival on the samples
+    it has); None when `a` or every rival is absent."""
+    rivals = [r for r in rivals if r in probs and r != a]
+    if a not in probs or not rivals:
+        return None
+    y = np.asarray(y)
+
+    def acc(m):
+        keep = present.get(m, np.ones(len(y), bool))
+        return float(np.mean(probs[m][keep].argmax(axis=1) == y[keep])) if keep.any() else -1.0
+
+    best = max(rivals, key=acc)  # ties: the first listed
+    keep = present.get(best, np.ones(len(y), bool))
+    res = mcnemar(y[keep], probs[a][keep].argmax(axis=1), probs[best][keep].argmax(axis=1))
+    return {"a": a, "b": best, "n": int(keep.sum()), **res}

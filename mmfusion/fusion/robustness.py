@@ -40,9 +40,21 @@ def drop_modalities(present: dict, names: list[str], drop: str, rate: float, see
     return out
 
 
+def joint_under(joint: dict, present: dict, masks: dict) -> np.ndarray:
+    """The joint model's test probabilities under new presence masks: a sample that lost its text takes
+    the row predicted with the text hidden, one that lost its series the row without the series."""
+    p = joint["full"].copy()
+    for m in ("text", "series"):
+        lost = present[m] & ~masks[m]
+        p[lost] = joint[m][lost]
+    return p
+
+
 def robustness_table(rules: dict, probs: dict, y, present: dict, names: list[str], drops, rates,
-                     seed: int) -> pd.DataFrame:
-    """rules: {label: (fusion cfg, params)}; probs/present: the test split per modality."""
+                     seed: int, joint: dict | None = None) -> pd.DataFrame:
+    """rules: {label: (fusion cfg, params)}; probs/present: the test split per modality; joint (optional):
+    the jointly trained model's test probabilities {"full", "text": without text, "series": without series},
+    drawn as one more line `joint`."""
     y = np.asarray(y)
     rows = []
     for drop in drops:
@@ -53,6 +65,10 @@ def robustness_table(rules: dict, probs: dict, y, present: dict, names: list[str
                 fused = fusion.combine_probs(cfg, params, [probs[m] for m in names], [masks[m] for m in names])
                 rows.append({"rule": label, "drop": str(drop), "rate": float(rate), "n_missing": missing,
                              "accuracy": float(np.mean(fused.argmax(axis=1) == y))})
+            if joint is not None:
+                p = joint_under(joint, present, masks)
+                rows.append({"rule": "joint", "drop": str(drop), "rate": float(rate), "n_missing": missing,
+                             "accuracy": float(np.mean(p.argmax(axis=1) == y))})
     return pd.DataFrame(rows)
 
 

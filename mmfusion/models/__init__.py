@@ -13,6 +13,7 @@ MODELS: dict[tuple[str, str], str] = {
     ("series", "minirocket"): "mmfusion.models.minirocket:SeriesMiniRocket",  # extra: mmfusion[minirocket]
     ("text", "bilstm"): "mmfusion.models.text_nets:TextBiLSTM",
     ("text", "tfidf_logreg"): "mmfusion.models.sklearn_text:TextTfidfLogReg",
+    ("joint", "lstm"): "mmfusion.models.joint:JointLSTM",  # joint=lstm: both modalities in one network
 }
 
 

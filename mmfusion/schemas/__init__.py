@@ -8,7 +8,7 @@ key's type at composition. `mmfusion.schemas.check.check(cfg)` then checks range
 
 from __future__ import annotations
 
-from mmfusion.schemas import dataset, fusion, models, run
+from mmfusion.schemas import dataset, fusion, joint, models, run
 
 GROUPS = {
     "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema, "custom": dataset.CustomSchema},
@@ -17,6 +17,7 @@ GROUPS = {
     "model/text": models.TEXT,
     "model/series": models.SERIES,
     "fusion": fusion.RULES,
+    "joint": joint.JOINT,
     "tracking": {"tracking": run.TrackingSchema},
 }
 _done = False

@@ -207,9 +207,17 @@ def _models(cfg) -> None:
                 )
 
 
+def _joint(cfg) -> None:
+    """joint=lstm trains one network on both modalities: both must be listed."""
+    jc = cfg.get("joint")
+    if jc is not None and jc.get("name", "none") != "none" and not {"text", "series"} <= set(cfg.modalities):
+        _fail("modalities", cfg.modalities, "both series and text with joint=lstm (or joint=none)")
+
+
 def check(cfg: DictConfig) -> None:
     """Raise ConfigError (one line naming the key) for the first key out of range; else return."""
     _walk(cfg, "", ConfigSchema if not dataclasses.is_dataclass(OmegaConf.get_type(cfg)) else None)
     if "dataset" in cfg:
         _dataset(cfg.dataset)
     _models(cfg)
+    _joint(cfg)

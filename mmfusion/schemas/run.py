@@ -61,6 +61,7 @@ class ConfigSchema:
     dataset: Any = MISSING
     model: Any = MISSING
     fusion: Any = MISSING
+    joint: Any = MISSING
     tracking: Any = MISSING
 
 

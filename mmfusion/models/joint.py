@@ -1,0 +1,199 @@
+"""Fusion inside one network, beside the decision-level rules (`joint=lstm`).
+
+The paper's text encoder (embedding -> LSTM(80)) and series encoder (LSTM 52 -> 40 -> 25) feed one
+classifier head (the paper's four fully connected layers, the last a softmax), trained end to end.
+A third input, `present` (n, 2) = (text present, series present), zeroes the encoding of a missing
+modality inside the `ModalityFusion` layer, so the same network serves records that lack one.
+Modality dropout (`modality_dropout`) hides one modality, drawn at random, from that share of the
+training samples afresh every epoch, so the network learns to classify from either one alone.
+
+Preprocessing is the single-modality models' own, not a copy: the text vocabulary (TextVectorizer
+fitted on the training texts, optional word2vec) through TextLSTM's hooks, the z-scoring by
+`SeriesScaler`; both states are saved as JSON beside `joint.keras` (loaded in Keras safe mode).
+Input `x` is a dict: `text` (n,) str, `series` (n, T, F), optional `present` (n, 2) bool; rows of a
+missing modality are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import keras
+import numpy as np
+
+from mmfusion.errors import DataError
+from mmfusion.models.base import EpochLogger, dense_head, make_optimizer
+from mmfusion.models.fusion_layer import ModalityFusion
+from mmfusion.models.preprocessing import SeriesScaler
+from mmfusion.models.text_lstm import TextLSTM, embedded_tokens
+from mmfusion.runtime import devices
+
+log = logging.getLogger(__name__)
+MODALITIES = ("text", "series")  # column order of the `present` input
+
+
+def build_joint_lstm(
+    vocab_size,
+    sequence_length,
+    series_shape,
+    num_classes,
+    embedding_dim=64,
+    text_units=80,
+    series_units=(52, 40, 25),
+    dense_units=(64, 32, 16),
+    dropout=0.0,
+    fusion="concat",
+    fusion_units=32,
+    embedding_matrix=None,
+    trainable_embedding=True,
+) -> keras.Model:
+    """LSTMs keep Keras' defaults (tanh / sigmoid, no recurrent dropout): the cuDNN kernel's form."""
+    tokens, x = embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix, trainable_embedding)
+    h_text = keras.layers.LSTM(int(text_units), name="text_lstm")(x)
+    series = keras.Input(shape=tuple(series_shape), name="series")
+    h = series
+    for i, u in enumerate(series_units):
+        h = keras.layers.LSTM(int(u), return_sequences=i < len(series_units) - 1, name=f"series_lstm_{i + 1}")(h)
+    present = keras.Input(shape=(len(MODALITIES),), name="present")
+    joined = ModalityFusion(str(fusion), int(fusion_units), name="fusion")([h_text, h, present])
+    out = dense_head(joined, dense_units, num_classes, dropout)
+    return keras.Model({"tokens": tokens, "series": series, "present": present}, out, name="joint_lstm")
+
+
+class ModalityDropout(keras.utils.PyDataset):
+    """Training batches, reshuffled every epoch; `rate` of the samples that have both modalities lose
+    one of them (text or series, even odds) in the `present` input, drawn afresh every epoch."""
+
+    def __init__(self, inputs: dict, y: np.ndarray, batch_size: int, rate: float, seed: int):
+        super().__init__()
+        self.inputs, self.y, self.batch_size, self.rate = inputs, np.asarray(y), int(batch_size), float(rate)
+        self.rng = np.random.default_rng([int(seed), 14])
+        self.on_epoch_end()
+
+    def on_epoch_end(self) -> None:
+        n = len(self.y)
+        self.order = self.rng.permutation(n)
+        present = self.inputs["present"].copy()
+        both = np.flatnonzero(present.all(axis=1))
+        hit = self.rng.permutation(both)[: int(round(self.rate * len(both)))]
+        present[hit, self.rng.integers(0, len(MODALITIES), size=len(hit))] = 0.0
+        self.present = present
+
+    def __len__(self) -> int:
+        return int(np.ceil(len(self.y) / self.batch_size))
+
+    def __getitem__(self, i: int):
+        idx = self.order[i * self.batch_size : (i + 1) * self.batch_size]
+        x = {"tokens": self.inputs["tokens"][idx], "series": self.inputs["series"][idx], "present": self.present[idx]}
+        return x, self.y[idx]
+
+
+class JointLSTM:
+    """Same contract as the modality models: fit, predict_proba, save, load."""
+
+    modality = "joint"
+
+    def __init__(self, cfg, num_classes: int, strategy=None):
+        self.cfg, self.num_classes, self.strategy = cfg, num_classes, strategy
+        self.text = TextLSTM(
+            cfg, num_classes
+        )  # used for its preprocessing only (max_tokens, sequence_length, word2vec)
+        self.scaler = SeriesScaler()
+        self.network: keras.Model | None = None
+
+    @staticmethod
+    def present_of(x: dict, n: int) -> np.ndarray:
+        present = x.get("present")
+        present = np.ones((n, len(MODALITIES)), bool) if present is None else np.asarray(present, dtype=bool)
+        if present.shape != (n, len(MODALITIES)):
+            raise DataError(f"joint model: presence mask has shape {present.shape}, expected {(n, len(MODALITIES))}")
+        if not present.any(axis=1).all():
+            raise DataError(f"joint model: {int((~present.any(axis=1)).sum())} record(s) have neither text nor series")
+        return present
+
+    def inputs(self, x: dict) -> dict:
+        """Network inputs; a missing text becomes one out-of-vocabulary token (a sequence the cuDNN kernel
+        accepts) and a missing series zeros, both hidden from the head by `present`."""
+        n = len(x["text"]) if x.get("text") is not None else len(x["series"])
+        present = self.present_of(x, n)
+        tokens = np.zeros((n, int(self.cfg.sequence_length)), dtype=np.int32)
+        tokens[:, 0] = 1
+        has_text = present[:, 0]
+        if has_text.any():
+            tokens[has_text] = self.text.transform(np.asarray(x["text"], dtype=object)[has_text])
+        series = np.zeros((n, self.scaler.length, self.scaler.variables), dtype=np.float32)
+        has_series = present[:, 1]
+        if has_series.any():
+            series[has_series] = self.scaler.transform(np.asarray(x["series"])[has_series])
+        return {"tokens": tokens, "series": series, "present": present.astype(np.float32)}
+
+    def build_network(self) -> keras.Model:
+        c = self.cfg
+        return build_joint_lstm(
+            len(self.text.vocabulary),
+            c.sequence_length,
+            (self.scaler.length, self.scaler.variables),
+            self.num_classes,
+            c.embedding_dim,
+            c.text_lstm_units,
+            c.series_lstm_units,
+            c.dense_units,
+            c.get("dropout", 0.0),
+            c.get("fusion_layer", "concat"),
+            c.get("fusion_units", 32),
+            self.text.embedding_matrix(),
+            c.get("trainable_embedding", True),
+        )
+
+    def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
+        x, y = train
+        present = self.present_of(x, len(y))
+        self.text.fit_preprocessing(np.asarray(x["text"], dtype=object)[present[:, 0]])
+        self.scaler.fit(np.asarray(x["series"])[present[:, 1]])
+        with devices.scope(self.strategy):
+            self.network = self.build_network()
+            self.network.compile(
+                optimizer=make_optimizer(self.cfg), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+            )
+        c = self.cfg
+        data = ModalityDropout(self.inputs(x), y, c.batch_size, c.get("modality_dropout", 0.0), c.get("seed", 0))
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks]
+        validation = None
+        if val is not None and len(val[1]):
+            validation = (self.inputs(val[0]), np.asarray(val[1]))
+            if c.get("early_stopping_patience"):
+                callbacks.append(
+                    keras.callbacks.EarlyStopping(
+                        monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
+                    )
+                )
+        hist = self.network.fit(data, validation_data=validation, epochs=int(c.epochs), verbose=0, callbacks=callbacks)
+        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+
+    def predict_proba(self, x: dict) -> np.ndarray:
+        if self.network is None:
+            raise RuntimeError("the joint model is not trained or loaded")
+        p = self.network.predict(self.inputs(x), batch_size=int(self.cfg.batch_size) * 4, verbose=0)
+        return np.asarray(p, dtype=np.float64)
+
+    def save(self, directory: Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.network.save(directory / "joint.keras")
+        state = {
+            "modality": self.modality,
+            "num_classes": self.num_classes,
+            "text": self.text.preprocessing_state(),
+            "series": self.scaler.state(),
+        }
+        (directory / "joint.json").write_text(json.dumps(state, indent=1))
+
+    def load(self, directory: Path) -> JointLSTM:
+        directory = Path(directory)
+        state = json.loads((directory / "joint.json").read_text())
+        self.text.load_preprocessing_state(state["text"])
+        self.scaler = SeriesScaler.from_state(state["series"])
+        self.network = keras.models.load_model(directory / "joint.keras", safe_mode=True)
+        return self

@@ -1,0 +1,44 @@
+"""Schemas of the `joint` group: `none` (no jointly trained model) and `lstm` (conf/joint/lstm.yaml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mmfusion.schemas.fields import at_least, choice, fraction, int_list, positive
+from mmfusion.schemas.models import OPTIMIZERS, patience
+
+FUSION_LAYERS = ("concat", "gated", "attention")  # mmfusion.models.fusion_layer.MODES
+
+
+@dataclass
+class JointNoneSchema:
+    name: str = choice("none", "none")
+
+
+@dataclass
+class JointLSTMSchema:
+    name: str = choice("lstm", "lstm")
+    lr: float = positive(1.0e-3)
+    epochs: int = at_least(15, 1)
+    batch_size: int = at_least(32, 1)
+    optimizer: str = choice("adam", *OPTIMIZERS)
+    early_stopping_patience: int | None = patience()
+    fusion_layer: str = choice("concat", *FUSION_LAYERS)
+    fusion_units: int = at_least(32, 1)
+    modality_dropout: float = fraction(0.2)
+    seed: int = at_least(0, 0)
+    max_tokens: int = at_least(5000, 2)
+    sequence_length: int = at_least(40, 1)
+    embedding_dim: int = at_least(64, 1)
+    embedding: str = choice("learned", "learned", "word2vec")
+    trainable_embedding: bool = True
+    word2vec_epochs: int = at_least(20, 1)
+    word2vec_window: int = at_least(5, 1)
+    word2vec_seed: int = at_least(0, 0)
+    text_lstm_units: int = at_least(80, 1)
+    series_lstm_units: list[int] = int_list([52, 40, 25])
+    dense_units: list[int] = int_list([64, 32, 16], 1, 0)
+    dropout: float = fraction(0.0)
+
+
+JOINT = {"none": JointNoneSchema, "lstm": JointLSTMSchema}

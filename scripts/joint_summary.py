@@ -1,0 +1,135 @@
+"""Summarise a sweep trained with `joint=lstm` and re-fused with `mmfusion fuse <job> fusion=all
+robustness.enabled=true`: the jointly trained model beside the best decision-level rule and the
+single models, and the missing-modality curves (README "Fusion inside the network").
+
+    python scripts/joint_summary.py <sweep-dir> <results-dir> [--group <override key>]
+
+Per group (jobs sharing the value of `--group`, e.g. dataset.series.window.length; one group without
+it), over seeds: test accuracy mean +/- std, the mean of the per-seed 95% bootstrap intervals, the
+best rule (the rule with the highest mean accuracy over the group's seeds, one rule per group) and
+McNemar's exact test of joint against it (discordant pairs summed over seeds; per-seed p-values).
+Writes <results-dir>/joint_summary.md, joint_summary.csv, joint_robustness.csv and
+joint_robustness_<group>.png (accuracy against the share of test samples missing a modality).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from mmfusion.evaluation.figures import plot_robustness
+from mmfusion.evaluation.stats import mcnemar
+from mmfusion.evaluation.tables import to_markdown
+
+
+def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for job in sorted(p for p in sweep.iterdir() if (p / "COMPLETE").is_file()):
+        fuses = sorted((job / "fuse").glob("all-*/COMPLETE"))
+        if not fuses:
+            print(f"skipped {job}: no finished `fuse fusion=all` directory", file=sys.stderr)
+            continue
+        fdir = fuses[-1].parent
+        overrides = yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()) or []
+        value = next((o.split("=", 1)[1] for o in overrides if group and o.startswith(group + "=")), "all runs")
+        out.setdefault(value, []).append(
+            {
+                "job": job,
+                "fuse": fdir,
+                "metrics": json.loads((fdir / "metrics.json").read_text()),
+                "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
+                "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
+                "pred": dict(np.load(fdir / "predictions.npz", allow_pickle=False)),
+                "rule": json.loads((job / "metrics.json").read_text())["fusion"]["name"],
+            }
+        )
+    return out
+
+
+def cell(values: list[float], lo: list[float], hi: list[float]) -> str:
+    v = 100 * np.asarray(values)
+    return (
+        f"{v.mean():.2f} ± {v.std(ddof=1) if len(v) > 1 else 0:.2f} [{100 * np.mean(lo):.1f}, {100 * np.mean(hi):.1f}]"
+    )
+
+
+def summarise(members: list[dict]) -> tuple[dict, str]:
+    rules = [r for r in members[0]["table"].index if r not in ("series", "text", "joint")]
+    mean_acc = {r: np.mean([m["table"].loc[r, "accuracy"] for m in members]) for r in rules}
+    best = max(rules, key=mean_acc.get)
+    row = {"seeds": len(members)}
+    for label, key in (
+        ("series", "series"),
+        ("text", "text"),
+        ("run's rule", members[0]["rule"]),
+        ("best rule", best),
+        ("joint", "joint"),
+    ):
+        t = [m["table"].loc[key] for m in members]
+        row[label] = cell([x["accuracy"] for x in t], [x["accuracy_lo"] for x in t], [x["accuracy_hi"] for x in t])
+        row[label] = (f"`{key}` " if label.endswith("rule") else "") + row[label]
+    b = c = 0
+    ps = []
+    for m in members:
+        y, pj, pr = m["pred"]["y_test"], m["pred"]["proba_test_joint"], m["pred"][f"proba_test_{best}"]
+        res = mcnemar(y, pj.argmax(1), pr.argmax(1))
+        b, c = b + res["a_right_b_wrong"], c + res["a_wrong_b_right"]
+        ps.append(res["p_value"])
+    pooled = mcnemar(np.zeros(b + c), np.r_[np.zeros(b), np.ones(c)], np.r_[np.ones(b), np.zeros(c)])
+    row["joint vs best rule: joint only right / rule only right (p)"] = f"{b} / {c} (p = {pooled['p_value']:.3g})"
+    row["per-seed p"] = ", ".join(f"{p:.2g}" for p in ps)
+    return row, best
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("sweep", type=Path)
+    ap.add_argument("results", type=Path)
+    ap.add_argument("--group", help="override key whose value groups the jobs (e.g. dataset.series.window.length)")
+    ns = ap.parse_args()
+    groups = jobs(ns.sweep, ns.group)
+    if not groups:
+        sys.exit(f"{ns.sweep}: no finished job with a `fuse fusion=all` directory")
+    ns.results.mkdir(parents=True, exist_ok=True)
+    rows, curves = {}, []
+    for value in sorted(groups, key=lambda v: float(v) if v.replace(".", "").isdigit() else 0):
+        members = groups[value]
+        label = f"{float(value) * 3 / 60:g} h" if ns.group == "dataset.series.window.length" else value
+        rows[label], best = summarise(members)
+        rob = pd.concat([m["robustness"] for m in members])
+        rob = rob.groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
+        roles = (("run's rule", members[0]["rule"]), ("best rule", best), ("joint", "joint"))
+        rob = pd.concat([rob[rob["rule"] == r].assign(role=role) for role, r in roles])
+        shown = rob.assign(
+            rule=[("joint network" if r == "joint" else f"{role}: {r}") for role, r in zip(rob.role, rob.rule)]
+        )
+        plot_robustness(shown, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
+        curves.append(rob.assign(group=label))
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "hours since onset" if ns.group == "dataset.series.window.length" else (ns.group or "group")
+    table.to_csv(ns.results / "joint_summary.csv")
+    curves = pd.concat(curves)
+    curves.to_csv(ns.results / "joint_robustness.csv", index=False)
+    wide = curves[curves["rate"].isin([0.0, 0.5, 1.0])].pivot_table(
+        index=["group", "drop", "rate"], columns="role", values="accuracy", sort=False
+    )
+    wide.index = [f"{g}, {d} missing in {r:.0%}" for g, d, r in wide.index]
+    wide.index.name = "test samples"
+    text = (
+        "Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
+        + to_markdown(table)
+        + "\nMissing modalities: accuracy (mean over seeds)\n\n"
+        + to_markdown(100 * wide, "{:.2f}")
+    )
+    (ns.results / "joint_summary.md").write_text(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
