@@ -134,52 +134,6 @@ def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: li
             "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
 
 
-def joint_inputs(split, hide: str | None = None) -> dict:
-    """The joint model's input of one split: both modalities and their presence (`hide`: one modality masked)."""
-    present = np.stack([split.present["text"], split.present["series"]], axis=1)
-    if hide is not None:
-        present[:, ("text", "series").index(hide)] = False
-    return {"text": split.x["text"], "series": split.x["series"], "present": present}
-
-
-def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict,
-              strategy=None) -> dict:
-    """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
-    probabilities as model `joint`; returns its test probabilities with the text or the series hidden
-    (so that `fuse` can draw its missing-modality curve without Keras)."""
-    from mmfusion.models import build_model
-
-    tr, va = ds.splits["train"], ds.splits.get("val")
-    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
-    log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
-             cfg.joint.fusion_layer, cfg.joint.modality_dropout, len(tr))
-    model = build_model("joint", cfg.joint, ds.num_classes, strategy)
-    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
-    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
-    for split_name, split in ds.splits.items():
-        probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
-    train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
-    model.save(run_dir / "models")
-    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-        rundir_path(run_dir, "history", "joint.csv"))
-    test = ds.splits["test"]
-    both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
-    hidden = {}
-    for m in ("text", "series"):
-        p = probs["test"]["joint"].copy()
-        if both.any():
-            p[both] = model.predict_proba({k: v[both] for k, v in joint_inputs(test, hide=m).items()})
-        hidden[f"proba_test_joint_without_{m}"] = p
-    return hidden
-
-
-def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
-    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
-    jc = cfg.joint
-    return {"name": str(jc.name), "fusion_layer": str(jc.fusion_layer), "modality_dropout": float(jc.modality_dropout),
-            "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
-
-
 def rundir_path(run_dir: Path, *parts: str) -> Path:
     path = Path(run_dir, *parts)
     path.parent.mkdir(parents=True, exist_ok=True)
