@@ -132,10 +132,10 @@ BAD = [
         "dataset.text.categories=[leak]: expected null or one report category per class (4 classes)",
     ),
     (
-        ["dataset.text.categories=[leak,leak,software,mechanical]"],
+        ["dataset/text=generate", "dataset.text.categories=[leak,leak,software,mechanical]"],
         "dataset.text.categories=[leak, leak, software, mechanical]: expected null or a list of distinct report",
     ),
-    (["dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
+    (["dataset/text=generate", "dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
     (
         [*CSV, "dataset.text.label_map=3"],
         "dataset.text.label_map=3: expected null or a mapping",
@@ -228,7 +228,7 @@ GOOD = [
     ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],
     [*FACTORY_RIETH, "dataset.series.files={faulty: f.csv}"],
     [*CUSTOM, "dataset.label_map={1: a, 2: b}"],
-    ["dataset.text.categories=[leak,electronic,software,Mechanical Failure]"],
+    ["dataset/text=generate", "dataset.text.categories=[leak,electronic,software,Mechanical Failure]"],
     [*CSV, "dataset/series=braatz", f"dataset.series.path={ROOT}"],
 ]
 
