@@ -11,6 +11,22 @@ from mmfusion.errors import MmfusionError
 CONFIG_MODULE = "mmfusion.conf"  # conf/ ships inside the package under this name
 
 
+def _make_dir(path: str) -> str:
+    from pathlib import Path
+
+    Path(path).mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def register_resolvers() -> None:
+    """`${mmfusion.dir:<path>}`: the path, created first. The Optuna sweeper opens its SQLite study
+    before Hydra creates the sweep directory, so conf/hparams_search/ stores it with this."""
+    from omegaconf import OmegaConf
+
+    if not OmegaConf.has_resolver("mmfusion.dir"):
+        OmegaConf.register_new_resolver("mmfusion.dir", _make_dir)
+
+
 def one_line(err: BaseException) -> str:
     """A Hydra or OmegaConf composition error as one line naming the key (`key=value: expected ...`)."""
     from mmfusion.schemas.check import composition_message
@@ -36,6 +52,7 @@ def compose_config(overrides: list[str], check: bool = True):
     from mmfusion.schemas import register
 
     register()
+    register_resolvers()
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             cfg = compose(config_name="config", overrides=list(overrides))

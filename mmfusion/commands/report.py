@@ -1,5 +1,8 @@
 """`mmfusion report <run-or-multirun-dir>`: the paper's tables and figures from finished runs.
 
+A hyper-parameter search (`hparams_search=...`) is reported by commands/search.py instead: trials,
+their validation objective and the best parameters.
+
 Reads only run directories. Jobs are grouped by the overrides that differ between them (seed and
 cross-validation fold excluded); each group's metrics are averaged over its seeds (mean +/- std).
 A cross-validation group (`dataset.cv.folds=K`) pools its out-of-fold predictions instead
@@ -19,6 +22,7 @@ import pandas as pd
 import yaml
 
 from mmfusion import rundir
+from mmfusion.commands import search
 from mmfusion.errors import RunDirError
 from mmfusion.evaluation import figures, pooled
 from mmfusion.evaluation.html import markdown_to_html
@@ -251,6 +255,11 @@ def report(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
+    if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
+        out = root / "report.md"
+        out.write_text("\n".join([f"# mmfusion report: `{root}`", "", *search.section(root, find_jobs(root))]))
+        log.info("search report written to %s", out)
+        return out
     groups, failed = load_jobs(root)
     log.info("%s: %d finished job(s) in %d group(s), %d not finished", root, sum(map(len, groups.values())),
              len(groups), len(failed))

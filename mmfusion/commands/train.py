@@ -22,7 +22,7 @@ from mmfusion.data import Dataset, build_dataset
 from mmfusion.data.factory import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
-from mmfusion.evaluation import figures
+from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import write_tables
 from mmfusion.runtime import devices, interrupt, launchers, tracking
@@ -158,6 +158,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
         return resume.saved_result(run_dir)
     validate(cfg)
+    objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
         raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
@@ -172,6 +173,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if missing:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
+    if objective.parse(cfg) and "val" not in ds.splits:
+        raise DataError(f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
+                        f"split; set dataset.val_fraction > 0")
 
     if mode == "resume":
         log.info("resuming the interrupted run in %s", run_dir)
@@ -212,6 +216,12 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
                 eval_settings(cfg)["ci_level"]), ds.sizes(),
         ds.class_counts(), ds.info, cfg.seed,
         joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None)
+    score = None
+    if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
+        va = ds.splits["val"]
+        score = objective.value(cfg, va.y, probs["val"], va.present)
+        metrics["objective"] = {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score}
+        log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
     rundir.write_json(run_dir / rundir.METRICS, metrics)
     rundir.write_config(run_dir, cfg)  # for predict / fuse
     table = write_tables(metrics, run_dir / "tables")
@@ -222,7 +232,7 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
         resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
-            "metrics": metrics, "table": table}
+            "metrics": metrics, "table": table, "objective": score}
 
 
 def _resume_hint(cfg, out: str) -> str:
@@ -247,7 +257,9 @@ def _task(cfg) -> dict:
     print(result["table"], end="")
     print(f"run directory: {out}" + (" (already complete with the same config; kept as it was)"
                                      if result.get("skipped") else ""))
-    return result["accuracy"]
+    # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
+    score = result.get("objective", result["metrics"].get("objective", {}).get("value"))
+    return score if score is not None else result["accuracy"]
 
 
 def _existing_run_dir(overrides: list[str]) -> Path | None:
@@ -281,9 +293,10 @@ def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
     import hydra
 
-    from mmfusion.config import CONFIG_MODULE, precheck
+    from mmfusion.config import CONFIG_MODULE, precheck, register_resolvers
     from mmfusion.schemas import register
 
+    register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")

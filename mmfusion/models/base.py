@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion.errors import ConfigError
+from mmfusion.models import augment, recipes
 from mmfusion.models.batches import Batches
 from mmfusion.runtime import devices
 
@@ -35,12 +35,8 @@ class EpochLogger(keras.callbacks.Callback):
         log.info("%s epoch %d/%d %s", self.name, epoch + 1, self.epochs, figures)
 
 
-def make_optimizer(cfg) -> keras.optimizers.Optimizer:
-    name = str(cfg.get("optimizer", "adam")).lower()
-    optimizers = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
-    if name not in optimizers:
-        raise ConfigError(f"optimizer={name!r} is not known; choose one of {sorted(optimizers)}")
-    return optimizers[name](learning_rate=float(cfg.lr))
+def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
+    return recipes.make_optimizer(cfg, steps_per_epoch)
 
 
 class KerasModality:
@@ -91,54 +87,70 @@ class KerasModality:
     def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
         x_train, y_train = train
         self.fit_preprocessing(x_train)
-        if self.stream_fit:  # batch order: numpy's global RNG, which keras.utils.set_random_seed seeds
-            seed = int(np.random.randint(2**31 - 1))
-            data, y_fit, batch_size = self.batches(x_train, y_train, shuffle_seed=seed), None, None
-        else:
-            data, y_fit, batch_size = self.transform(x_train), np.asarray(y_train), int(self.cfg.batch_size)
+        c, q, y = self.cfg, self.num_classes, np.asarray(y_train)
+        validation = None
+        if val is not None and len(val[1]):
+            val_y = recipes.targets(c, val[1], q)  # one-hot when label_smoothing > 0
+            validation = self.batches(val[0], val_y) if self.stream_fit else (self.transform(val[0]), val_y)
+        xt = None if self.stream_fit else self.transform(x_train)
+        members, history, size = [], {}, recipes.ensemble_size(c)
+        for k in range(size):  # ensemble=K: K independently seeded networks
+            recipes.seed_member(c, k)
+            if self.stream_fit:  # batch order: numpy's global RNG, which keras.utils.set_random_seed seeds
+                seed = int(np.random.randint(2**31 - 1))
+                data = (self.batches(x_train, recipes.targets(c, y, q), shuffle_seed=seed), None, None)
+            else:
+                data = (xt, recipes.targets(c, y, q), int(c.batch_size))
+            checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
+            if size > 1 and checkpoints is not None:
+                checkpoints = Path(checkpoints) / f"member{k}"
+            network, hist = self._fit_network(data, y, validation, callbacks, checkpoints)
+            members.append(network)
+            history = history or hist  # the first member's history (members may stop at different epochs)
+        self.network = members[0] if size == 1 else recipes.average(members)
+        return history
+
+    def _fit_network(self, data, y, validation, callbacks, checkpoint_dir) -> tuple[keras.Model, dict]:
+        """One network, compiled and trained with the configured recipes (models/recipes.py); `data` is
+        (streamed batches, None, None) or (array, targets, batch size)."""
+        c = self.cfg
         with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
-            self.network = self.build_network()
-            self.network.compile(
-                optimizer=make_optimizer(self.cfg),
-                loss="sparse_categorical_crossentropy",
+            network = augment.wrap(self.build_network(), c, self.modality)  # identity without augmentation keys
+            network.compile(
+                optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
+                loss=recipes.make_loss(c),
                 metrics=["accuracy"],
             )
-        callbacks = [EpochLogger(self.modality, int(self.cfg.epochs)), *callbacks]
-        validation, early_stopping = None, None
-        if val is not None and len(val[1]):
-            validation = self.batches(val[0], val[1]) if self.stream_fit \
-                else (self.transform(val[0]), np.asarray(val[1]))
-            patience = self.cfg.get("early_stopping_patience")
-            if patience:
-                early_stopping = keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=int(patience), restore_best_weights=True
-                )
-                callbacks.append(early_stopping)
+        extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
+        early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
         checkpoint = None
-        if self.checkpoint_dir is not None:  # last: it saves early stopping's state too
+        if checkpoint_dir is not None:  # last: it saves early stopping's state too
             from mmfusion.models.checkpoint import EpochCheckpoint
 
-            checkpoint = EpochCheckpoint(self.checkpoint_dir, self.modality, early_stopping)
+            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping)
             callbacks.append(checkpoint)
             if self.stream_fit:  # a resumed run continues the per-epoch batch orders where it stopped
                 from mmfusion.models.checkpoint import read_state
 
-                state = read_state(Path(self.checkpoint_dir))
+                state = read_state(Path(checkpoint_dir))
                 if state:
-                    data.start_at(int(state["epoch"]))
-        hist = self.network.fit(
-            data,  # streamed batches (shuffled per epoch by `data` itself), or the transformed array
+                    data[0].start_at(int(state["epoch"]))
+        x_fit, y_fit, batch_size = data
+        hist = network.fit(
+            x_fit,  # streamed batches (shuffled per epoch by themselves), or the transformed array
             y_fit,
             validation_data=validation,
-            epochs=int(self.cfg.epochs),
+            epochs=int(c.epochs),
             batch_size=batch_size,
             shuffle=not self.stream_fit,
             verbose=0,
             callbacks=callbacks,
+            class_weight=recipes.class_weights(c, y, self.num_classes),
         )
         if checkpoint is not None:  # every epoch, those restored from the checkpoint included
-            return {k: list(vals) for k, vals in checkpoint.history.items()}
-        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+            return network, {k: list(vals) for k, vals in checkpoint.history.items()}
+        return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:
         return np.exp(self.predict_log_proba(x))

@@ -1,5 +1,5 @@
 """The Keras base of every text network: token ids from a TextVectorizer fitted on the training texts
-(vocabulary saved as JSON) and the optional word2vec initial vectors; subclasses pick the network by
+(vocabulary saved as JSON) and the optional word2vec or fastText initial vectors; subclasses pick the network by
 `builder(vocab_size, sequence_length, num_classes, embedding_dim, units, dense_units, dropout,
 embedding_matrix, trainable_embedding)`."""
 
@@ -11,6 +11,8 @@ import numpy as np
 from mmfusion.errors import ConfigError
 from mmfusion.models.base import KerasModality
 from mmfusion.models.preprocessing import TextVectorizer, as_texts, tokenize
+
+VECTORS = {"word2vec": "Word2Vec", "fasttext": "FastText"}  # model.text.embedding -> gensim class
 
 
 class TextNetwork(KerasModality):
@@ -34,26 +36,29 @@ class TextNetwork(KerasModality):
         return self.transform(x), None
 
     def embedding_matrix(self):
-        """Initial embedding weights: None (learned from scratch) or word2vec vectors.
+        """Initial embedding weights: None (learned from scratch), word2vec or fastText vectors.
 
-        `model.text.embedding=word2vec` trains gensim Word2Vec on the training texts only, tokenised
-        like TextVectorization does; rows of words it never saw (and the padding row) stay zero.
+        `model.text.embedding=word2vec|fasttext` trains gensim Word2Vec / FastText (sub-word n-grams,
+        so misspelt words get vectors near their correct spelling) on the training texts only,
+        tokenised like TextVectorization does; rows of words without a vector (and of padding and
+        [UNK]) stay zero. Both read the word2vec_* keys (window, epochs, seed).
         """
         kind = str(self.cfg.get("embedding", "learned"))
         if kind == "learned":
             return None
-        if kind != "word2vec":
-            raise ConfigError(f"model.text.embedding must be 'learned' or 'word2vec', got {kind!r}")
-        from gensim.models import Word2Vec
+        if kind not in VECTORS:
+            raise ConfigError(f"model.text.embedding must be 'learned', 'word2vec' or 'fasttext', got {kind!r}")
+        import gensim.models
 
         tokens = tokenize(self.train_texts)
         dim = int(self.cfg.embedding_dim)
-        w2v = Word2Vec(tokens, vector_size=dim, window=int(self.cfg.get("word2vec_window", 5)), min_count=1,
-                       workers=1, seed=int(self.cfg.get("word2vec_seed", 0)), epochs=int(self.cfg.get("word2vec_epochs", 20)))
+        vectors = getattr(gensim.models, VECTORS[kind])(
+            tokens, vector_size=dim, window=int(self.cfg.get("word2vec_window", 5)), min_count=1, workers=1,
+            seed=int(self.cfg.get("word2vec_seed", 0)), epochs=int(self.cfg.get("word2vec_epochs", 20))).wv
         matrix = np.zeros((len(self.vocabulary), dim), dtype=np.float32)
         for i, word in enumerate(self.vocabulary):
-            if word in w2v.wv:
-                matrix[i] = w2v.wv[word]
+            if i > 1 and word in vectors:  # rows 0 (padding) and 1 ([UNK]) stay zero; FastText has a vector for any string
+                matrix[i] = vectors[word]
         return matrix
 
     def build_network(self) -> keras.Model:

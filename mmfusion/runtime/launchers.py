@@ -2,7 +2,8 @@
 
 Our presets extend the plugins' own schemas under distinct names, so neither shadows the other:
 `local_parallel` -> joblib, `slurm` -> submitit_slurm, `ray_cluster` -> ray. `check(overrides)` turns
-a missing plugin into one message naming the extra to install, before Hydra starts.
+a missing plugin into one message naming the extra to install, before Hydra starts; the same for the
+Optuna sweeper behind `hparams_search=...` (extra `tune`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def _installed(module: str) -> bool:
 def check(overrides: list[str]) -> None:
     for arg in overrides:
         key, _, name = arg.partition("=")
+        sweeper = key.lstrip("+~") == "hydra/sweeper" and name == "optuna"
+        if (key.lstrip("+~") == "hparams_search" and name not in ("", "null")) or sweeper:
+            if not _installed("hydra_plugins.hydra_optuna_sweeper"):
+                raise ConfigError(f"{arg} needs Hydra's Optuna sweeper: pip install 'mmfusion[tune]'")
         if key.lstrip("+~") == "hydra/launcher" and name in PRESETS:
             module, extra = PRESETS[name]
             if not _installed(module):

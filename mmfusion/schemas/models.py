@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from mmfusion.schemas.fields import at_least, choice, fraction, int_list, int_range, positive, spec
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
+SCHEDULES = ("none", "reduce_on_plateau", "cosine")
 TRAINING_KEYS = ("lr", "epochs", "batch_size", "early_stopping_patience")
 
 
@@ -31,6 +32,16 @@ class TrainedSchema:
     dense_units: list[int] = int_list([32], 1, 0)
     dropout: float = fraction(0.0)
     early_stopping_patience: int | None = patience()
+    # training recipes (models/recipes.py); the defaults keep the paper's training
+    clipnorm: float | None = spec(None, "null, 0 (no clipping) or a number > 0", lambda v: v >= 0)
+    weight_decay: float = spec(0.0, "a number >= 0", lambda v: v >= 0)
+    lr_schedule: str = choice("none", *SCHEDULES)
+    lr_patience: int = at_least(3, 1)
+    lr_factor: float = spec(0.5, "a number in (0, 1)", lambda v: 0 < v < 1)
+    label_smoothing: float = fraction(0.0)
+    class_weight: str = choice("none", "none", "balanced")
+    ensemble: int = at_least(1, 1)
+    ensemble_seed: int = spec("${seed}", "an integer >= 0", lambda v: v >= 0)  # follows the run's seed
 
 
 @dataclass
@@ -49,12 +60,21 @@ class TextNetSchema(TrainedSchema):
     max_tokens: int = at_least(5000, 2)
     sequence_length: int = at_least(40, 1)
     embedding_dim: int = at_least(64, 1)
-    embedding: str = choice("learned", "learned", "word2vec")
+    embedding: str = choice("learned", "learned", "word2vec", "fasttext")
     trainable_embedding: bool = True
     word2vec_epochs: int = at_least(20, 1)
     word2vec_window: int = at_least(5, 1)
     word2vec_seed: int = at_least(0, 0)
     lstm_units: int = at_least(80, 1)
+    token_dropout: float = fraction(0.0)  # models/augment.py
+
+
+@dataclass
+class SeriesNetSchema(TrainedSchema):
+    """The Keras series networks: training-time augmentation (models/augment.py)."""
+
+    jitter: float = spec(0.0, "a number >= 0", lambda v: v >= 0)
+    time_shift: int = at_least(0, 0)
 
 
 @dataclass
@@ -84,26 +104,26 @@ class TfidfLogregSchema(UntrainedSchema):
 
 
 @dataclass
-class SeriesLSTMSchema(TrainedSchema):
+class SeriesLSTMSchema(SeriesNetSchema):
     name: str = choice("lstm", "lstm")
     lstm_units: list[int] = int_list([52, 40, 25])
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
 
 
 @dataclass
-class SeriesBiLSTMSchema(TrainedSchema):
+class SeriesBiLSTMSchema(SeriesNetSchema):
     name: str = choice("bilstm", "bilstm")
     lstm_units: list[int] = int_list([32, 16])
 
 
 @dataclass
-class SeriesGRUSchema(TrainedSchema):
+class SeriesGRUSchema(SeriesNetSchema):
     name: str = choice("gru", "gru")
     gru_units: list[int] = int_list([64, 32])
 
 
 @dataclass
-class SeriesConv1DSchema(TrainedSchema):
+class SeriesConv1DSchema(SeriesNetSchema):
     name: str = choice("conv1d", "conv1d")
     filters: list[int] = int_list([32, 64, 64])
     kernel_sizes: list[int] = int_list([7, 5, 3])

@@ -7,7 +7,7 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from mmfusion.schemas.fields import at_least, spec
+from mmfusion.schemas.fields import at_least, choice, spec
 
 MODALITIES = ("series", "text")
 DROPS = ("text", "series", "either")
@@ -39,6 +39,14 @@ class TrainingSchema:
 
 
 @dataclass
+class ObjectiveSchema:
+    """What `mmfusion train` returns to a sweeper (evaluation/objective.py checks the metric's form)."""
+
+    metric: str | None = None
+    direction: str = choice("maximize", "maximize", "minimize")
+
+
+@dataclass
 class ConfigSchema:
     """conf/config.yaml; each group's node (dataset, model.text, ...) carries its own schema."""
 
@@ -56,6 +64,7 @@ class ConfigSchema:
     )
     training: TrainingSchema = field(default_factory=TrainingSchema)
     resume: bool = False
+    objective: ObjectiveSchema = field(default_factory=ObjectiveSchema)
     evaluation: EvaluationSchema = field(default_factory=EvaluationSchema)
     robustness: RobustnessSchema = field(default_factory=RobustnessSchema)
     dataset: Any = MISSING

@@ -1,0 +1,121 @@
+"""Training recipes of the Keras networks, each from one key of `model.<m>` whose default keeps the
+paper's training unchanged: optimizer (clipnorm, weight_decay -> AdamW), learning-rate schedule
+(reduce_on_plateau | cosine), loss (label_smoothing: categorical cross-entropy on one-hot targets,
+since Keras 3's sparse loss has no smoothing), class weights (balanced), extra callbacks, and the
+seeds and averaging of an ensemble of K networks (`ensemble`).
+
+Small functions that `KerasModality.fit` calls; they never see the data pipeline, only sizes and labels.
+"""
+
+from __future__ import annotations
+
+import math
+
+import keras
+import numpy as np
+
+from mmfusion.errors import ConfigError
+
+OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
+SCHEDULES = ("none", "reduce_on_plateau", "cosine")
+
+
+def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
+    """`optimizer` at `lr`; `clipnorm` clips each gradient's L2 norm; `weight_decay` > 0 decouples weight
+    decay (Adam becomes AdamW); `lr_schedule=cosine` decays the rate to 0 over `epochs` epochs."""
+    name = str(cfg.get("optimizer", "adam")).lower()
+    if name not in OPTIMIZERS:
+        raise ConfigError(f"optimizer={name!r} is not known; choose one of {sorted(OPTIMIZERS)}")
+    schedule = str(cfg.get("lr_schedule", "none"))
+    if schedule not in SCHEDULES:
+        raise ConfigError(f"lr_schedule={schedule!r} is not known; choose one of {list(SCHEDULES)}")
+    lr = float(cfg.lr)
+    if schedule == "cosine":
+        lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(cfg.epochs) * int(steps_per_epoch)))
+    kwargs = {"learning_rate": lr}
+    if cfg.get("clipnorm"):  # null or 0: no clipping
+        kwargs["clipnorm"] = float(cfg.clipnorm)
+    decay = float(cfg.get("weight_decay") or 0.0)
+    if decay > 0:
+        kwargs["weight_decay"] = decay
+        if name == "adam":
+            return keras.optimizers.AdamW(**kwargs)
+    return OPTIMIZERS[name](**kwargs)
+
+
+def steps_per_epoch(n: int, batch_size: int) -> int:
+    return max(1, math.ceil(int(n) / int(batch_size)))
+
+
+def smoothing(cfg) -> float:
+    return float(cfg.get("label_smoothing") or 0.0)
+
+
+def make_loss(cfg):
+    """The loss Keras compiles: the paper's sparse cross-entropy unless label smoothing is on."""
+    if smoothing(cfg) > 0:
+        return keras.losses.CategoricalCrossentropy(label_smoothing=smoothing(cfg))
+    return "sparse_categorical_crossentropy"
+
+
+def targets(cfg, y, num_classes: int) -> np.ndarray:
+    """Integer labels, or one-hot rows when the loss is the smoothed categorical one."""
+    y = np.asarray(y)
+    if smoothing(cfg) > 0:
+        return np.eye(num_classes, dtype=np.float32)[y]
+    return y
+
+
+def class_weights(cfg, y, num_classes: int) -> dict[int, float] | None:
+    """`class_weight=balanced`: n / (classes present * count) per class, as scikit-learn's 'balanced'."""
+    kind = str(cfg.get("class_weight") or "none")
+    if kind == "none":
+        return None
+    if kind != "balanced":
+        raise ConfigError(f"class_weight={kind!r} is not known; choose none or balanced")
+    counts = np.bincount(np.asarray(y, dtype=int), minlength=num_classes)
+    present = int((counts > 0).sum())
+    return {c: (float(len(y)) / (present * counts[c]) if counts[c] else 1.0) for c in range(num_classes)}
+
+
+def make_callbacks(cfg, has_val: bool) -> list:
+    """Early stopping (needs validation data) and reduce-on-plateau (val_loss, else training loss)."""
+    out = []
+    patience = cfg.get("early_stopping_patience")
+    if has_val and patience:
+        out.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience), restore_best_weights=True))
+    if str(cfg.get("lr_schedule", "none")) == "reduce_on_plateau":
+        out.append(
+            keras.callbacks.ReduceLROnPlateau(
+                monitor="val_loss" if has_val else "loss",
+                factor=float(cfg.get("lr_factor", 0.5)),
+                patience=int(cfg.get("lr_patience", 3)),
+                min_lr=float(cfg.lr) * 1e-3,
+            )
+        )
+    return out
+
+
+def ensemble_size(cfg) -> int:
+    return int(cfg.get("ensemble") or 1)
+
+
+def seed_member(cfg, k: int) -> None:
+    """Member 0 keeps the run's seeding (so ensemble=1 is today's network); member k > 0 reseeds Keras
+    from (ensemble_seed, k), a stream of its own."""
+    if k > 0:
+        base = int(cfg.get("ensemble_seed") or 0)
+        keras.utils.set_random_seed(int(np.random.SeedSequence([base, k]).generate_state(1)[0]))
+
+
+def average(members: list[keras.Model]) -> keras.Model:
+    """One network whose output is the mean of the members' probabilities (saved as one .keras file)."""
+    base = members[0].name
+    spec = members[0].inputs[0]
+    inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+    outs = []
+    for k, member in enumerate(members):
+        member.name = f"{base}_member{k}"
+        outs.append(member(inp))
+    out = keras.layers.Average(name="probabilities", dtype="float32")(outs)
+    return keras.Model(inp, out, name=f"{base}_ensemble")
