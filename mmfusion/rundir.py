@@ -110,22 +110,35 @@ def metrics_record(classes, modalities, models: dict, train_accuracy, fusion, co
             "class_counts": class_counts, "dataset": dataset, "seed": int(seed), **extra}
 
 
-def prediction_arrays(classes, splits: dict, names: list[str], probs: dict) -> dict:
-    """predictions.npz arrays: splits[s] has y, ids, present[m]; probs[s][model] (n, q) NaN where absent."""
+def prediction_arrays(classes, splits: dict, names: list[str], probs: dict, logprobs: dict | None = None) -> dict:
+    """predictions.npz arrays: splits[s] has y, ids, present[m], units[m] (the text / run behind each
+    sample, for cluster CIs); probs[s][model] (n, q) NaN where absent; logprobs[s][model] beside them."""
     arrays = {"classes": np.asarray(classes)}
     for s, split in splits.items():
         arrays[f"y_{s}"] = split.y
         arrays[f"ids_{s}"] = split.ids
         for m in names:
             arrays[f"present_{s}_{m}"] = split.present[m]
+            if m in getattr(split, "units", {}):
+                arrays[f"units_{s}_{m}"] = split.units[m]
         for model, p in probs[s].items():
             arrays[f"proba_{s}_{model}"] = p
+        for model, lp in (logprobs or {}).get(s, {}).items():
+            arrays[f"logproba_{s}_{model}"] = lp  # exact NLL and temperature scaling
     return arrays
+
+
+def _log_or(pred: dict, s: str, m: str) -> np.ndarray:
+    """logproba_<s>_<m>, or (runs from before it was saved) the unclipped log of the probabilities."""
+    if f"logproba_{s}_{m}" in pred:
+        return pred[f"logproba_{s}_{m}"]
+    with np.errstate(divide="ignore"):
+        return np.log(pred[f"proba_{s}_{m}"])
 
 
 def load_run(run_dir) -> dict:
     """A finished run's predictions and metrics: dir, metrics, pred (raw arrays), names, classes, and per
-    split y, probs[m], present[m]; train_acc in modality order."""
+    split y, probs[m], logprobs[m], present[m]; the test units per modality; train_acc in modality order."""
     d = require_complete(Path(run_dir))
     try:
         metrics = json.loads((d / METRICS).read_text())
@@ -136,6 +149,8 @@ def load_run(run_dir) -> dict:
                 "y": {s: pred[f"y_{s}"] for s in splits},
                 "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
                 "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
+                "logprobs": {s: {m: _log_or(pred, s, m) for m in names} for s in splits},
+                "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
                 "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
     except (KeyError, ValueError, OSError) as err:
         raise RunDirError(f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it") from None

@@ -228,6 +228,7 @@ def main() -> None:
     from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
+    from mmfusion.evaluation import calibration
     from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
@@ -275,7 +276,8 @@ def main() -> None:
 
     t = time.perf_counter()
     by_split = {s: {m: probs[m][s] for m in probs} for s in ds.splits}
-    fuse_all(cfg.fusion, ds, by_split, train_acc, list(probs))
+    by_split_log = {s: {m: calibration.as_log(p) for m, p in split.items()} for s, split in by_split.items()}
+    fuse_all(cfg.fusion, ds, by_split, by_split_log, train_acc, list(probs))
     for name in ("series", "text", "fused"):
         evaluate(ds.splits["test"].y, by_split["test"][name], ds.classes)
     rows.append(("fusion + evaluation", f"{time.perf_counter() - t:.3f} s"))

@@ -10,7 +10,7 @@ import shutil
 import sys
 from pathlib import Path
 
-KEEP = {".md", ".png", ".csv", ".json", ".yaml"}
+KEEP = {".md", ".html", ".png", ".csv", ".json", ".yaml"}
 SKIP_DIRS = {"models", "tensorboard", "mlruns"}
 
 

@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # Every result committed under outputs/results/, in the order it was made (README: "Reproducing the
 # paper"). Runs go to outputs/runs/ (git-ignored); only reports, tables, metrics and figures are
-# copied to outputs/results/. Needs MathWorks' factoryReports.csv: REPORTS=<path> (default: the
-# reference copy beside this project).
+# copied to outputs/results/. The text is the bundled factoryReports.csv (REPORTS=<path>: another copy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/settings.sh

@@ -1,8 +1,12 @@
 # Settings shared by the reproduction scripts (sourced from the project root, never run).
-# REPORTS: MathWorks' factoryReports.csv (default: the reference copy beside this project);
-# RUNS: where runs go (git-ignored); RESULTS: where the citable files are copied.
-REPORTS=${REPORTS:-../shared/data/factory_reports/factoryReports.csv}
+# Text: MathWorks' factoryReports.csv as the package bundles it (nothing outside the clone is needed);
+# REPORTS=<file> reads another copy instead. RUNS: where runs go (git-ignored); RESULTS: where the
+# citable files are copied.
 RUNS=${RUNS:-outputs/runs}
 RESULTS=${RESULTS:-outputs/results}
-REAL="dataset/text=csv dataset.text.path=$REPORTS"
+if [ -n "${REPORTS:-}" ]; then
+  REAL="dataset/text=csv dataset.text.path=$REPORTS"
+else
+  REAL="dataset/text=factory_reports"
+fi
 step() { echo; echo "== $*"; }

@@ -67,7 +67,9 @@ def test_all_rules_with_robustness(run):
     out = fuse_run(run, ["fusion=all", "robustness.enabled=true", "evaluation.bootstrap=200"])
     table = pd.read_csv(out / "tables/comparison.csv", index_col=0)
     assert list(table.index) == ["series", "text", *FUSIONS]
-    assert {"accuracy_lo", "macro_auc_hi", "nll", "mcnemar_p"} <= set(table.columns)
+    assert {"accuracy_lo", "macro_auc_hi", "nll", "mcnemar_p", "minus_best_lo", "minus_best_hi"} <= set(table.columns)
+    for rule in FUSIONS:  # fused minus the best single model, inside its own interval
+        assert table.loc[rule, "minus_best_lo"] <= table.loc[rule, "minus_best"] <= table.loc[rule, "minus_best_hi"]
     rob = pd.read_csv(out / "tables/robustness.csv")
     assert len(rob) == len(FUSIONS) * 3 * 4 and (out / "figures/robustness.png").is_file()
     # at a missing rate of 0 every rule scores its own fused accuracy

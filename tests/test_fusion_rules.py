@@ -118,11 +118,39 @@ def test_temperature_scaling_recovers_overconfidence():
     true_p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     y = np.array([rng.choice(4, p=p) for p in true_p])
     overconfident = calibration.apply_temperature(true_p, 1 / 3)  # = softmax(3 z)
-    t = calibration.fit_temperature(overconfident, y)
+    t = calibration.fit_temperature(np.log(overconfident), y)
     assert 2.6 < t < 3.4
     fixed = calibration.apply_temperature(overconfident, t)
     assert calibration.nll(y, fixed) < calibration.nll(y, overconfident)
     np.testing.assert_array_equal(fixed.argmax(1), overconfident.argmax(1))
+
+
+def _confidently_wrong():
+    """The issue's case: true class 0 for 100 rows; 90 rows of logits [8, 0, 0], 10 rows of [0, 34.5, 0]."""
+    z = np.array([[8.0, 0.0, 0.0]] * 90 + [[0.0, 34.5, 0.0]] * 10)
+    return z, np.zeros(100, dtype=np.int64)
+
+
+def test_nll_and_temperature_in_log_space_are_not_biased_by_clipping():
+    from scipy.optimize import minimize_scalar
+    from sklearn.metrics import log_loss
+
+    z, y = _confidently_wrong()
+    logp = calibration.log_softmax(z)
+    exact = log_loss(y, np.exp(logp), labels=[0, 1, 2])  # float64 probabilities, p(true) ~ 1e-15
+    assert calibration.nll(y, None, logp) == pytest.approx(exact, rel=1e-9)
+    assert round(calibration.nll(y, None, logp), 2) == 3.45  # clipping at 1e-12 gave 2.76
+    # the optimum from the logits themselves: argmin_T NLL(softmax(z / T))
+    best = minimize_scalar(lambda t: calibration.nll(y, None, calibration.log_softmax(z / t)),
+                           bounds=(1, 20), method="bounded").x
+    t = calibration.fit_temperature(logp, y)
+    assert round(t, 2) == 9.25 and t == pytest.approx(best, abs=1e-3)  # clipping gave 6.59
+    # the same through calibrated fusion: temperatures fitted on validation log-probabilities
+    c = cfg(name="equal", calibrate=True)
+    params = fusion.fit_rule(c, [np.exp(logp), np.exp(logp)], y, [1, 1], [logp, logp])
+    assert [round(v, 2) for v in params["temperatures"]] == [9.25, 9.25]
+    fused_log = fusion.combine_log(c, params, [np.exp(logp)] * 2, None, [logp, logp])
+    np.testing.assert_allclose(fused_log, calibration.log_softmax(z / t), atol=1e-4)
 
 
 def test_calibration_scores_by_hand():

@@ -54,3 +54,49 @@ def test_fused_is_compared_with_the_best_single_modality():
     present = {m: np.ones(4, bool) for m in probs}
     res = stats.fused_vs_best(y, probs, present, ["series", "text", "fused"])
     assert res["b"] == "series" and res["a_right_b_wrong"] == 1 and res["n"] == 4
+
+
+def test_weighted_auc_matches_scikit_learn_with_sample_weights():
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, size=60)
+    s = np.round(rng.random(60), 1)  # ties
+    w = rng.integers(0, 4, size=(3, 60)).astype(float)
+    got = stats.weighted_auc(y == 1, s, w)
+    np.testing.assert_allclose(got, [roc_auc_score(y, s, sample_weight=wi) for wi in w])
+
+
+def test_cluster_bootstrap_resamples_units_not_pairs():
+    # 400 pairs drawn from only 10 texts x 10 runs: the pairs are not 400 independent samples
+    rng = np.random.default_rng(5)
+    text, run = rng.integers(0, 10, 400), rng.integers(0, 10, 400)
+    y = np.arange(400) % 3
+    text_ok = rng.random(10) < 0.8  # whether the model reads each text right: shared by all its pairs
+    p = np.eye(3)[np.where(text_ok[text], y, (y + 1) % 3)]
+    pairs = stats.bootstrap(y, p, CLASSES, 500, seed=0)["accuracy_ci"]
+    w = stats.cluster_weights([text.astype(str), run.astype(str)], 500, 0)
+    clusters = stats.bootstrap(y, p, CLASSES, 500, seed=0, weights=w)["accuracy_ci"]
+    assert clusters[1] - clusters[0] > 2.5 * (pairs[1] - pairs[0])
+    # one clustering given twice counts once: the ordinary bootstrap of those units
+    ids = np.arange(400).astype(str)
+    w1 = stats.cluster_weights([ids, ids], 200, 1)
+    assert w1.sum(axis=1).tolist() == [400.0] * 200
+
+
+def test_paired_difference_ci_from_the_same_draws():
+    y = np.zeros(200, int)
+    a = np.zeros(200, int)
+    b = np.where(np.arange(200) < 40, 1, 0)  # B wrong on 40 samples where A is right
+    w = stats.cluster_weights([np.arange(200).astype(str)], 400, 0)
+    res = stats.paired_difference(y, a, b, w)
+    assert res["difference"] == pytest.approx(0.2) and res["resolved"]
+    assert res["difference_ci"][0] > 0.1 and res["difference_ci"][1] < 0.3
+    assert not stats.paired_difference(y, a, a, w)["resolved"]
+
+
+def test_stratified_cluster_draws_keep_each_class_units():
+    y = np.repeat([0, 1, 2], [30, 60, 12])
+    units = np.array([f"u{i // 3}" for i in range(102)])  # 3 pairs per unit, units never span classes
+    w = stats.cluster_weights([units], 300, 2, strata=y)
+    for k, n_pairs in zip(range(3), (30, 60, 12)):
+        np.testing.assert_array_equal(w[:, y == k].sum(axis=1), n_pairs)  # draws keep the class's weight
+    assert (w[:, y == 2] == 0).any()  # ... while its units are resampled

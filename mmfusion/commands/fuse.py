@@ -23,7 +23,7 @@ from omegaconf import OmegaConf
 from mmfusion import fusion, rundir
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError, RunDirError
-from mmfusion.evaluation.scoring import compare, joint_comparisons, score_models
+from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import mcnemar_line, to_markdown, write_tables
 from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.runtime import interrupt
@@ -63,11 +63,13 @@ def compose(run: dict, rule: str, overrides: list[str]):
 def fuse_one(run: dict, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
     y, names = run["y"], run["names"]
-    params, fused = fusion.fuse_splits(cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names)
+    params, fused, fused_log = fusion.fuse_splits(cfg.fusion, run["probs"], y, run["present"], run["train_acc"],
+                                                  names, run["logprobs"])
     test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
+    test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
     if "test" in run["joint"]:  # the jointly trained model of the run, scored beside the rule
         test_probs["joint"] = run["joint"]["test"]
-    return {"params": params, "fused": fused, "test_probs": test_probs}
+    return {"params": params, "fused": fused, "fused_log": fused_log, "test_probs": test_probs, "test_log": test_log}
 
 
 def new_dir(run_dir: Path, label: str) -> Path:
@@ -85,15 +87,18 @@ def new_dir(run_dir: Path, label: str) -> Path:
 def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     m0, names, test = run["metrics"], run["names"], "test"
     temps = dict(zip(names, res["params"]["temperatures"])) if res["params"].get("temperatures") else None
+    weights = draw_weights(cfg, len(run["y"][test]), run["units"], run["y"][test])
     results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
-                           out / "figures", temps)
+                           out / "figures", temps, res["test_log"], weights=weights)
     metrics = rundir.metrics_record(
         run["classes"], names, results, m0["train_accuracy"], {"name": cfg.fusion.name, "params": res["params"]},
-        compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"]),
+        compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
+                eval_settings(cfg)["ci_level"]),
         m0.get("sizes"), m0.get("class_counts"), m0.get("dataset"), int(cfg.seed),
         joint=joint_block(m0, run, res["test_probs"], ["fused"]), source_run=str(run["dir"]))
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
+    arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
     rundir.write_npz(out / rundir.PREDICTIONS, arrays)
     rundir.write_json(out / rundir.METRICS, metrics)
     write_tables(metrics, out / "tables")
@@ -115,7 +120,11 @@ def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
         rows[label] = {"accuracy": r["accuracy"], "accuracy_lo": acc[0], "accuracy_hi": acc[1],
                        "macro_auc": r["macro_auc"], "macro_auc_lo": auc[0], "macro_auc_hi": auc[1],
                        "nll": r["nll"], "brier": r["brier"], "ece": r["ece"],
-                       "mcnemar_p": (r.get("mcnemar") or {}).get("p_value")}
+                       "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
+                       # fused minus the best single model, with its interval from the same bootstrap draws
+                       "minus_best": (r.get("mcnemar") or {}).get("difference"),
+                       "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
+                       "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1]}
     df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
     df.index.name = "model"
     return df
@@ -163,11 +172,15 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
 def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
     names, y, present = run["names"], run["y"]["test"], run["present"]["test"]
     first = cfgs[next(iter(fitted))]
-    singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None)
+    weights = draw_weights(first, len(y), run["units"], y)
+    singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None,
+                           logprobs={m: run["logprobs"]["test"][m] for m in names}, weights=weights)
     per_rule = {}
     for r, f in fitted.items():
-        fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None)["fused"]
-        fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"])
+        w = draw_weights(cfgs[r], len(y), run["units"], y)
+        fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None,
+                             logprobs={"fused": f["fused_log"]["test"]}, weights=w)["fused"]
+        fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"])
         per_rule[r] = {**fused, "params": f["params"]}
     rows, joint = dict(per_rule), None
     if "test" in run["joint"]:  # a row for the jointly trained model; McNemar vs the best single and best rule
@@ -188,6 +201,7 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
                                              "source_run": str(run["dir"])})
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
+    arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})
     rundir.write_npz(out / rundir.PREDICTIONS, arrays)
 
 

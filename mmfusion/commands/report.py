@@ -3,9 +3,12 @@
 A hyper-parameter search (`hparams_search=...`) is reported by commands/search.py instead: trials,
 their validation objective and the best parameters.
 
-Reads only run directories. Jobs are grouped by the overrides that differ between them (seed
-excluded); each group's metrics are averaged over its seeds (mean +/- std). Jobs that failed or never
-finished are listed, never averaged.
+Reads only run directories. Jobs are grouped by the overrides that differ between them (seed and
+cross-validation fold excluded); each group's metrics are averaged over its seeds (mean +/- std).
+A cross-validation group (`dataset.cv.folds=K`) pools its out-of-fold predictions instead
+(pooled.py): Tables IV and III with cluster-bootstrap intervals, Fig. 7 over every unit, a per-fold
+table, the number of unique texts and runs covered; repeats (seeds) are averaged. Jobs that failed
+or never finished are listed, never averaged. Beside report.md, a self-contained report.html.
 """
 
 from __future__ import annotations
@@ -21,14 +24,15 @@ import yaml
 from mmfusion import rundir
 from mmfusion.commands import search
 from mmfusion.errors import RunDirError
-from mmfusion.evaluation import figures
+from mmfusion.evaluation import figures, pooled
+from mmfusion.evaluation.html import markdown_to_html
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
 from mmfusion.runtime import interrupt
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
-IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=")
+IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=", "dataset.cv.fold=")
 
 
 log = logging.getLogger(__name__)
@@ -75,18 +79,34 @@ def _pm(values, scale=1.0, digits=2) -> str:
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else f"{v[0]:.{digits}f}"
 
 
-def accuracy_table(groups) -> pd.DataFrame:
+def _ci(value, ci, scale=100.0, digits=2) -> str:
+    if value is None:
+        return "n/a"
+    text = f"{value * scale:.{digits}f}"
+    return text + (f" [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]" if ci else "")
+
+
+def is_cv(jobs) -> bool:
+    return "cv_folds" in (jobs[0]["metrics"].get("dataset") or {})
+
+
+def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
     rows = {}
     for label, jobs in groups.items():
         models = list(jobs[0]["metrics"]["models"])
-        row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
-        row["seeds"] = str(len(jobs))
+        pool = (pools or {}).get(label)
+        if pool and "models" in pool:  # cross-validation: pooled out-of-fold accuracy [95% interval]
+            row = {m: _ci(pool["models"][m]["accuracy"], pool["models"][m].get("accuracy_ci")) for m in models}
+            row["seeds"] = f"{pool['repeats']} x {pool['folds']} folds (pooled)"
+        else:
+            row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
+            row["seeds"] = str(len(jobs))
         rows[label] = row
     rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
     df = pd.DataFrame(rows).T.fillna("")
     first = [c for c in ("series", "text", "fused") if c in df.columns]
     df = df[first + [c for c in df.columns if c not in first and c != "seeds"] + ["seeds"]]
-    df.index.name = "accuracy % (mean ± std)"
+    df.index.name = "accuracy % (mean ± std over seeds; CV: pooled [95% CI])"
     return df
 
 
@@ -145,15 +165,22 @@ def rule_accuracies(job: Path) -> dict[str, float]:
     return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
 
 
-def time_table(groups) -> pd.DataFrame | None:
-    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds."""
+def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
+    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds
+    (cross-validation groups: over repeats of the pooled out-of-fold accuracy)."""
     rows = []
-    for jobs in groups.values():
+    for label, jobs in groups.items():
+        pool = (pools or {}).get(label)
         for j in jobs:
             info = j["metrics"].get("dataset", {}).get("series_info", {})
             if "window_length" not in info:
                 return None
             hours = (info["window_start"] + info["window_length"]) * float(info.get("sample_interval_h", 0.05))
+            if pool and "models" in pool:
+                for i in range(pool["repeats"]):
+                    rows.append({"hours since onset": round(hours, 3),
+                                 **{m: r["accuracy_per_repeat"][i] for m, r in pool["models"].items()}})
+                break
             acc = {m: r["accuracy"] for m, r in j["metrics"]["models"].items()}
             rows.append({"hours since onset": round(hours, 3), **acc, **rule_accuracies(j["dir"])})
     df = pd.DataFrame(rows)
@@ -175,6 +202,55 @@ def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
             "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)", ""]
 
 
+def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str]) -> list[str]:
+    """Cross-validation: pooled Tables IV and III with intervals, Fig. 7 over every unit, folds."""
+    if "models" not in pool:
+        return [f"## Group `{label}`: cross-validation not pooled", "", f"{pool['error']}.", ""]
+    models = list(pool["models"])
+    covered = ", ".join(f"{n} unique {'texts' if k == 'text' else 'series runs' if k == 'series' else 'samples'}"
+                        for k, n in pool["units_covered"].items())
+    lines = [f"## Group `{label}`: {pool['folds']}-fold cross-validation, pooled out of fold", "",
+             f"Repeats (seeds): {', '.join(map(str, pool['seeds']))}; about {pool['pairs_per_repeat']} test pairs per "
+             f"repeat, covering {covered} (each tested exactly once per repeat)."
+             + (f" Seeds with unfinished folds, left out: {pool['incomplete_seeds']}." if pool["incomplete_seeds"] else ""),
+             "", "Intervals: 95% cluster bootstrap over the units (texts, runs), the same draws for every model "
+             "and repeat; figures are means over repeats.", ""]
+    acc = pd.DataFrame({m: [_ci(r["accuracy"], r.get("accuracy_ci")), _ci(r["macro_auc"], r.get("macro_auc_ci"), 1, 4)]
+                        for m, r in pool["models"].items()}, index=["accuracy %", "macro AUC"])
+    acc.index.name = "Table IV (pooled)"
+    lines += [to_markdown(acc)]
+    c = pool.get("comparison")
+    if c:
+        line = f"Fused minus {c['b']} (the best single model): {c['difference'] * 100:+.2f} points"
+        if c.get("difference_ci"):
+            lo, hi = c["difference_ci"]
+            line += (f", 95% interval [{lo * 100:+.2f}, {hi * 100:+.2f}]: "
+                     + ("resolved (excludes 0)." if c["resolved"] else "not resolved (includes 0)."))
+        if c.get("mcnemar_p_per_repeat"):
+            line += " McNemar p per repeat: " + ", ".join(f"{p:.3g}" for p in c["mcnemar_p_per_repeat"]) + "."
+        lines += [line, ""]
+    auc = pd.DataFrame({m: [_ci(r["auc"][k], (r.get("auc_ci") or {}).get(k), 1, 4) for k in classes]
+                        for m, r in pool["models"].items()}, index=classes)
+    auc.index.name = "Table III (pooled AUC)"
+    lines += [to_markdown(auc)]
+    names = []
+    for m in models:
+        name = f"fig7_confusion_{m}_{slug}_pooled.png"
+        figures.plot_confusion(pool["models"][m]["confusion"], classes,
+                             f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)", fig_dir / name)
+        names.append(name)
+    lines += ["### Confusion matrices over every unit (Fig. 7, out of fold)", ""]
+    lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
+    folds = pd.DataFrame(pool["per_fold"]).set_index(["seed", "fold"])
+    shown = folds.copy()
+    for m in models:
+        shown[m] = [f"{v * 100:.2f}" for v in folds[m]]
+    shown.index = [f"seed {a}, fold {b}" for a, b in folds.index]
+    shown.index.name = "per fold (accuracy %)"
+    lines += ["### Per fold", "", to_markdown(shown)]
+    return lines
+
+
 def report(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
@@ -192,12 +268,20 @@ def report(root: str | Path) -> Path:
     lines = [f"# mmfusion report: `{root}`", "", f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s)."]
     if failed:
         lines += ["", "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed)]
-    lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups))]
+    pools = {}
+    for label, jobs in groups.items():
+        if is_cv(jobs):
+            ev = _evaluation(jobs[0])
+            pools[label] = pooled.pool(jobs, ev.get("bootstrap", 1000), ev.get("ci_level", 0.95), 0)
+    lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups, pools))]
     figures = training_figures(groups, fig_dir)
-    timing = time_table(groups)
+    timing = time_table(groups, pools)
     if timing is not None:
         lines += time_section(timing, fig_dir)
     for i, (label, jobs) in enumerate(groups.items()):
+        if label in pools:
+            lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"])
+            continue
         seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
         lines += [f"## Group `{label}`", "", f"Seeds: {seeds}.", "", "### One-vs-rest AUC (Table III layout, mean ± std)", "",
                   to_markdown(auc_table(jobs))]
@@ -209,8 +293,18 @@ def report(root: str | Path) -> Path:
     out, tmp = root / "report.md", root / "report.md.tmp"
     tmp.write_text("\n".join(lines))
     tmp.replace(out)  # whole or absent, also when interrupted
-    log.info("report written to %s (figures in %s)", out, fig_dir)
+    page, tmp = root / "report.html", root / "report.html.tmp"
+    tmp.write_text(markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
+    tmp.replace(page)
+    log.info("report written to %s and %s (figures in %s)", out, page.name, fig_dir)
     return out
+
+
+def _evaluation(job: dict) -> dict:
+    """The job's evaluation settings (bootstrap resamples, CI level) from its saved config."""
+    path = job["dir"] / "config.yaml"
+    cfg = yaml.safe_load(path.read_text()) if path.is_file() else {}
+    return (cfg or {}).get("evaluation") or {}
 
 
 def main(args: list[str]) -> None:

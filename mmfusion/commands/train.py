@@ -23,7 +23,7 @@ from mmfusion.data.factory import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
-from mmfusion.evaluation.scoring import compare, joint_comparisons, score_models
+from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import write_tables
 from mmfusion.runtime import devices, interrupt, launchers, tracking
 from mmfusion.runtime.seeding import seed_everything
@@ -34,15 +34,16 @@ MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused co
 
 
 def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
-    """Probabilities of the samples that have this modality; NaN rows where it is absent."""
+    """Log-probabilities of the samples that have this modality; NaN rows where it is absent."""
     out = np.full((len(present), q), np.nan)
     if present.any():
-        out[present] = model.predict_proba(x[present])
+        out[present] = model.predict_log_proba(x[present])
     return out
 
 
 def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
-    """Train one model per modality; returns probabilities per split and model, train accuracy, histories.
+    """Train one model per modality; returns probabilities and log-probabilities per split and model,
+    train accuracy, histories.
 
     Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
     resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
@@ -52,6 +53,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     from mmfusion.models.checkpoint import describe
 
     probs = {split: {} for split in ds.splits}
+    logprobs = {split: {} for split in ds.splits}
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
     checkpointing = bool(cfg.training.checkpoint)
@@ -79,10 +81,11 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
                 os.replace(f"{history}.tmp", history)
                 resume.drop_checkpoints(run_dir, m)
         for split_name, split in ds.splits.items():
-            probs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            probs[split_name][m] = np.exp(logprobs[split_name][m])
         p = probs["train"][m][keep]
         train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
-    return probs, train_acc, histories
+    return probs, logprobs, train_acc, histories
 
 
 def joint_inputs(split, hide: str | None = None) -> dict:
@@ -137,12 +140,14 @@ def rundir_path(run_dir: Path, *parts: str) -> Path:
     return path
 
 
-def fuse_all(rule_cfg, ds: Dataset, probs: dict, train_acc: dict, names: list[str]) -> dict:
+def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str]) -> dict:
     y = {s: split.y for s, split in ds.splits.items()}
     present = {s: split.present for s, split in ds.splits.items()}
-    params, fused = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names)
+    params, fused, fused_log = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names,
+                                                  logprobs)
     for split_name in ds.splits:
         probs[split_name]["fused"] = fused[split_name]
+        logprobs[split_name]["fused"] = fused_log[split_name]
     return params
 
 
@@ -178,32 +183,37 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
-        probs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming=mode == "resume")
+        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy,
+                                                               resuming=mode == "resume")
         joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
         hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, train_acc, histories, hidden)
+        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
 
 
-def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, train_acc, histories,
+def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories,
             hidden: dict) -> dict:
-    params = fuse_all(cfg.fusion, ds, probs, train_acc, names) if len(names) > 1 else None
+    params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
     test = ds.splits["test"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
-    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps)
+    test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
+    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
+    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log,
+                           weights=weights)
     for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
-    arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs)
+    arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs)
     rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
     metrics = rundir.metrics_record(
         ds.classes, names, results, train_acc,
         {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"]), ds.sizes(),
+        compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"], weights,
+                eval_settings(cfg)["ci_level"]), ds.sizes(),
         ds.class_counts(), ds.info, cfg.seed,
         joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None)
     score = None

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmfusion.data.dataset import Dataset
 from mmfusion.data.files import read_series_file
-from mmfusion.data.pairing import make_dataset
+from mmfusion.data.pairing import cv_settings, make_dataset
 from mmfusion.data.text.csv import load_text_csv
 from mmfusion.errors import ConfigError, DataError
 
@@ -54,5 +54,5 @@ def build(cfg) -> Dataset:
     ds = make_dataset(classes, {"text": texts.texts, "series": series}, texts.y, rec_ids, float(cfg.test_fraction),
                       float(cfg.val_fraction), int(cfg.seed), present={"text": np.ones(len(rec_ids), bool), "series": has},
                       info={"source": "custom", "series_variables": variables, "records_without_series": len(lacking),
-                            "series_without_record": len(orphans)})
+                            "series_without_record": len(orphans)}, cv=cv_settings(cfg))
     return ds

@@ -24,6 +24,9 @@ class Split:
     y: np.ndarray  # (n,) int64 class indices
     ids: np.ndarray  # (n,) str sample ids
     present: dict[str, np.ndarray] = field(default_factory=dict)  # modality -> (n,) bool
+    # modality -> (n,) str: the unit (unique text, unique run) behind each sample's modality; samples
+    # that are their own units (synthetic, custom) use their ids. Cluster bootstraps resample these.
+    units: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.y = np.asarray(self.y, dtype=np.int64)
@@ -33,6 +36,7 @@ class Split:
             if len(arr) != n:
                 raise ValueError(f"modality {name!r} has {len(arr)} samples, labels have {n}")
             self.present.setdefault(name, np.ones(n, dtype=bool))
+            self.units[name] = np.asarray(self.units.get(name, self.ids)).astype(str)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -43,6 +47,7 @@ class Split:
             y=self.y[idx],
             ids=self.ids[idx],
             present={k: v[idx] for k, v in self.present.items()},
+            units={k: v[idx] for k, v in self.units.items()},
         )
 
 

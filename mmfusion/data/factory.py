@@ -2,8 +2,9 @@
 a 52-variable TEP time series of the same class (the modalities are independent given the class).
 
 Series sources (`dataset/series=`): `simulate` (tep-studio), `rieth` (Rieth 2017 .RData/CSV),
-`braatz` (dNN.dat files). Text sources (`dataset/text=`): `generate` (our own generator),
-`csv` (e.g. MathWorks' factoryReports.csv). Pairing and splitting: `pairing.pair_by_label`.
+`braatz` (dNN.dat files). Text sources (`dataset/text=`): `factory_reports` (MathWorks'
+factoryReports.csv, bundled with the package; the default), `generate` (our own generator), `csv` (any
+other text CSV). Pairing and splitting: `pairing.pair_by_label`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import os
 from pathlib import Path
 
 from mmfusion.data.dataset import Dataset, SeriesData, TextData
-from mmfusion.data.pairing import pair_by_label
+from mmfusion.data.pairing import cv_settings, pair_by_label
 from mmfusion.data.window import apply_window
 from mmfusion.errors import ConfigError
 
@@ -75,7 +76,11 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
         return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
                              label_column=cfg.label_column, id_column=cfg.get("id_column"),
                              encoding=cfg.encoding, empty=cfg.empty)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=generate or csv")
+    if source == "factory_reports":
+        from mmfusion.data.text.factory_reports import load_factory_reports
+
+        return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)
+    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=factory_reports, generate or csv")
 
 
 def build(cfg) -> Dataset:
@@ -91,11 +96,12 @@ def build(cfg) -> Dataset:
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
     ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
-                       float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed))
+                       float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed), cv_settings(cfg))
     ds.info.update({
         "series_source": cfg.series.source, "text_source": cfg.text.source, "faults": [int(f) for f in cfg.series.faults],
         "series_variables": list(series.variables), "split_before_resampling": bool(cfg.split_before_resampling),
         "series_info": _plain(series.info), "text_info": _plain(texts.info),
+        "text_reports_read": int(texts.info.get("rows_read", len(texts.texts))),
     })
     log.info("factory dataset: %s", {k: v for k, v in ds.info.items() if k.startswith(("test_", "unique_"))})
     return ds

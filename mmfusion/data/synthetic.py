@@ -15,7 +15,7 @@ import numpy as np
 
 from mmfusion.arrays import chunk_rows
 from mmfusion.data.dataset import Dataset
-from mmfusion.data.pairing import make_dataset
+from mmfusion.data.pairing import cv_settings, make_dataset
 from mmfusion.errors import ConfigError
 
 _SYLLABLES = ["ka", "lo", "mi", "ren", "tu", "sa", "vel", "dor", "pi", "gan", "zu", "fe", "mor", "ti"]
@@ -83,4 +83,5 @@ def build(cfg) -> Dataset:
     x = {"text": generate_texts(y, q, cfg, text_rng), "series": generate_series(y, q, cfg, series_rng)}
     ids = np.asarray([f"syn-{i:05d}" for i in range(len(y))])
     info = {"source": "synthetic", "series_variables": [f"v{j + 1}" for j in range(cfg.series_variables)]}
-    return make_dataset(list(cfg.classes), x, y, ids, cfg.test_fraction, cfg.val_fraction, cfg.seed, info)
+    return make_dataset(list(cfg.classes), x, y, ids, cfg.test_fraction, cfg.val_fraction, cfg.seed, info,
+                        cv=cv_settings(cfg))

@@ -1,8 +1,11 @@
 """Calibration of class probabilities: temperature scaling and the scores that judge it.
 
-Temperature scaling (Guo et al., 2017) on probabilities: p_T(k) = p(k)^(1/T) / sum_j p(j)^(1/T), i.e.
-softmax(log p / T); one T > 0 per modality, fitted on the validation split by minimising the negative
-log-likelihood. T > 1 softens over-confident models, T < 1 sharpens; the argmax never changes.
+Everything works on log-probabilities (the models' log-softmax outputs, kept in predictions.npz as
+`logproba_*`), never on clipped probabilities: a confidently wrong model (p(true) ~ 1e-15) keeps its
+true log-likelihood, so neither the NLL nor the fitted temperature is biased. Where only
+probabilities exist (older runs), their unclipped logs are used.
+Temperature scaling (Guo et al., 2017): p_T = softmax(log p / T); one T > 0 per modality, fitted on
+the validation split by minimising the negative log-likelihood. T > 1 softens over-confident models, T < 1 sharpens; the argmax never changes.
 Scores (lower is better): NLL (mean -log p(true class)), Brier (mean squared distance to the one-hot
 label, summed over classes) and ECE (expected calibration error: the |accuracy - confidence| gap of
 `bins` equal-width confidence bins, weighted by their share of samples). Pure numpy/scipy.
@@ -13,28 +16,46 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize_scalar
 
-EPS = 1e-12  # probabilities are clipped to [EPS, 1] before taking logs
+
+def log_softmax(z) -> np.ndarray:
+    """Row-wise log-softmax of logits (float64; rows that are all NaN stay NaN)."""
+    z = np.asarray(z, dtype=np.float64)
+    m = np.max(z, axis=1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        s = z - m
+        return s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
 
 
-def _log(p: np.ndarray) -> np.ndarray:
-    return np.log(np.clip(np.asarray(p, dtype=np.float64), EPS, 1.0))
+def as_log(probs, logprobs=None) -> np.ndarray:
+    """The log-probabilities: `logprobs` when given, else log(probs) unclipped (0 -> -inf)."""
+    if logprobs is not None:
+        return np.asarray(logprobs, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        return np.log(np.asarray(probs, dtype=np.float64))
 
 
-def apply_temperature(probs: np.ndarray, temperature: float) -> np.ndarray:
-    """softmax(log p / T), row by row; NaN rows (an absent modality) stay NaN."""
-    p = np.asarray(probs, dtype=np.float64)
-    out = np.full_like(p, np.nan)
-    ok = np.isfinite(p).all(axis=1)
-    z = _log(p[ok]) / float(temperature)
-    e = np.exp(z - z.max(axis=1, keepdims=True)) if ok.any() else z
-    out[ok] = e / e.sum(axis=1, keepdims=True)
+def temper_log(logprobs, temperature: float) -> np.ndarray:
+    """log softmax(log p / T), row by row; NaN rows (an absent modality) stay NaN."""
+    lp = np.asarray(logprobs, dtype=np.float64)
+    out = np.full_like(lp, np.nan)
+    ok = ~np.isnan(lp).any(axis=1)
+    if ok.any():
+        out[ok] = log_softmax(lp[ok] / float(temperature))
     return out
 
 
-def nll(y, probs) -> float:
+def apply_temperature(probs: np.ndarray, temperature: float, logprobs=None) -> np.ndarray:
+    """softmax(log p / T) as probabilities (from `logprobs` when given); NaN rows stay NaN."""
+    return np.exp(temper_log(as_log(probs, logprobs), temperature))
+
+
+def nll(y, probs, logprobs=None) -> float:
+    """Mean -log p(true class), from `logprobs` when given (exact), else from unclipped log(probs)."""
     y = np.asarray(y, dtype=np.int64)
-    p = np.asarray(probs, dtype=np.float64)
-    return float(-np.mean(_log(p[np.arange(len(y)), y]))) if len(y) else float("nan")
+    if not len(y):
+        return float("nan")
+    lp = as_log(probs, logprobs)
+    return float(-np.mean(lp[np.arange(len(y)), y]))
 
 
 def brier(y, probs) -> float:
@@ -68,19 +89,20 @@ def ece(y, probs, bins: int = 10) -> float:
     return float(sum(c * abs(a - f) for c, a, f in zip(r["count"], r["accuracy"], r["confidence"])) / n)
 
 
-def scores(y, probs, bins: int = 10) -> dict:
-    return {"nll": nll(y, probs), "brier": brier(y, probs), "ece": ece(y, probs, bins)}
+def scores(y, probs, bins: int = 10, logprobs=None) -> dict:
+    return {"nll": nll(y, probs, logprobs), "brier": brier(y, probs), "ece": ece(y, probs, bins)}
 
 
-def fit_temperature(probs, y, bounds=(0.05, 20.0)) -> float:
-    """The T minimising the NLL of softmax(log p / T) on (probs, y); searched on log T (bounded)."""
-    p = np.asarray(probs, dtype=np.float64)
+def fit_temperature(logprobs, y, bounds=(0.05, 20.0)) -> float:
+    """The T minimising the NLL of softmax(log p / T) on (log-probabilities, y); searched on log T
+    (bounded). Rows with NaN (an absent modality) are left out."""
+    lp = np.asarray(logprobs, dtype=np.float64)
     y = np.asarray(y, dtype=np.int64)
-    keep = np.isfinite(p).all(axis=1)
-    p, y = p[keep], y[keep]
+    keep = ~np.isnan(lp).any(axis=1)
+    lp, y = lp[keep], y[keep]
     if not len(y):
         return 1.0
-    res = minimize_scalar(lambda t: nll(y, apply_temperature(p, np.exp(t))),
+    res = minimize_scalar(lambda t: nll(y, None, temper_log(lp, np.exp(t))),
                           bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
                           options={"xatol": 1e-6})
     return float(np.exp(res.x))

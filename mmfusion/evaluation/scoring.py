@@ -2,7 +2,8 @@
 re-fusing a run with its own rule reproduces its metrics exactly).
 
 Per model (each modality on the test samples that have it, and `fused` on all): accuracy, AUC,
-confusion (evaluate.py), NLL / Brier / ECE (calibration.py), bootstrap CIs (stats.py); figures
+confusion (evaluate.py), NLL / Brier / ECE (calibration.py), cluster-bootstrap CIs over the units
+behind the test pairs (stats.py; the same draws for every model and the paired difference); figures
 `roc_<model>.png`, `confusion_<model>.png` and `reliability.png`.
 """
 
@@ -24,23 +25,40 @@ def eval_settings(cfg) -> dict:
     return {k: type(v)(ev.get(k, v)) for k, v in DEFAULTS.items()}
 
 
+def draw_weights(cfg, n: int, units=None, strata=None):
+    """The bootstrap draws (B, n) shared by every model and the paired difference of one test set:
+    resampling the units behind the pairs (`units`: list of (n,) id arrays, e.g. text and run ids),
+    or the samples themselves when no units are known; `strata` (the labels): drawn within each class.
+    None when evaluation.bootstrap is 0."""
+    ev = eval_settings(cfg)
+    if ev["bootstrap"] <= 0 or not n:
+        return None
+    return stats.cluster_weights(list(units or []) or [np.arange(n)], ev["bootstrap"], int(cfg.seed), strata)
+
+
 def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir: Path | None,
-                 temperatures: dict | None = None) -> dict:
-    """{model: metrics}; present[m] masks the samples a modality model has (fused: all)."""
+                 temperatures: dict | None = None, logprobs: dict | None = None, units=None,
+                 weights=None) -> dict:
+    """{model: metrics}; present[m] masks the samples a modality model has (fused: all); logprobs[m]
+    (when given) makes the NLL and the calibrated scores exact (no log of a rounded probability)."""
     ev = eval_settings(cfg)
     y = np.asarray(y)
+    weights = draw_weights(cfg, len(y), units, y) if weights is None else weights
     results, curves = {}, {}
     for name, p in probs.items():
         keep = present.get(name, np.ones(len(y), bool))
         yk, pk = y[keep], p[keep]
         res = evaluate(yk, pk, classes)
-        res.update(calibration.scores(yk, pk, ev["ece_bins"]))
-        res.update(stats.bootstrap(yk, pk, classes, ev["bootstrap"], ev["ci_level"], int(cfg.seed)))
+        lk = calibration.as_log(p, (logprobs or {}).get(name))[keep]
+        res.update(calibration.scores(yk, pk, ev["ece_bins"], lk))
+        res.update(stats.bootstrap(yk, pk, classes, ev["bootstrap"], ev["ci_level"], int(cfg.seed),
+                                   weights=weights[:, keep] if weights is not None else None))
         curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
-            cal = calibration.apply_temperature(pk, temperatures[name])
+            cal_log = calibration.temper_log(lk, temperatures[name])
+            cal = np.exp(cal_log)
             res["calibrated"] = {"temperature": float(temperatures[name]),
-                                 **calibration.scores(yk, cal, ev["ece_bins"])}
+                                 **calibration.scores(yk, cal, ev["ece_bins"], cal_log)}
             curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, ev["ece_bins"])
         results[name] = res
         if fig_dir is not None:
@@ -54,9 +72,11 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
     return results
 
 
-def compare(y, probs: dict, present: dict, names: list[str]) -> dict | None:
-    """McNemar's test of the fused model against the best single modality (None without fusion)."""
-    return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names)
+def compare(y, probs: dict, present: dict, names: list[str], weights=None, level: float = 0.95) -> dict | None:
+    """McNemar's test of the fused model against the best single modality (None without fusion), and
+    the CI of their accuracy difference from the bootstrap draws `weights` (draw_weights)."""
+    return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names,
+                               weights, level)
 
 
 def joint_comparisons(y, probs: dict, present: dict, singles: list[str], rules: list[str]) -> list[dict]:

@@ -66,12 +66,21 @@ def auc_ci_table(metrics: dict) -> pd.DataFrame:
 
 
 def mcnemar_line(metrics: dict) -> str:
-    """McNemar lines: fused vs the best single model, and the joint model's comparisons when it has any."""
+    """McNemar lines: fused vs the best single model (with the cluster-bootstrap interval of their accuracy
+    difference), and the joint model's comparisons when it has any."""
     found = [metrics.get("comparison"), *((metrics.get("joint") or {}).get("comparisons") or [])]
-    return "".join(
-        f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
-        f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n"
-        for c in found if c)
+    lines = []
+    for c in found:
+        if not c:
+            continue
+        lines.append(f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
+                     f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n")
+        if c.get("difference_ci"):
+            lo, hi = c["difference_ci"]
+            lines.append(f"\nAccuracy {c['a']} - {c['b']}: {c['difference'] * 100:+.2f} points, 95% cluster-bootstrap "
+                         f"interval [{lo * 100:+.2f}, {hi * 100:+.2f}] ("
+                         f"{'resolved: excludes 0' if c['resolved'] else 'not resolved: includes 0'})\n")
+    return "".join(lines)
 
 
 def write_tables(metrics: dict, directory: Path) -> str:

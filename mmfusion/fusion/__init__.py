@@ -28,7 +28,7 @@ FUSIONS: dict[str, type[Rule]] = {
     "ensemble_selection": EnsembleSelection,
 }
 __all__ = ["FUSIONS", "Rule", "accuracy_weights", "equal_weights", "predict", "weighted_average", "fuse_splits",
-           "fit_rule", "combine_probs", "needs_val", "get_rule"]
+           "fit_rule", "combine_probs", "combine_log", "needs_val", "get_rule"]
 
 
 def rule_class(cfg) -> type[Rule]:
@@ -47,37 +47,70 @@ def needs_val(cfg) -> bool:
     return rule_class(cfg).fitted_on_val(cfg)
 
 
-def fit_rule(cfg, val_probs, val_y, train_acc) -> dict:
+def _logs(probs, logprobs) -> list[np.ndarray]:
+    from mmfusion.evaluation.calibration import as_log
+
+    return [as_log(p, lp) for p, lp in zip(probs, logprobs if logprobs is not None else [None] * len(probs))]
+
+
+def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     """Fit the configured rule, after per-modality temperature scaling when `fusion.calibrate` is on
-    (the temperatures then join the params and `combine_probs` applies them first)."""
+    (the temperatures, fitted on the log-probabilities, join the params; `combine_probs` applies them)."""
     from mmfusion.evaluation import calibration
 
     temps = None
     if cfg.get("calibrate", False):
         if val_probs is None or val_y is None or len(val_y) == 0:
             raise ConfigError("fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0")
-        temps = [calibration.fit_temperature(p, val_y) for p in val_probs]
-        val_probs = [calibration.apply_temperature(p, t) for p, t in zip(val_probs, temps)]
+        val_log = _logs(val_probs, val_logprobs)
+        temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
+        val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
     params = get_rule(cfg).fit(val_probs, val_y, train_acc)
     return {**params, "temperatures": temps} if temps is not None else params
 
 
-def combine_probs(cfg, params: dict, probs, present=None) -> np.ndarray:
-    """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
+def _tempered(params: dict, probs, logprobs) -> list[np.ndarray]:
+    """Per-modality log-probabilities after the fitted temperatures (if any)."""
     from mmfusion.evaluation import calibration
 
+    logs = _logs(probs, logprobs)
     temps = params.get("temperatures")
-    if temps is not None:
-        probs = [calibration.apply_temperature(p, t) for p, t in zip(probs, temps)]
+    return [calibration.temper_log(lp, t) for lp, t in zip(logs, temps)] if temps is not None else logs
+
+
+def combine_probs(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
+    """Fused (n, q) probabilities of the configured rule with fitted params (temperatures first)."""
+    if params.get("temperatures") is not None:
+        probs = [np.exp(lp) for lp in _tempered(params, probs, logprobs)]
     return get_rule(cfg).combine(probs, params, present)
 
 
-def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str]):
+def combine_log(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
+    """Fused (n, q) log-probabilities: in log space for the rules that define `combine_log` (weighted
+    averages, product, stacking, per-class), else the log of `combine_probs`."""
+    from mmfusion.evaluation.calibration import as_log
+
+    rule = get_rule(cfg)
+    logs = _tempered(params, probs, logprobs)
+    if hasattr(rule, "combine_log"):
+        return rule.combine_log(logs, params, present)
+    return as_log(rule.combine([np.exp(lp) for lp in logs], params, present))
+
+
+def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str],
+                logprobs: dict | None = None):
     """Fit on `val` (when there is one) and fuse every split: probs[split][m] (n, q) with NaN rows where
-    absent, y[split], present[split][m]. Returns (params, {split: fused})."""
+    absent, y[split], present[split][m], optional logprobs[split][m]. Returns (params, {split: fused});
+    with `logprobs`, (params, {split: fused}, {split: fused log-probabilities})."""
     has_val = "val" in probs and len(y["val"]) > 0
     val_probs = [probs["val"][m] for m in names] if has_val else None
-    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc)
-    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names])
+    val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
+    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
+    lp = (lambda s: [logprobs[s][m] for m in names]) if logprobs is not None else (lambda s: None)
+    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
              for s in probs}
-    return params, fused
+    if logprobs is None:
+        return params, fused
+    fused_log = {s: combine_log(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
+                 for s in probs}
+    return params, fused, fused_log

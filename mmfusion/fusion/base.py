@@ -76,6 +76,24 @@ def weighted_average(probs, weights, present=None) -> np.ndarray:
     return np.einsum("mn,mnq->nq", ww / total, p)
 
 
+def log_weighted_average(logprobs, weights, present=None) -> np.ndarray:
+    """log of eq. 13 computed in log space: logsumexp_i(log w_i + log p_i), exact where p_i underflow."""
+    from scipy.special import logsumexp
+
+    lp = stack(logprobs)
+    m, n, _ = lp.shape
+    w = np.asarray(weights, dtype=np.float64)
+    mask = presence(present, m, n)
+    ww = w[:, None] * mask
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    with np.errstate(divide="ignore"):
+        lw = np.log(ww / total)  # -inf for absent / zero-weight modalities
+    terms = np.where(mask[:, :, None] & (ww[:, :, None] > 0), lw[:, :, None] + np.nan_to_num(lp, nan=0.0), -np.inf)
+    return logsumexp(terms, axis=0)
+
+
 def equal_weights(m: int) -> np.ndarray:
     return np.full(m, 1.0 / m)
 

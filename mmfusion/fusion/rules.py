@@ -95,6 +95,20 @@ class Product(Rule):
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
+    def combine_log(self, logprobs, params, present=None) -> np.ndarray:
+        """The same rule from log-probabilities (its eps floor is part of the rule, not a log guard)."""
+        from mmfusion.evaluation.calibration import log_softmax
+
+        lp = stack(logprobs)
+        m, n, _ = lp.shape
+        mask = presence(present, m, n)
+        ww = np.asarray(params["weights"], dtype=np.float64)[:, None] * mask
+        total = ww.sum(axis=0)
+        if (total <= 0).any():
+            raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+        logp = np.clip(np.where(mask[:, :, None], lp, 0.0), np.log(float(params["eps"])), 0.0)
+        return log_softmax(np.einsum("mn,mnq->nq", ww / total, logp))
+
 
 def _features(p: np.ndarray, subset, kind: str) -> np.ndarray:
     x = p[list(subset)]  # (s, n, q)

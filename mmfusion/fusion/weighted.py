@@ -6,7 +6,14 @@ from __future__ import annotations
 import numpy as np
 
 from mmfusion.errors import ConfigError
-from mmfusion.fusion.base import Rule, accuracy, accuracy_weights, equal_weights, weighted_average
+from mmfusion.fusion.base import (
+    Rule,
+    accuracy,
+    accuracy_weights,
+    equal_weights,
+    log_weighted_average,
+    weighted_average,
+)
 
 
 class Equal(Rule):
@@ -17,6 +24,9 @@ class Equal(Rule):
 
     def combine(self, probs, params, present=None) -> np.ndarray:
         return weighted_average(probs, params["weights"], present)
+
+    def combine_log(self, logprobs, params, present=None) -> np.ndarray:
+        return log_weighted_average(logprobs, params["weights"], present)
 
 
 class Accuracy(Equal):

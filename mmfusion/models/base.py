@@ -2,7 +2,8 @@
 
 Contract: `fit(train, val, callbacks=()) -> history` (dict of per-epoch lists; empty for non-neural
 models; `callbacks` are extra Keras callbacks such as tracking's TensorBoard), `predict_proba(x) ->
-(n, q)`, `save(dir)` / `load(dir)` with the preprocessing saved beside the network as plain JSON
+(n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64, exact where
+probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the network as plain JSON
 (vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/linear.py.
 """
 
@@ -152,12 +153,25 @@ class KerasModality:
         return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x) -> np.ndarray:
+        return np.exp(self.predict_log_proba(x))
+
+    def predict_log_proba(self, x) -> np.ndarray:
+        """log softmax(W h + b) in float64 from the last hidden features h and the output layer's W, b
+        (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
+        from mmfusion.evaluation.calibration import log_softmax
+
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
         if len(x) == 0:
             return np.zeros((0, self.num_classes))
         data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)  # streamed, in input order
-        return np.asarray(self.network.predict(data, verbose=0), dtype=np.float64)
+        out = self.network.get_layer("probabilities")
+        cached = getattr(self, "_hidden", None)
+        if cached is None or cached[0] is not self.network:  # one feature model per network (no retracing)
+            self._hidden = (self.network, keras.Model(self.network.inputs, out.input))
+        h = np.asarray(self._hidden[1].predict(data, verbose=0), dtype=np.float64)
+        kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
+        return log_softmax(h @ kernel + bias)
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)

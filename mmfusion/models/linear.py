@@ -54,11 +54,19 @@ class LinearModality:
         return {}
 
     def predict_proba(self, x) -> np.ndarray:
+        return np.exp(self.predict_log_proba(x))
+
+    def predict_log_proba(self, x) -> np.ndarray:
+        """Log-softmax of the multinomial decision function (no log of a rounded probability)."""
+        from mmfusion.evaluation.calibration import log_softmax
+
         if self.classifier is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
-        p = self.classifier.predict_proba(self.features(x))
-        out = np.zeros((p.shape[0], self.num_classes), dtype=np.float64)
-        out[:, self.classifier.classes_.astype(int)] = p  # classes absent from training keep 0
+        z = np.asarray(self.classifier.decision_function(self.features(x)), dtype=np.float64)
+        if z.ndim == 1:  # two classes: scikit-learn keeps one score z, p = softmax([0, z])
+            z = np.stack([np.zeros_like(z), z], axis=1)
+        out = np.full((z.shape[0], self.num_classes), -np.inf)
+        out[:, self.classifier.classes_.astype(int)] = log_softmax(z)  # classes absent from training: p = 0
         return out
 
     def save(self, directory: Path) -> None:

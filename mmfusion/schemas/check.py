@@ -163,6 +163,9 @@ def _dataset(d) -> None:
             val,
             f"dataset.test_fraction + dataset.val_fraction < 1 (test_fraction={show(test)})",
         )
+    cv = d.get("cv")
+    if cv is not None and cv.folds and not cv.fold < cv.folds:
+        _fail("dataset.cv.fold", cv.fold, f"an integer in 0..{cv.folds - 1} for dataset.cv.folds={cv.folds}")
     if d.get("name") == "synthetic":
         _split_sizes(d)
     if d.get("name") != "factory":

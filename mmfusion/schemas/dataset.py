@@ -39,6 +39,14 @@ def optional_at_least(low: int):
 
 
 @dataclass
+class CvSchema:
+    """Grouped, stratified K-fold cross-validation (null or 0: the single split of test_fraction)."""
+
+    folds: int | None = spec(None, "null, 0 or an integer >= 2", lambda v: v == 0 or v >= 2)
+    fold: int = at_least(0, 0)
+
+
+@dataclass
 class SyntheticSchema:
     name: str = choice("synthetic", "synthetic")
     classes: list[str] = classes(["type1", "type2", "type3", "type4"])
@@ -46,6 +54,7 @@ class SyntheticSchema:
     test_fraction: float = test_fraction(0.2)
     val_fraction: float = fraction(0.0)
     seed: int = at_least(0, 0)
+    cv: CvSchema = field(default_factory=CvSchema)
     text_length: list[int] = int_range([6, 16], 1)
     text_signal: float = fraction(0.3, closed=True)
     class_words: int = at_least(12, 1)
@@ -135,8 +144,14 @@ class CsvSchema:
     label_map: Any = mapping()
 
 
+@dataclass
+class FactoryReportsSchema:
+    source: str = choice("factory_reports", "factory_reports")
+    label_map: Any = mapping()
+
+
 SERIES = {"simulate": SimulateSchema, "rieth": RiethSchema, "braatz": BraatzSchema}
-TEXT = {"generate": GenerateSchema, "csv": CsvSchema}
+TEXT = {"factory_reports": FactoryReportsSchema, "generate": GenerateSchema, "csv": CsvSchema}
 
 
 @dataclass
@@ -149,8 +164,9 @@ class FactorySchema:
     split_before_resampling: bool = True
     pairing: str = choice("by_label", "by_label")
     seed: int = at_least(0, 0)
+    cv: CvSchema = field(default_factory=CvSchema)
     series: Any = MISSING  # typed by the source's schema: dataset/series=simulate | rieth | braatz
-    text: Any = MISSING  # typed by the source's schema: dataset/text=generate | csv
+    text: Any = MISSING  # typed by the source's schema: dataset/text=factory_reports | generate | csv
 
 
 @dataclass
@@ -170,3 +186,4 @@ class CustomSchema:
     test_fraction: float = test_fraction(0.2)
     val_fraction: float = fraction(0.0)
     seed: int = at_least(0, 0)
+    cv: CvSchema = field(default_factory=CvSchema)

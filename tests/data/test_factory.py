@@ -8,13 +8,17 @@ from conftest import SHARED_DATA, compose_cfg, run_cli
 
 from mmfusion.commands.train import train
 from mmfusion.data import build_dataset
+from mmfusion.data.text.csv import load_text_csv
+from mmfusion.data.text.factory_reports import LABEL_MAP, bundled_path
+
+CLASSES = list(LABEL_MAP.values())
 
 # 2 h runs, fault at 0.5 h, 3 runs per class: a few seconds of simulation
 SHORT = [
     "dataset=factory", "dataset.samples_per_class=10", "dataset.series.runs_per_class=3",
     "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
 ]
-REPORTS = SHARED_DATA / "factory_reports" / "factoryReports.csv"
+REPORTS = bundled_path()  # the package's copy of MathWorks' factoryReports.csv
 
 
 @pytest.fixture
@@ -22,8 +26,10 @@ def short_factory(tmp_path):
     return SHORT + [f"dataset.series.cache_dir={tmp_path / 'cache'}"]
 
 
-def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_path):
+def test_factory_trains_on_simulated_tep_and_the_bundled_reports(short_factory, tmp_path):
     result = train(compose_cfg(short_factory), tmp_path / "run")
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["dataset"]["text_source"] == "factory_reports" and metrics["dataset"]["text_reports_read"] == 480
     metrics = result["metrics"]
     assert metrics["classes"] == ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
     assert metrics["sizes"] == {"train": 32, "test": 8}
@@ -32,6 +38,11 @@ def test_factory_trains_on_simulated_tep_and_generated_text(short_factory, tmp_p
     assert metrics["dataset"]["test_texts_also_in_train"] == 0
     assert metrics["dataset"]["test_series_runs_also_in_train"] == 0
     assert (tmp_path / "run" / "COMPLETE").exists()
+
+
+def test_factory_with_generated_text(short_factory):
+    ds = build_dataset(compose_cfg(short_factory + ["dataset/text=generate"]).dataset)
+    assert ds.info["text_source"] == "generate" and ds.info["text_reports_read"] == 40  # 10 reports x 4 classes
 
 
 def test_same_seed_same_factory_data_and_cache_is_reused(short_factory):
@@ -59,12 +70,19 @@ def test_data_build_with_a_typo_fails_clearly(tmp_path):
     assert res.returncode != 0 and "factroy" in res.stderr and "Traceback" not in res.stderr
 
 
-@pytest.mark.skipif(not REPORTS.exists(), reason=f"needs the shared reference data at {REPORTS}")
-def test_factory_with_real_factory_reports_from_shared_data(short_factory, tmp_path):
+def test_factory_reads_the_bundled_factory_reports_by_default(short_factory, tmp_path):
+    ds = build_dataset(compose_cfg(short_factory).dataset)  # no text source given: the bundled file
+    assert ds.info["text_source"] == "factory_reports" and ds.info["text_reports_read"] == 480
+    assert ds.info["text_info"]["file"] == "factoryReports.csv" and "MathWorks" in ds.info["text_info"]["citation"]
+    texts = {t.strip() for t in ds.splits["train"].x["text"]}
+    assert texts <= set(load_text_csv(REPORTS, CLASSES, LABEL_MAP).texts)
+
+
+def test_factory_with_the_factory_reports_as_a_csv_path(short_factory, tmp_path):
     cfg = compose_cfg(short_factory + ["dataset/text=csv", f"dataset.text.path={REPORTS}",
                                        "dataset.split_before_resampling=false"])
     ds = build_dataset(cfg.dataset)
-    assert ds.info["text_info"]["rows_read"] == 480
+    assert ds.info["text_info"]["rows_read"] == 480 and ds.info["text_reports_read"] == 480
     assert ds.class_counts()["test"] == [2, 2, 2, 2]
     json.dumps(ds.info)  # everything recorded is plain JSON
 

@@ -1,14 +1,13 @@
 """Texts from a CSV with a text and a label column (factoryReports layout by default)."""
 
-from pathlib import Path
 
 import pytest
 
 from mmfusion.data.text.csv import load_text_csv
+from mmfusion.data.text.factory_reports import LICENSE, bundled_path
 from mmfusion.errors import ConfigError, DataError
 
-ROOT = Path(__file__).resolve().parents[2]
-FACTORY_REPORTS = ROOT.parent / "shared" / "data" / "factory_reports" / "factoryReports.csv"
+FACTORY_REPORTS = bundled_path()  # the copy the package carries (MathWorks, 2020; licence beside it)
 LABEL_MAP = {
     "Electronic Failure": "electronic_failure",
     "Leak": "leak",
@@ -33,8 +32,9 @@ GOOD_ROWS = (
 )
 
 
-@pytest.mark.skipif(not FACTORY_REPORTS.is_file(), reason=f"needs the shared data file {FACTORY_REPORTS}")
-def test_factory_reports_csv_on_shared_data():
+def test_bundled_factory_reports_csv_and_its_licence():
+    assert bundled_path(LICENSE).is_file()  # the licence travels with the data
+    assert "The MathWorks, Inc." in bundled_path(LICENSE).read_text()
     d = load_text_csv(FACTORY_REPORTS, CLASSES, LABEL_MAP)
     assert len(d.texts) == len(d.y) == len(d.ids) == 480
     assert d.info["class_counts"] == {
