@@ -119,3 +119,19 @@ def test_the_schema_knows_the_generators_report_categories():
     from mmfusion.schemas.dataset import REPORT_CATEGORIES
 
     assert tuple(CATEGORIES) == REPORT_CATEGORIES
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        ["experiment=paper", "model/text=tfidf_logreg"],
+        ["experiment=paper", "model/series=conv1d", "model/text=tfidf_logreg"],
+        ["experiment=early", "model/series=conv1d", "model/text=tfidf_logreg"],
+        ["experiment=early", "model/series=minirocket", "model/text=tfidf_logreg"],
+    ],
+)
+def test_experiments_compose_with_the_peer_models(overrides):
+    from mmfusion.config import compose_config
+
+    cfg = compose_config(overrides)
+    assert cfg.model.text.name == overrides[-1].split("=")[1]
