@@ -24,9 +24,11 @@ COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>
     "fuse": "fuse <run-dir> [fusion=<rule>|all] [overrides...]: fuse a finished run again, no retraining",
     "predict": "predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]: classify new records",
 }
-USAGE = "usage: mmfusion [--version] [--help] <command> [arguments]\n\ncommands:\n" + "".join(
-    f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items()
-) + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
+USAGE = (
+    "usage: mmfusion [--version] [--help] <command> [arguments]\n\ncommands:\n"
+    + "".join(f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items())
+    + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
+)
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # the format Hydra gives `train`
 
 

@@ -28,8 +28,19 @@ VERSIONS = "versions.json"
 CONFIG = "config.yaml"  # the resolved config (also without Hydra); Hydra's copy is .hydra/config.yaml
 SPLITS = ("train", "val", "test")
 KEY_PACKAGES = (
-    "mmfusion", "tensorflow", "tensorflow-cpu", "keras", "hydra-core", "omegaconf", "numpy", "scikit-learn",
-    "gensim", "pandas", "matplotlib", "tep-studio", "pyreadr",
+    "mmfusion",
+    "tensorflow",
+    "tensorflow-cpu",
+    "keras",
+    "hydra-core",
+    "omegaconf",
+    "numpy",
+    "scikit-learn",
+    "gensim",
+    "pandas",
+    "matplotlib",
+    "tep-studio",
+    "pyreadr",
 )
 
 
@@ -102,12 +113,33 @@ def read_config(run_dir: Path):
     return None
 
 
-def metrics_record(classes, modalities, models: dict, train_accuracy, fusion, comparison, sizes, class_counts,
-                   dataset, seed: int, **extra) -> dict:
+def metrics_record(
+    classes,
+    modalities,
+    models: dict,
+    train_accuracy,
+    fusion,
+    comparison,
+    sizes,
+    class_counts,
+    dataset,
+    seed: int,
+    **extra,
+) -> dict:
     """The metrics.json of a run (or of a re-fusion with one rule): one layout for train and fuse."""
-    return {"classes": list(classes), "modalities": list(modalities), "models": models,
-            "train_accuracy": train_accuracy, "fusion": fusion, "comparison": comparison, "sizes": sizes,
-            "class_counts": class_counts, "dataset": dataset, "seed": int(seed), **extra}
+    return {
+        "classes": list(classes),
+        "modalities": list(modalities),
+        "models": models,
+        "train_accuracy": train_accuracy,
+        "fusion": fusion,
+        "comparison": comparison,
+        "sizes": sizes,
+        "class_counts": class_counts,
+        "dataset": dataset,
+        "seed": int(seed),
+        **extra,
+    }
 
 
 def prediction_arrays(classes, splits: dict, names: list[str], probs: dict, logprobs: dict | None = None) -> dict:
@@ -145,12 +177,20 @@ def load_run(run_dir) -> dict:
         pred = load_npz(d / PREDICTIONS)
         names = list(metrics["modalities"])
         splits = [s for s in SPLITS if f"y_{s}" in pred]
-        return {"dir": d, "metrics": metrics, "pred": pred, "names": names, "classes": list(metrics["classes"]),
-                "y": {s: pred[f"y_{s}"] for s in splits},
-                "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
-                "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
-                "logprobs": {s: {m: _log_or(pred, s, m) for m in names} for s in splits},
-                "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
-                "train_acc": [float(metrics["train_accuracy"][m]) for m in names]}
+        return {
+            "dir": d,
+            "metrics": metrics,
+            "pred": pred,
+            "names": names,
+            "classes": list(metrics["classes"]),
+            "y": {s: pred[f"y_{s}"] for s in splits},
+            "probs": {s: {m: pred[f"proba_{s}_{m}"] for m in names} for s in splits},
+            "present": {s: {m: pred[f"present_{s}_{m}"].astype(bool) for m in names} for s in splits},
+            "logprobs": {s: {m: _log_or(pred, s, m) for m in names} for s in splits},
+            "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
+            "train_acc": [float(metrics["train_accuracy"][m]) for m in names],
+        }
     except (KeyError, ValueError, OSError) as err:
-        raise RunDirError(f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it") from None
+        raise RunDirError(
+            f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it"
+        ) from None

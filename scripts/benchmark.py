@@ -78,10 +78,18 @@ def time_plain(build, x_prepared, y, cfg):
     import numpy as np
 
     net = build()
-    net.compile(optimizer=keras.optimizers.Adam(float(cfg.lr)), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    net.compile(
+        optimizer=keras.optimizers.Adam(float(cfg.lr)), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+    )
     timer = EpochTimer()
-    net.fit(x_prepared, np.asarray(y), epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), verbose=0,
-            callbacks=[timer.callback])
+    net.fit(
+        x_prepared,
+        np.asarray(y),
+        epochs=int(cfg.epochs),
+        batch_size=int(cfg.batch_size),
+        verbose=0,
+        callbacks=[timer.callback],
+    )
     return timer.per_epoch()
 
 
@@ -91,8 +99,13 @@ def peak_mb() -> float:
     return max(own, kids) / 1024
 
 
-SCALING = ["dataset=synthetic", "dataset.series_length=500", "dataset.series_variables=52", "modalities=[series]",
-           "evaluation.bootstrap=0"]
+SCALING = [
+    "dataset=synthetic",
+    "dataset.series_length=500",
+    "dataset.series_variables=52",
+    "modalities=[series]",
+    "evaluation.bootstrap=0",
+]
 
 
 def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
@@ -130,12 +143,14 @@ def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
         model.fit_preprocessing(tr.x["series"])
         x = np.empty(tr.x["series"].shape, dtype=np.float32)
         for s in range(0, len(x), 256):  # float32 throughout: no float64 copy of the split
-            x[s:s + 256] = model.transform(tr.x["series"][s:s + 256])
+            x[s : s + 256] = model.transform(tr.x["series"][s : s + 256])
         net = build_series_lstm(x.shape[1:], ds.num_classes, mc.lstm_units, mc.dense_units)
-        net.compile(optimizer=keras.optimizers.Adam(float(mc.lr)), loss="sparse_categorical_crossentropy",
-                    metrics=["accuracy"])
-        net.fit(x, tr.y, epochs=epochs, batch_size=int(mc.batch_size), shuffle=True, verbose=0,
-                callbacks=[timer.callback])
+        net.compile(
+            optimizer=keras.optimizers.Adam(float(mc.lr)), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+        )
+        net.fit(
+            x, tr.y, epochs=epochs, batch_size=int(mc.batch_size), shuffle=True, verbose=0, callbacks=[timer.callback]
+        )
     result["s_per_epoch"] = timer.per_epoch()  # median epoch after the first (tracing) when epochs > 1
     out.write_text(json.dumps(result))
 
@@ -148,7 +163,9 @@ def run_child(mode: str, samples: int, epochs: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "result.json"
         t = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, __file__, "--scaling-child", mode, str(samples), str(epochs), str(out)])
+        proc = subprocess.Popen(
+            [sys.executable, __file__, "--scaling-child", mode, str(samples), str(epochs), str(out)]
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - t
         code = os.waitstatus_to_exitcode(status)
@@ -171,16 +188,24 @@ def measure(n: int, with_reference: bool, epochs: int, abba: bool) -> tuple[dict
     out = {}
     for mode, rs in runs.items():
         ok = [r for r in rs if "error" not in r]
-        out[mode] = rs[0] if len(ok) < len(rs) else {
-            **rs[0], "s_per_epoch": min(r["s_per_epoch"] for r in rs),
-            "peak_rss_gib": max(r["peak_rss_gib"] for r in rs)}
+        out[mode] = (
+            rs[0]
+            if len(ok) < len(rs)
+            else {
+                **rs[0],
+                "s_per_epoch": min(r["s_per_epoch"] for r in rs),
+                "peak_rss_gib": max(r["peak_rss_gib"] for r in rs),
+            }
+        )
     return out["mmfusion"], out["numpy"]
 
 
 def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = False) -> list[str]:
-    lines = ["| samples | unique float32 series | target peak RSS (2 x + 2 GiB) | mmfusion peak RSS | "
-             "mmfusion s/epoch | NumPy-input peak RSS | NumPy-input s/epoch | s/epoch ratio (target <= 1.05) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| samples | unique float32 series | target peak RSS (2 x + 2 GiB) | mmfusion peak RSS | "
+        "mmfusion s/epoch | NumPy-input peak RSS | NumPy-input s/epoch | s/epoch ratio (target <= 1.05) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for n in sizes:
         gib = n * 500 * 52 * 4 / 2**30
         ours, ref = measure(n, n <= reference_max, epochs, abba)
@@ -188,11 +213,16 @@ def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = Fals
         def cell(r, key, fmt):
             return "not run" if r is None else r.get("error") or fmt.format(r[key])
 
-        ratio = (f"{ours['s_per_epoch'] / ref['s_per_epoch']:.3f}" if ref and "s_per_epoch" in ref
-                 and "s_per_epoch" in ours else "n/a")
-        lines.append(f"| {n:,} | {gib:.2f} GiB | {2 * gib + 2:.2f} GiB | {cell(ours, 'peak_rss_gib', '{:.2f} GiB')} | "
-                     f"{cell(ours, 's_per_epoch', '{:.1f}')} | {cell(ref, 'peak_rss_gib', '{:.2f} GiB')} | "
-                     f"{cell(ref, 's_per_epoch', '{:.1f}')} | {ratio} |")
+        ratio = (
+            f"{ours['s_per_epoch'] / ref['s_per_epoch']:.3f}"
+            if ref and "s_per_epoch" in ref and "s_per_epoch" in ours
+            else "n/a"
+        )
+        lines.append(
+            f"| {n:,} | {gib:.2f} GiB | {2 * gib + 2:.2f} GiB | {cell(ours, 'peak_rss_gib', '{:.2f} GiB')} | "
+            f"{cell(ours, 's_per_epoch', '{:.1f}')} | {cell(ref, 'peak_rss_gib', '{:.2f} GiB')} | "
+            f"{cell(ref, 's_per_epoch', '{:.1f}')} | {ratio} |"
+        )
     return lines
 
 
@@ -209,15 +239,22 @@ def main() -> None:
     p.add_argument("--sizes", type=int, nargs="+", default=[2000, 10000, 40000], help="scaling: sample counts")
     p.add_argument("--reference-max", type=int, default=10000, help="scaling: largest size also run with NumPy input")
     p.add_argument("--abba", action="store_true", help="scaling: time each mode twice, in ABBA order")
-    p.add_argument("--scaling-epochs", type=int, default=1,
-                   help="scaling: epochs per measurement (more than 1: the first, with tracing, is not timed)")
+    p.add_argument(
+        "--scaling-epochs",
+        type=int,
+        default=1,
+        help="scaling: epochs per measurement (more than 1: the first, with tracing, is not timed)",
+    )
     p.add_argument("overrides", nargs="*", default=["experiment=paper"])
     args = p.parse_args()
     if args.scaling:
         import platform as pf
 
-        head = [f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
-                f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}", ""]
+        head = [
+            f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
+            f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}",
+            "",
+        ]
         text = "\n".join(head + scaling(args.sizes, args.reference_max, args.scaling_epochs, args.abba)) + "\n"
         print(text)
         if args.out:
@@ -246,8 +283,12 @@ def main() -> None:
             load_series(cold.dataset.series, cold.dataset.seed, progress=False)
             dt = time.perf_counter() - t
         n = args.cold_runs * len(cfg.dataset.series.faults)
-        rows.append(("data build, cold cache", f"{dt:.1f} s for {n} runs = {dt / n:.2f} s/run "
-                     f"({cfg.dataset.series.workers} workers)"))
+        rows.append(
+            (
+                "data build, cold cache",
+                f"{dt:.1f} s for {n} runs = {dt / n:.2f} s/run ({cfg.dataset.series.workers} workers)",
+            )
+        )
     t = time.perf_counter()
     ds = build_dataset(cfg.dataset)
     hits = ds.info.get("series_info", {}).get("cache_hits", "n/a")
@@ -262,15 +303,26 @@ def main() -> None:
         ours_a = time_runner(model, tr.x[m], tr.y)
         prepared = model.transform(tr.x[m])
         if m == "text":
-            build = lambda: build_text_lstm(len(model.vocabulary), mcfg.sequence_length, ds.num_classes,  # noqa: E731
-                                            mcfg.embedding_dim, mcfg.lstm_units, mcfg.dense_units)
+            build = lambda: build_text_lstm(
+                len(model.vocabulary),
+                mcfg.sequence_length,
+                ds.num_classes,  # noqa: E731
+                mcfg.embedding_dim,
+                mcfg.lstm_units,
+                mcfg.dense_units,
+            )
         else:
             build = lambda: build_series_lstm(prepared.shape[1:], ds.num_classes, mcfg.lstm_units, mcfg.dense_units)  # noqa: E731
         # ABBA order (mmfusion, plain, plain, mmfusion) so that drift over time favours neither
         plain = (time_plain(build, prepared, tr.y, mcfg) + time_plain(build, prepared, tr.y, mcfg)) / 2
         ours = (ours_a + time_runner(build_model(m, mcfg, ds.num_classes), tr.x[m], tr.y)) / 2
-        rows.append((f"{m} model, s/epoch ({len(tr)} samples)", f"mmfusion {ours:.2f}, plain Keras {plain:.2f}, "
-                     f"ratio {ours / plain:.3f} (target <= 1.05; ABBA order, median epoch of each)"))
+        rows.append(
+            (
+                f"{m} model, s/epoch ({len(tr)} samples)",
+                f"mmfusion {ours:.2f}, plain Keras {plain:.2f}, "
+                f"ratio {ours / plain:.3f} (target <= 1.05; ABBA order, median epoch of each)",
+            )
+        )
         probs[m] = {s: model.predict_proba(split.x[m]) for s, split in ds.splits.items()}
         train_acc[m] = float((probs[m]["train"].argmax(1) == tr.y).mean())
 
@@ -288,16 +340,26 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             t = time.perf_counter()
             res = train(cfg, Path(tmp) / "run")
-            rows.append(("whole train(cfg), warm cache", f"{time.perf_counter() - t:.0f} s (epochs text "
-                         f"{cfg.model.text.epochs}, series {cfg.model.series.epochs}; accuracy {res['accuracy']})"))
+            rows.append(
+                (
+                    "whole train(cfg), warm cache",
+                    f"{time.perf_counter() - t:.0f} s (epochs text "
+                    f"{cfg.model.text.epochs}, series {cfg.model.series.epochs}; accuracy {res['accuracy']})",
+                )
+            )
     rows.append(("peak memory (RSS, this process or a worker)", f"{peak_mb():.0f} MB"))
 
     import keras
     import tensorflow as tf
 
-    lines = [f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
-             f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-             f"TensorFlow {tf.__version__}, Keras {keras.__version__}", "", "| stage | measured |", "|---|---|"]
+    lines = [
+        f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        "",
+        "| stage | measured |",
+        "|---|---|",
+    ]
     lines += [f"| {a} | {b} |" for a, b in rows]
     text = "\n".join(lines) + "\n"
     print(text)

@@ -20,9 +20,13 @@ def collect(src: Path, dst: Path) -> int:
         rel = path.relative_to(src)
         if not path.is_file() or path.suffix not in KEEP or SKIP_DIRS & set(rel.parts):
             continue
-        if path.suffix == ".png" and (path.stat().st_size > 400_000 or ("figures" in rel.parts and "fuse" not in rel.parts)):
+        if path.suffix == ".png" and (
+            path.stat().st_size > 400_000 or ("figures" in rel.parts and "fuse" not in rel.parts)
+        ):
             continue  # per-job figures stay in the run; report_figures/ and fuse/*/figures/ come along
-        if rel.parts[0] == ".hydra" or (len(rel.parts) > 1 and rel.parts[1] == ".hydra" and path.name != "overrides.yaml"):
+        if rel.parts[0] == ".hydra" or (
+            len(rel.parts) > 1 and rel.parts[1] == ".hydra" and path.name != "overrides.yaml"
+        ):
             continue
         out = dst / rel
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -95,7 +95,9 @@ def main() -> None:
             rms, rms_1h, ratio, corr, dsig = compare(f, ci, seed)
             label = f"{ci:g}" if seed == a.seed else f"seed-to-seed ({a.reference:g})"
             wall = out[(f, ci, seed)][2]
-            rows.append(f"| {f} | {label} | {wall:.1f} | {rms:.3f} | {rms_1h:.3f} | {ratio:.3f} | {corr:.3f} | {dsig:.3f} |")
+            rows.append(
+                f"| {f} | {label} | {wall:.1f} | {rms:.3f} | {rms_1h:.3f} | {ratio:.3f} | {corr:.3f} | {dsig:.3f} |"
+            )
             summary.setdefault(label, []).append((wall, rms, rms_1h, ratio, corr, dsig))
     ref_wall = np.mean([out[(f, a.reference, a.seed)][2] for f in faults])
     lines = [
@@ -109,9 +111,14 @@ def main() -> None:
     for label, vals in summary.items():
         w, r, rb, q, c, d = (np.array(v, dtype=float) for v in zip(*vals))
         speed = "" if label.startswith("seed") else f"{ref_wall / w.mean():.1f}x"
-        lines.append(f"| {label} | {w.mean():.1f} | {speed} | {r.mean():.3f} | {rb.mean():.3f} | {q.mean():.3f} | {np.nanmin(c):.3f} | {np.nanmax(d):.3f} |")
-    lines += ["", "| IDV | control interval (h) | wall s | rms | rms 1h | sd ratio | sig corr | max dsig |",
-              "|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {label} | {w.mean():.1f} | {speed} | {r.mean():.3f} | {rb.mean():.3f} | {q.mean():.3f} | {np.nanmin(c):.3f} | {np.nanmax(d):.3f} |"
+        )
+    lines += [
+        "",
+        "| IDV | control interval (h) | wall s | rms | rms 1h | sd ratio | sig corr | max dsig |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     text = "\n".join(lines + rows) + "\n"
     print(text)
     a.out.parent.mkdir(parents=True, exist_ok=True)

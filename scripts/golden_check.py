@@ -24,15 +24,32 @@ import tempfile
 from pathlib import Path
 
 MODELS = [
-    "model.text.epochs=2", "model.series.epochs=2", "model.text.embedding_dim=8", "model.text.lstm_units=8",
-    "model.text.dense_units=[8,8,8]", "model.series.lstm_units=[8,6,4]", "model.series.dense_units=[8,8,8]",
+    "model.text.epochs=2",
+    "model.series.epochs=2",
+    "model.text.embedding_dim=8",
+    "model.text.lstm_units=8",
+    "model.text.dense_units=[8,8,8]",
+    "model.series.lstm_units=[8,6,4]",
+    "model.series.dense_units=[8,8,8]",
     "evaluation.bootstrap=200",
 ]
 CASES = {
-    "synthetic": ["dataset=synthetic", "dataset.samples_per_class=16", "dataset.series_length=12",
-                  "dataset.series_variables=4", "dataset.val_fraction=0.25", *MODELS],
-    "factory": ["dataset=factory", "dataset.samples_per_class=20", "dataset.series.runs_per_class=5",
-                "dataset.series.horizon_h=4", "dataset.val_fraction=0.2", *MODELS],
+    "synthetic": [
+        "dataset=synthetic",
+        "dataset.samples_per_class=16",
+        "dataset.series_length=12",
+        "dataset.series_variables=4",
+        "dataset.val_fraction=0.25",
+        *MODELS,
+    ],
+    "factory": [
+        "dataset=factory",
+        "dataset.samples_per_class=20",
+        "dataset.series.runs_per_class=5",
+        "dataset.series.horizon_h=4",
+        "dataset.val_fraction=0.2",
+        *MODELS,
+    ],
 }
 
 

@@ -54,6 +54,10 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) 
     """`mmfusion ...` in a subprocess, as a user would type it."""
     full_env = {**os.environ, **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "mmfusion", *args], cwd=cwd, env=full_env, capture_output=True, text=True,
+        [sys.executable, "-m", "mmfusion", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
         timeout=timeout,
     )

@@ -51,11 +51,14 @@ def test_cfg_job_prints_the_composed_config(tmp_path):
     assert not (tmp_path / "outputs").exists()
 
 
-@pytest.mark.parametrize("override, message", [
-    ("fusion=medianx", "fusion/medianx"),
-    ("model.text.lrr=0.1", "lrr"),
-    ("model.text.lr=-0.001", "model.text.lr=-0.001: expected a number > 0"),
-])
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ("fusion=medianx", "fusion/medianx"),
+        ("model.text.lrr=0.1", "lrr"),
+        ("model.text.lr=-0.001", "model.text.lr=-0.001: expected a number > 0"),
+    ],
+)
 def test_bad_overrides_fail_with_one_clear_message(tmp_path, override, message):
     res = run_cli("train", *SHRINK, override, f"hydra.run.dir={tmp_path / 'r'}", cwd=tmp_path)
     assert res.returncode != 0

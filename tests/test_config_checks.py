@@ -113,9 +113,15 @@ BAD = [
         "dataset.text.source=csv: the source is a config group: choose it with dataset/text=csv",
     ),
     (["dataset.text.path=r.csv"], "dataset.text.path is not a key of dataset.text (it belongs to dataset/text=csv)"),
-    (["dataset.text.typo_rate=0.1"], "dataset.text.typo_rate is not a key of dataset.text (it belongs to dataset/text=generate)"),
+    (
+        ["dataset.text.typo_rate=0.1"],
+        "dataset.text.typo_rate is not a key of dataset.text (it belongs to dataset/text=generate)",
+    ),
     (["dataset.cv.folds=1"], "dataset.cv.folds=1: expected null, 0 or an integer >= 2"),
-    (["dataset.cv.folds=5", "dataset.cv.fold=5"], "dataset.cv.fold=5: expected an integer in 0..4 for dataset.cv.folds=5"),
+    (
+        ["dataset.cv.folds=5", "dataset.cv.fold=5"],
+        "dataset.cv.fold=5: expected an integer in 0..4 for dataset.cv.folds=5",
+    ),
     (
         ["dataset/text=csv", "dataset.text.path=/no/such.csv"],
         "dataset.text.path=/no/such.csv: /no/such.csv does not exist",
@@ -126,7 +132,10 @@ BAD = [
     ),
     (["dataset/series=rieth", "dataset.series.path=/no/such"], "dataset.series.path=/no/such: /no/such does not exist"),
     (["dataset/text=generate", "dataset.text.typo_rate=1"], "dataset.text.typo_rate=1: expected a number in [0, 1)"),
-    (["dataset/text=generate", "dataset.text.ambiguous_share=2"], "dataset.text.ambiguous_share=2: expected a number in [0, 1]"),
+    (
+        ["dataset/text=generate", "dataset.text.ambiguous_share=2"],
+        "dataset.text.ambiguous_share=2: expected a number in [0, 1]",
+    ),
     (
         ["dataset/text=generate", "dataset.text.categories=[leak]"],
         "dataset.text.categories=[leak]: expected null or one report category per class (4 classes)",
@@ -135,7 +144,10 @@ BAD = [
         ["dataset/text=generate", "dataset.text.categories=[leak,leak,software,mechanical]"],
         "dataset.text.categories=[leak, leak, software, mechanical]: expected null or a list of distinct report",
     ),
-    (["dataset/text=generate", "dataset.text.categories=[leak,plumbing,software,mechanical]"], "dataset.text.categories=[leak, plumbing"),
+    (
+        ["dataset/text=generate", "dataset.text.categories=[leak,plumbing,software,mechanical]"],
+        "dataset.text.categories=[leak, plumbing",
+    ),
     (
         [*CSV, "dataset.text.label_map=3"],
         "dataset.text.label_map=3: expected null or a mapping",
@@ -145,7 +157,10 @@ BAD = [
         "dataset.text.empty=skip: expected one of error | drop",
     ),
     ([*FACTORY_RIETH, "dataset.series.files=[a.csv]"], "dataset.series.files=[a.csv]: expected null or a mapping"),
-    (["dataset/text=generate", "dataset.text.reports_per_class=0"], "dataset.text.reports_per_class=0: expected null or an integer >= 1"),
+    (
+        ["dataset/text=generate", "dataset.text.reports_per_class=0"],
+        "dataset.text.reports_per_class=0: expected null or an integer >= 1",
+    ),
     # dataset=custom
     (["dataset=custom"], "dataset.classes is required"),
     ([*CUSTOM, "dataset.missing=ignore"], "dataset.missing=ignore: expected one of error | mask"),

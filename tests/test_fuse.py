@@ -60,7 +60,8 @@ def test_another_rule_with_calibration(run):
     assert "calibrated" in m["models"]["text"] and "calibrated" not in m["models"]["fused"]
     pred = rundir.load_npz(out / "predictions.npz")
     assert m["models"]["fused"]["accuracy"] == pytest.approx(
-        np.mean(pred["proba_test_fused"].argmax(1) == pred["y_test"]))
+        np.mean(pred["proba_test_fused"].argmax(1) == pred["y_test"])
+    )
 
 
 def test_all_rules_with_robustness(run):

@@ -62,7 +62,7 @@ def test_product_is_log_linear_pooling():
     # val accuracy weights: P1 predicts [0, 1, 0] -> 3/3, P2 [1, 1, 0] -> 2/3: w = [0.6, 0.4]
     params = Product(cfg(weights="val_accuracy")).fit([P1, P2], np.array([0, 1, 0]), [1, 1])
     np.testing.assert_allclose(params["weights"], [0.6, 0.4])
-    row0 = np.array([0.6 ** 0.6 * 0.2 ** 0.4, 0.4 ** 0.6 * 0.8 ** 0.4])
+    row0 = np.array([0.6**0.6 * 0.2**0.4, 0.4**0.6 * 0.8**0.4])
     np.testing.assert_allclose(Product().combine([P1, P2], params)[0], row0 / row0.sum())
 
 
@@ -141,8 +141,9 @@ def test_nll_and_temperature_in_log_space_are_not_biased_by_clipping():
     assert calibration.nll(y, None, logp) == pytest.approx(exact, rel=1e-9)
     assert round(calibration.nll(y, None, logp), 2) == 3.45  # clipping at 1e-12 gave 2.76
     # the optimum from the logits themselves: argmin_T NLL(softmax(z / T))
-    best = minimize_scalar(lambda t: calibration.nll(y, None, calibration.log_softmax(z / t)),
-                           bounds=(1, 20), method="bounded").x
+    best = minimize_scalar(
+        lambda t: calibration.nll(y, None, calibration.log_softmax(z / t)), bounds=(1, 20), method="bounded"
+    ).x
     t = calibration.fit_temperature(logp, y)
     assert round(t, 2) == 9.25 and t == pytest.approx(best, abs=1e-3)  # clipping gave 6.59
     # the same through calibrated fusion: temperatures fitted on validation log-probabilities

@@ -6,18 +6,28 @@ import pytest
 from conftest import SHRINK, run_cli
 from omegaconf import OmegaConf
 
-needs_joblib = pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
-                                  reason="pip install 'mmfusion[joblib]'")
-needs_submitit = pytest.mark.skipif(importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None,
-                                    reason="pip install 'mmfusion[slurm]'")
+needs_joblib = pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None, reason="pip install 'mmfusion[joblib]'"
+)
+needs_submitit = pytest.mark.skipif(
+    importlib.util.find_spec("hydra_plugins.hydra_submitit_launcher") is None, reason="pip install 'mmfusion[slurm]'"
+)
 ONE_MODALITY = ["modalities=[series]", "evaluation.bootstrap=0"]  # one small network: the sweep stays short
 
 
 @needs_joblib
 def test_joblib_sweep_runs_jobs_in_parallel_each_in_its_own_directory(tmp_path):
     sweep = tmp_path / "sweep"
-    res = run_cli("train", "-m", "hydra/launcher=local_parallel", *SHRINK, *ONE_MODALITY, "seed=0,1",
-                  f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "-m",
+        "hydra/launcher=local_parallel",
+        *SHRINK,
+        *ONE_MODALITY,
+        "seed=0,1",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     assert "JoblibLauncher" in res.stderr + res.stdout or "Joblib" in res.stderr + res.stdout
     jobs = sorted(p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit())
@@ -35,8 +45,16 @@ def test_a_failing_job_does_not_stop_the_sweep_and_report_lists_it(tmp_path):
     sweep = tmp_path / "sweep"
     (sweep / "0" / "models").mkdir(parents=True)  # job 0 fails when it runs: its directory holds a run
     # (a wrong config value no longer gets this far: `mmfusion train -m` checks every swept value first)
-    res = run_cli("train", "-m", "hydra/launcher=local_parallel", *SHRINK, *ONE_MODALITY, "seed=0,1",
-                  f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "-m",
+        "hydra/launcher=local_parallel",
+        *SHRINK,
+        *ONE_MODALITY,
+        "seed=0,1",
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+    )
     assert res.returncode != 0
     assert "already holds a run" in res.stderr and "Traceback" not in res.stderr
     assert not (sweep / "0" / "COMPLETE").exists()
@@ -49,8 +67,16 @@ def test_a_failing_job_does_not_stop_the_sweep_and_report_lists_it(tmp_path):
 
 @needs_submitit
 def test_slurm_preset_composes_on_the_plugin_schema(tmp_path):
-    res = run_cli("train", "hydra/launcher=slurm", "hydra.launcher.partition=gpu", "--cfg", "hydra",
-                  "-p", "hydra.launcher", cwd=tmp_path)
+    res = run_cli(
+        "train",
+        "hydra/launcher=slurm",
+        "hydra.launcher.partition=gpu",
+        "--cfg",
+        "hydra",
+        "-p",
+        "hydra.launcher",
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     launcher = OmegaConf.create(res.stdout.split("\n", 1)[1] if res.stdout.startswith("#") else res.stdout)
     assert launcher._target_.endswith("SlurmLauncher")

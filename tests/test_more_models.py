@@ -13,8 +13,11 @@ Q = 3
 TINY = {  # small networks, two epochs; shrink=False because these configs lack the LSTM-only keys
     ("series", "gru"): ["model.series.gru_units=[6,4]", "model.series.dense_units=[6]"],
     ("series", "bilstm"): ["model.series.lstm_units=[6,4]", "model.series.dense_units=[6]"],
-    ("series", "conv1d"): ["model.series.filters=[6,6]", "model.series.kernel_sizes=[5,3]",
-                           "model.series.dense_units=[6]"],
+    ("series", "conv1d"): [
+        "model.series.filters=[6,6]",
+        "model.series.kernel_sizes=[5,3]",
+        "model.series.dense_units=[6]",
+    ],
     ("series", "minirocket"): ["model.series.n_kernels=84", "model.series.max_iter=200"],
     ("text", "bilstm"): ["model.text.embedding_dim=8", "model.text.lstm_units=6", "model.text.dense_units=[6]"],
     ("text", "tfidf_logreg"): [],
@@ -51,8 +54,9 @@ def round_trip(modality, name, tmp_path, num_classes=Q):
     return model, history, p, again
 
 
-@pytest.mark.parametrize("modality,name", [("series", "gru"), ("series", "bilstm"), ("series", "conv1d"),
-                                           ("text", "bilstm")])
+@pytest.mark.parametrize(
+    "modality,name", [("series", "gru"), ("series", "bilstm"), ("series", "conv1d"), ("text", "bilstm")]
+)
 def test_keras_models_round_trip(modality, name, tmp_path):
     _, history, p, again = round_trip(modality, name, tmp_path)
     assert len(history["loss"]) == 2 and len(history["val_loss"]) == 2
@@ -66,8 +70,11 @@ def test_recurrent_layers_keep_the_cudnn_form():
     from mmfusion.models.series_nets import build_series_bilstm, build_series_gru
     from mmfusion.models.text_nets import build_text_bilstm
 
-    layers = [*build_series_gru((12, 4), Q).layers, *build_series_bilstm((12, 4), Q).layers,
-              *build_text_bilstm(50, 10, Q).layers]
+    layers = [
+        *build_series_gru((12, 4), Q).layers,
+        *build_series_bilstm((12, 4), Q).layers,
+        *build_text_bilstm(50, 10, Q).layers,
+    ]
     recurrent = [getattr(layer, "forward_layer", layer) for layer in layers]
     recurrent = [r for r in recurrent if isinstance(r, (keras.layers.GRU, keras.layers.LSTM))]
     assert len(recurrent) == 5
@@ -112,12 +119,26 @@ def test_a_run_with_gru_series_and_tfidf_text(tmp_path):
 
     from mmfusion.commands.train import train
 
-    overrides = [*SHRINK_SYNTHETIC, "model/series=gru", "model/text=tfidf_logreg", "dataset.val_fraction=0.2",
-                 "model.series.epochs=2", *TINY[("series", "gru")]]
+    overrides = [
+        *SHRINK_SYNTHETIC,
+        "model/series=gru",
+        "model/text=tfidf_logreg",
+        "dataset.val_fraction=0.2",
+        "model.series.epochs=2",
+        *TINY[("series", "gru")],
+    ]
     result = train(compose_cfg(overrides, shrink=False), tmp_path)
     assert set(result["accuracy"]) == {"series", "text", "fused"}
-    for name in ("models/series.keras", "models/series.json", "models/text.json", "models/text.npz",
-                 "history/series.csv", "history/text.csv", "figures/training_text.png", "COMPLETE"):
+    for name in (
+        "models/series.keras",
+        "models/series.json",
+        "models/text.json",
+        "models/text.npz",
+        "history/series.csv",
+        "history/text.csv",
+        "figures/training_text.png",
+        "COMPLETE",
+    ):
         assert (tmp_path / name).is_file(), name
     assert len(pd.read_csv(tmp_path / "history" / "series.csv")) == 2
     assert pd.read_csv(tmp_path / "history" / "text.csv").empty  # no epochs: a header-only file

@@ -60,22 +60,36 @@ def test_records_with_one_modality_are_fused_over_what_they_have(run, records, t
     # the paper's rule renormalises its weights: a text-only record's fused probabilities are the text ones
     np.testing.assert_allclose(cols(df, "fused", classes)[5:], cols(df, "text", classes)[5:], atol=1e-12)
     only_series = predict(run, series=d / "series.csv")
-    np.testing.assert_allclose(cols(only_series.set_index("id").loc[test.ids].reset_index(), "fused", classes),
-                               cols(predict(run, series=d / "series.npz"), "series", classes), atol=1e-5)
+    np.testing.assert_allclose(
+        cols(only_series.set_index("id").loc[test.ids].reset_index(), "fused", classes),
+        cols(predict(run, series=d / "series.npz"), "series", classes),
+        atol=1e-5,
+    )
 
 
 def test_cli_predict_writes_the_csv(run, records, tmp_path):
     d, test = records
     out = tmp_path / "pred.csv"
-    res = run_cli("predict", str(run), "--text", str(d / "text.csv"), "--series", str(d / "series.csv"),
-                  "--out", str(out), cwd=tmp_path, timeout=300)
+    res = run_cli(
+        "predict",
+        str(run),
+        "--text",
+        str(d / "text.csv"),
+        "--series",
+        str(d / "series.csv"),
+        "--out",
+        str(out),
+        cwd=tmp_path,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     df = pd.read_csv(out)
     saved = rundir.load_npz(run / "predictions.npz")
     classes = saved["classes"].tolist()
     assert list(df.columns[:1]) == ["id"] and {"fused_class", "fused_probability"} <= set(df.columns)
-    np.testing.assert_allclose(cols(df.set_index("id").loc[test.ids].reset_index(), "fused", classes),
-                               saved["proba_test_fused"], atol=1e-5)
+    np.testing.assert_allclose(
+        cols(df.set_index("id").loc[test.ids].reset_index(), "fused", classes), saved["proba_test_fused"], atol=1e-5
+    )
     bad = tmp_path / "bad.npz"
     np.savez(bad, ids=test.ids, x=test.x["series"][:, :, :-1])
     res = run_cli("predict", str(run), "--series", str(bad), cwd=tmp_path, timeout=300)

@@ -26,7 +26,12 @@ def test_report_groups_by_learning_rate_and_averages_seeds(sweep):
     assert "Not finished" in text and "`9`" in text
     assert "paper (Table IV)" in text and "95.00" in text and "paper (Table III)" in text
     assert "±" in text  # two seeds per group: mean ± std
-    for name in ("fig5_training_text.png", "fig5_training_series.png", "fig6_roc_fused_g0.png", "fig7_confusion_series_g1.png"):
+    for name in (
+        "fig5_training_text.png",
+        "fig5_training_series.png",
+        "fig6_roc_fused_g0.png",
+        "fig7_confusion_series_g1.png",
+    ):
         assert (sweep / "report_figures" / name).stat().st_size > 0
 
 
@@ -50,10 +55,18 @@ def test_report_draws_accuracy_against_hours_since_onset(tmp_path):
     from mmfusion.commands.report import report
     from mmfusion.commands.train import train
 
-    base = ["dataset=factory", "dataset.samples_per_class=12", "dataset.series.runs_per_class=4",
-            "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
-            f"dataset.series.cache_dir={tmp_path / 'cache'}", "dataset.val_fraction=0.25", "dataset.test_fraction=0.25",
-            "dataset.series.window.start=0"]
+    base = [
+        "dataset=factory",
+        "dataset.samples_per_class=12",
+        "dataset.series.runs_per_class=4",
+        "dataset.series.horizon_h=2.0",
+        "dataset.series.onset_h=0.5",
+        "dataset.series.workers=1",
+        f"dataset.series.cache_dir={tmp_path / 'cache'}",
+        "dataset.val_fraction=0.25",
+        "dataset.test_fraction=0.25",
+        "dataset.series.window.start=0",
+    ]
     for job, length in (("0", 10), ("1", 20)):
         train(compose_cfg(base + [f"dataset.series.window.length={length}"]), tmp_path / "sweep" / job)
     fuse_run(tmp_path / "sweep" / "0", ["fusion=all"])

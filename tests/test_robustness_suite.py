@@ -26,39 +26,65 @@ FACTORY_CLASSES = ["electronic_failure", "leak", "mechanical_failure", "software
 def write_custom(d, n=16, steps=6, variables=3):
     labels = np.array(CLASSES * (n // 2))
     ids = [f"rec{i:03d}" for i in range(n)]
-    texts = [("water dripping from pipe joint" if lab == "leak" else "loud rattle in gearbox") + f" case {i}"
-             for i, lab in enumerate(labels)]
+    texts = [
+        ("water dripping from pipe joint" if lab == "leak" else "loud rattle in gearbox") + f" case {i}"
+        for i, lab in enumerate(labels)
+    ]
     pd.DataFrame({"id": ids, "text": texts, "label": labels}).to_csv(d / "records.csv", index=False)
     x = np.random.default_rng(0).normal(size=(n, steps, variables)).astype(np.float32)
     np.savez(d / "series.npz", ids=np.asarray(ids), x=x)
-    long = pd.DataFrame([{"id": ids[i], "step": t, **{f"v{j}": x[i, t, j] for j in range(variables)}}
-                         for i in range(n) for t in range(steps)])
+    long = pd.DataFrame(
+        [
+            {"id": ids[i], "step": t, **{f"v{j}": x[i, t, j] for j in range(variables)}}
+            for i in range(n)
+            for t in range(steps)
+        ]
+    )
     long.to_csv(d / "series_long.csv", index=False)
     return ids, x
 
 
 def custom_args(d, records="records.csv", series="series.npz"):
-    return ["dataset=custom", f"dataset.classes=[{','.join(CLASSES)}]", f"dataset.records={d / records}",
-            f"dataset.series_path={d / series}", "dataset.test_fraction=0.25"]
+    return [
+        "dataset=custom",
+        f"dataset.classes=[{','.join(CLASSES)}]",
+        f"dataset.records={d / records}",
+        f"dataset.series_path={d / series}",
+        "dataset.test_fraction=0.25",
+    ]
 
 
 def write_factory_text(d, name="reports.csv", rows=None):
-    rows = rows or [(f"report {i} about a {c.replace('_', ' ')}", c.replace("_", " ").title()) for c in FACTORY_CLASSES
-                    for i in range(4)]
+    rows = rows or [
+        (f"report {i} about a {c.replace('_', ' ')}", c.replace("_", " ").title())
+        for c in FACTORY_CLASSES
+        for i in range(4)
+    ]
     pd.DataFrame(rows, columns=["Description", "Category"]).to_csv(d / name, index=False, encoding="utf-8-sig")
 
 
 def write_rieth(d, samples=20, runs=2):
-    cols = ["faultNumber", "simulationRun", "sample"] + [f"xmeas_{i}" for i in range(1, 42)] + [f"xmv_{i}" for i in range(1, 12)]
+    cols = (
+        ["faultNumber", "simulationRun", "sample"]
+        + [f"xmeas_{i}" for i in range(1, 42)]
+        + [f"xmv_{i}" for i in range(1, 12)]
+    )
     rng = np.random.default_rng(0)
     rows = [[f, r, s, *rng.normal(size=52)] for f in FAULTS for r in range(1, runs + 1) for s in range(1, samples + 1)]
     pd.DataFrame(rows, columns=cols).to_csv(d / "rieth.csv", index=False)
 
 
 def factory_args(d, text="reports.csv"):
-    return ["dataset=factory", "dataset.samples_per_class=4", "dataset/series=rieth",
-            f"dataset.series.path={d / 'rieth.csv'}", "dataset.series.runs_per_class=2",
-            "dataset.series.length=20", "dataset/text=csv", f"dataset.text.path={d / text}"]
+    return [
+        "dataset=factory",
+        "dataset.samples_per_class=4",
+        "dataset/series=rieth",
+        f"dataset.series.path={d / 'rieth.csv'}",
+        "dataset.series.runs_per_class=2",
+        "dataset.series.length=20",
+        "dataset/text=csv",
+        f"dataset.text.path={d / text}",
+    ]
 
 
 def expect_failure(tmp_path, args, *fragments, command="train"):
@@ -89,13 +115,16 @@ def _mutate_records(d, how):
         p.write_bytes(p.read_bytes().replace(b"case 5", b"caf\xe9 5"))
 
 
-@pytest.mark.parametrize("how, args, fragments", [
-    ("missing", [], ["records.csv", "no such file"]),
-    ("empty", [], ["records.csv", "empty"]),
-    ("header_only", [], ["records.csv", "no data rows"]),
-    ("misspelt_column", [], ["records.csv", "'label'", "lable"]),
-    ("non_utf8", [], ["records.csv", "UTF-8"]),
-])
+@pytest.mark.parametrize(
+    "how, args, fragments",
+    [
+        ("missing", [], ["records.csv", "no such file"]),
+        ("empty", [], ["records.csv", "empty"]),
+        ("header_only", [], ["records.csv", "no data rows"]),
+        ("misspelt_column", [], ["records.csv", "'label'", "lable"]),
+        ("non_utf8", [], ["records.csv", "UTF-8"]),
+    ],
+)
 def test_bad_records_file(tmp_path, how, args, fragments):
     write_custom(tmp_path)
     _mutate_records(tmp_path, how)
@@ -197,8 +226,9 @@ def test_non_numeric_cell(tmp_path):
 # --- labels --------------------------------------------------------------------------------------
 def test_label_sets_that_differ_between_modalities(tmp_path):
     """The text CSV lacks a class that the series (faults) have."""
-    write_factory_text(tmp_path, rows=[(f"report {i}", c.replace("_", " ").title()) for c in FACTORY_CLASSES[:3]
-                                       for i in range(4)])
+    write_factory_text(
+        tmp_path, rows=[(f"report {i}", c.replace("_", " ").title()) for c in FACTORY_CLASSES[:3] for i in range(4)]
+    )
     write_rieth(tmp_path)
     expect_failure(tmp_path, factory_args(tmp_path), "reports.csv", "software_failure")
 
@@ -217,17 +247,20 @@ def test_labels_outside_label_map(tmp_path):
 
 
 # --- config ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("override, fragments", [
-    ("dataset=imagenet", ["dataset/imagenet", "Available options"]),
-    ("model/text=transformer", ["model/text/transformer"]),
-    ("fusion=medianx", ["fusion/medianx"]),
-    ("model.text.lrr=0.1", ["lrr"]),
-    ("model.text.lr=-0.001", ["model.text.lr=-0.001: expected a number > 0"]),
-    ("model.series.lr=0", ["model.series.lr=0: expected a number > 0"]),
-    ("model.text.epochs=0", ["model.text.epochs=0: expected an integer >= 1"]),
-    ("model.series.batch_size=-4", ["model.series.batch_size=-4: expected an integer >= 1"]),
-    ("model.text.batch_size=0", ["model.text.batch_size=0: expected an integer >= 1"]),
-])
+@pytest.mark.parametrize(
+    "override, fragments",
+    [
+        ("dataset=imagenet", ["dataset/imagenet", "Available options"]),
+        ("model/text=transformer", ["model/text/transformer"]),
+        ("fusion=medianx", ["fusion/medianx"]),
+        ("model.text.lrr=0.1", ["lrr"]),
+        ("model.text.lr=-0.001", ["model.text.lr=-0.001: expected a number > 0"]),
+        ("model.series.lr=0", ["model.series.lr=0: expected a number > 0"]),
+        ("model.text.epochs=0", ["model.text.epochs=0: expected an integer >= 1"]),
+        ("model.series.batch_size=-4", ["model.series.batch_size=-4: expected an integer >= 1"]),
+        ("model.text.batch_size=0", ["model.text.batch_size=0: expected an integer >= 1"]),
+    ],
+)
 def test_bad_config(tmp_path, override, fragments):
     expect_failure(tmp_path, [*SHRINK, override], *fragments)
 
@@ -269,11 +302,15 @@ def _copy_run(src, dst, drop=()):
     return dst
 
 
-@pytest.mark.parametrize("command, drop, fragment", [
-    ("fuse", ("COMPLETE",), "never finished"), ("predict", ("COMPLETE",), "never finished"),
-    ("fuse", ("predictions.npz",), "predictions.npz"),  # fuse reads probabilities, never models
-    ("predict", ("models",), "models"),  # predict reads models, never saved probabilities
-])
+@pytest.mark.parametrize(
+    "command, drop, fragment",
+    [
+        ("fuse", ("COMPLETE",), "never finished"),
+        ("predict", ("COMPLETE",), "never finished"),
+        ("fuse", ("predictions.npz",), "predictions.npz"),  # fuse reads probabilities, never models
+        ("predict", ("models",), "models"),  # predict reads models, never saved probabilities
+    ],
+)
 def test_incomplete_run_directories(tmp_path, finished_run, command, drop, fragment):
     run = _copy_run(finished_run, tmp_path / "copy", drop)
     args = [str(run)] + ([] if command == "fuse" else ["--text", str(tmp_path / "t.csv")])
@@ -294,8 +331,14 @@ def test_predict_with_series_of_another_number_of_variables(tmp_path, finished_r
     ids = np.asarray(["a", "b"])
     np.savez(tmp_path / "new.npz", ids=ids, x=np.zeros((2, 12, 7), np.float32))  # the run was trained on 4 variables
     pd.DataFrame({"id": ids, "text": ["a leak", "a noise"]}).to_csv(tmp_path / "t.csv", index=False)
-    expect_failure(tmp_path, [str(finished_run), "--text", str(tmp_path / "t.csv"), "--series", str(tmp_path / "new.npz")],
-                   "new.npz", "7", "4", command="predict")
+    expect_failure(
+        tmp_path,
+        [str(finished_run), "--text", str(tmp_path / "t.csv"), "--series", str(tmp_path / "new.npz")],
+        "new.npz",
+        "7",
+        "4",
+        command="predict",
+    )
 
 
 # --- interruption ----------------------------------------------------------------------------------
@@ -303,9 +346,21 @@ def test_a_run_killed_mid_training_stays_incomplete_and_report_skips_it(tmp_path
     sweep = tmp_path / "sweep"
     _copy_run(finished_run, sweep / "0")
     run = sweep / "1"
-    proc = subprocess.Popen([sys.executable, "-m", "mmfusion", "train", *SHRINK, "model.series.epochs=200",
-                             "evaluation.bootstrap=0", f"hydra.run.dir={run}"], cwd=tmp_path,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mmfusion",
+            "train",
+            *SHRINK,
+            "model.series.epochs=200",
+            "evaluation.bootstrap=0",
+            f"hydra.run.dir={run}",
+        ],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.time() + 240
         log = run / "mmfusion.log"

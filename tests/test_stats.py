@@ -44,7 +44,7 @@ def test_mcnemar_exact_by_hand():
     b = np.array([1] * 5 + [0] * 5)  # A right / B wrong on 5 samples, never the reverse
     res = stats.mcnemar(y, a, b)
     assert (res["a_right_b_wrong"], res["a_wrong_b_right"]) == (5, 0)
-    assert res["p_value"] == pytest.approx(2 * 0.5 ** 5)
+    assert res["p_value"] == pytest.approx(2 * 0.5**5)
     assert stats.mcnemar(y, a, a)["p_value"] == 1.0
 
 

@@ -33,7 +33,9 @@ def test_a_missing_tracker_package_is_one_clear_error(tmp_path, monkeypatch):
     from mmfusion.runtime import tracking
 
     real = importlib.util.find_spec
-    monkeypatch.setattr(tracking.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a))
+    monkeypatch.setattr(
+        tracking.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a)
+    )
     with pytest.raises(ConfigError, match=r"pip install 'mmfusion\[mlflow\]'"):
         tracking.check(compose_cfg(["tracking=mlflow"]))
 

@@ -12,12 +12,28 @@ from mmfusion.commands.train import train
 from mmfusion.errors import ConfigError
 
 EXPECTED_FILES = [
-    "models/text.keras", "models/series.keras", "models/text.json", "models/series.json",
-    "history/text.csv", "history/series.csv", "predictions.npz", "metrics.json", "versions.json",
-    "tables/accuracy.csv", "tables/accuracy.md", "tables/auc.csv", "tables/auc.md",
-    "figures/roc_series.png", "figures/roc_text.png", "figures/roc_fused.png",
-    "figures/confusion_series.png", "figures/confusion_text.png", "figures/confusion_fused.png",
-    "figures/training_text.png", "figures/training_series.png", "COMPLETE",
+    "models/text.keras",
+    "models/series.keras",
+    "models/text.json",
+    "models/series.json",
+    "history/text.csv",
+    "history/series.csv",
+    "predictions.npz",
+    "metrics.json",
+    "versions.json",
+    "tables/accuracy.csv",
+    "tables/accuracy.md",
+    "tables/auc.csv",
+    "tables/auc.md",
+    "figures/roc_series.png",
+    "figures/roc_text.png",
+    "figures/roc_fused.png",
+    "figures/confusion_series.png",
+    "figures/confusion_text.png",
+    "figures/confusion_fused.png",
+    "figures/training_text.png",
+    "figures/training_series.png",
+    "COMPLETE",
 ]
 
 
@@ -56,7 +72,8 @@ def test_metrics_and_predictions_are_consistent(finished_run):
         assert metrics["models"][name]["accuracy"] == pytest.approx(np.mean(p.argmax(1) == y))
         assert np.sum(metrics["models"][name]["confusion"]) == 13
     np.testing.assert_allclose(
-        pred["proba_test_fused"], w[0] * pred["proba_test_series"] + w[1] * pred["proba_test_text"])
+        pred["proba_test_fused"], w[0] * pred["proba_test_series"] + w[1] * pred["proba_test_text"]
+    )
     assert "proba_val_text" in pred and pred["y_val"].shape == (13,)
 
 
@@ -105,10 +122,14 @@ def test_a_finished_run_is_never_overwritten(finished_run):
     assert (out / "metrics.json").read_bytes() == before
 
 
-@pytest.mark.parametrize("override, key", [
-    ("model.text.lr=-1", "model.text.lr"), ("model.series.epochs=0", "model.series.epochs"),
-    ("model.text.batch_size=0", "model.text.batch_size"),
-])
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("model.text.lr=-1", "model.text.lr"),
+        ("model.series.epochs=0", "model.series.epochs"),
+        ("model.text.batch_size=0", "model.text.batch_size"),
+    ],
+)
 def test_bad_values_are_named(tmp_path, override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         train(compose_cfg([override]), tmp_path)

@@ -37,8 +37,9 @@ def load_run(run_dir) -> dict:
         raise RunDirError(f"{run['dir']}: the run has one modality ({run['names']}); there is nothing to fuse")
     pred = run["pred"]  # the jointly trained model (joint=lstm), when the run has one
     run["joint"] = {s: pred[f"proba_{s}_joint"] for s in run["y"] if f"proba_{s}_joint" in pred}
-    run["joint_without"] = {m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series")
-                            if f"proba_test_joint_without_{m}" in pred}
+    run["joint_without"] = {
+        m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series") if f"proba_test_joint_without_{m}" in pred
+    }
     return run
 
 
@@ -53,8 +54,11 @@ def compose(run: dict, rule: str, overrides: list[str]):
         own_keys = OmegaConf.to_container(saved.fusion)
         if own_keys.get("weights_from"):  # a run made before fusion.weights replaced weights_from
             own_keys["weights"] = f"{own_keys.pop('weights_from')}_accuracy"
-        base += [f"++fusion.{k}={json.dumps(v)}" for k, v in own_keys.items()
-                 if k != "name" and not isinstance(v, (dict, list))]
+        base += [
+            f"++fusion.{k}={json.dumps(v)}"
+            for k, v in own_keys.items()
+            if k != "name" and not isinstance(v, (dict, list))
+        ]
     if saved is not None and "evaluation" in saved:
         base += [f"++evaluation.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.evaluation).items()]
     return compose_config(base + overrides)
@@ -63,8 +67,9 @@ def compose(run: dict, rule: str, overrides: list[str]):
 def fuse_one(run: dict, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
     y, names = run["y"], run["names"]
-    params, fused, fused_log = fusion.fuse_splits(cfg.fusion, run["probs"], y, run["present"], run["train_acc"],
-                                                  names, run["logprobs"])
+    params, fused, fused_log = fusion.fuse_splits(
+        cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names, run["logprobs"]
+    )
     test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
     test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
     if "test" in run["joint"]:  # the jointly trained model of the run, scored beside the rule
@@ -88,14 +93,38 @@ def write_single(run: dict, cfg, res: dict, out: Path) -> dict:
     m0, names, test = run["metrics"], run["names"], "test"
     temps = dict(zip(names, res["params"]["temperatures"])) if res["params"].get("temperatures") else None
     weights = draw_weights(cfg, len(run["y"][test]), run["units"], run["y"][test])
-    results = score_models(run["y"][test], res["test_probs"], run["present"][test], run["classes"], cfg,
-                           out / "figures", temps, res["test_log"], weights=weights)
+    results = score_models(
+        run["y"][test],
+        res["test_probs"],
+        run["present"][test],
+        run["classes"],
+        cfg,
+        out / "figures",
+        temps,
+        res["test_log"],
+        weights=weights,
+    )
     metrics = rundir.metrics_record(
-        run["classes"], names, results, m0["train_accuracy"], {"name": cfg.fusion.name, "params": res["params"]},
-        compare(run["y"][test], res["test_probs"], run["present"][test], names + ["fused"], weights,
-                eval_settings(cfg)["ci_level"]),
-        m0.get("sizes"), m0.get("class_counts"), m0.get("dataset"), int(cfg.seed),
-        joint=joint_block(m0, run, res["test_probs"], ["fused"]), source_run=str(run["dir"]))
+        run["classes"],
+        names,
+        results,
+        m0["train_accuracy"],
+        {"name": cfg.fusion.name, "params": res["params"]},
+        compare(
+            run["y"][test],
+            res["test_probs"],
+            run["present"][test],
+            names + ["fused"],
+            weights,
+            eval_settings(cfg)["ci_level"],
+        ),
+        m0.get("sizes"),
+        m0.get("class_counts"),
+        m0.get("dataset"),
+        int(cfg.seed),
+        joint=joint_block(m0, run, res["test_probs"], ["fused"]),
+        source_run=str(run["dir"]),
+    )
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
     arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
@@ -117,14 +146,22 @@ def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
     rows = {}
     for label, r in [*singles.items(), *per_rule.items()]:
         acc, auc = r.get("accuracy_ci") or [None, None], r.get("macro_auc_ci") or [None, None]
-        rows[label] = {"accuracy": r["accuracy"], "accuracy_lo": acc[0], "accuracy_hi": acc[1],
-                       "macro_auc": r["macro_auc"], "macro_auc_lo": auc[0], "macro_auc_hi": auc[1],
-                       "nll": r["nll"], "brier": r["brier"], "ece": r["ece"],
-                       "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
-                       # fused minus the best single model, with its interval from the same bootstrap draws
-                       "minus_best": (r.get("mcnemar") or {}).get("difference"),
-                       "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
-                       "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1]}
+        rows[label] = {
+            "accuracy": r["accuracy"],
+            "accuracy_lo": acc[0],
+            "accuracy_hi": acc[1],
+            "macro_auc": r["macro_auc"],
+            "macro_auc_lo": auc[0],
+            "macro_auc_hi": auc[1],
+            "nll": r["nll"],
+            "brier": r["brier"],
+            "ece": r["ece"],
+            "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
+            # fused minus the best single model, with its interval from the same bootstrap draws
+            "minus_best": (r.get("mcnemar") or {}).get("difference"),
+            "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
+            "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1],
+        }
     df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
     df.index.name = "model"
     return df
@@ -150,19 +187,31 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     out = new_dir(run["dir"], rule)
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
-    (out / "config.yaml").write_text(OmegaConf.to_yaml(
-        {"source_run": str(run["dir"]), "overrides": list(overrides), **saved}))
+    (out / "config.yaml").write_text(
+        OmegaConf.to_yaml({"source_run": str(run["dir"]), "overrides": list(overrides), **saved})
+    )
     if rule != "all":
         write_single(run, cfg, fitted[rule], out)
     else:
         write_all(run, cfgs, fitted, skipped, out)
     rob = cfg.get("robustness") or {}
     if rob.get("enabled", False):
-        joint = ({"full": run["joint"]["test"], **run["joint_without"]}
-                 if "test" in run["joint"] and len(run["joint_without"]) == 2 else None)
-        table = robustness_table({r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
-                                 run["probs"]["test"], run["y"]["test"], run["present"]["test"], run["names"],
-                                 list(rob.drop), list(rob.rates), int(cfg.seed), joint)
+        joint = (
+            {"full": run["joint"]["test"], **run["joint_without"]}
+            if "test" in run["joint"] and len(run["joint_without"]) == 2
+            else None
+        )
+        table = robustness_table(
+            {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
+            run["probs"]["test"],
+            run["y"]["test"],
+            run["present"]["test"],
+            run["names"],
+            list(rob.drop),
+            list(rob.rates),
+            int(cfg.seed),
+            joint,
+        )
         write_robustness(table, out)
     rundir.mark_complete(out)
     log.info("fusion results written to %s", out)
@@ -173,19 +222,40 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
     names, y, present = run["names"], run["y"]["test"], run["present"]["test"]
     first = cfgs[next(iter(fitted))]
     weights = draw_weights(first, len(y), run["units"], y)
-    singles = score_models(y, {m: run["probs"]["test"][m] for m in names}, present, run["classes"], first, None,
-                           logprobs={m: run["logprobs"]["test"][m] for m in names}, weights=weights)
+    singles = score_models(
+        y,
+        {m: run["probs"]["test"][m] for m in names},
+        present,
+        run["classes"],
+        first,
+        None,
+        logprobs={m: run["logprobs"]["test"][m] for m in names},
+        weights=weights,
+    )
     per_rule = {}
     for r, f in fitted.items():
         w = draw_weights(cfgs[r], len(y), run["units"], y)
-        fused = score_models(y, {"fused": f["test_probs"]["fused"]}, present, run["classes"], cfgs[r], None,
-                             logprobs={"fused": f["fused_log"]["test"]}, weights=w)["fused"]
-        fused["mcnemar"] = compare(y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"])
+        fused = score_models(
+            y,
+            {"fused": f["test_probs"]["fused"]},
+            present,
+            run["classes"],
+            cfgs[r],
+            None,
+            logprobs={"fused": f["fused_log"]["test"]},
+            weights=w,
+        )["fused"]
+        fused["mcnemar"] = compare(
+            y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"]
+        )
         per_rule[r] = {**fused, "params": f["params"]}
     rows, joint = dict(per_rule), None
     if "test" in run["joint"]:  # a row for the jointly trained model; McNemar vs the best single and best rule
-        probs = {**{m: run["probs"]["test"][m] for m in names}, "joint": run["joint"]["test"],
-                 **{r: f["test_probs"]["fused"] for r, f in fitted.items()}}
+        probs = {
+            **{m: run["probs"]["test"][m] for m in names},
+            "joint": run["joint"]["test"],
+            **{r: f["test_probs"]["fused"] for r, f in fitted.items()},
+        }
         joint = score_models(y, {"joint": probs["joint"]}, present, run["classes"], first, None)["joint"]
         comps = joint_comparisons(y, probs, present, names, list(fitted))
         joint.update(mcnemar=comps[0], comparisons=comps)
@@ -196,9 +266,18 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
     note = "".join(f"\nskipped {r}: {msg}\n" for r, msg in skipped.items())
     note += mcnemar_line({"joint": joint}) if joint else ""
     (out / "tables" / "comparison.md").write_text(to_markdown(table) + note)
-    rundir.write_json(out / rundir.METRICS, {"classes": run["classes"], "modalities": names, "models": singles,
-                                             "rules": per_rule, "joint": joint, "skipped": skipped,
-                                             "source_run": str(run["dir"])})
+    rundir.write_json(
+        out / rundir.METRICS,
+        {
+            "classes": run["classes"],
+            "modalities": names,
+            "models": singles,
+            "rules": per_rule,
+            "joint": joint,
+            "skipped": skipped,
+            "source_run": str(run["dir"]),
+        },
+    )
     arrays = {k: v for k, v in run["pred"].items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
     arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})
@@ -208,10 +287,15 @@ def write_all(run: dict, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> 
 def main(args: list[str]) -> None:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="mmfusion fuse", description=__doc__.split("\n\n")[0],
-                                 epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true")
+    ap = argparse.ArgumentParser(
+        prog="mmfusion fuse",
+        description=__doc__.split("\n\n")[0],
+        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true",
+    )
     ap.add_argument("run_dir", help="a finished run directory (with COMPLETE)")
-    ap.add_argument("overrides", nargs="*", help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed")
+    ap.add_argument(
+        "overrides", nargs="*", help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed"
+    )
     ns = ap.parse_args(args)
     if "=" in ns.run_dir:
         ap.error(f"the first argument must be the run directory, got {ns.run_dir!r}")

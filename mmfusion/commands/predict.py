@@ -48,8 +48,10 @@ def read_texts(path, text_column: str | None = None, id_column: str = "id") -> t
     df = _read_csv(path, "text")
     column = next((c for c in ([text_column] if text_column else ["text", "Description"]) if c in df.columns), None)
     if id_column not in df.columns or column is None:
-        raise DataError(f"text file {path}: needs an {id_column!r} column and a text column "
-                        f"({text_column or 'text'}); its columns are {list(df.columns)}")
+        raise DataError(
+            f"text file {path}: needs an {id_column!r} column and a text column "
+            f"({text_column or 'text'}); its columns are {list(df.columns)}"
+        )
     ids, texts = df[id_column].astype(str).to_numpy(), df[column].to_numpy(dtype=object)
     for i, t in zip(ids, texts):
         if not isinstance(t, str) or not t.strip():
@@ -69,11 +71,13 @@ def check_series(ids, x, model, path) -> np.ndarray:
     for rid, xi in zip(ids, x):
         xi = np.asarray(xi)
         if xi.shape[-1] != variables:
-            raise DataError(f"series file {path}: record {rid!r} has {xi.shape[-1]} variables; "
-                            f"the model was trained on {variables}")
+            raise DataError(
+                f"series file {path}: record {rid!r} has {xi.shape[-1]} variables; the model was trained on {variables}"
+            )
         if xi.shape[0] != length:
-            raise DataError(f"series file {path}: record {rid!r} has {xi.shape[0]} time steps; "
-                            f"the model supports exactly {length}")
+            raise DataError(
+                f"series file {path}: record {rid!r} has {xi.shape[0]} time steps; the model supports exactly {length}"
+            )
         if not np.isfinite(xi).all():
             raise DataError(f"series file {path}: record {rid!r} contains NaN or infinite values")
     return np.asarray(x, dtype=np.float64).reshape(len(ids), length, variables)
@@ -111,7 +115,9 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
         if m in inputs:
             ids, x = inputs[m]
             if len(set(ids)) != len(ids):
-                raise DataError(f"{m} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}")
+                raise DataError(
+                    f"{m} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}"
+                )
             model = load_model(m, cfg.model[m], len(classes), run_dir / "models")
             if m == "series":
                 x = check_series(ids, x, model, series)

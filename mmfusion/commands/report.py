@@ -41,8 +41,10 @@ log = logging.getLogger(__name__)
 def find_jobs(root: Path) -> list[Path]:
     if (root / rundir.MARKER).exists() or (root / ".hydra").is_dir() or (root / rundir.METRICS).exists():
         return [root]
-    jobs = sorted((p for p in root.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / rundir.METRICS).exists())),
-                  key=lambda p: (len(p.name), p.name))
+    jobs = sorted(
+        (p for p in root.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / rundir.METRICS).exists())),
+        key=lambda p: (len(p.name), p.name),
+    )
     if not jobs:
         raise RunDirError(f"{root}: neither a run directory nor a multirun directory (no job subdirectories found)")
     return jobs
@@ -57,7 +59,9 @@ def load_jobs(root: Path):
     done, failed = [], []
     for job in find_jobs(root):
         if rundir.is_complete(job) and (job / rundir.METRICS).exists():
-            done.append({"dir": job, "overrides": overrides(job), "metrics": json.loads((job / rundir.METRICS).read_text())})
+            done.append(
+                {"dir": job, "overrides": overrides(job), "metrics": json.loads((job / rundir.METRICS).read_text())}
+            )
         else:
             failed.append(job)
     if not done:
@@ -112,8 +116,10 @@ def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
 
 def auc_table(jobs) -> pd.DataFrame:
     classes, models = jobs[0]["metrics"]["classes"], list(jobs[0]["metrics"]["models"])
-    df = pd.DataFrame({m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models},
-                      index=classes)
+    df = pd.DataFrame(
+        {m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models},
+        index=classes,
+    )
     df.loc["paper (Table III)"] = [PAPER_AUC.get(m, "") for m in models]
     df.index.name = "class"
     return df
@@ -126,7 +132,11 @@ def training_figures(groups, out: Path) -> list[str]:
     for m in modalities:
         curves = {}
         for label, jobs in groups.items():
-            hists = [pd.read_csv(j["dir"] / "history" / f"{m}.csv") for j in jobs if (j["dir"] / "history" / f"{m}.csv").exists()]
+            hists = [
+                pd.read_csv(j["dir"] / "history" / f"{m}.csv")
+                for j in jobs
+                if (j["dir"] / "history" / f"{m}.csv").exists()
+            ]
             hists = [h for h in hists if len(h) and {"accuracy", "loss"} <= set(h.columns)]  # non-neural: no epochs
             if hists:
                 n = min(len(h) for h in hists)
@@ -148,10 +158,17 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
         y, p = pred["y_test"], pred[f"proba_test_{m}"]
         keep = ~np.isnan(p).any(axis=1)
         curves = roc_curves(y[keep], p[keep], len(classes))
-        figures.plot_roc(curves, first["metrics"]["models"][m]["auc"], classes,
-                       f"ROC, {m} (seed {first['metrics']['seed']})", out / f"fig6_roc_{m}_{slug}.png")
+        figures.plot_roc(
+            curves,
+            first["metrics"]["models"][m]["auc"],
+            classes,
+            f"ROC, {m} (seed {first['metrics']['seed']})",
+            out / f"fig6_roc_{m}_{slug}.png",
+        )
         cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
-        figures.plot_confusion(cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png")
+        figures.plot_confusion(
+            cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png"
+        )
         names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
     return names
 
@@ -178,8 +195,12 @@ def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
             hours = (info["window_start"] + info["window_length"]) * float(info.get("sample_interval_h", 0.05))
             if pool and "models" in pool:
                 for i in range(pool["repeats"]):
-                    rows.append({"hours since onset": round(hours, 3),
-                                 **{m: r["accuracy_per_repeat"][i] for m, r in pool["models"].items()}})
+                    rows.append(
+                        {
+                            "hours since onset": round(hours, 3),
+                            **{m: r["accuracy_per_repeat"][i] for m, r in pool["models"].items()},
+                        }
+                    )
                 break
             acc = {m: r["accuracy"] for m, r in j["metrics"]["models"].items()}
             rows.append({"hours since onset": round(hours, 3), **acc, **rule_accuracies(j["dir"])})
@@ -192,14 +213,27 @@ def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
 def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
     models = list(dict.fromkeys(c[0] for c in table.columns))
     figures.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
-    shown = pd.DataFrame({m: [_pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
-                              for mu, sd in zip(table[(m, "mean")], table[(m, "std")])] for m in models},
-                         index=table.index)
+    shown = pd.DataFrame(
+        {
+            m: [
+                _pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
+                for mu, sd in zip(table[(m, "mean")], table[(m, "std")])
+            ]
+            for m in models
+        },
+        index=table.index,
+    )
     shown["seeds"] = table[(models[0], "count")].astype(int).astype(str).tolist()
-    return ["## Accuracy against hours since the fault onset", "",
-            "Test accuracy in % (mean ± std over seeds); the series sees only the window up to that time, "
-            "the text is the same at every time.", "", to_markdown(shown),
-            "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)", ""]
+    return [
+        "## Accuracy against hours since the fault onset",
+        "",
+        "Test accuracy in % (mean ± std over seeds); the series sees only the window up to that time, "
+        "the text is the same at every time.",
+        "",
+        to_markdown(shown),
+        "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)",
+        "",
+    ]
 
 
 def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str]) -> list[str]:
@@ -207,16 +241,28 @@ def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: li
     if "models" not in pool:
         return [f"## Group `{label}`: cross-validation not pooled", "", f"{pool['error']}.", ""]
     models = list(pool["models"])
-    covered = ", ".join(f"{n} unique {'texts' if k == 'text' else 'series runs' if k == 'series' else 'samples'}"
-                        for k, n in pool["units_covered"].items())
-    lines = [f"## Group `{label}`: {pool['folds']}-fold cross-validation, pooled out of fold", "",
-             f"Repeats (seeds): {', '.join(map(str, pool['seeds']))}; about {pool['pairs_per_repeat']} test pairs per "
-             f"repeat, covering {covered} (each tested exactly once per repeat)."
-             + (f" Seeds with unfinished folds, left out: {pool['incomplete_seeds']}." if pool["incomplete_seeds"] else ""),
-             "", "Intervals: 95% cluster bootstrap over the units (texts, runs), the same draws for every model "
-             "and repeat; figures are means over repeats.", ""]
-    acc = pd.DataFrame({m: [_ci(r["accuracy"], r.get("accuracy_ci")), _ci(r["macro_auc"], r.get("macro_auc_ci"), 1, 4)]
-                        for m, r in pool["models"].items()}, index=["accuracy %", "macro AUC"])
+    covered = ", ".join(
+        f"{n} unique {'texts' if k == 'text' else 'series runs' if k == 'series' else 'samples'}"
+        for k, n in pool["units_covered"].items()
+    )
+    lines = [
+        f"## Group `{label}`: {pool['folds']}-fold cross-validation, pooled out of fold",
+        "",
+        f"Repeats (seeds): {', '.join(map(str, pool['seeds']))}; about {pool['pairs_per_repeat']} test pairs per "
+        f"repeat, covering {covered} (each tested exactly once per repeat)."
+        + (f" Seeds with unfinished folds, left out: {pool['incomplete_seeds']}." if pool["incomplete_seeds"] else ""),
+        "",
+        "Intervals: 95% cluster bootstrap over the units (texts, runs), the same draws for every model "
+        "and repeat; figures are means over repeats.",
+        "",
+    ]
+    acc = pd.DataFrame(
+        {
+            m: [_ci(r["accuracy"], r.get("accuracy_ci")), _ci(r["macro_auc"], r.get("macro_auc_ci"), 1, 4)]
+            for m, r in pool["models"].items()
+        },
+        index=["accuracy %", "macro AUC"],
+    )
     acc.index.name = "Table IV (pooled)"
     lines += [to_markdown(acc)]
     c = pool.get("comparison")
@@ -224,20 +270,30 @@ def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: li
         line = f"Fused minus {c['b']} (the best single model): {c['difference'] * 100:+.2f} points"
         if c.get("difference_ci"):
             lo, hi = c["difference_ci"]
-            line += (f", 95% interval [{lo * 100:+.2f}, {hi * 100:+.2f}]: "
-                     + ("resolved (excludes 0)." if c["resolved"] else "not resolved (includes 0)."))
+            line += f", 95% interval [{lo * 100:+.2f}, {hi * 100:+.2f}]: " + (
+                "resolved (excludes 0)." if c["resolved"] else "not resolved (includes 0)."
+            )
         if c.get("mcnemar_p_per_repeat"):
             line += " McNemar p per repeat: " + ", ".join(f"{p:.3g}" for p in c["mcnemar_p_per_repeat"]) + "."
         lines += [line, ""]
-    auc = pd.DataFrame({m: [_ci(r["auc"][k], (r.get("auc_ci") or {}).get(k), 1, 4) for k in classes]
-                        for m, r in pool["models"].items()}, index=classes)
+    auc = pd.DataFrame(
+        {
+            m: [_ci(r["auc"][k], (r.get("auc_ci") or {}).get(k), 1, 4) for k in classes]
+            for m, r in pool["models"].items()
+        },
+        index=classes,
+    )
     auc.index.name = "Table III (pooled AUC)"
     lines += [to_markdown(auc)]
     names = []
     for m in models:
         name = f"fig7_confusion_{m}_{slug}_pooled.png"
-        figures.plot_confusion(pool["models"][m]["confusion"], classes,
-                             f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)", fig_dir / name)
+        figures.plot_confusion(
+            pool["models"][m]["confusion"],
+            classes,
+            f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)",
+            fig_dir / name,
+        )
         names.append(name)
     lines += ["### Confusion matrices over every unit (Fig. 7, out of fold)", ""]
     lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
@@ -261,13 +317,25 @@ def report(root: str | Path) -> Path:
         log.info("search report written to %s", out)
         return out
     groups, failed = load_jobs(root)
-    log.info("%s: %d finished job(s) in %d group(s), %d not finished", root, sum(map(len, groups.values())),
-             len(groups), len(failed))
+    log.info(
+        "%s: %d finished job(s) in %d group(s), %d not finished",
+        root,
+        sum(map(len, groups.values())),
+        len(groups),
+        len(failed),
+    )
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
-    lines = [f"# mmfusion report: `{root}`", "", f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s)."]
+    lines = [
+        f"# mmfusion report: `{root}`",
+        "",
+        f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s).",
+    ]
     if failed:
-        lines += ["", "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed)]
+        lines += [
+            "",
+            "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed),
+        ]
     pools = {}
     for label, jobs in groups.items():
         if is_cv(jobs):
@@ -283,8 +351,15 @@ def report(root: str | Path) -> Path:
             lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"])
             continue
         seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
-        lines += [f"## Group `{label}`", "", f"Seeds: {seeds}.", "", "### One-vs-rest AUC (Table III layout, mean ± std)", "",
-                  to_markdown(auc_table(jobs))]
+        lines += [
+            f"## Group `{label}`",
+            "",
+            f"Seeds: {seeds}.",
+            "",
+            "### One-vs-rest AUC (Table III layout, mean ± std)",
+            "",
+            to_markdown(auc_table(jobs)),
+        ]
         names = model_figures(label, jobs, fig_dir, f"g{i}")
         lines += ["### ROC curves (Fig. 6, first seed) and confusion matrices (Fig. 7, pooled over seeds)", ""]
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]

@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
 
 
-
 def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     """Log-probabilities of the samples that have this modality; NaN rows where it is absent."""
     out = np.full((len(present), q), np.nan)
@@ -71,9 +70,12 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
             ckpt = resume.model_dir(run_dir, m)
             model.checkpoint_dir = ckpt if checkpointing else None
             val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
-            with interrupt.stage(f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None):
-                histories[m] = model.fit((tr.x[m][keep], tr.y[keep]), val,
-                                         callbacks=tracking.callbacks(cfg, run_dir, m))  # TensorBoard if tracking.tensorboard
+            with interrupt.stage(
+                f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None
+            ):
+                histories[m] = model.fit(
+                    (tr.x[m][keep], tr.y[keep]), val, callbacks=tracking.callbacks(cfg, run_dir, m)
+                )  # TensorBoard if tracking.tensorboard
             with interrupt.deferred():  # the model, then its history (the sign that it is whole)
                 model.save(run_dir / "models")
                 history = rundir_path(run_dir, "history", f"{m}.csv")
@@ -96,8 +98,9 @@ def joint_inputs(split, hide: str | None = None) -> dict:
     return {"text": split.x["text"], "series": split.x["series"], "present": present}
 
 
-def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict,
-              strategy=None) -> dict:
+def fit_joint(
+    cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict, strategy=None
+) -> dict:
     """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
     probabilities as model `joint`; returns its test probabilities with the text or the series hidden
     (so that `fuse` can draw its missing-modality curve without Keras)."""
@@ -105,8 +108,12 @@ def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_ac
 
     tr, va = ds.splits["train"], ds.splits.get("val")
     seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
-    log.info("training the joint model (fusion layer %s, modality dropout %s) on %d samples",
-             cfg.joint.fusion_layer, cfg.joint.modality_dropout, len(tr))
+    log.info(
+        "training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+        cfg.joint.fusion_layer,
+        cfg.joint.modality_dropout,
+        len(tr),
+    )
     model = build_model("joint", cfg.joint, ds.num_classes, strategy)
     val = (joint_inputs(va), va.y) if va is not None and len(va) else None
     histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
@@ -115,7 +122,8 @@ def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_ac
     train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
     model.save(run_dir / "models")
     pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-        rundir_path(run_dir, "history", "joint.csv"))
+        rundir_path(run_dir, "history", "joint.csv")
+    )
     test = ds.splits["test"]
     both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
     hidden = {}
@@ -130,8 +138,12 @@ def fit_joint(cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_ac
 def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
     """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
     jc = cfg.joint
-    return {"name": str(jc.name), "fusion_layer": str(jc.fusion_layer), "modality_dropout": float(jc.modality_dropout),
-            "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"])}
+    return {
+        "name": str(jc.name),
+        "fusion_layer": str(jc.fusion_layer),
+        "modality_dropout": float(jc.modality_dropout),
+        "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"]),
+    }
 
 
 def rundir_path(run_dir: Path, *parts: str) -> Path:
@@ -143,8 +155,9 @@ def rundir_path(run_dir: Path, *parts: str) -> Path:
 def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str]) -> dict:
     y = {s: split.y for s, split in ds.splits.items()}
     present = {s: split.present for s, split in ds.splits.items()}
-    params, fused, fused_log = fusion.fuse_splits(rule_cfg, probs, y, present, [train_acc[m] for m in names], names,
-                                                  logprobs)
+    params, fused, fused_log = fusion.fuse_splits(
+        rule_cfg, probs, y, present, [train_acc[m] for m in names], names, logprobs
+    )
     for split_name in ds.splits:
         probs[split_name]["fused"] = fused[split_name]
         logprobs[split_name]["fused"] = fused_log[split_name]
@@ -161,8 +174,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
-        raise ConfigError(f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
-                          f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2")
+        raise ConfigError(
+            f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
+            f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
+        )
     with interrupt.stage("building the dataset"):
         ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
@@ -174,8 +189,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
     if objective.parse(cfg) and "val" not in ds.splits:
-        raise DataError(f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
-                        f"split; set dataset.val_fraction > 0")
+        raise DataError(
+            f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
+            f"split; set dataset.val_fraction > 0"
+        )
 
     if mode == "resume":
         log.info("resuming the interrupted run in %s", run_dir)
@@ -183,16 +200,18 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
-        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy,
-                                                               resuming=mode == "resume")
+        probs, logprobs, train_acc, histories = fit_modalities(
+            cfg, ds, run_dir, names, strategy, resuming=mode == "resume"
+        )
         joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
         hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
         return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
 
 
-def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories,
-            hidden: dict) -> dict:
+def _finish(
+    cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories, hidden: dict
+) -> dict:
     params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
@@ -202,20 +221,34 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
     test_probs = {n: probs["test"][n] for n in model_names}
     test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
     weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
-    results = score_models(test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log,
-                           weights=weights)
+    results = score_models(
+        test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log, weights=weights
+    )
     for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
     arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs)
     rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
     metrics = rundir.metrics_record(
-        ds.classes, names, results, train_acc,
+        ds.classes,
+        names,
+        results,
+        train_acc,
         {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        compare(test.y, test_probs, test.present, [n for n in model_names if n != "joint"], weights,
-                eval_settings(cfg)["ci_level"]), ds.sizes(),
-        ds.class_counts(), ds.info, cfg.seed,
-        joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None)
+        compare(
+            test.y,
+            test_probs,
+            test.present,
+            [n for n in model_names if n != "joint"],
+            weights,
+            eval_settings(cfg)["ci_level"],
+        ),
+        ds.sizes(),
+        ds.class_counts(),
+        ds.info,
+        cfg.seed,
+        joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None,
+    )
     score = None
     if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
         va = ds.splits["val"]
@@ -231,8 +264,13 @@ def _finish(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs
         rundir.mark_complete(run_dir)
         resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
-    return {"run_dir": str(run_dir), "accuracy": {n: results[n]["accuracy"] for n in model_names},
-            "metrics": metrics, "table": table, "objective": score}
+    return {
+        "run_dir": str(run_dir),
+        "accuracy": {n: results[n]["accuracy"] for n in model_names},
+        "metrics": metrics,
+        "table": table,
+        "objective": score,
+    }
 
 
 def _resume_hint(cfg, out: str) -> str:
@@ -241,8 +279,10 @@ def _resume_hint(cfg, out: str) -> str:
 
     hc = HydraConfig.get()
     if hc.mode == RunMode.MULTIRUN:
-        return (f"job {hc.job.num} ({out}) is not marked complete; rerun the same command with "
-                f"hydra.sweep.dir={hc.sweep.dir} resume=true to continue the sweep")
+        return (
+            f"job {hc.job.num} ({out}) is not marked complete; rerun the same command with "
+            f"hydra.sweep.dir={hc.sweep.dir} resume=true to continue the sweep"
+        )
     if cfg.training.checkpoint:
         return f"{out} is not marked complete; rerun the same command with hydra.run.dir={out} to continue"
     return f"{out} is not marked complete (training.checkpoint=false: a rerun starts again in a new directory)"
@@ -255,8 +295,10 @@ def _task(cfg) -> dict:
     with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
         result = train(cfg, out)
     print(result["table"], end="")
-    print(f"run directory: {out}" + (" (already complete with the same config; kept as it was)"
-                                     if result.get("skipped") else ""))
+    print(
+        f"run directory: {out}"
+        + (" (already complete with the same config; kept as it was)" if result.get("skipped") else "")
+    )
     # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
     score = result.get("objective", result["metrics"].get("objective", {}).get("value"))
     return score if score is not None else result["accuracy"]
@@ -284,7 +326,9 @@ def _refuse_unwritable_dirs(overrides: list[str]) -> None:
             target = Path(value).absolute()
             parent = next(p for p in (target, *target.parents) if p.exists())
             if not parent.is_dir():
-                raise MmfusionError(f"{key}={value} cannot be created: {parent} is a file, not a directory; choose another {key}")
+                raise MmfusionError(
+                    f"{key}={value} cannot be created: {parent} is a file, not a directory; choose another {key}"
+                )
             if not os.access(parent, os.W_OK | os.X_OK):
                 raise MmfusionError(f"{key}={value} cannot be created: {parent} is not writable; choose another {key}")
 

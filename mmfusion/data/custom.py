@@ -35,24 +35,51 @@ def build(cfg) -> Dataset:
     if cfg.missing not in ("error", "mask"):
         raise ConfigError(f"dataset.missing must be error or mask, got {cfg.missing!r}")
     classes = list(cfg.classes)
-    texts = load_text_csv(cfg.records, classes, dict(cfg.label_map) if cfg.get("label_map") else None,
-                          text_column=cfg.text_column, label_column=cfg.label_column, id_column=cfg.id_column,
-                          encoding=cfg.encoding, empty="drop" if cfg.missing == "mask" else "error")
+    texts = load_text_csv(
+        cfg.records,
+        classes,
+        dict(cfg.label_map) if cfg.get("label_map") else None,
+        text_column=cfg.text_column,
+        label_column=cfg.label_column,
+        id_column=cfg.id_column,
+        encoding=cfg.encoding,
+        empty="drop" if cfg.missing == "mask" else "error",
+    )
     s_ids, x, variables = load_series_file(cfg.series_path, cfg.id_column, cfg.get("step_column", "step"))
     position = {i: k for k, i in enumerate(s_ids)}
     rec_ids = texts.ids.astype(str)
     lacking = [i for i in rec_ids if i not in position]
     orphans = sorted(set(s_ids) - set(rec_ids))
     if lacking and cfg.missing == "error":
-        raise DataError(f"{len(lacking)} record(s) of {cfg.records} have no series in {cfg.series_path} "
-                        f"(e.g. {lacking[:5]}); add them or set dataset.missing=mask")
+        raise DataError(
+            f"{len(lacking)} record(s) of {cfg.records} have no series in {cfg.series_path} "
+            f"(e.g. {lacking[:5]}); add them or set dataset.missing=mask"
+        )
     if orphans:
-        log.warning("%d series in %s have no record (no label) and are ignored, e.g. %s", len(orphans), cfg.series_path, orphans[:5])
+        log.warning(
+            "%d series in %s have no record (no label) and are ignored, e.g. %s",
+            len(orphans),
+            cfg.series_path,
+            orphans[:5],
+        )
     has = np.asarray([i in position for i in rec_ids])
     series = np.full((len(rec_ids), *x.shape[1:]), np.nan, dtype=np.float32)  # masked rows are never used
     series[has] = x[[position[i] for i in rec_ids[has]]]
-    ds = make_dataset(classes, {"text": texts.texts, "series": series}, texts.y, rec_ids, float(cfg.test_fraction),
-                      float(cfg.val_fraction), int(cfg.seed), present={"text": np.ones(len(rec_ids), bool), "series": has},
-                      info={"source": "custom", "series_variables": variables, "records_without_series": len(lacking),
-                            "series_without_record": len(orphans)}, cv=cv_settings(cfg))
+    ds = make_dataset(
+        classes,
+        {"text": texts.texts, "series": series},
+        texts.y,
+        rec_ids,
+        float(cfg.test_fraction),
+        float(cfg.val_fraction),
+        int(cfg.seed),
+        present={"text": np.ones(len(rec_ids), bool), "series": has},
+        info={
+            "source": "custom",
+            "series_variables": variables,
+            "records_without_series": len(lacking),
+            "series_without_record": len(orphans),
+        },
+        cv=cv_settings(cfg),
+    )
     return ds

@@ -70,10 +70,7 @@ class Dataset:
 
     def class_counts(self) -> dict[str, list[int]]:
         q = self.num_classes
-        return {
-            name: np.bincount(split.y, minlength=q).astype(int).tolist()
-            for name, split in self.splits.items()
-        }
+        return {name: np.bincount(split.y, minlength=q).astype(int).tolist() for name, split in self.splits.items()}
 
 
 @dataclass

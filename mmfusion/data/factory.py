@@ -40,24 +40,43 @@ def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
         from mmfusion.data.series.simulate import simulate
 
         return simulate(
-            list(cfg.faults), int(cfg.runs_per_class), int(seed), horizon_h=cfg.horizon_h, onset_h=cfg.onset_h,
-            sample_interval_h=cfg.sample_interval_h, control_interval_h=cfg.control_interval_h,
-            workers=int(cfg.workers), cache_dir=cache_root(cfg.cache_dir) / "tep", progress=progress,
+            list(cfg.faults),
+            int(cfg.runs_per_class),
+            int(seed),
+            horizon_h=cfg.horizon_h,
+            onset_h=cfg.onset_h,
+            sample_interval_h=cfg.sample_interval_h,
+            control_interval_h=cfg.control_interval_h,
+            workers=int(cfg.workers),
+            cache_dir=cache_root(cfg.cache_dir) / "tep",
+            progress=progress,
             on_shutdown=cfg.on_shutdown,
         )
     if source == "rieth":
         from mmfusion.data.series.rieth import load_rieth
 
         files = dict(cfg.files) if cfg.get("files") else None
-        return load_rieth(_need_path(cfg, source, "series"), list(cfg.faults), int(cfg.runs_per_class),
-                          part=cfg.part, first_run=int(cfg.first_run), length=cfg.length, files=files,
-                          cache_dir=cache_root(cfg.get("cache_dir")) / "rieth")
+        return load_rieth(
+            _need_path(cfg, source, "series"),
+            list(cfg.faults),
+            int(cfg.runs_per_class),
+            part=cfg.part,
+            first_run=int(cfg.first_run),
+            length=cfg.length,
+            files=files,
+            cache_dir=cache_root(cfg.get("cache_dir")) / "rieth",
+        )
     if source == "braatz":
         from mmfusion.data.series.braatz import load_braatz
 
-        return load_braatz(_need_path(cfg, source, "series"), list(cfg.faults), window=int(cfg.braatz_window),
-                           stride=int(cfg.braatz_stride), test_onset=int(cfg.test_onset),
-                           cache_dir=cache_root(cfg.get("cache_dir")) / "braatz")
+        return load_braatz(
+            _need_path(cfg, source, "series"),
+            list(cfg.faults),
+            window=int(cfg.braatz_window),
+            stride=int(cfg.braatz_stride),
+            test_onset=int(cfg.test_onset),
+            cache_dir=cache_root(cfg.get("cache_dir")) / "braatz",
+        )
     raise ConfigError(f"dataset.series.source={source!r} is not known; choose dataset/series=simulate, rieth or braatz")
 
 
@@ -67,26 +86,43 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
         from mmfusion.data.text.generate import generate_reports
 
         n = int(cfg.reports_per_class) if cfg.get("reports_per_class") else per_class
-        return generate_reports(classes, n, int(seed), categories=list(cfg.categories) if cfg.get("categories") else None,
-                                ambiguous_share=float(cfg.ambiguous_share), typo_rate=float(cfg.typo_rate))
+        return generate_reports(
+            classes,
+            n,
+            int(seed),
+            categories=list(cfg.categories) if cfg.get("categories") else None,
+            ambiguous_share=float(cfg.ambiguous_share),
+            typo_rate=float(cfg.typo_rate),
+        )
     if source == "csv":
         from mmfusion.data.text.csv import load_text_csv
 
         label_map = dict(cfg.label_map) if cfg.get("label_map") else None
-        return load_text_csv(_need_path(cfg, source, "text"), classes, label_map, text_column=cfg.text_column,
-                             label_column=cfg.label_column, id_column=cfg.get("id_column"),
-                             encoding=cfg.encoding, empty=cfg.empty)
+        return load_text_csv(
+            _need_path(cfg, source, "text"),
+            classes,
+            label_map,
+            text_column=cfg.text_column,
+            label_column=cfg.label_column,
+            id_column=cfg.get("id_column"),
+            encoding=cfg.encoding,
+            empty=cfg.empty,
+        )
     if source == "factory_reports":
         from mmfusion.data.text.factory_reports import load_factory_reports
 
         return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)
-    raise ConfigError(f"dataset.text.source={source!r} is not known; choose dataset/text=factory_reports, generate or csv")
+    raise ConfigError(
+        f"dataset.text.source={source!r} is not known; choose dataset/text=factory_reports, generate or csv"
+    )
 
 
 def build(cfg) -> Dataset:
     classes = list(cfg.classes)
     if cfg.pairing != "by_label":
-        raise ConfigError(f"dataset.pairing={cfg.pairing!r}: dataset=factory pairs by_label; use dataset=custom for by_id")
+        raise ConfigError(
+            f"dataset.pairing={cfg.pairing!r}: dataset=factory pairs by_label; use dataset=custom for by_id"
+        )
     if len(cfg.series.faults) != len(classes):
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
@@ -95,14 +131,29 @@ def build(cfg) -> Dataset:
     series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
     series = apply_window(series, window.get("start"), window.get("length"))
-    ds = pair_by_label(classes, texts, series, int(cfg.samples_per_class), float(cfg.test_fraction),
-                       float(cfg.val_fraction), bool(cfg.split_before_resampling), int(cfg.seed), cv_settings(cfg))
-    ds.info.update({
-        "series_source": cfg.series.source, "text_source": cfg.text.source, "faults": [int(f) for f in cfg.series.faults],
-        "series_variables": list(series.variables), "split_before_resampling": bool(cfg.split_before_resampling),
-        "series_info": _plain(series.info), "text_info": _plain(texts.info),
-        "text_reports_read": int(texts.info.get("rows_read", len(texts.texts))),
-    })
+    ds = pair_by_label(
+        classes,
+        texts,
+        series,
+        int(cfg.samples_per_class),
+        float(cfg.test_fraction),
+        float(cfg.val_fraction),
+        bool(cfg.split_before_resampling),
+        int(cfg.seed),
+        cv_settings(cfg),
+    )
+    ds.info.update(
+        {
+            "series_source": cfg.series.source,
+            "text_source": cfg.text.source,
+            "faults": [int(f) for f in cfg.series.faults],
+            "series_variables": list(series.variables),
+            "split_before_resampling": bool(cfg.split_before_resampling),
+            "series_info": _plain(series.info),
+            "text_info": _plain(texts.info),
+            "text_reports_read": int(texts.info.get("rows_read", len(texts.texts))),
+        }
+    )
     log.info("factory dataset: %s", {k: v for k, v in ds.info.items() if k.startswith(("test_", "unique_"))})
     return ds
 

@@ -38,18 +38,24 @@ def _read_long(path: Path, id_column: str, step_column: str, equal_length: bool)
     missing = [c for c in (id_column, step_column) if c not in df.columns]
     variables = [c for c in df.columns if c not in (id_column, step_column)]
     if missing or not variables:
-        raise DataError(f"{path}: a long table needs columns {id_column}, {step_column}, <variables...>; "
-                        f"its columns are {list(df.columns)[:8]}")
+        raise DataError(
+            f"{path}: a long table needs columns {id_column}, {step_column}, <variables...>; "
+            f"its columns are {list(df.columns)[:8]}"
+        )
     values = df[variables].apply(pd.to_numeric, errors="coerce")
     bad = values.isna() & df[variables].notna()
     if bad.any().any():
         row, col = np.argwhere(bad.to_numpy())[0]
-        raise DataError(f"{path}: non-numeric cell {df[variables].iat[row, col]!r} in column {variables[col]!r}, "
-                        f"data row {row + 1} (id {df[id_column].iat[row]})")
+        raise DataError(
+            f"{path}: non-numeric cell {df[variables].iat[row, col]!r} in column {variables[col]!r}, "
+            f"data row {row + 1} (id {df[id_column].iat[row]})"
+        )
     steps = pd.to_numeric(df[step_column], errors="coerce")
     if steps.isna().any():
         row = int(np.flatnonzero(steps.isna().to_numpy())[0])
-        raise DataError(f"{path}: column {step_column!r} must hold numbers; data row {row + 1} has {df[step_column].iat[row]!r}")
+        raise DataError(
+            f"{path}: column {step_column!r} must hold numbers; data row {row + 1} has {df[step_column].iat[row]!r}"
+        )
     df = pd.concat([df[[id_column]].astype(str), steps.rename(step_column), values], axis=1)
     df = df.sort_values([id_column, step_column], kind="stable")
     groups = df.groupby(id_column, sort=False)
@@ -59,8 +65,10 @@ def _read_long(path: Path, id_column: str, step_column: str, equal_length: bool)
         return ids, [g[variables].to_numpy(np.float32) for _, g in groups], variables
     if lengths.nunique() != 1:
         short = lengths[lengths != lengths.max()].index[:5].tolist()
-        raise DataError(f"{path}: series have different lengths ({sorted(set(lengths))}); ids {short} differ from "
-                        f"the longest ({lengths.max()} steps). Give every id the same number of steps.")
+        raise DataError(
+            f"{path}: series have different lengths ({sorted(set(lengths))}); ids {short} differ from "
+            f"the longest ({lengths.max()} steps). Give every id the same number of steps."
+        )
     ids = lengths.index.astype(str).to_numpy()
     x = df[variables].to_numpy(np.float32).reshape(len(ids), int(lengths.iloc[0]), len(variables))
     return ids, x, variables
@@ -80,12 +88,16 @@ def read_series_file(path, id_column: str = "id", step_column: str = "step", equ
         ids, x, variables = _read_long(path, id_column, step_column, equal_length)
     for rid, xi in zip(ids, x):
         if xi.shape[0] < 1 or xi.shape[-1] < 1:
-            raise DataError(f"{path}: record {rid!r} has {xi.shape[0]} time steps and {xi.shape[-1]} variables; "
-                            f"each needs at least one")
+            raise DataError(
+                f"{path}: record {rid!r} has {xi.shape[0]} time steps and {xi.shape[-1]} variables; "
+                f"each needs at least one"
+            )
     bad = [rid for rid, xi in zip(ids, x) if not np.isfinite(xi).all()]
     if bad:
-        raise DataError(f"{path}: {len(bad)} series hold NaN or infinite values (empty cells count), e.g. ids "
-                        f"{bad[:5]}; clean those series or drop their records")
+        raise DataError(
+            f"{path}: {len(bad)} series hold NaN or infinite values (empty cells count), e.g. ids "
+            f"{bad[:5]}; clean those series or drop their records"
+        )
     if len(set(ids)) != len(ids):
         raise DataError(f"{path}: duplicate ids, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[:3].tolist()}")
     return ids, x, variables

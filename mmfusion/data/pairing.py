@@ -53,9 +53,11 @@ def stratified_split(
         else:
             train = rest
     except ValueError as err:  # scikit-learn: a side too small to hold one item of every class
-        raise DataError(f"{len(y)} items of {len(classes)} classes cannot be split with dataset.test_fraction="
-                        f"{test_fraction} and dataset.val_fraction={val_fraction} so that every side has every "
-                        f"class ({err}); add samples (or runs) per class or raise the fractions") from None
+        raise DataError(
+            f"{len(y)} items of {len(classes)} classes cannot be split with dataset.test_fraction="
+            f"{test_fraction} and dataset.val_fraction={val_fraction} so that every side has every "
+            f"class ({err}); add samples (or runs) per class or raise the fractions"
+        ) from None
     out["train"] = np.sort(train)
     return {k: out[k] for k in ("train", "val", "test") if k in out}
 
@@ -69,8 +71,9 @@ def cv_settings(cfg) -> tuple[int, int] | None:
     if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
         raise ConfigError(f"dataset.cv.folds must be an integer >= 2 (or null / 0 for one split), got {folds!r}")
     if not isinstance(fold, int) or isinstance(fold, bool) or not 0 <= fold < folds:
-        raise ConfigError(f"dataset.cv.fold must be an integer in 0..{folds - 1} for dataset.cv.folds={folds}, "
-                          f"got {fold!r}")
+        raise ConfigError(
+            f"dataset.cv.fold must be an integer in 0..{folds - 1} for dataset.cv.folds={folds}, got {fold!r}"
+        )
     return folds, fold
 
 
@@ -85,8 +88,9 @@ def fold_of_units(units: np.ndarray, folds: int, rng: np.random.Generator, assig
     return assigned
 
 
-def stratified_folds(y: np.ndarray, cv: tuple[int, int], val_fraction: float, seed: int,
-                     classes: list[str]) -> dict[str, np.ndarray]:
+def stratified_folds(
+    y: np.ndarray, cv: tuple[int, int], val_fraction: float, seed: int, classes: list[str]
+) -> dict[str, np.ndarray]:
     """Indices of train / (val) / test for fold k of K: each sample (a unit) is tested in exactly one
     fold; val is carved, stratified, from the other K-1 folds (val_fraction of all samples)."""
     folds, fold = cv
@@ -94,8 +98,10 @@ def stratified_folds(y: np.ndarray, cv: tuple[int, int], val_fraction: float, se
     counts = np.bincount(y, minlength=len(classes))
     for k, c in enumerate(counts):
         if c < folds:
-            raise DataError(f"class {classes[k]!r} has {c} sample(s), fewer than dataset.cv.folds={folds}; "
-                            f"lower dataset.cv.folds or add samples of that class")
+            raise DataError(
+                f"class {classes[k]!r} has {c} sample(s), fewer than dataset.cv.folds={folds}; "
+                f"lower dataset.cv.folds or add samples of that class"
+            )
     check_fractions(1.0 / folds, val_fraction)
     rng = np.random.default_rng([seed, 11])
     which = np.empty(len(y), dtype=int)
@@ -155,6 +161,7 @@ def make_dataset(
 
 # --- pairing two independent single-modality pools by label (the paper's protocol) --------------
 
+
 def _split_counts(n: int, test_fraction: float, val_fraction: float) -> dict[str, int]:
     test = max(1, int(round(n * test_fraction)))
     val = max(1, int(round(n * val_fraction))) if val_fraction > 0 else 0
@@ -169,14 +176,17 @@ def _draw(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     return rng.permutation(np.concatenate([pool, extra]))
 
 
-def _fold_units(groups: np.ndarray, cv: tuple[int, int], counts: dict, rng, what: str, cls: str,
-                assigned: dict) -> dict:
+def _fold_units(
+    groups: np.ndarray, cv: tuple[int, int], counts: dict, rng, what: str, cls: str, assigned: dict
+) -> dict:
     """Fold k's units of one class on the test side; val carved from the other folds' units."""
     folds, fold = cv
     which = assigned  # dealt once per dataset (below), the same for every fold k
     if len(set(groups)) < folds:
-        raise DataError(f"class {cls!r} has {len(set(groups))} distinct {what}, fewer than dataset.cv.folds={folds}; "
-                        f"lower dataset.cv.folds or add data for that class")
+        raise DataError(
+            f"class {cls!r} has {len(set(groups))} distinct {what}, fewer than dataset.cv.folds={folds}; "
+            f"lower dataset.cv.folds or add data for that class"
+        )
     on_test = np.asarray([which[g] == fold for g in groups])
     out = {"test": np.flatnonzero(on_test)}
     rest_units = np.asarray(sorted({g for g, t in zip(groups, on_test) if not t}), dtype=object)
@@ -184,8 +194,10 @@ def _fold_units(groups: np.ndarray, cv: tuple[int, int], counts: dict, rng, what
         rest_units = rng.permutation(rest_units)
         k = max(1, int(round(len(rest_units) * counts["val"] / (counts["train"] + counts["val"]))))
         if k >= len(rest_units):
-            raise DataError(f"class {cls!r} has too few distinct {what} to carve a validation split from the "
-                            f"training folds; lower dataset.val_fraction")
+            raise DataError(
+                f"class {cls!r} has too few distinct {what} to carve a validation split from the "
+                f"training folds; lower dataset.val_fraction"
+            )
         out["val"] = np.flatnonzero(np.isin(groups, rest_units[:k]))
         rest_units = rest_units[k:]
     out["train"] = np.flatnonzero(np.isin(groups, rest_units))
@@ -207,7 +219,7 @@ def _split_units(groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng
         sizes = {s: max(1, int(round(len(uniq) * counts[s] / total))) for s in wanted if s != "train"}
         parts, start = {}, 0
         for s in [s for s in wanted if s != "train"]:
-            parts[s] = uniq[start:start + sizes[s]]
+            parts[s] = uniq[start : start + sizes[s]]
             start += sizes[s]
         parts["train"] = uniq[start:]
         out = {s: np.flatnonzero(np.isin(groups, parts[s])) for s in wanted}
@@ -222,7 +234,8 @@ def _split_units(groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng
 
 def pair_by_label(
     classes: list[str],
-    texts, series,
+    texts,
+    series,
     samples_per_class: int,
     test_fraction: float,
     val_fraction: float,
@@ -241,11 +254,15 @@ def pair_by_label(
     """
     if cv is not None:
         if not split_before_resampling:
-            raise ConfigError("dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
-                              "unique texts and runs, which the paper's protocol resamples before splitting")
+            raise ConfigError(
+                "dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
+                "unique texts and runs, which the paper's protocol resamples before splitting"
+            )
         if series.split is not None:
-            raise ConfigError("dataset.cv.folds: this series source fixes its own train/test split "
-                              "(e.g. braatz); use dataset.cv.folds=null with it")
+            raise ConfigError(
+                "dataset.cv.folds: this series source fixes its own train/test split "
+                "(e.g. braatz); use dataset.cv.folds=null with it"
+            )
         test_fraction = 1.0 / cv[0]
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
@@ -276,14 +293,20 @@ def pair_by_label(
                 by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
         elif split_before_resampling or series.split is not None:
             fixed = series.split[s_idx] if series.split is not None else None
-            t_parts = _split_units(t_groups[t_idx], None, counts, rng, "texts", cls) if split_before_resampling \
+            t_parts = (
+                _split_units(t_groups[t_idx], None, counts, rng, "texts", cls)
+                if split_before_resampling
                 else {s: np.arange(len(t_idx)) for s in by_split}
+            )
             s_parts = _split_units(s_groups[s_idx], fixed, counts, rng, "time series runs", cls)
             for s in by_split:
                 n = counts[s]
                 by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
         else:
-            ti, si = t_idx[_draw(np.arange(len(t_idx)), samples_per_class, rng)], s_idx[_draw(np.arange(len(s_idx)), samples_per_class, rng)]
+            ti, si = (
+                t_idx[_draw(np.arange(len(t_idx)), samples_per_class, rng)],
+                s_idx[_draw(np.arange(len(s_idx)), samples_per_class, rng)],
+            )
             order = stratified_split(np.zeros(samples_per_class, int), test_fraction, val_fraction, seed + k, [cls])
             for s in by_split:
                 by_split[s].append((np.full(len(order[s]), k), ti[order[s]], si[order[s]]))
@@ -295,8 +318,12 @@ def pair_by_label(
         perm = rng.permutation(len(y))
         y, ti, si = y[perm], ti[perm], si[perm]
         ids = np.asarray([f"{s}-{i:05d}:{texts.ids[a]}+{s_groups[b]}" for i, (a, b) in enumerate(zip(ti, si))])
-        splits[s] = Split(x={"text": texts.texts[ti], "series": Rows(series.x, si)}, y=y, ids=ids,
-                          units={"text": t_units[ti], "series": s_groups[si]})
+        splits[s] = Split(
+            x={"text": texts.texts[ti], "series": Rows(series.x, si)},
+            y=y,
+            ids=ids,
+            units={"text": t_units[ti], "series": s_groups[si]},
+        )
         sources[s] = (t_groups[ti], s_groups[si])
     assert_every_class_present(splits, classes)
     info = overlap_info(sources)

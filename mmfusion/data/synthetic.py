@@ -83,5 +83,6 @@ def build(cfg) -> Dataset:
     x = {"text": generate_texts(y, q, cfg, text_rng), "series": generate_series(y, q, cfg, series_rng)}
     ids = np.asarray([f"syn-{i:05d}" for i in range(len(y))])
     info = {"source": "synthetic", "series_variables": [f"v{j + 1}" for j in range(cfg.series_variables)]}
-    return make_dataset(list(cfg.classes), x, y, ids, cfg.test_fraction, cfg.val_fraction, cfg.seed, info,
-                        cv=cv_settings(cfg))
+    return make_dataset(
+        list(cfg.classes), x, y, ids, cfg.test_fraction, cfg.val_fraction, cfg.seed, info, cv=cv_settings(cfg)
+    )

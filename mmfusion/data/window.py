@@ -37,10 +37,14 @@ def apply_window(series: SeriesData, start, length) -> SeriesData:
         raise ConfigError(f"dataset.series.window.length must be a positive number of samples, got {length}")
     end = begin + int(length) if length is not None else total
     if begin < 0:
-        raise ConfigError(f"dataset.series.window.start={start} begins {-begin} sample(s) before the run starts "
-                          f"(the onset is sample index {onset}); use start >= {-onset}")
+        raise ConfigError(
+            f"dataset.series.window.start={start} begins {-begin} sample(s) before the run starts "
+            f"(the onset is sample index {onset}); use start >= {-onset}"
+        )
     if end > total:
-        raise DataError(f"dataset.series.window (start={start}, length={length}) ends at sample {end} after the onset "
-                        f"index {onset}, but the runs have only {total} samples; shorten the window or use longer runs")
+        raise DataError(
+            f"dataset.series.window (start={start}, length={length}) ends at sample {end} after the onset "
+            f"index {onset}, but the runs have only {total} samples; shorten the window or use longer runs"
+        )
     info = dict(series.info, window_start=int(begin - onset), window_length=int(end - begin), onset_index=int(onset))
     return replace(series, x=np.ascontiguousarray(series.x[:, begin:end]), info=info)

@@ -102,7 +102,10 @@ def fit_temperature(logprobs, y, bounds=(0.05, 20.0)) -> float:
     lp, y = lp[keep], y[keep]
     if not len(y):
         return 1.0
-    res = minimize_scalar(lambda t: nll(y, None, temper_log(lp, np.exp(t))),
-                          bounds=(np.log(bounds[0]), np.log(bounds[1])), method="bounded",
-                          options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda t: nll(y, None, temper_log(lp, np.exp(t))),
+        bounds=(np.log(bounds[0]), np.log(bounds[1])),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(res.x))

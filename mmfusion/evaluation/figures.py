@@ -32,8 +32,15 @@ def plot_confusion(cm, classes: list[str], title: str, path: Path) -> None:
     ax.imshow(cm, cmap="Blues")
     for i in range(cm.shape[0]):
         for j in range(cm.shape[1]):
-            ax.text(j, i, str(cm[i, j]), ha="center", va="center",
-                    color="white" if cm[i, j] > cm.max() / 2 else "black", fontsize=9)
+            ax.text(
+                j,
+                i,
+                str(cm[i, j]),
+                ha="center",
+                va="center",
+                color="white" if cm[i, j] > cm.max() / 2 else "black",
+                fontsize=9,
+            )
     ticks = range(len(classes))
     ax.set_xticks(ticks, classes, rotation=30, ha="right", fontsize=8)
     ax.set_yticks(ticks, classes, fontsize=8)
@@ -113,8 +120,14 @@ def plot_robustness(table: pd.DataFrame, path: Path) -> None:
     for ax, drop in zip(axes[0], drops):
         part = table[table["drop"] == drop]
         for i, (rule, rows) in enumerate(part.groupby("rule", sort=False)):  # styles vary: equal lines stay visible
-            ax.plot(rows["rate"] * 100, rows["accuracy"], marker="os^vDx"[i % 6], ls=("-", "--", ":", "-.")[i % 4],
-                    ms=7 - i % 4, label=rule)
+            ax.plot(
+                rows["rate"] * 100,
+                rows["accuracy"],
+                marker="os^vDx"[i % 6],
+                ls=("-", "--", ":", "-.")[i % 4],
+                ms=7 - i % 4,
+                label=rule,
+            )
         ax.set(xlabel=f"test samples missing {drop} (%)", title=f"drop {drop}")
     axes[0][0].set_ylabel("fused accuracy")
     axes[0][-1].legend(fontsize=8)

@@ -36,9 +36,18 @@ def draw_weights(cfg, n: int, units=None, strata=None):
     return stats.cluster_weights(list(units or []) or [np.arange(n)], ev["bootstrap"], int(cfg.seed), strata)
 
 
-def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir: Path | None,
-                 temperatures: dict | None = None, logprobs: dict | None = None, units=None,
-                 weights=None) -> dict:
+def score_models(
+    y,
+    probs: dict,
+    present: dict,
+    classes: list[str],
+    cfg,
+    fig_dir: Path | None,
+    temperatures: dict | None = None,
+    logprobs: dict | None = None,
+    units=None,
+    weights=None,
+) -> dict:
     """{model: metrics}; present[m] masks the samples a modality model has (fused: all); logprobs[m]
     (when given) makes the NLL and the calibrated scores exact (no log of a rounded probability)."""
     ev = eval_settings(cfg)
@@ -51,22 +60,35 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
         res = evaluate(yk, pk, classes)
         lk = calibration.as_log(p, (logprobs or {}).get(name))[keep]
         res.update(calibration.scores(yk, pk, ev["ece_bins"], lk))
-        res.update(stats.bootstrap(yk, pk, classes, ev["bootstrap"], ev["ci_level"], int(cfg.seed),
-                                   weights=weights[:, keep] if weights is not None else None))
+        res.update(
+            stats.bootstrap(
+                yk,
+                pk,
+                classes,
+                ev["bootstrap"],
+                ev["ci_level"],
+                int(cfg.seed),
+                weights=weights[:, keep] if weights is not None else None,
+            )
+        )
         curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
             cal_log = calibration.temper_log(lk, temperatures[name])
             cal = np.exp(cal_log)
-            res["calibrated"] = {"temperature": float(temperatures[name]),
-                                 **calibration.scores(yk, cal, ev["ece_bins"], cal_log)}
+            res["calibrated"] = {
+                "temperature": float(temperatures[name]),
+                **calibration.scores(yk, cal, ev["ece_bins"], cal_log),
+            }
             curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, ev["ece_bins"])
         results[name] = res
         if fig_dir is not None:
             fig_dir.mkdir(parents=True, exist_ok=True)
-            figures.plot_roc(roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model",
-                           fig_dir / f"roc_{name}.png")
-            figures.plot_confusion(res["confusion"], classes, f"Confusion, {name} model",
-                                 fig_dir / f"confusion_{name}.png")
+            figures.plot_roc(
+                roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model", fig_dir / f"roc_{name}.png"
+            )
+            figures.plot_confusion(
+                res["confusion"], classes, f"Confusion, {name} model", fig_dir / f"confusion_{name}.png"
+            )
     if fig_dir is not None:
         plot_reliability(curves, fig_dir / "reliability.png")
     return results
@@ -75,8 +97,9 @@ def score_models(y, probs: dict, present: dict, classes: list[str], cfg, fig_dir
 def compare(y, probs: dict, present: dict, names: list[str], weights=None, level: float = 0.95) -> dict | None:
     """McNemar's test of the fused model against the best single modality (None without fusion), and
     the CI of their accuracy difference from the bootstrap draws `weights` (draw_weights)."""
-    return stats.fused_vs_best(y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names,
-                               weights, level)
+    return stats.fused_vs_best(
+        y, probs, {**{n: np.ones(len(y), bool) for n in probs}, **present}, names, weights, level
+    )
 
 
 def joint_comparisons(y, probs: dict, present: dict, singles: list[str], rules: list[str]) -> list[dict]:

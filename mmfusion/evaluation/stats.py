@@ -80,8 +80,9 @@ def cluster_weights(units, resamples: int, seed: int, strata=None) -> np.ndarray
             w *= _counts(codes, int(codes.max()) + 1, int(resamples), rng)
         else:
             st = np.asarray(strata).astype(str)
-            keys, first, codes = np.unique(np.char.add(np.char.add(st, "\x1f"), u), return_index=True,
-                                           return_inverse=True)
+            keys, first, codes = np.unique(
+                np.char.add(np.char.add(st, "\x1f"), u), return_index=True, return_inverse=True
+            )
             w *= stratified_counts(codes, st[first], int(resamples), rng)
     return w
 
@@ -103,8 +104,16 @@ def weighted_auc(pos: np.ndarray, scores: np.ndarray, w: np.ndarray) -> np.ndarr
     return np.where((n_pos > 0) & (n_neg > 0), auc, np.nan)
 
 
-def bootstrap(y, probs, classes: list[str], resamples: int = 1000, level: float = 0.95, seed: int = 0,
-              idx: np.ndarray | None = None, weights: np.ndarray | None = None) -> dict:
+def bootstrap(
+    y,
+    probs,
+    classes: list[str],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    idx: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
+) -> dict:
     """CIs of accuracy, per-class AUC and macro AUC: {"accuracy_ci", "auc_ci": {class: ci}, "macro_auc_ci"}.
     weights (B, n): a cluster bootstrap's draws (cluster_weights); else samples are drawn (idx)."""
     y = np.asarray(y, dtype=np.int64)
@@ -153,12 +162,16 @@ def paired_difference(y, pred_a, pred_b, weights: np.ndarray | None, level: floa
     with np.errstate(invalid="ignore", divide="ignore"):
         diffs = np.where(total > 0, (weights * d).sum(axis=1) / total, np.nan)
     ci = _interval(diffs, level)
-    return {"difference": float(d.mean()), "difference_ci": ci,
-            "resolved": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))}
+    return {
+        "difference": float(d.mean()),
+        "difference_ci": ci,
+        "resolved": bool(ci is not None and (ci[0] > 0 or ci[1] < 0)),
+    }
 
 
-def fused_vs_best(y, probs: dict, present: dict, names: list[str], weights: np.ndarray | None = None,
-                  level: float = 0.95) -> dict | None:
+def fused_vs_best(
+    y, probs: dict, present: dict, names: list[str], weights: np.ndarray | None = None, level: float = 0.95
+) -> dict | None:
     """McNemar of `fused` against the single modality with the highest test accuracy (on the samples
     that modality has; the best on test is the strongest rival, so the test is conservative for fused),
     and, with bootstrap `weights` (B, n), the CI of the accuracy difference fused minus that modality."""

@@ -33,8 +33,11 @@ def accuracy_table(metrics: dict) -> pd.DataFrame:
 def auc_table(metrics: dict) -> pd.DataFrame:
     """Table III layout: one row per class, one column per model."""
     models = metrics["models"]
-    df = pd.DataFrame({name: [m["auc"][c] for c in metrics["classes"]] for name, m in models.items()},
-                      index=metrics["classes"], dtype=float)
+    df = pd.DataFrame(
+        {name: [m["auc"][c] for c in metrics["classes"]] for name, m in models.items()},
+        index=metrics["classes"],
+        dtype=float,
+    )
     df.index.name = "class"
     return df
 
@@ -44,9 +47,17 @@ def ci_table(metrics: dict) -> pd.DataFrame:
     rows = {}
     for name, m in metrics["models"].items():
         acc_ci, auc_ci = m.get("accuracy_ci") or [None, None], m.get("macro_auc_ci") or [None, None]
-        rows[name] = {"accuracy": m["accuracy"], "accuracy_lo": acc_ci[0], "accuracy_hi": acc_ci[1],
-                      "macro_auc": m["macro_auc"], "macro_auc_lo": auc_ci[0], "macro_auc_hi": auc_ci[1],
-                      "nll": m.get("nll"), "brier": m.get("brier"), "ece": m.get("ece")}
+        rows[name] = {
+            "accuracy": m["accuracy"],
+            "accuracy_lo": acc_ci[0],
+            "accuracy_hi": acc_ci[1],
+            "macro_auc": m["macro_auc"],
+            "macro_auc_lo": auc_ci[0],
+            "macro_auc_hi": auc_ci[1],
+            "nll": m.get("nll"),
+            "brier": m.get("brier"),
+            "ece": m.get("ece"),
+        }
     df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
     df.index.name = "model"
     return df
@@ -73,13 +84,17 @@ def mcnemar_line(metrics: dict) -> str:
     for c in found:
         if not c:
             continue
-        lines.append(f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
-                     f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n")
+        lines.append(
+            f"\nMcNemar ({c['method']}), {c['a']} vs {c['b']} on {c['n']} test samples: {c['a']} right / "
+            f"{c['b']} wrong {c['a_right_b_wrong']}, the reverse {c['a_wrong_b_right']}, p = {c['p_value']:.4g}\n"
+        )
         if c.get("difference_ci"):
             lo, hi = c["difference_ci"]
-            lines.append(f"\nAccuracy {c['a']} - {c['b']}: {c['difference'] * 100:+.2f} points, 95% cluster-bootstrap "
-                         f"interval [{lo * 100:+.2f}, {hi * 100:+.2f}] ("
-                         f"{'resolved: excludes 0' if c['resolved'] else 'not resolved: includes 0'})\n")
+            lines.append(
+                f"\nAccuracy {c['a']} - {c['b']}: {c['difference'] * 100:+.2f} points, 95% cluster-bootstrap "
+                f"interval [{lo * 100:+.2f}, {hi * 100:+.2f}] ("
+                f"{'resolved: excludes 0' if c['resolved'] else 'not resolved: includes 0'})\n"
+            )
     return "".join(lines)
 
 

@@ -27,8 +27,20 @@ FUSIONS: dict[str, type[Rule]] = {
     "stacking": Stacking,
     "ensemble_selection": EnsembleSelection,
 }
-__all__ = ["FUSIONS", "Rule", "accuracy_weights", "equal_weights", "predict", "weighted_average", "fuse_splits",
-           "fit_rule", "combine_probs", "combine_log", "needs_val", "get_rule"]
+__all__ = [
+    "FUSIONS",
+    "Rule",
+    "accuracy_weights",
+    "equal_weights",
+    "predict",
+    "weighted_average",
+    "fuse_splits",
+    "fit_rule",
+    "combine_probs",
+    "combine_log",
+    "needs_val",
+    "get_rule",
+]
 
 
 def rule_class(cfg) -> type[Rule]:
@@ -61,7 +73,9 @@ def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     temps = None
     if cfg.get("calibrate", False):
         if val_probs is None or val_y is None or len(val_y) == 0:
-            raise ConfigError("fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0")
+            raise ConfigError(
+                "fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0"
+            )
         val_log = _logs(val_probs, val_logprobs)
         temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
         val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
@@ -97,8 +111,9 @@ def combine_log(cfg, params: dict, probs, present=None, logprobs=None) -> np.nda
     return as_log(rule.combine([np.exp(lp) for lp in logs], params, present))
 
 
-def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str],
-                logprobs: dict | None = None):
+def fuse_splits(
+    cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str], logprobs: dict | None = None
+):
     """Fit on `val` (when there is one) and fuse every split: probs[split][m] (n, q) with NaN rows where
     absent, y[split], present[split][m], optional logprobs[split][m]. Returns (params, {split: fused});
     with `logprobs`, (params, {split: fused}, {split: fused log-probabilities})."""
@@ -107,10 +122,13 @@ def fuse_splits(cfg, probs: dict, y: dict, present: dict, train_acc: list, names
     val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
     params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
     lp = (lambda s: [logprobs[s][m] for m in names]) if logprobs is not None else (lambda s: None)
-    fused = {s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
-             for s in probs}
+    fused = {
+        s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
+        for s in probs
+    }
     if logprobs is None:
         return params, fused
-    fused_log = {s: combine_log(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))
-                 for s in probs}
+    fused_log = {
+        s: combine_log(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s)) for s in probs
+    }
     return params, fused, fused_log

@@ -39,8 +39,10 @@ class Rule:
 
 def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:
     if val_probs is None or val_y is None or len(val_y) == 0:
-        raise ConfigError(f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
-                          f"(e.g. dataset.val_fraction=0.2) and train again")
+        raise ConfigError(
+            f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
+            f"(e.g. dataset.val_fraction=0.2) and train again"
+        )
     return stack(val_probs), np.asarray(val_y, dtype=np.int64)
 
 

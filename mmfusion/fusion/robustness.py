@@ -50,8 +50,9 @@ def joint_under(joint: dict, present: dict, masks: dict) -> np.ndarray:
     return p
 
 
-def robustness_table(rules: dict, probs: dict, y, present: dict, names: list[str], drops, rates,
-                     seed: int, joint: dict | None = None) -> pd.DataFrame:
+def robustness_table(
+    rules: dict, probs: dict, y, present: dict, names: list[str], drops, rates, seed: int, joint: dict | None = None
+) -> pd.DataFrame:
     """rules: {label: (fusion cfg, params)}; probs/present: the test split per modality; joint (optional):
     the jointly trained model's test probabilities {"full", "text": without text, "series": without series},
     drawn as one more line `joint`."""
@@ -63,12 +64,26 @@ def robustness_table(rules: dict, probs: dict, y, present: dict, names: list[str
             missing = int(np.sum(~np.all([masks[m] for m in names], axis=0)))
             for label, (cfg, params) in rules.items():
                 fused = fusion.combine_probs(cfg, params, [probs[m] for m in names], [masks[m] for m in names])
-                rows.append({"rule": label, "drop": str(drop), "rate": float(rate), "n_missing": missing,
-                             "accuracy": float(np.mean(fused.argmax(axis=1) == y))})
+                rows.append(
+                    {
+                        "rule": label,
+                        "drop": str(drop),
+                        "rate": float(rate),
+                        "n_missing": missing,
+                        "accuracy": float(np.mean(fused.argmax(axis=1) == y)),
+                    }
+                )
             if joint is not None:
                 p = joint_under(joint, present, masks)
-                rows.append({"rule": "joint", "drop": str(drop), "rate": float(rate), "n_missing": missing,
-                             "accuracy": float(np.mean(p.argmax(axis=1) == y))})
+                rows.append(
+                    {
+                        "rule": "joint",
+                        "drop": str(drop),
+                        "rate": float(rate),
+                        "n_missing": missing,
+                        "accuracy": float(np.mean(p.argmax(axis=1) == y)),
+                    }
+                )
     return pd.DataFrame(rows)
 
 

@@ -62,8 +62,9 @@ def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
         acc = np.asarray(train_acc, dtype=np.float64)
     elif source == "val_accuracy":
         p, y = need_val(p, y, f"{rule} with fusion.weights=val_accuracy")
-        acc = np.array([np.mean(np.argmax(np.nan_to_num(pi[np.isfinite(pi).all(1)]), 1) == y[np.isfinite(pi).all(1)])
-                        for pi in p])
+        acc = np.array(
+            [np.mean(np.argmax(np.nan_to_num(pi[np.isfinite(pi).all(1)]), 1) == y[np.isfinite(pi).all(1)]) for pi in p]
+        )
     else:
         raise ConfigError(f"fusion.weights must be equal, train_accuracy or val_accuracy, got {source!r}")
     if acc.sum() <= 0:
@@ -143,8 +144,10 @@ class Stacking(Rule):
             for subset in combinations(range(m), size):
                 ok = np.isfinite(p[list(subset)]).all(axis=(0, 2))
                 if len(np.unique(y[ok])) < q:
-                    raise DataError(f"fusion=stacking: the validation samples with modalities {list(subset)} lack "
-                                    f"some classes; raise dataset.val_fraction")
+                    raise DataError(
+                        f"fusion=stacking: the validation samples with modalities {list(subset)} lack "
+                        f"some classes; raise dataset.val_fraction"
+                    )
                 lr = LogisticRegression(C=c, max_iter=2000).fit(_features(p[:, ok], subset, kind), y[ok])
                 coef, icpt = lr.coef_, lr.intercept_
                 if q == 2:  # scikit-learn keeps one row for two classes: softmax([0, z]) = sigmoid(z)
@@ -161,8 +164,9 @@ class Stacking(Rule):
             sub = model["modalities"]
             rows = mask[sub].all(axis=0) & (mask.sum(axis=0) == len(sub))
             if rows.any():
-                out[rows] = softmax_linear(_features(p[:, rows], sub, params["features"]),
-                                           model["coef"], model["intercept"])
+                out[rows] = softmax_linear(
+                    _features(p[:, rows], sub, params["features"]), model["coef"], model["intercept"]
+                )
         if np.isnan(out).any():
             raise DataError(f"{int(np.isnan(out).any(axis=1).sum())} sample(s) have no modality present")
         return out
@@ -184,8 +188,9 @@ class EnsembleSelection(Rule):
             raise ConfigError(f"fusion.rounds must be a positive integer, got {rounds}")
         counts, total = np.zeros(m, dtype=int), np.zeros_like(p[0])
         for r in range(rounds):
-            losses = [-np.mean(np.log(np.clip((total + p[i])[np.arange(len(y)), y] / (r + 1), 1e-15, 1)))
-                      for i in range(m)]
+            losses = [
+                -np.mean(np.log(np.clip((total + p[i])[np.arange(len(y)), y] / (r + 1), 1e-15, 1))) for i in range(m)
+            ]
             best = int(np.argmin(losses))  # ties: the first modality
             counts[best] += 1
             total = total + p[best]

@@ -42,8 +42,14 @@ class Accuracy(Equal):
                 raise ConfigError("fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0")
             acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
         else:
-            raise ConfigError(f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}")
-        return {"weights": accuracy_weights(acc).tolist(), "accuracies": [float(a) for a in acc], "weights_from": source}
+            raise ConfigError(
+                f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}"
+            )
+        return {
+            "weights": accuracy_weights(acc).tolist(),
+            "accuracies": [float(a) for a in acc],
+            "weights_from": source,
+        }
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:

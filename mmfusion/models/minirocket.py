@@ -54,8 +54,10 @@ class SeriesMiniRocket(LinearModality):
     def _transformer(self):
         c = self.cfg
         return require_aeon()(
-            n_kernels=int(c.n_kernels), max_dilations_per_kernel=int(c.max_dilations_per_kernel),
-            n_jobs=int(c.get("n_jobs", 1)), random_state=int(c.get("random_state", 0)),
+            n_kernels=int(c.n_kernels),
+            max_dilations_per_kernel=int(c.max_dilations_per_kernel),
+            n_jobs=int(c.get("n_jobs", 1)),
+            random_state=int(c.get("random_state", 0)),
         )
 
     def _channels_first(self, x) -> np.ndarray:
@@ -81,7 +83,8 @@ class SeriesMiniRocket(LinearModality):
         c = self.cfg
         state = {
             **self.zscore.state(),
-            "n_kernels": int(c.n_kernels), "max_dilations_per_kernel": int(c.max_dilations_per_kernel),
+            "n_kernels": int(c.n_kernels),
+            "max_dilations_per_kernel": int(c.max_dilations_per_kernel),
         }
         arrays = {f"minirocket_{name}": np.asarray(a) for name, a in zip(PARAMETER_NAMES, self.rocket.parameters)}
         return state, {**arrays, "feature_mean": self.mean, "feature_std": self.std}

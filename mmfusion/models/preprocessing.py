@@ -26,8 +26,8 @@ def chunks(x):
     used, counts = np.unique(index, return_counts=True)
     step = chunk_rows(base)
     for s in range(0, len(used), step):
-        xb = np.asarray(base[used[s:s + step]], dtype=np.float64)
-        yield counts[s:s + step].astype(np.float64), xb.reshape(len(xb), -1, xb.shape[-1])
+        xb = np.asarray(base[used[s : s + step]], dtype=np.float64)
+        yield counts[s : s + step].astype(np.float64), xb.reshape(len(xb), -1, xb.shape[-1])
 
 
 def finite_rows(x) -> np.ndarray:
@@ -37,7 +37,7 @@ def finite_rows(x) -> np.ndarray:
     ok = np.ones(len(used), dtype=bool)
     step = chunk_rows(base)
     for s in range(0, len(used), step):
-        ok[s:s + step] = np.isfinite(np.asarray(base[used[s:s + step]])).all(axis=tuple(range(1, base.ndim)))
+        ok[s : s + step] = np.isfinite(np.asarray(base[used[s : s + step]])).all(axis=tuple(range(1, base.ndim)))
     return ok[inverse]
 
 
@@ -99,7 +99,12 @@ class SeriesScaler:
         return out
 
     def state(self) -> dict:
-        return {"length": self.length, "variables": self.variables, "mean": self.mean.tolist(), "std": self.std.tolist()}
+        return {
+            "length": self.length,
+            "variables": self.variables,
+            "mean": self.mean.tolist(),
+            "std": self.std.tolist(),
+        }
 
     @classmethod
     def from_state(cls, state: dict) -> SeriesScaler:
@@ -133,8 +138,10 @@ class TextVectorizer:
 
         self.sequence_length = int(sequence_length)
         self.layer = keras.layers.TextVectorization(
-            max_tokens=int(max_tokens), output_sequence_length=self.sequence_length,
-            standardize="lower_and_strip_punctuation", vocabulary=vocabulary,
+            max_tokens=int(max_tokens),
+            output_sequence_length=self.sequence_length,
+            standardize="lower_and_strip_punctuation",
+            vocabulary=vocabulary,
         )
         self.vocabulary = list(vocabulary) if vocabulary is not None else None
 

@@ -37,7 +37,9 @@ def build_series_conv1d(
     if len(filters) != len(kernel_sizes):
         from mmfusion.errors import ConfigError
 
-        raise ConfigError(f"model.series: filters {list(filters)} and kernel_sizes {list(kernel_sizes)} differ in length")
+        raise ConfigError(
+            f"model.series: filters {list(filters)} and kernel_sizes {list(kernel_sizes)} differ in length"
+        )
     inp = keras.Input(shape=tuple(input_shape), name="series")
     x = inp
     for f, k in zip(filters, kernel_sizes):
@@ -51,19 +53,27 @@ def build_series_conv1d(
 class SeriesGRU(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
-        return build_series_gru((self.length, self.variables), self.num_classes, c.gru_units, c.dense_units,
-                                c.get("dropout", 0.0))
+        return build_series_gru(
+            (self.length, self.variables), self.num_classes, c.gru_units, c.dense_units, c.get("dropout", 0.0)
+        )
 
 
 class SeriesBiLSTM(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
-        return build_series_bilstm((self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units,
-                                   c.get("dropout", 0.0))
+        return build_series_bilstm(
+            (self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units, c.get("dropout", 0.0)
+        )
 
 
 class SeriesConv1D(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
-        return build_series_conv1d((self.length, self.variables), self.num_classes, c.filters, c.kernel_sizes,
-                                   c.dense_units, c.get("dropout", 0.0))
+        return build_series_conv1d(
+            (self.length, self.variables),
+            self.num_classes,
+            c.filters,
+            c.kernel_sizes,
+            c.dense_units,
+            c.get("dropout", 0.0),
+        )

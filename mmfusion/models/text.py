@@ -53,19 +53,34 @@ class TextNetwork(KerasModality):
         tokens = tokenize(self.train_texts)
         dim = int(self.cfg.embedding_dim)
         vectors = getattr(gensim.models, VECTORS[kind])(
-            tokens, vector_size=dim, window=int(self.cfg.get("word2vec_window", 5)), min_count=1, workers=1,
-            seed=int(self.cfg.get("word2vec_seed", 0)), epochs=int(self.cfg.get("word2vec_epochs", 20))).wv
+            tokens,
+            vector_size=dim,
+            window=int(self.cfg.get("word2vec_window", 5)),
+            min_count=1,
+            workers=1,
+            seed=int(self.cfg.get("word2vec_seed", 0)),
+            epochs=int(self.cfg.get("word2vec_epochs", 20)),
+        ).wv
         matrix = np.zeros((len(self.vocabulary), dim), dtype=np.float32)
         for i, word in enumerate(self.vocabulary):
-            if i > 1 and word in vectors:  # rows 0 (padding) and 1 ([UNK]) stay zero; FastText has a vector for any string
+            if (
+                i > 1 and word in vectors
+            ):  # rows 0 (padding) and 1 ([UNK]) stay zero; FastText has a vector for any string
                 matrix[i] = vectors[word]
         return matrix
 
     def build_network(self) -> keras.Model:
         c = self.cfg
         return type(self).builder(
-            len(self.vocabulary), c.sequence_length, self.num_classes, c.embedding_dim, c.lstm_units,
-            c.dense_units, c.get("dropout", 0.0), self.embedding_matrix(), c.get("trainable_embedding", True),
+            len(self.vocabulary),
+            c.sequence_length,
+            self.num_classes,
+            c.embedding_dim,
+            c.lstm_units,
+            c.dense_units,
+            c.get("dropout", 0.0),
+            self.embedding_matrix(),
+            c.get("trainable_embedding", True),
         )
 
     def preprocessing_state(self) -> dict:

@@ -26,8 +26,15 @@ def embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix
 
 
 def build_text_lstm(
-    vocab_size, sequence_length, num_classes, embedding_dim=64, units=80, dense_units=(64, 32, 16),
-    dropout=0.0, embedding_matrix=None, trainable_embedding=True,
+    vocab_size,
+    sequence_length,
+    num_classes,
+    embedding_dim=64,
+    units=80,
+    dense_units=(64, 32, 16),
+    dropout=0.0,
+    embedding_matrix=None,
+    trainable_embedding=True,
 ):
     inp, x = embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix, trainable_embedding)
     x = keras.layers.LSTM(int(units))(x)

@@ -14,8 +14,15 @@ from mmfusion.models.text_lstm import embedded_tokens
 
 
 def build_text_bilstm(
-    vocab_size, sequence_length, num_classes, embedding_dim=64, units=64, dense_units=(32,),
-    dropout=0.0, embedding_matrix=None, trainable_embedding=True,
+    vocab_size,
+    sequence_length,
+    num_classes,
+    embedding_dim=64,
+    units=64,
+    dense_units=(32,),
+    dropout=0.0,
+    embedding_matrix=None,
+    trainable_embedding=True,
 ):
     """`units` per direction: the bidirectional layer outputs 2 * units features."""
     inp, x = embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix, trainable_embedding)

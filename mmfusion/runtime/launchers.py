@@ -40,5 +40,7 @@ def check(overrides: list[str]) -> None:
         if key.lstrip("+~") == "hydra/launcher" and name in PRESETS:
             module, extra = PRESETS[name]
             if not _installed(module):
-                raise ConfigError(f"hydra/launcher={name} needs the Hydra launcher plugin {module.split('.')[-1]}: "
-                                  f"pip install 'mmfusion[{extra}]'")
+                raise ConfigError(
+                    f"hydra/launcher={name} needs the Hydra launcher plugin {module.split('.')[-1]}: "
+                    f"pip install 'mmfusion[{extra}]'"
+                )

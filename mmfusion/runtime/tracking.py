@@ -31,8 +31,10 @@ def check(cfg) -> None:
     needs = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
     for key, (module, extra) in needs.items():
         if t.get(key) and importlib.util.find_spec(module) is None:
-            raise ConfigError(f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
-                              f"(or choose tracking=none)")
+            raise ConfigError(
+                f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
+                f"(or choose tracking=none)"
+            )
 
 
 def callbacks(cfg, run_dir: Path, modality: str) -> list:
@@ -84,8 +86,10 @@ def finish(cfg, run_dir: Path, metrics: dict) -> str | None:
     try:
         run_id = _log_to_mlflow(cfg, run_dir, metrics, uri, str(t.get("experiment") or "mmfusion"))
     except Exception as err:  # mlflow raises many kinds; the user needs the store and the reason
-        raise ConfigError(f"MLflow logging to tracking.mlflow_uri={uri} failed: {err}. The run's files are in "
-                          f"{run_dir} (not marked COMPLETE); fix the store or choose tracking=none") from None
+        raise ConfigError(
+            f"MLflow logging to tracking.mlflow_uri={uri} failed: {err}. The run's files are in "
+            f"{run_dir} (not marked COMPLETE); fix the store or choose tracking=none"
+        ) from None
     log.info("MLflow: run %s in experiment %r at %s", run_id, t.get("experiment"), uri)
     return run_id
 

@@ -13,22 +13,33 @@ from mmfusion.errors import DataError
 def write_records(tmp_path, n=24, drop_series=()):
     rng = np.random.default_rng(0)
     labels = np.array(["leak", "noise"] * (n // 2))
-    texts = [("water dripping from pipe joint" if lab == "leak" else "loud rattle in gearbox") + f" case {i}"
-             for i, lab in enumerate(labels)]
+    texts = [
+        ("water dripping from pipe joint" if lab == "leak" else "loud rattle in gearbox") + f" case {i}"
+        for i, lab in enumerate(labels)
+    ]
     ids = [f"rec{i:03d}" for i in range(n)]
     pd.DataFrame({"id": ids, "text": texts, "label": labels}).to_csv(tmp_path / "records.csv", index=False)
     keep = [i for i in range(n) if ids[i] not in drop_series]
     x = rng.normal(size=(n, 10, 3)).astype(np.float32) + (labels == "leak")[:, None, None]
     np.savez(tmp_path / "series.npz", ids=np.asarray(ids)[keep], x=x[keep])
-    long = pd.DataFrame([{"id": ids[i], "step": t, "a": x[i, t, 0], "b": x[i, t, 1], "c": x[i, t, 2]}
-                         for i in keep for t in range(10)])
+    long = pd.DataFrame(
+        [{"id": ids[i], "step": t, "a": x[i, t, 0], "b": x[i, t, 1], "c": x[i, t, 2]} for i in keep for t in range(10)]
+    )
     long.sample(frac=1, random_state=0).to_csv(tmp_path / "series_long.csv", index=False)  # order must not matter
     return ids, x
 
 
 def cfg_for(tmp_path, series="series.npz", *extra):
-    return compose_cfg(["dataset=custom", "dataset.classes=[leak,noise]", f"dataset.records={tmp_path / 'records.csv'}",
-                        f"dataset.series_path={tmp_path / series}", "dataset.test_fraction=0.25", *extra])
+    return compose_cfg(
+        [
+            "dataset=custom",
+            "dataset.classes=[leak,noise]",
+            f"dataset.records={tmp_path / 'records.csv'}",
+            f"dataset.series_path={tmp_path / series}",
+            "dataset.test_fraction=0.25",
+            *extra,
+        ]
+    )
 
 
 @pytest.mark.parametrize("series", ["series.npz", "series_long.csv"])

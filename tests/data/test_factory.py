@@ -15,8 +15,12 @@ CLASSES = list(LABEL_MAP.values())
 
 # 2 h runs, fault at 0.5 h, 3 runs per class: a few seconds of simulation
 SHORT = [
-    "dataset=factory", "dataset.samples_per_class=10", "dataset.series.runs_per_class=3",
-    "dataset.series.horizon_h=2.0", "dataset.series.onset_h=0.5", "dataset.series.workers=1",
+    "dataset=factory",
+    "dataset.samples_per_class=10",
+    "dataset.series.runs_per_class=3",
+    "dataset.series.horizon_h=2.0",
+    "dataset.series.onset_h=0.5",
+    "dataset.series.workers=1",
 ]
 REPORTS = bundled_path()  # the package's copy of MathWorks' factoryReports.csv
 
@@ -79,8 +83,9 @@ def test_factory_reads_the_bundled_factory_reports_by_default(short_factory, tmp
 
 
 def test_factory_with_the_factory_reports_as_a_csv_path(short_factory, tmp_path):
-    cfg = compose_cfg(short_factory + ["dataset/text=csv", f"dataset.text.path={REPORTS}",
-                                       "dataset.split_before_resampling=false"])
+    cfg = compose_cfg(
+        short_factory + ["dataset/text=csv", f"dataset.text.path={REPORTS}", "dataset.split_before_resampling=false"]
+    )
     ds = build_dataset(cfg.dataset)
     assert ds.info["text_info"]["rows_read"] == 480 and ds.info["text_reports_read"] == 480
     assert ds.class_counts()["test"] == [2, 2, 2, 2]
@@ -88,13 +93,15 @@ def test_factory_with_the_factory_reports_as_a_csv_path(short_factory, tmp_path)
 
 
 def test_window_after_onset_applies_to_the_factory_series(short_factory):
-    ds = build_dataset(compose_cfg(short_factory + ["dataset.series.window.start=0",
-                                                    "dataset.series.window.length=10"]).dataset)
+    ds = build_dataset(
+        compose_cfg(short_factory + ["dataset.series.window.start=0", "dataset.series.window.length=10"]).dataset
+    )
     assert ds.splits["train"].x["series"].shape[1:] == (10, 52)
     assert ds.info["series_info"]["onset_index"] == 10  # 0.5 h onset, first sample at 0.01 h, 3-min steps
     with pytest.raises(Exception, match="only 40 samples"):
-        build_dataset(compose_cfg(short_factory + ["dataset.series.window.start=0",
-                                                   "dataset.series.window.length=31"]).dataset)
+        build_dataset(
+            compose_cfg(short_factory + ["dataset.series.window.start=0", "dataset.series.window.length=31"]).dataset
+        )
 
 
 RIETH = SHARED_DATA / "tep_rieth_sample"
@@ -102,20 +109,36 @@ RIETH = SHARED_DATA / "tep_rieth_sample"
 
 @pytest.mark.skipif(not RIETH.exists(), reason=f"needs the shared reference data at {RIETH}")
 def test_factory_with_rieth_csv_from_shared_data(tmp_path):
-    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=rieth",
-                       f"dataset.series.cache_dir={tmp_path / 'cache'}",
-                       f"dataset.series.path={RIETH}", "dataset.series.runs_per_class=1",
-                       "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
-                       "dataset.series.faults=[1,2,4,5]", "dataset.split_before_resampling=false",
-                       "dataset.series.window.start=0", "dataset.series.window.length=40"])
+    cfg = compose_cfg(
+        [
+            "dataset=factory",
+            "dataset.samples_per_class=10",
+            "dataset/series=rieth",
+            f"dataset.series.cache_dir={tmp_path / 'cache'}",
+            f"dataset.series.path={RIETH}",
+            "dataset.series.runs_per_class=1",
+            "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
+            "dataset.series.faults=[1,2,4,5]",
+            "dataset.split_before_resampling=false",
+            "dataset.series.window.start=0",
+            "dataset.series.window.length=40",
+        ]
+    )
     ds = build_dataset(cfg.dataset)
     assert ds.splits["test"].x["series"].shape == (8, 40, 52)
     assert ds.info["series_info"]["onset_index"] == 20  # Rieth training runs: fault from sample 21
     # one run per fault cannot be split honestly: the error says why
-    honest = compose_cfg(["dataset=factory", "dataset/series=rieth", f"dataset.series.path={RIETH}",
-                          f"dataset.series.cache_dir={tmp_path / 'cache'}",
-                          "dataset.series.runs_per_class=1", "dataset.series.faults=[1,2,4,5]",
-                          "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}"])
+    honest = compose_cfg(
+        [
+            "dataset=factory",
+            "dataset/series=rieth",
+            f"dataset.series.path={RIETH}",
+            f"dataset.series.cache_dir={tmp_path / 'cache'}",
+            "dataset.series.runs_per_class=1",
+            "dataset.series.faults=[1,2,4,5]",
+            "dataset.series.files={faulty: faulty_training_one_run_per_fault.csv}",
+        ]
+    )
     with pytest.raises(Exception, match="too few distinct time series runs"):
         build_dataset(honest.dataset)
 
@@ -125,10 +148,18 @@ def test_factory_with_braatz_files(tmp_path):
     for f in (1, 2, 4, 5):
         np.savetxt(tmp_path / f"d{f:02d}.dat", rng.normal(size=(480, 52)) + f)
         np.savetxt(tmp_path / f"d{f:02d}_te.dat", rng.normal(size=(960, 52)) + f)
-    cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=10", "dataset/series=braatz",
-                       f"dataset.series.path={tmp_path}", "dataset.series.faults=[1,2,4,5]",
-                       "dataset.series.braatz_window=50", "dataset.series.braatz_stride=100",
-                       f"dataset.series.cache_dir={tmp_path / 'cache'}"])
+    cfg = compose_cfg(
+        [
+            "dataset=factory",
+            "dataset.samples_per_class=10",
+            "dataset/series=braatz",
+            f"dataset.series.path={tmp_path}",
+            "dataset.series.faults=[1,2,4,5]",
+            "dataset.series.braatz_window=50",
+            "dataset.series.braatz_stride=100",
+            f"dataset.series.cache_dir={tmp_path / 'cache'}",
+        ]
+    )
     ds = build_dataset(cfg.dataset)
     assert ds.splits["train"].x["series"].shape[1:] == (50, 52)
     assert ds.info["test_series_runs_also_in_train"] == 0

@@ -15,7 +15,9 @@ def pools(texts_per_class=(10, 6, 4), runs_per_class=5, fixed_split=False):
     for k, n in enumerate(texts_per_class):
         texts += [f"report {k} number {i}" for i in range(n)]
         ty += [k] * n
-    t = TextData(texts=np.asarray(texts, dtype=object), y=np.asarray(ty), ids=np.asarray([f"t{i}" for i in range(len(ty))]))
+    t = TextData(
+        texts=np.asarray(texts, dtype=object), y=np.asarray(ty), ids=np.asarray([f"t{i}" for i in range(len(ty))])
+    )
     n = runs_per_class * len(CLASSES)
     sy = np.repeat(np.arange(len(CLASSES)), runs_per_class)
     x = np.arange(n, dtype=np.float32)[:, None, None] * np.ones((n, 4, 2), dtype=np.float32)  # x encodes the run
@@ -26,8 +28,9 @@ def pools(texts_per_class=(10, 6, 4), runs_per_class=5, fixed_split=False):
 
 def test_honest_split_keeps_texts_and_runs_on_one_side():
     t, s = pools()
-    ds = pair_by_label(CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.0,
-                       split_before_resampling=True, seed=0)
+    ds = pair_by_label(
+        CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.0, split_before_resampling=True, seed=0
+    )
     assert ds.sizes() == {"train": 48, "test": 12}
     assert ds.class_counts() == {"train": [16, 16, 16], "test": [4, 4, 4]}
     tr, te = ds.splits["train"], ds.splits["test"]
@@ -42,16 +45,18 @@ def test_honest_split_keeps_texts_and_runs_on_one_side():
 
 def test_papers_protocol_lets_duplicates_straddle_and_says_so():
     t, s = pools()
-    ds = pair_by_label(CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.0,
-                       split_before_resampling=False, seed=0)
+    ds = pair_by_label(
+        CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.0, split_before_resampling=False, seed=0
+    )
     assert ds.class_counts() == {"train": [16, 16, 16], "test": [4, 4, 4]}
     assert ds.info["test_texts_also_in_train"] > 0  # class c has 4 texts resampled to 20 pairs
 
 
 def test_validation_split_and_fixed_source_split():
     t, s = pools(fixed_split=True)
-    ds = pair_by_label(CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.2,
-                       split_before_resampling=True, seed=1)
+    ds = pair_by_label(
+        CLASSES, t, s, samples_per_class=20, test_fraction=0.2, val_fraction=0.2, split_before_resampling=True, seed=1
+    )
     assert ds.sizes() == {"train": 36, "val": 12, "test": 12}
     test_runs = set(ds.splits["test"].x["series"][:, 0, 0].astype(int))
     assert all(s.split[r] == "test" for r in test_runs)  # the source's test runs stay in test

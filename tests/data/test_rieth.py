@@ -13,8 +13,10 @@ from mmfusion.errors import ConfigError, DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SAMPLE = SHARED_DATA / "tep_rieth_sample"
-SAMPLE_FILES = {"faulty": "faulty_training_one_run_per_fault.csv",
-                "fault_free": "fault_free_training_49runs_200samples.csv"}
+SAMPLE_FILES = {
+    "faulty": "faulty_training_one_run_per_fault.csv",
+    "fault_free": "fault_free_training_49runs_200samples.csv",
+}
 needs_shared = pytest.mark.skipif(
     not (SAMPLE / SAMPLE_FILES["faulty"]).is_file() or not (SAMPLE / SAMPLE_FILES["fault_free"]).is_file(),
     reason=f"needs the shared Rieth sample CSVs in {SAMPLE} (not part of the project)",
@@ -142,9 +144,13 @@ def test_rieth_too_few_runs_and_bad_config(tmp_path):
         load_rieth(tmp_path / "f.csv", [1, 2], 3, first_run=2)
     with pytest.raises(DataError, match=r"fault 3 needs runs 1.*has 0 run\(s\).*faults in the file: 1\.\.2"):
         load_rieth(tmp_path / "f.csv", [3], 1)
-    for kwargs in [dict(faults=[21], runs_per_class=1), dict(faults=[1, 1], runs_per_class=1),
-                   dict(faults=[1], runs_per_class=0), dict(faults=[1], runs_per_class=1, length=501),
-                   dict(faults=[1], runs_per_class=1, part="validation")]:
+    for kwargs in [
+        dict(faults=[21], runs_per_class=1),
+        dict(faults=[1, 1], runs_per_class=1),
+        dict(faults=[1], runs_per_class=0),
+        dict(faults=[1], runs_per_class=1, length=501),
+        dict(faults=[1], runs_per_class=1, part="validation"),
+    ]:
         with pytest.raises(ConfigError):
             load_rieth(tmp_path / "f.csv", **kwargs)
 

@@ -170,8 +170,14 @@ def test_workers_give_the_same_arrays(base, tmp_path):
 @pytest.mark.parametrize(
     "kw, key",
     [
-        (dict(control_interval_h=0.03), "dataset.series.sample_interval_h=0.05 must be a whole multiple of dataset.series.control_interval_h"),
-        (dict(horizon_h=2.01), "dataset.series.horizon_h=2.01 must be a whole multiple of dataset.series.sample_interval_h"),
+        (
+            dict(control_interval_h=0.03),
+            "dataset.series.sample_interval_h=0.05 must be a whole multiple of dataset.series.control_interval_h",
+        ),
+        (
+            dict(horizon_h=2.01),
+            "dataset.series.horizon_h=2.01 must be a whole multiple of dataset.series.sample_interval_h",
+        ),
         (dict(faults=[0, 29]), "faults"),
         (dict(faults=[-1]), "faults"),
         (dict(faults=[1, 1]), "distinct"),

@@ -1,6 +1,5 @@
 """Texts from a CSV with a text and a label column (factoryReports layout by default)."""
 
-
 import pytest
 
 from mmfusion.data.text.csv import load_text_csv
@@ -38,7 +37,10 @@ def test_bundled_factory_reports_csv_and_its_licence():
     d = load_text_csv(FACTORY_REPORTS, CLASSES, LABEL_MAP)
     assert len(d.texts) == len(d.y) == len(d.ids) == 480
     assert d.info["class_counts"] == {
-        "electronic_failure": 168, "leak": 68, "mechanical_failure": 204, "software_failure": 40
+        "electronic_failure": 168,
+        "leak": 68,
+        "mechanical_failure": 204,
+        "software_failure": 40,
     }
     assert d.info["rows_read"] == 480 and d.info["rows_dropped"] == 0
     assert d.info["duplicate_texts"] == 17  # rows whose text repeats an earlier row's
@@ -53,8 +55,9 @@ def test_good_file_and_ids(tmp_path):
     assert list(d.ids) == ["row-00001", "row-00002", "row-00003", "row-00004"]
     path = tmp_path / "ids.csv"
     path.write_text("id,text,label\nA7,first text,leak\nB2,second text,software_failure\n", encoding="utf-8")
-    d = load_text_csv(path, ["leak", "software_failure"], None, text_column="text", label_column="label",
-                      id_column="id")
+    d = load_text_csv(
+        path, ["leak", "software_failure"], None, text_column="text", label_column="label", id_column="id"
+    )
     assert list(d.ids) == ["A7", "B2"] and d.y.tolist() == [0, 1]
 
 
@@ -118,9 +121,11 @@ def test_empty_texts_error_or_drop(tmp_path):
 
 
 def test_quoted_commas_and_newlines(tmp_path):
-    body = GOOD_ROWS + '"Hose cracked, fluid on floor",Leak,High,"Replace, then test",5\n' \
-                       '"First line\nsecond line, with comma",Software Failure,Low,x,0\n' \
-                       "Last row,Leak,Low,x,1\n"
+    body = (
+        GOOD_ROWS + '"Hose cracked, fluid on floor",Leak,High,"Replace, then test",5\n'
+        '"First line\nsecond line, with comma",Software Failure,Low,x,0\n'
+        "Last row,Leak,Low,x,1\n"
+    )
     d = load_text_csv(_write(tmp_path, body), CLASSES, LABEL_MAP)
     assert d.texts[4] == "Hose cracked, fluid on floor"
     assert d.texts[5] == "First line\nsecond line, with comma"
@@ -129,16 +134,14 @@ def test_quoted_commas_and_newlines(tmp_path):
 
 def test_unquoted_comma_is_reported(tmp_path):
     with pytest.raises(DataError, match="row 5.*6 fields.*quote"):
-        load_text_csv(_write(tmp_path, GOOD_ROWS + "Hose cracked, fluid on floor,Leak,High,x,5\n"), CLASSES,
-                      LABEL_MAP)
+        load_text_csv(_write(tmp_path, GOOD_ROWS + "Hose cracked, fluid on floor,Leak,High,x,5\n"), CLASSES, LABEL_MAP)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "latin-1"])
 def test_bom_stripped_from_header(tmp_path, encoding):
     d = load_text_csv(_write(tmp_path, GOOD_ROWS, bom=True), CLASSES, LABEL_MAP, encoding=encoding)
     assert d.y.tolist() == [0, 1, 2, 3]
-    d = load_text_csv(_write(tmp_path, GOOD_ROWS, name="nobom.csv", bom=False), CLASSES, LABEL_MAP,
-                      encoding=encoding)
+    d = load_text_csv(_write(tmp_path, GOOD_ROWS, name="nobom.csv", bom=False), CLASSES, LABEL_MAP, encoding=encoding)
     assert d.info["n"] == 4
 
 

@@ -36,8 +36,10 @@ MAX_FAULT = 21
 def read_dat(file: Path) -> np.ndarray:
     """One Braatz file as a float32 (rows, 52) array, transposing a 52 x N file (d00.dat)."""
     if not file.is_file():
-        raise DataError(f"{file} not found; dataset.series.path must be the folder holding the Braatz TEP files "
-                        f"dNN.dat and dNN_te.dat (NN = 00..{MAX_FAULT})")
+        raise DataError(
+            f"{file} not found; dataset.series.path must be the folder holding the Braatz TEP files "
+            f"dNN.dat and dNN_te.dat (NN = 00..{MAX_FAULT})"
+        )
     rows = [line.split() for line in file.read_text().splitlines()]
     rows = [(i + 1, r) for i, r in enumerate(rows) if r]
     if not rows:
@@ -46,8 +48,10 @@ def read_dat(file: Path) -> np.ndarray:
     if len(widths) > 1:
         first = rows[0][1]
         lineno, r = next((i, r) for i, r in rows if len(r) != len(first))
-        raise DataError(f"{file}, line {lineno}: {len(r)} values where line {rows[0][0]} has {len(first)}; "
-                        f"every line must have the same number of values (52 in the usual layout)")
+        raise DataError(
+            f"{file}, line {lineno}: {len(r)} values where line {rows[0][0]} has {len(first)}; "
+            f"every line must have the same number of values (52 in the usual layout)"
+        )
     try:
         data = np.asarray([r for _, r in rows], dtype=np.float64)
     except ValueError:
@@ -63,8 +67,10 @@ def read_dat(file: Path) -> np.ndarray:
         data = data.T
         log.info("%s is stored as 52 x %d: transposed to %d x 52", file, data.shape[0], data.shape[0])
     if data.shape[1] != len(VARIABLES):
-        raise DataError(f"{file} has {data.shape[1]} columns; expected 52 (XMEAS 1-41 then XMV 1-11), "
-                        f"or 52 rows for a transposed file like d00.dat")
+        raise DataError(
+            f"{file} has {data.shape[1]} columns; expected 52 (XMEAS 1-41 then XMV 1-11), "
+            f"or 52 rows for a transposed file like d00.dat"
+        )
     out = data.astype(np.float32)
     bad = np.argwhere(~np.isfinite(out))
     if len(bad):
@@ -77,28 +83,41 @@ def read_dat(file: Path) -> np.ndarray:
 def windows(data: np.ndarray, window: int, stride: int) -> np.ndarray:
     """(n, window, F) windows starting at 0, stride, 2*stride, ... that fit entirely in `data`."""
     starts = np.arange(0, len(data) - window + 1, stride)
-    return np.stack([data[s:s + window] for s in starts])
+    return np.stack([data[s : s + window] for s in starts])
 
 
-def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset: int = 160,
-                cache_dir=None) -> SeriesData:
+def load_braatz(
+    path, faults: list[int], *, window: int, stride: int, test_onset: int = 160, cache_dir=None
+) -> SeriesData:
     """Train windows from dNN.dat, test windows from dNN_te.dat after `test_onset`; label k for faults[k]."""
     root = Path(path).expanduser()
     if not root.is_dir():
-        raise DataError(f"Braatz TEP folder {root} not found; set dataset.series.path to the folder holding "
-                        f"d00.dat, d00_te.dat, ..., d{MAX_FAULT}.dat, d{MAX_FAULT}_te.dat")
+        raise DataError(
+            f"Braatz TEP folder {root} not found; set dataset.series.path to the folder holding "
+            f"d00.dat, d00_te.dat, ..., d{MAX_FAULT}.dat, d{MAX_FAULT}_te.dat"
+        )
     faults = [int(f) for f in faults]
     if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= MAX_FAULT for f in faults):
-        raise ConfigError(f"dataset.series.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}")
+        raise ConfigError(
+            f"dataset.series.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}"
+        )
     if window <= 0 or stride <= 0:
-        raise ConfigError(f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}")
+        raise ConfigError(
+            f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}"
+        )
     if test_onset < 0:
         raise ConfigError(f"dataset.series.test_onset must be >= 0, got {test_onset}")
     names = [root / f"d{f:02d}{end}.dat" for f in faults for end in ("", "_te")]
     key = None
     if cache_dir is not None and all(p.is_file() for p in names):  # a missing file: the reader says which
-        params = {"source": "braatz", "files": [disk.stamp(p) for p in names], "faults": faults, "window": window,
-                  "stride": stride, "test_onset": test_onset}
+        params = {
+            "source": "braatz",
+            "files": [disk.stamp(p) for p in names],
+            "faults": faults,
+            "window": window,
+            "stride": stride,
+            "test_onset": test_onset,
+        }
         cache_dir, key = Path(cache_dir), disk.key_of(params)
         hit = disk.load_series(cache_dir, key)
         if hit is not None:
@@ -111,21 +130,33 @@ def load_braatz(path, faults: list[int], *, window: int, stride: int, test_onset
             part = data[start:]
             if window > len(part):
                 after = f" after test_onset={test_onset}" if start else ""
-                raise DataError(f"{root / name}: window={window} is longer than its {len(part)} rows{after} "
-                                f"({len(data)} in all); lower dataset.series.braatz_window to at most {len(part)}")
+                raise DataError(
+                    f"{root / name}: window={window} is longer than its {len(part)} rows{after} "
+                    f"({len(data)} in all); lower dataset.series.braatz_window to at most {len(part)}"
+                )
             w = windows(part, window, stride)
             xs.append(w)
             ys.append(np.full(len(w), k))
             ids += [f"braatz-d{f:02d}-{split}-w{i:04d}" for i in range(len(w))]
             splits += [split] * len(w)
             info[f"windows_{split}_d{f:02d}"] = len(w)
-    info.update(source="braatz", window=window, stride=stride, test_onset=test_onset,
-                faults=",".join(map(str, faults)))
+    info.update(source="braatz", window=window, stride=stride, test_onset=test_onset, faults=",".join(map(str, faults)))
     x = np.concatenate(xs).astype(np.float32)
-    log.info("Braatz: %d train / %d test windows of %d steps for faults %s",
-             splits.count("train"), splits.count("test"), window, faults)
-    data = SeriesData(x=x, y=np.concatenate(ys).astype(np.int64), run_ids=np.asarray(ids),
-                      variables=list(VARIABLES), split=np.asarray(splits), info=info)
+    log.info(
+        "Braatz: %d train / %d test windows of %d steps for faults %s",
+        splits.count("train"),
+        splits.count("test"),
+        window,
+        faults,
+    )
+    data = SeriesData(
+        x=x,
+        y=np.concatenate(ys).astype(np.int64),
+        run_ids=np.asarray(ids),
+        variables=list(VARIABLES),
+        split=np.asarray(splits),
+        info=info,
+    )
     if key is not None:
         disk.store_series(cache_dir, key, params, data)
     return data

@@ -53,11 +53,15 @@ def default_files(part: str) -> dict[str, str]:
 def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str, Path]:
     root = Path(path).expanduser()
     if not root.exists():
-        raise DataError(f"Rieth TEP data not found: {root} does not exist. Download the files from "
-                        f"{SOURCE} and set dataset.series.path to the folder (or file) holding them.")
+        raise DataError(
+            f"Rieth TEP data not found: {root} does not exist. Download the files from "
+            f"{SOURCE} and set dataset.series.path to the folder (or file) holding them."
+        )
     if root.is_file():
         if files:
-            raise ConfigError(f"dataset.series.files is only used when dataset.series.path is a folder; {root} is a file")
+            raise ConfigError(
+                f"dataset.series.files is only used when dataset.series.path is a folder; {root} is a file"
+            )
         return {role: root for role in roles}
     unknown = sorted(set(files or {}) - {"fault_free", "faulty"})
     if unknown:
@@ -69,8 +73,10 @@ def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str,
         tries = [root / name] if Path(name).suffix else [root / (name + ext) for ext in (".csv", ".RData")]
         found = [p for p in tries if p.is_file()]
         if not found:
-            raise DataError(f"{' or '.join(map(str, tries))} not found (the {role} {part} file). Download it "
-                            f"from {SOURCE}, or give its name as dataset.series.files.{role}.")
+            raise DataError(
+                f"{' or '.join(map(str, tries))} not found (the {role} {part} file). Download it "
+                f"from {SOURCE}, or give its name as dataset.series.files.{role}."
+            )
         out[role] = found[0]
     return out
 
@@ -79,8 +85,11 @@ def _check_columns(columns, file: Path) -> None:
     missing = [c for c in KEYS + VARIABLES if c not in set(columns)]
     if missing:
         extra = [c for c in columns if c not in set(KEYS + VARIABLES)]
-        raise DataError(f"{file} lacks column(s) {missing}" + (f" (it has unexpected {extra})" if extra else "")
-                        + "; expected faultNumber, simulationRun, sample, xmeas_1..xmeas_41, xmv_1..xmv_11")
+        raise DataError(
+            f"{file} lacks column(s) {missing}"
+            + (f" (it has unexpected {extra})" if extra else "")
+            + "; expected faultNumber, simulationRun, sample, xmeas_1..xmeas_41, xmv_1..xmv_11"
+        )
 
 
 def _converted(file: Path, cache_dir: Path | None):
@@ -113,8 +122,11 @@ def _rdata_frames(file: Path):
     import pyreadr
 
     if file.stat().st_size > 200e6:
-        log.warning("%s is read whole (pyreadr cannot filter rows): about 1 GB of memory per million rows "
-                    "(~5 GB for TEP_Faulty_Training); a CSV copy is read in chunks instead", file)
+        log.warning(
+            "%s is read whole (pyreadr cannot filter rows): about 1 GB of memory per million rows "
+            "(~5 GB for TEP_Faulty_Training); a CSV copy is read in chunks instead",
+            file,
+        )
     try:
         frames = [df for df in pyreadr.read_r(str(file)).values() if df is not None]
     except Exception as exc:  # pyreadr raises its own types for corrupt/unsupported files
@@ -143,14 +155,14 @@ def _chunks(file: Path, cache_dir: Path | None = None):
     if converted is not None:
         keys, vals = converted
         for start in range(0, len(keys), CHUNK_ROWS):
-            part = pd.DataFrame(np.asarray(keys[start:start + CHUNK_ROWS]), columns=KEYS)
-            part[VARIABLES] = np.asarray(vals[start:start + CHUNK_ROWS])
+            part = pd.DataFrame(np.asarray(keys[start : start + CHUNK_ROWS]), columns=KEYS)
+            part[VARIABLES] = np.asarray(vals[start : start + CHUNK_ROWS])
             part.index = pd.RangeIndex(start, start + len(part))
             yield part, "row"
         return
     df = next(iter(_rdata_frames(file)))
     for start in range(0, len(df), CHUNK_ROWS):
-        yield df.iloc[start:start + CHUNK_ROWS], "row"
+        yield df.iloc[start : start + CHUNK_ROWS], "row"
 
 
 def _plain(col: pd.Series) -> pd.Series:
@@ -174,8 +186,11 @@ def _read(file: Path, faults: list[int], runs: range, cache_dir: Path | None = N
         pairs = np.unique(np.stack([keys["faultNumber"], keys["simulationRun"]], 1), axis=0)
         for f, r in pairs:
             seen.setdefault(int(f), set()).add(int(r))
-        mask = np.isin(keys["faultNumber"], faults) & (keys["simulationRun"] >= runs.start) \
+        mask = (
+            np.isin(keys["faultNumber"], faults)
+            & (keys["simulationRun"] >= runs.start)
             & (keys["simulationRun"] < runs.stop)
+        )
         if not mask.any():
             continue
         k = np.stack([keys[c][mask] for c in KEYS], 1)
@@ -188,10 +203,15 @@ def _read(file: Path, faults: list[int], runs: range, cache_dir: Path | None = N
             bad = np.flatnonzero(~np.isfinite(vals[:, j]))
             if len(bad):
                 i, cell = bad[0], raw.iloc[bad[0]]
-                what = ("an empty cell or NaN" if pd.isna(cell) else f"{cell!r}"
-                        + (" (infinite or beyond float32)" if not np.isnan(num[i]) else ""))
-                raise DataError(f"{file}: fault {k[i, 0]}, run {k[i, 1]}, sample {k[i, 2]}: column {col} holds "
-                                f"{what}, not a finite number; fix the file or choose other runs (first_run)")
+                what = (
+                    "an empty cell or NaN"
+                    if pd.isna(cell)
+                    else f"{cell!r}" + (" (infinite or beyond float32)" if not np.isnan(num[i]) else "")
+                )
+                raise DataError(
+                    f"{file}: fault {k[i, 0]}, run {k[i, 1]}, sample {k[i, 2]}: column {col} holds "
+                    f"{what}, not a finite number; fix the file or choose other runs (first_run)"
+                )
         keys_out.append(k)
         vals_out.append(vals)
     return np.concatenate(keys_out), np.concatenate(vals_out), seen
@@ -210,17 +230,31 @@ def _check_run(samples: np.ndarray, n: int, full: int, where: str) -> None:
         raise DataError(f"{where}: sample(s) {dup[:5].tolist()} appear more than once; each sample must be unique")
     missing = np.setdiff1d(np.arange(1, n + 1), samples)
     if len(missing):
-        hint = (f"; set dataset.series.length to at most {missing[0] - 1} to use only the first samples of each run"
-                if missing[0] > 1 else "")
-        raise DataError(f"{where}: has {len(samples)} samples and lacks sample(s) {_span(missing)} "
-                        f"of 1..{n} ({full} per run in this part){hint}")
+        hint = (
+            f"; set dataset.series.length to at most {missing[0] - 1} to use only the first samples of each run"
+            if missing[0] > 1
+            else ""
+        )
+        raise DataError(
+            f"{where}: has {len(samples)} samples and lacks sample(s) {_span(missing)} "
+            f"of 1..{n} ({full} per run in this part){hint}"
+        )
     extra = samples[(samples < 1) | (samples > full)]
     if len(extra):
         raise DataError(f"{where}: sample number(s) {extra[:5].tolist()} outside 1..{full}")
 
 
-def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "training", first_run: int = 1,
-               length: int | None = None, files: dict | None = None, cache_dir=None) -> SeriesData:
+def load_rieth(
+    path,
+    faults: list[int],
+    runs_per_class: int,
+    *,
+    part: str = "training",
+    first_run: int = 1,
+    length: int | None = None,
+    files: dict | None = None,
+    cache_dir=None,
+) -> SeriesData:
     """Runs `first_run..first_run+runs_per_class-1` of each fault; class k is `faults[k]`.
 
     Each run gives one sample of its first `length` (default: all 500/960) samples, sorted by `sample`.
@@ -231,11 +265,17 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
     full, onset = PARTS[part]
     faults = [int(f) for f in faults]
     if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= 20 for f in faults):
-        raise ConfigError(f"dataset.series.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}")
+        raise ConfigError(
+            f"dataset.series.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}"
+        )
     if runs_per_class < 1 or first_run < 1:
-        raise ConfigError(f"dataset.series.runs_per_class and dataset.series.first_run must be >= 1, got {runs_per_class}, {first_run}")
+        raise ConfigError(
+            f"dataset.series.runs_per_class and dataset.series.first_run must be >= 1, got {runs_per_class}, {first_run}"
+        )
     if length is not None and not 1 <= length <= full:
-        raise ConfigError(f"dataset.series.length must be in 1..{full} for part={part!r} (or null for all), got {length}")
+        raise ConfigError(
+            f"dataset.series.length must be in 1..{full} for part={part!r} (or null for all), got {length}"
+        )
     n = length or full
     if n < onset and any(faults):
         log.warning("length=%d ends before the fault onset (sample %d): faulty runs show no fault", n, onset)
@@ -244,9 +284,15 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
     paths = _resolve(path, part, files, sorted(set(roles.values())))
     cache_dir = Path(cache_dir) if cache_dir is not None else None
     if cache_dir is not None:
-        params = {"source": "rieth", "files": [disk.stamp(p) for p in dict.fromkeys(paths.values())],
-                  "roles": {str(f): str(paths[r]) for f, r in roles.items()}, "faults": faults, "part": part,
-                  "runs": [runs.start, runs.stop], "length": n}
+        params = {
+            "source": "rieth",
+            "files": [disk.stamp(p) for p in dict.fromkeys(paths.values())],
+            "roles": {str(f): str(paths[r]) for f, r in roles.items()},
+            "faults": faults,
+            "part": part,
+            "runs": [runs.start, runs.stop],
+            "length": n,
+        }
         key = disk.key_of(params)
         hit = disk.load_series(cache_dir, key)
         if hit is not None:
@@ -261,26 +307,36 @@ def load_rieth(path, faults: list[int], runs_per_class: int, *, part: str = "tra
         order = np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))
         keys, vals = keys[order], vals[order]
         cut = np.flatnonzero(np.any(keys[1:, :2] != keys[:-1, :2], axis=1)) + 1
-        groups = {(int(keys[s, 0]), int(keys[s, 1])): (s, e)
-                  for s, e in zip(np.r_[0, cut], np.r_[cut, len(keys)]) if e > s}
+        groups = {
+            (int(keys[s, 0]), int(keys[s, 1])): (s, e) for s, e in zip(np.r_[0, cut], np.r_[cut, len(keys)]) if e > s
+        }
         for k in mine:
             f = faults[k]
             lacking = [r for r in runs if (f, r) not in groups]
             if lacking:
                 have = seen.get(f, set())
-                raise DataError(f"{file}: fault {f} needs runs {_span(runs)} (first_run={first_run}, runs_per_class="
-                                f"{runs_per_class}) but the file has {len(have)} run(s) of it"
-                                f"{' (runs ' + _span(have) + ')' if have else ''}; faults in the file: "
-                                f"{_span(seen) or 'none'}. Lower runs_per_class or change first_run.")
+                raise DataError(
+                    f"{file}: fault {f} needs runs {_span(runs)} (first_run={first_run}, runs_per_class="
+                    f"{runs_per_class}) but the file has {len(have)} run(s) of it"
+                    f"{' (runs ' + _span(have) + ')' if have else ''}; faults in the file: "
+                    f"{_span(seen) or 'none'}. Lower runs_per_class or change first_run."
+                )
             for j, r in enumerate(runs):
                 s, e = groups[(f, r)]
                 samples = keys[s:e, 2]
                 _check_run(samples, n, full, f"{file}: fault {f}, run {r}")
                 x[k * len(runs) + j] = vals[s:e][samples <= n]
     log.info("Rieth %s: %d runs x %d samples for faults %s", part, len(x), n, faults)
-    info = {"source": "rieth", "part": part, "fault_onset_sample": onset, "run_length": n,
-            "runs_per_class": runs_per_class, "first_run": first_run, "faults": ",".join(map(str, faults)),
-            "files": ",".join(str(p) for p in dict.fromkeys(paths.values()))}
+    info = {
+        "source": "rieth",
+        "part": part,
+        "fault_onset_sample": onset,
+        "run_length": n,
+        "runs_per_class": runs_per_class,
+        "first_run": first_run,
+        "faults": ",".join(map(str, faults)),
+        "files": ",".join(str(p) for p in dict.fromkeys(paths.values())),
+    }
     data = SeriesData(x=x, y=y, run_ids=np.asarray(run_ids), variables=list(VARIABLES), split=None, info=info)
     if cache_dir is not None:
         disk.store_series(cache_dir, key, params, data)

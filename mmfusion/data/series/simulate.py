@@ -51,13 +51,22 @@ def run_seed(seed: int, fault: int, run: int) -> int:
 def _steps(total: float, step: float, what: str, per: str) -> int:
     n = round(total / step)
     if n < 1 or abs(n * step - total) > 1e-9 * max(total, 1.0):
-        raise ConfigError(f"dataset.series.{what}={total:g} must be a whole multiple of dataset.series.{per}={step:g}; "
-                          f"pick values where {what}/{per} is an integer")
+        raise ConfigError(
+            f"dataset.series.{what}={total:g} must be a whole multiple of dataset.series.{per}={step:g}; "
+            f"pick values where {what}/{per} is an integer"
+        )
     return int(n)
 
 
-def _simulate_run(fault: int, seed: int, horizon_h: float, onset_h: float, control_interval_h: float,
-                  record_every: int, n_samples: int) -> tuple[np.ndarray | None, dict]:
+def _simulate_run(
+    fault: int,
+    seed: int,
+    horizon_h: float,
+    onset_h: float,
+    control_interval_h: float,
+    record_every: int,
+    n_samples: int,
+) -> tuple[np.ndarray | None, dict]:
     """One closed-loop run -> ((n_samples, 52) float32, {}) or (None, {"time_h", "reason"})."""
     from tep_studio import ClosedLoopSimulation
 
@@ -110,18 +119,30 @@ def _store(cache: Path, key: str, params: dict, x: np.ndarray | None, failure: d
     _atomic_write(cache / f"{key}.json", lambda fh: fh.write(json.dumps(meta, indent=1).encode()))
 
 
-def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: float = 25.0, onset_h: float = 1.0,
-             sample_interval_h: float = 0.05, control_interval_h: float = 0.01, workers: int = 2,
-             cache_dir: str | Path = ".cache/mmfusion/tep", progress: bool = True,
-             on_shutdown: str = "error") -> SeriesData:
+def simulate(
+    faults: list[int],
+    runs_per_class: int,
+    seed: int,
+    *,
+    horizon_h: float = 25.0,
+    onset_h: float = 1.0,
+    sample_interval_h: float = 0.05,
+    control_interval_h: float = 0.01,
+    workers: int = 2,
+    cache_dir: str | Path = ".cache/mmfusion/tep",
+    progress: bool = True,
+    on_shutdown: str = "error",
+) -> SeriesData:
     """Simulate `runs_per_class` runs per IDV in `faults` (0 = normal); class k is `faults[k]`."""
     try:
         ok = all(int(f) == f and 0 <= f <= N_IDV for f in faults) and 0 < len(set(faults)) == len(faults)
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ConfigError(f"dataset.series.faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
-                          "(0 = normal operation)")
+        raise ConfigError(
+            f"dataset.series.faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
+            "(0 = normal operation)"
+        )
     faults = [int(f) for f in faults]
     for name, value, low in (("runs_per_class", runs_per_class, 1), ("workers", workers, 1), ("seed", seed, 0)):
         if not isinstance(value, (int, np.integer)) or value < low:
@@ -131,8 +152,10 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     if on_shutdown not in ("error", "drop"):
         raise ConfigError(f"dataset.series.on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
     if control_interval_h <= 0 or not 0 <= onset_h < horizon_h:
-        raise ConfigError(f"need dataset.series.control_interval_h={control_interval_h:g} > 0 and "
-                          f"0 <= dataset.series.onset_h={onset_h:g} < dataset.series.horizon_h={horizon_h:g}")
+        raise ConfigError(
+            f"need dataset.series.control_interval_h={control_interval_h:g} > 0 and "
+            f"0 <= dataset.series.onset_h={onset_h:g} < dataset.series.horizon_h={horizon_h:g}"
+        )
     record_every = _steps(sample_interval_h, control_interval_h, "sample_interval_h", "control_interval_h")
     n_samples = _steps(horizon_h, sample_interval_h, "horizon_h", "sample_interval_h")
 
@@ -144,9 +167,16 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     for k, fault in enumerate(faults):
         for r in range(runs_per_class):
             s = run_seed(seed, fault, r)
-            p = {"format": _CACHE_FORMAT, "fault": fault, "run_seed": s, "horizon_h": horizon_h, "onset_h": onset_h,
-                 "sample_interval_h": sample_interval_h, "control_interval_h": control_interval_h,
-                 "tep_studio": version}
+            p = {
+                "format": _CACHE_FORMAT,
+                "fault": fault,
+                "run_seed": s,
+                "horizon_h": horizon_h,
+                "onset_h": onset_h,
+                "sample_interval_h": sample_interval_h,
+                "control_interval_h": control_interval_h,
+                "tep_studio": version,
+            }
             key = hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()[:24]
             keys[(k, r)], params[(k, r)] = key, p
             exists = (cache / f"{key}.json").exists() or (cache / f"{key}.npy").exists()
@@ -164,7 +194,8 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
             raise DataError(
                 f"TEP run idv{faults[k]:02d}-run{r:03d} (IDV {faults[k]}, seed {params[(k, r)]['run_seed']}) "
                 f"stopped at t={failure['time_h']:.2f} h of {horizon_h:g} h: {failure['reason']}. Use a horizon_h "
-                f"shorter than the trip time, drop IDV {faults[k]} from faults, or set on_shutdown='drop'")
+                f"shorter than the trip time, drop IDV {faults[k]} from faults, or set on_shutdown='drop'"
+            )
 
     for (k, r), (_, failure) in sorted(results.items()):
         _check(k, r, failure)
@@ -173,8 +204,12 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     with interrupt.stage("simulating TEP runs", kept=lambda: f"{len(results)} of {total} runs cached in {cache}"):
         try:
             if workers > 1 and len(jobs) > 1:
-                pool = ProcessPoolExecutor(min(workers, len(jobs)), mp_context=multiprocessing.get_context("spawn"),
-                                           initializer=interrupt.worker_init, initargs=(os.getpid(),))
+                pool = ProcessPoolExecutor(
+                    min(workers, len(jobs)),
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=interrupt.worker_init,
+                    initargs=(os.getpid(),),
+                )
                 with interrupt.signals_blocked():  # workers start here, on the first submits
                     futures = {pool.submit(_simulate_run, *args): (k, r) for k, r, args in jobs}
                 done = ((futures[f], f.result()) for f in as_completed(futures))
@@ -198,22 +233,37 @@ def simulate(faults: list[int], runs_per_class: int, seed: int, *, horizon_h: fl
     order = sorted(results)
     dropped = [f"idv{faults[k]:02d}-run{r:03d}" for k, r in order if results[(k, r)][0] is None]
     if dropped:
-        log.warning("TEP simulation: dropped %d of %d runs that stopped early: %s", len(dropped), len(order),
-                    ", ".join(dropped))
+        log.warning(
+            "TEP simulation: dropped %d of %d runs that stopped early: %s", len(dropped), len(order), ", ".join(dropped)
+        )
     kept = [(k, r) for k, r in order if results[(k, r)][0] is not None]
     missing = sorted({faults[k] for k in range(len(faults))} - {faults[k] for k, _ in kept})
     if missing:
-        raise DataError(f"every run of IDV {missing} stopped early (plant shutdown) within horizon_h={horizon_h:g}; "
-                        f"use a shorter horizon_h or remove them from faults")
+        raise DataError(
+            f"every run of IDV {missing} stopped early (plant shutdown) within horizon_h={horizon_h:g}; "
+            f"use a shorter horizon_h or remove them from faults"
+        )
     return SeriesData(
         x=np.stack([results[kr][0] for kr in kept]),
         y=np.array([k for k, _ in kept], dtype=np.int64),
         run_ids=np.array([f"idv{faults[k]:02d}-run{r:03d}" for k, r in kept]),
         variables=list(VARIABLES),
         split=None,
-        info={"source": "tep-studio", "tep_studio_version": version, "faults": ",".join(map(str, faults)),
-              "runs_per_class": runs_per_class, "horizon_h": horizon_h, "onset_h": onset_h,
-              "sample_interval_h": sample_interval_h, "control_interval_h": control_interval_h,
-              "samples_per_run": n_samples, "first_sample_h": control_interval_h, "runs_dropped": len(dropped),
-              "cache_hits": hits, "cache_misses": len(jobs), "cache_rebuilt": rebuilt, "cache_dir": str(cache)},
+        info={
+            "source": "tep-studio",
+            "tep_studio_version": version,
+            "faults": ",".join(map(str, faults)),
+            "runs_per_class": runs_per_class,
+            "horizon_h": horizon_h,
+            "onset_h": onset_h,
+            "sample_interval_h": sample_interval_h,
+            "control_interval_h": control_interval_h,
+            "samples_per_run": n_samples,
+            "first_sample_h": control_interval_h,
+            "runs_dropped": len(dropped),
+            "cache_hits": hits,
+            "cache_misses": len(jobs),
+            "cache_rebuilt": rebuilt,
+            "cache_dir": str(cache),
+        },
     )

@@ -54,8 +54,9 @@ def _column(path: Path, header: list[str], name: str, what: str) -> int:
     lower = {h.lower(): h for h in header}
     close = [lower[name.lower()]] if name.lower() in lower else difflib.get_close_matches(name, header, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    raise DataError(f"text CSV {path}: no {what} column {name!r}; the columns are {header}.{hint} "
-                    f"Set {what}_column to one of them")
+    raise DataError(
+        f"text CSV {path}: no {what} column {name!r}; the columns are {header}.{hint} Set {what}_column to one of them"
+    )
 
 
 def load_text_csv(
@@ -81,15 +82,19 @@ def load_text_csv(
     label_map = {c: c for c in classes} if label_map is None else {str(k): str(v) for k, v in label_map.items()}
     bad = sorted({v for v in label_map.values() if v not in classes})
     if bad:
-        raise ConfigError(f"text CSV: label_map maps to {bad}, which are not among the classes {classes}; "
-                          f"map every label to one of the classes")
+        raise ConfigError(
+            f"text CSV: label_map maps to {bad}, which are not among the classes {classes}; "
+            f"map every label to one of the classes"
+        )
 
     text = _read_text(path, encoding)
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
-        raise DataError(f"text CSV {path}: the file is empty; it needs a header row "
-                        f"({text_column},{label_column},...) and data rows")
+        raise DataError(
+            f"text CSV {path}: the file is empty; it needs a header row "
+            f"({text_column},{label_column},...) and data rows"
+        )
     header = [h.lstrip("\ufeff").removeprefix("\u00ef\u00bb\u00bf").strip() for h in header]  # BOM read as latin-1
     i_text = _column(path, header, text_column, "text")
     i_label = _column(path, header, label_column, "label")
@@ -105,7 +110,8 @@ def load_text_csv(
             if len(fields) != len(header):
                 raise DataError(
                     f"text CSV {path}: row {rows_read} (ending on line {reader.line_num}) has {len(fields)} "
-                    f"fields, the header has {len(header)}; quote fields that contain commas")
+                    f"fields, the header has {len(header)}; quote fields that contain commas"
+                )
             t = fields[i_text].strip()
             if not t:
                 empty_rows.append(rows_read)
@@ -122,7 +128,8 @@ def load_text_csv(
         if empty == "error":
             raise DataError(
                 f"text CSV {path}: {len(empty_rows)} row(s) have an empty {text_column!r} (rows "
-                f"{_rows_text(empty_rows)}); fill them in or set empty=drop to drop them")
+                f"{_rows_text(empty_rows)}); fill them in or set empty=drop to drop them"
+            )
         log.warning("text CSV %s: dropped %d row(s) with an empty %r", path.name, len(empty_rows), text_column)
 
     unknown = [(lab, r) for lab, r in zip(labels, rows) if lab not in label_map]
@@ -133,20 +140,25 @@ def load_text_csv(
         raise DataError(
             f"text CSV {path}: column {label_column!r} has labels outside the label map ({listed}; at rows "
             f"{_rows_text([r for _, r in unknown])}); known labels are {sorted(label_map)}{unset}. Add them "
-            f"to the label map or remove those rows")
+            f"to the label map or remove those rows"
+        )
     index = {c: k for k, c in enumerate(classes)}
     y = np.asarray([index[label_map[lab]] for lab in labels], dtype=np.int64)
     counts = np.bincount(y, minlength=len(classes))
     missing = [c for c, n in zip(classes, counts) if n == 0]
     if missing:
         sources = {c: sorted(k for k, v in label_map.items() if v == c) for c in missing}
-        raise DataError(f"text CSV {path}: no rows for class(es) {missing} (labels mapped to them: {sources}); "
-                        f"check the label map or drop those classes from the dataset")
+        raise DataError(
+            f"text CSV {path}: no rows for class(es) {missing} (labels mapped to them: {sources}); "
+            f"check the label map or drop those classes from the dataset"
+        )
     if i_id is not None:
         dup_ids = [i for i, n in Counter(ids).items() if n > 1 or not i]
         if dup_ids:
-            raise DataError(f"text CSV {path}: column {id_column!r} has empty or repeated ids {dup_ids[:_SHOW]}; "
-                            f"ids must be unique, or leave id_column unset to number the rows")
+            raise DataError(
+                f"text CSV {path}: column {id_column!r} has empty or repeated ids {dup_ids[:_SHOW]}; "
+                f"ids must be unique, or leave id_column unset to number the rows"
+            )
 
     info = {
         "source": "csv",
@@ -157,6 +169,12 @@ def load_text_csv(
         "class_counts": {c: int(n) for c, n in zip(classes, counts)},
         "duplicate_texts": len(texts) - len(set(texts)),
     }
-    log.info("text CSV %s: %d rows, %d dropped, %d duplicate texts, classes %s", path.name, rows_read,
-             len(empty_rows), info["duplicate_texts"], info["class_counts"])
+    log.info(
+        "text CSV %s: %d rows, %d dropped, %d duplicate texts, classes %s",
+        path.name,
+        rows_read,
+        len(empty_rows),
+        info["duplicate_texts"],
+        info["class_counts"],
+    )
     return TextData(texts=np.asarray(texts, dtype=object), y=y, ids=np.asarray(ids), info=info)

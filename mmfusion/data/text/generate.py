@@ -45,8 +45,17 @@ def _phrases() -> list[str]:
     for table in (EQUIPMENT, SYMPTOM_VP, SYMPTOM_NP, ACTIONS):
         for items in table.values():
             out += items
-    for items in (GENERIC_EQUIPMENT, AMBIGUOUS_VP, AMBIGUOUS_NP, REMARKS, LOCATIONS, TIMES, REPORTERS,
-                  TEMPLATES_VP, TEMPLATES_NP):
+    for items in (
+        GENERIC_EQUIPMENT,
+        AMBIGUOUS_VP,
+        AMBIGUOUS_NP,
+        REMARKS,
+        LOCATIONS,
+        TIMES,
+        REPORTERS,
+        TEMPLATES_VP,
+        TEMPLATES_NP,
+    ):
         out += items
     return out
 
@@ -65,8 +74,8 @@ def _category(name: str) -> str:
 def _typo(word: str, rng: np.random.Generator) -> str:
     i = int(rng.integers(1, len(word) - 1))  # never touch the first letter
     if rng.random() < 0.5 and word[i] != word[i + 1]:
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]  # swap two neighbouring letters
-    return word[:i] + word[i + 1:]  # drop a letter
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]  # swap two neighbouring letters
+    return word[:i] + word[i + 1 :]  # drop a letter
 
 
 def _pick(rng: np.random.Generator, items: list[str]) -> str:
@@ -141,20 +150,28 @@ def generate_reports(
         raise ConfigError("generate_reports: classes is empty; give at least one class name")
     if categories is None:
         if len(classes) > len(CATEGORIES):
-            raise ConfigError(f"generate_reports: {len(classes)} classes but only {len(CATEGORIES)} report "
-                              f"categories {list(CATEGORIES)}; set categories to map each class to one")
+            raise ConfigError(
+                f"generate_reports: {len(classes)} classes but only {len(CATEGORIES)} report "
+                f"categories {list(CATEGORIES)}; set categories to map each class to one"
+            )
         categories = list(CATEGORIES[: len(classes)])
     if len(categories) != len(classes):
-        raise ConfigError(f"generate_reports: categories has {len(categories)} entries, classes has "
-                          f"{len(classes)}; give one category per class")
+        raise ConfigError(
+            f"generate_reports: categories has {len(categories)} entries, classes has "
+            f"{len(classes)}; give one category per class"
+        )
     cats = [_category(c) for c in categories]
     if len(set(cats)) != len(cats):
-        raise ConfigError(f"generate_reports: categories {cats} repeat a category; two classes would "
-                          f"get the same reports. Give each class its own category")
+        raise ConfigError(
+            f"generate_reports: categories {cats} repeat a category; two classes would "
+            f"get the same reports. Give each class its own category"
+        )
     counts = [per_class] * len(classes) if isinstance(per_class, (int, np.integer)) else list(per_class)
     if len(counts) != len(classes) or any(int(c) != c or c < 1 for c in counts):
-        raise ConfigError(f"generate_reports: per_class must be a positive integer or one positive integer "
-                          f"per class ({len(classes)}), got {per_class!r}")
+        raise ConfigError(
+            f"generate_reports: per_class must be a positive integer or one positive integer "
+            f"per class ({len(classes)}), got {per_class!r}"
+        )
     if not 0.0 <= ambiguous_share <= 1.0:
         raise ConfigError(f"generate_reports: ambiguous_share must be in [0, 1], got {ambiguous_share}")
     if not 0.0 <= typo_rate < 1.0:
@@ -189,7 +206,12 @@ def generate_reports(
         "duplicate_texts": int(len(texts) - len(set(texts))),
         "seed": int(seed),
     }
-    log.info("generated %d reports (%d ambiguous, %d typos, %d duplicates)", info["n"], info["ambiguous"],
-             n_typos, info["duplicate_texts"])
+    log.info(
+        "generated %d reports (%d ambiguous, %d typos, %d duplicates)",
+        info["n"],
+        info["ambiguous"],
+        n_typos,
+        info["duplicate_texts"],
+    )
     ids = np.asarray([f"gen-{i + 1:05d}" for i in range(len(texts))])
     return TextData(texts=texts_arr, y=np.asarray(labels, dtype=np.int64)[order], ids=ids, info=info)
