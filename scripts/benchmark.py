@@ -303,16 +303,21 @@ def main() -> None:
         ours_a = time_runner(model, tr.x[m], tr.y)
         prepared = model.transform(tr.x[m])
         if m == "text":
-            build = lambda: build_text_lstm(
-                len(model.vocabulary),
-                mcfg.sequence_length,
-                ds.num_classes,  # noqa: E731
-                mcfg.embedding_dim,
-                mcfg.lstm_units,
-                mcfg.dense_units,
-            )
+
+            def build(model=model, mcfg=mcfg):
+                return build_text_lstm(
+                    len(model.vocabulary),
+                    mcfg.sequence_length,
+                    ds.num_classes,
+                    mcfg.embedding_dim,
+                    mcfg.lstm_units,
+                    mcfg.dense_units,
+                )
         else:
-            build = lambda: build_series_lstm(prepared.shape[1:], ds.num_classes, mcfg.lstm_units, mcfg.dense_units)  # noqa: E731
+
+            def build(prepared=prepared, mcfg=mcfg):
+                return build_series_lstm(prepared.shape[1:], ds.num_classes, mcfg.lstm_units, mcfg.dense_units)
+
         # ABBA order (mmfusion, plain, plain, mmfusion) so that drift over time favours neither
         plain = (time_plain(build, prepared, tr.y, mcfg) + time_plain(build, prepared, tr.y, mcfg)) / 2
         ours = (ours_a + time_runner(build_model(m, mcfg, ds.num_classes), tr.x[m], tr.y)) / 2
