@@ -302,6 +302,7 @@ def test_report_fuse_predict_interrupted(tmp_path, tmp_path_factory, command, ta
 
     run = tmp_path / "run"
     shutil.copytree(tiny_val_run(tmp_path_factory), run)
+    shutil.rmtree(run / "fuse", ignore_errors=True)  # re-fusions other tests made in the shared run
     (tmp_path / "t.csv").write_text("id,text\na,a leak in the pump\n")
     extra = ["--text", str(tmp_path / "t.csv"), "--out", str(tmp_path / "out.csv")] if command == "predict" else []
     res = subprocess.run(

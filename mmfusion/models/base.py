@@ -158,6 +158,8 @@ class KerasModality:
     def predict_log_proba(self, x) -> np.ndarray:
         """log softmax(W h + b) in float64 from the last hidden features h and the output layer's W, b
         (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
+        from scipy.special import logsumexp
+
         from mmfusion.evaluation.calibration import log_softmax
 
         if self.network is None:
@@ -165,13 +167,24 @@ class KerasModality:
         if len(x) == 0:
             return np.zeros((0, self.num_classes))
         data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)  # streamed, in input order
-        out = self.network.get_layer("probabilities")
+        logs = []
+        for features, out in self._output_heads():
+            h = np.asarray(features.predict(data, verbose=0), dtype=np.float64)
+            kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
+            logs.append(log_softmax(h @ kernel + bias))
+        if len(logs) == 1:
+            return logs[0]
+        # an ensemble (model.<m>.ensemble=K) averages its members' probabilities: log mean_k p_k, exactly
+        return logsumexp(np.stack(logs), axis=0) - np.log(len(logs))
+
+    def _output_heads(self) -> list:
+        """(hidden-feature model, softmax Dense layer) of the network, or of each ensemble member (looked
+        up through augmentation wrappers); built once per network (no retracing)."""
         cached = getattr(self, "_hidden", None)
-        if cached is None or cached[0] is not self.network:  # one feature model per network (no retracing)
-            self._hidden = (self.network, keras.Model(self.network.inputs, out.input))
-        h = np.asarray(self._hidden[1].predict(data, verbose=0), dtype=np.float64)
-        kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
-        return log_softmax(h @ kernel + bias)
+        if cached is None or cached[0] is not self.network:
+            heads = [(keras.Model(net.inputs, dense.input), dense) for net, dense in _softmax_heads(self.network)]
+            self._hidden = (self.network, heads)
+        return self._hidden[1]
 
     def save(self, directory: Path) -> None:
         directory = Path(directory)
@@ -186,6 +199,16 @@ class KerasModality:
         self.load_preprocessing_state(state)
         self.network = keras.models.load_model(directory / f"{self.modality}.keras", safe_mode=True)
         return self
+
+
+def _softmax_heads(net: keras.Model) -> list:
+    """(network, its softmax Dense layer) pairs: the network's own, or those of the sub-networks it wraps
+    (augmentation layers in front, or an ensemble's average of members)."""
+    names = [layer.name for layer in net.layers]
+    out = net.get_layer("probabilities") if "probabilities" in names else None
+    if out is not None and out.weights:
+        return [(net, out)]
+    return [head for sub in net.layers if isinstance(sub, keras.Model) for head in _softmax_heads(sub)]
 
 
 def dense_head(x, dense_units, num_classes: int, dropout: float):
