@@ -9,6 +9,7 @@ A cross-validation group (`dataset.cv.folds=K`) pools its out-of-fold prediction
 (pooled.py): Tables IV and III with cluster-bootstrap intervals, Fig. 7 over every unit, a per-fold
 table, the number of unique texts and runs covered; repeats (seeds) are averaged. Jobs that failed
 or never finished are listed, never averaged. Beside report.md, a self-contained report.html.
+The tables and their Markdown sections are built in report_sections.py.
 """
 
 from __future__ import annotations
@@ -23,6 +24,16 @@ import yaml
 
 from mmfusion import rundir
 from mmfusion.commands import search
+from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the tables used to live here)
+    PAPER_ACCURACY,
+    PAPER_AUC,
+    accuracy_table,
+    auc_table,
+    pooled_section,
+    rule_accuracies,
+    time_section,
+    time_table,
+)
 from mmfusion.errors import RunDirError
 from mmfusion.evaluation import figures, pooled
 from mmfusion.evaluation.html import markdown_to_html
@@ -30,8 +41,6 @@ from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
 from mmfusion.runtime import interrupt
 
-PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
-PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
 IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=", "dataset.cv.fold=")
 
 
@@ -76,53 +85,8 @@ def load_jobs(root: Path):
     return groups, failed
 
 
-def _pm(values, scale=1.0, digits=2) -> str:
-    v = np.asarray([x for x in values if x is not None], dtype=float) * scale
-    if not len(v):
-        return "n/a"
-    return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else f"{v[0]:.{digits}f}"
-
-
-def _ci(value, ci, scale=100.0, digits=2) -> str:
-    if value is None:
-        return "n/a"
-    text = f"{value * scale:.{digits}f}"
-    return text + (f" [{ci[0] * scale:.{digits}f}, {ci[1] * scale:.{digits}f}]" if ci else "")
-
-
 def is_cv(jobs) -> bool:
     return "cv_folds" in (jobs[0]["metrics"].get("dataset") or {})
-
-
-def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
-    rows = {}
-    for label, jobs in groups.items():
-        models = list(jobs[0]["metrics"]["models"])
-        pool = (pools or {}).get(label)
-        if pool and "models" in pool:  # cross-validation: pooled out-of-fold accuracy [95% interval]
-            row = {m: _ci(pool["models"][m]["accuracy"], pool["models"][m].get("accuracy_ci")) for m in models}
-            row["seeds"] = f"{pool['repeats']} x {pool['folds']} folds (pooled)"
-        else:
-            row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
-            row["seeds"] = str(len(jobs))
-        rows[label] = row
-    rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
-    df = pd.DataFrame(rows).T.fillna("")
-    first = [c for c in ("series", "text", "fused") if c in df.columns]
-    df = df[first + [c for c in df.columns if c not in first and c != "seeds"] + ["seeds"]]
-    df.index.name = "accuracy % (mean ± std over seeds; CV: pooled [95% CI])"
-    return df
-
-
-def auc_table(jobs) -> pd.DataFrame:
-    classes, models = jobs[0]["metrics"]["classes"], list(jobs[0]["metrics"]["models"])
-    df = pd.DataFrame(
-        {m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models},
-        index=classes,
-    )
-    df.loc["paper (Table III)"] = [PAPER_AUC.get(m, "") for m in models]
-    df.index.name = "class"
-    return df
 
 
 def training_figures(groups, out: Path) -> list[str]:
@@ -171,140 +135,6 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
         )
         names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
     return names
-
-
-def rule_accuracies(job: Path) -> dict[str, float]:
-    """Test accuracy of every fusion rule from the newest finished `mmfusion fuse <job> fusion=all`."""
-    done = sorted(d for d in (job / "fuse").glob("all-*") if rundir.is_complete(d)) if (job / "fuse").is_dir() else []
-    if not done:
-        return {}
-    rules = json.loads((done[-1] / rundir.METRICS).read_text()).get("rules", {})
-    return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
-
-
-def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
-    """Accuracy against hours since the fault onset (end of the series window), mean and std over seeds
-    (cross-validation groups: over repeats of the pooled out-of-fold accuracy)."""
-    rows = []
-    for label, jobs in groups.items():
-        pool = (pools or {}).get(label)
-        for j in jobs:
-            info = j["metrics"].get("dataset", {}).get("series_info", {})
-            if "window_length" not in info:
-                return None
-            hours = (info["window_start"] + info["window_length"]) * float(info.get("sample_interval_h", 0.05))
-            if pool and "models" in pool:
-                for i in range(pool["repeats"]):
-                    rows.append(
-                        {
-                            "hours since onset": round(hours, 3),
-                            **{m: r["accuracy_per_repeat"][i] for m, r in pool["models"].items()},
-                        }
-                    )
-                break
-            acc = {m: r["accuracy"] for m, r in j["metrics"]["models"].items()}
-            rows.append({"hours since onset": round(hours, 3), **acc, **rule_accuracies(j["dir"])})
-    df = pd.DataFrame(rows)
-    if df["hours since onset"].nunique() < 2:
-        return None
-    return df.groupby("hours since onset").agg(["mean", "std", "count"])
-
-
-def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
-    models = list(dict.fromkeys(c[0] for c in table.columns))
-    figures.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
-    shown = pd.DataFrame(
-        {
-            m: [
-                _pm([mu], 100) + (f" ± {sd * 100:.2f}" if sd == sd else "")
-                for mu, sd in zip(table[(m, "mean")], table[(m, "std")])
-            ]
-            for m in models
-        },
-        index=table.index,
-    )
-    shown["seeds"] = table[(models[0], "count")].astype(int).astype(str).tolist()
-    return [
-        "## Accuracy against hours since the fault onset",
-        "",
-        "Test accuracy in % (mean ± std over seeds); the series sees only the window up to that time, "
-        "the text is the same at every time.",
-        "",
-        to_markdown(shown),
-        "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)",
-        "",
-    ]
-
-
-def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str]) -> list[str]:
-    """Cross-validation: pooled Tables IV and III with intervals, Fig. 7 over every unit, folds."""
-    if "models" not in pool:
-        return [f"## Group `{label}`: cross-validation not pooled", "", f"{pool['error']}.", ""]
-    models = list(pool["models"])
-    covered = ", ".join(
-        f"{n} unique {'texts' if k == 'text' else 'series runs' if k == 'series' else 'samples'}"
-        for k, n in pool["units_covered"].items()
-    )
-    lines = [
-        f"## Group `{label}`: {pool['folds']}-fold cross-validation, pooled out of fold",
-        "",
-        f"Repeats (seeds): {', '.join(map(str, pool['seeds']))}; about {pool['pairs_per_repeat']} test pairs per "
-        f"repeat, covering {covered} (each tested exactly once per repeat)."
-        + (f" Seeds with unfinished folds, left out: {pool['incomplete_seeds']}." if pool["incomplete_seeds"] else ""),
-        "",
-        "Intervals: 95% cluster bootstrap over the units (texts, runs), the same draws for every model "
-        "and repeat; figures are means over repeats.",
-        "",
-    ]
-    acc = pd.DataFrame(
-        {
-            m: [_ci(r["accuracy"], r.get("accuracy_ci")), _ci(r["macro_auc"], r.get("macro_auc_ci"), 1, 4)]
-            for m, r in pool["models"].items()
-        },
-        index=["accuracy %", "macro AUC"],
-    )
-    acc.index.name = "Table IV (pooled)"
-    lines += [to_markdown(acc)]
-    c = pool.get("comparison")
-    if c:
-        line = f"Fused minus {c['b']} (the best single model): {c['difference'] * 100:+.2f} points"
-        if c.get("difference_ci"):
-            lo, hi = c["difference_ci"]
-            line += f", 95% interval [{lo * 100:+.2f}, {hi * 100:+.2f}]: " + (
-                "resolved (excludes 0)." if c["resolved"] else "not resolved (includes 0)."
-            )
-        if c.get("mcnemar_p_per_repeat"):
-            line += " McNemar p per repeat: " + ", ".join(f"{p:.3g}" for p in c["mcnemar_p_per_repeat"]) + "."
-        lines += [line, ""]
-    auc = pd.DataFrame(
-        {
-            m: [_ci(r["auc"][k], (r.get("auc_ci") or {}).get(k), 1, 4) for k in classes]
-            for m, r in pool["models"].items()
-        },
-        index=classes,
-    )
-    auc.index.name = "Table III (pooled AUC)"
-    lines += [to_markdown(auc)]
-    names = []
-    for m in models:
-        name = f"fig7_confusion_{m}_{slug}_pooled.png"
-        figures.plot_confusion(
-            pool["models"][m]["confusion"],
-            classes,
-            f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)",
-            fig_dir / name,
-        )
-        names.append(name)
-    lines += ["### Confusion matrices over every unit (Fig. 7, out of fold)", ""]
-    lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
-    folds = pd.DataFrame(pool["per_fold"]).set_index(["seed", "fold"])
-    shown = folds.copy()
-    for m in models:
-        shown[m] = [f"{v * 100:.2f}" for v in folds[m]]
-    shown.index = [f"seed {a}, fold {b}" for a, b in folds.index]
-    shown.index.name = "per fold (accuracy %)"
-    lines += ["### Per fold", "", to_markdown(shown)]
-    return lines
 
 
 def report(root: str | Path) -> Path:

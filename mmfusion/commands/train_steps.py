@@ -1,0 +1,154 @@
+"""The steps of one training run (commands/train.py): fitting one model per modality and the joint
+model, predicting where a modality is present, fusing every split, and the run-directory paths they write.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from omegaconf import DictConfig
+
+from mmfusion import fusion
+from mmfusion.commands import resume
+from mmfusion.data import Dataset
+from mmfusion.evaluation.scoring import joint_comparisons
+from mmfusion.runtime import interrupt, tracking
+from mmfusion.runtime.seeding import seed_everything
+
+log = logging.getLogger("mmfusion.commands.train")  # the run's log lines keep the name they had before the split
+
+
+def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
+    """Log-probabilities of the samples that have this modality; NaN rows where it is absent."""
+    out = np.full((len(present), q), np.nan)
+    if present.any():
+        out[present] = model.predict_log_proba(x[present])
+    return out
+
+
+def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
+    """Train one model per modality; returns probabilities and log-probabilities per split and model,
+    train accuracy, histories.
+
+    Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
+    resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
+    checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
+    """
+    from mmfusion.models import build_model
+    from mmfusion.models.checkpoint import describe
+
+    probs = {split: {} for split in ds.splits}
+    logprobs = {split: {} for split in ds.splits}
+    train_acc, histories = {}, {}
+    tr, va = ds.splits["train"], ds.splits.get("val")
+    checkpointing = bool(cfg.training.checkpoint)
+    for m in names:
+        model = build_model(m, cfg.model[m], ds.num_classes, strategy)
+        keep = tr.present[m]
+        if resuming and resume.finished(run_dir, m):
+            log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
+            model.load(run_dir / "models")
+            saved = pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0)
+            histories[m] = {k: v.tolist() for k, v in saved.items()}
+        else:
+            log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
+            seed_everything(cfg.seed, cfg.deterministic)
+            ckpt = resume.model_dir(run_dir, m)
+            model.checkpoint_dir = ckpt if checkpointing else None
+            val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
+            with interrupt.stage(
+                f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None
+            ):
+                histories[m] = model.fit(
+                    (tr.x[m][keep], tr.y[keep]), val, callbacks=tracking.callbacks(cfg, run_dir, m)
+                )  # TensorBoard if tracking.tensorboard
+            with interrupt.deferred():  # the model, then its history (the sign that it is whole)
+                model.save(run_dir / "models")
+                history = rundir_path(run_dir, "history", f"{m}.csv")
+                pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{history}.tmp")
+                os.replace(f"{history}.tmp", history)
+                resume.drop_checkpoints(run_dir, m)
+        for split_name, split in ds.splits.items():
+            logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            probs[split_name][m] = np.exp(logprobs[split_name][m])
+        p = probs["train"][m][keep]
+        train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
+    return probs, logprobs, train_acc, histories
+
+
+def joint_inputs(split, hide: str | None = None) -> dict:
+    """The joint model's input of one split: both modalities and their presence (`hide`: one modality masked)."""
+    present = np.stack([split.present["text"], split.present["series"]], axis=1)
+    if hide is not None:
+        present[:, ("text", "series").index(hide)] = False
+    return {"text": split.x["text"], "series": split.x["series"], "present": present}
+
+
+def fit_joint(
+    cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict, strategy=None
+) -> dict:
+    """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
+    probabilities as model `joint`; returns its test probabilities with the text or the series hidden
+    (so that `fuse` can draw its missing-modality curve without Keras)."""
+    from mmfusion.models import build_model
+
+    tr, va = ds.splits["train"], ds.splits.get("val")
+    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
+    log.info(
+        "training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+        cfg.joint.fusion_layer,
+        cfg.joint.modality_dropout,
+        len(tr),
+    )
+    model = build_model("joint", cfg.joint, ds.num_classes, strategy)
+    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
+    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
+    for split_name, split in ds.splits.items():
+        probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
+    train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
+    model.save(run_dir / "models")
+    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
+        rundir_path(run_dir, "history", "joint.csv")
+    )
+    test = ds.splits["test"]
+    both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
+    hidden = {}
+    for m in ("text", "series"):
+        p = probs["test"]["joint"].copy()
+        if both.any():
+            p[both] = model.predict_proba({k: v[both] for k, v in joint_inputs(test, hide=m).items()})
+        hidden[f"proba_test_joint_without_{m}"] = p
+    return hidden
+
+
+def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
+    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
+    jc = cfg.joint
+    return {
+        "name": str(jc.name),
+        "fusion_layer": str(jc.fusion_layer),
+        "modality_dropout": float(jc.modality_dropout),
+        "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"]),
+    }
+
+
+def rundir_path(run_dir: Path, *parts: str) -> Path:
+    path = Path(run_dir, *parts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str]) -> dict:
+    y = {s: split.y for s, split in ds.splits.items()}
+    present = {s: split.present for s, split in ds.splits.items()}
+    params, fused, fused_log = fusion.fuse_splits(
+        rule_cfg, probs, y, present, [train_acc[m] for m in names], names, logprobs
+    )
+    for split_name in ds.splits:
+        probs[split_name]["fused"] = fused[split_name]
+        logprobs[split_name]["fused"] = fused_log[split_name]
+    return params
