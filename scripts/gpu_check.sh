@@ -67,7 +67,7 @@ rm -rf "$run_dir"
 t0=$(date +%s)
 timeout "${PAPER_TIMEOUT:-180}" "$PYTHON" -m mmfusion train experiment=paper dataset.samples_per_class=100 \
     dataset.series.runs_per_class=10 dataset.series.workers="$(nproc)" dataset.series.cache_dir="$OUT/cache" \
-    dataset.text.source=generate model.series.epochs=3 model.text.epochs=3 evaluation.bootstrap=100 \
+    dataset/text=generate model.series.epochs=3 model.text.epochs=3 evaluation.bootstrap=100 \
     hydra.run.dir="$run_dir" 2>&1 | tail -n 8 | tee -a "$LOG"
 t1=$(date +%s)
 [ -f "$run_dir/COMPLETE" ] || { echo "GPU CHECK FAILED: $run_dir has no COMPLETE marker" | tee -a "$LOG" >&2; exit 1; }
