@@ -62,6 +62,15 @@ def presence(present, m: int, n: int) -> np.ndarray:
     return mask
 
 
+def present_weights(weights, mask: np.ndarray) -> np.ndarray:
+    """(m, n) weights per sample, renormalised over the modalities present; refuses samples with none."""
+    ww = np.asarray(weights, dtype=np.float64)[:, None] * mask
+    total = ww.sum(axis=0)
+    if (total <= 0).any():
+        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    return ww / total
+
+
 def weighted_average(probs, weights, present=None) -> np.ndarray:
     """P = sum_i w_i p_i (eq. 13), with weights renormalised over the modalities present per sample."""
     p = stack(probs)
@@ -70,12 +79,8 @@ def weighted_average(probs, weights, present=None) -> np.ndarray:
     if w.shape != (m,) or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"weights must be {m} non-negative numbers with a positive sum, got {w.tolist()}")
     mask = presence(present, m, n)
-    ww = w[:, None] * mask  # (m, n)
-    total = ww.sum(axis=0)
-    if (total <= 0).any():
-        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
     p = np.where(mask[:, :, None], p, 0.0)  # an absent modality's row may hold NaN: it never counts
-    return np.einsum("mn,mnq->nq", ww / total, p)
+    return np.einsum("mn,mnq->nq", present_weights(w, mask), p)
 
 
 def log_weighted_average(logprobs, weights, present=None) -> np.ndarray:
@@ -84,15 +89,11 @@ def log_weighted_average(logprobs, weights, present=None) -> np.ndarray:
 
     lp = stack(logprobs)
     m, n, _ = lp.shape
-    w = np.asarray(weights, dtype=np.float64)
     mask = presence(present, m, n)
-    ww = w[:, None] * mask
-    total = ww.sum(axis=0)
-    if (total <= 0).any():
-        raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+    w = present_weights(weights, mask)
     with np.errstate(divide="ignore"):
-        lw = np.log(ww / total)  # -inf for absent / zero-weight modalities
-    terms = np.where(mask[:, :, None] & (ww[:, :, None] > 0), lw[:, :, None] + np.nan_to_num(lp, nan=0.0), -np.inf)
+        lw = np.log(w)  # -inf for absent / zero-weight modalities
+    terms = np.where(mask[:, :, None] & (w[:, :, None] > 0), lw[:, :, None] + np.nan_to_num(lp, nan=0.0), -np.inf)
     return logsumexp(terms, axis=0)
 
 

@@ -18,7 +18,7 @@ from itertools import combinations
 import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.fusion.base import Rule, need_val, presence, stack, weighted_average
+from mmfusion.fusion.base import Rule, need_val, presence, present_weights, stack, weighted_average
 
 
 class PerClass(Rule):
@@ -87,12 +87,9 @@ class Product(Rule):
         p = stack(probs)
         m, n, _ = p.shape
         mask = presence(present, m, n)
-        ww = np.asarray(params["weights"], dtype=np.float64)[:, None] * mask
-        total = ww.sum(axis=0)
-        if (total <= 0).any():
-            raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+        w = present_weights(params["weights"], mask)
         logp = np.log(np.clip(np.where(mask[:, :, None], p, 1.0), float(params["eps"]), 1.0))
-        z = np.einsum("mn,mnq->nq", ww / total, logp)
+        z = np.einsum("mn,mnq->nq", w, logp)
         e = np.exp(z - z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
 
@@ -103,12 +100,9 @@ class Product(Rule):
         lp = stack(logprobs)
         m, n, _ = lp.shape
         mask = presence(present, m, n)
-        ww = np.asarray(params["weights"], dtype=np.float64)[:, None] * mask
-        total = ww.sum(axis=0)
-        if (total <= 0).any():
-            raise DataError(f"{int((total <= 0).sum())} sample(s) have no modality present (or only zero-weight ones)")
+        w = present_weights(params["weights"], mask)
         logp = np.clip(np.where(mask[:, :, None], lp, 0.0), np.log(float(params["eps"])), 0.0)
-        return log_softmax(np.einsum("mn,mnq->nq", ww / total, logp))
+        return log_softmax(np.einsum("mn,mnq->nq", w, logp))
 
 
 def _features(p: np.ndarray, subset, kind: str) -> np.ndarray:
