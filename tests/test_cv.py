@@ -48,3 +48,21 @@ def test_report_pools_the_folds_out_of_fold(cv_sweep):
     assert (cv_sweep / "report_figures" / "fig7_confusion_fused_g0_pooled.png").stat().st_size > 0
     page = (cv_sweep / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3 and "<table>" in page and "report_figures/" not in page
+
+
+def test_unique_units_trains_each_text_and_run_once():
+    """training.unique_units=true: each modality model sees the first sample of each unit (text, run)
+    where the modality is present; false keeps every present sample (the paper's training on pairs)."""
+    from mmfusion.commands.train_steps import first_of_units
+    from mmfusion.data import Split
+
+    split = Split(
+        x={"text": np.array(["a", "b", "a", "c", "b"], dtype=object), "series": np.zeros((5, 2, 1))},
+        y=np.array([0, 1, 0, 2, 1]),
+        ids=np.array([f"s{i}" for i in range(5)]),
+        present={"text": np.array([True, True, True, False, True]), "series": np.ones(5, bool)},
+        units={"text": np.array(["t1", "t2", "t1", "t3", "t2"]), "series": np.array(["r1", "r1", "r2", "r3", "r2"])},
+    )
+    assert first_of_units(split, "text", unique=False).tolist() == [0, 1, 2, 4]
+    assert first_of_units(split, "text", unique=True).tolist() == [0, 1]  # t3's only sample lacks its text
+    assert first_of_units(split, "series", unique=True).tolist() == [0, 2, 3]

@@ -30,6 +30,16 @@ def predict_present(model, x, present: np.ndarray, q: int) -> np.ndarray:
     return out
 
 
+def first_of_units(split, m: str, unique: bool) -> np.ndarray:
+    """Indices of the samples that train the `m` model: those where it is present, and with `unique` only
+    the first sample of each unit (unique text or run), so no unit counts more than once."""
+    idx = np.flatnonzero(split.present[m])
+    if unique:
+        _, first = np.unique(split.units[m][idx], return_index=True)
+        idx = idx[np.sort(first)]
+    return idx
+
+
 def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
     """Train one model per modality; returns probabilities and log-probabilities per split and model,
     train accuracy, histories.
@@ -46,20 +56,24 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
     checkpointing = bool(cfg.training.checkpoint)
+    unique = bool(cfg.training.get("unique_units", False))
     for m in names:
         model = build_model(m, cfg.model[m], ds.num_classes, strategy)
-        keep = tr.present[m]
+        keep = first_of_units(tr, m, unique)
         if resuming and resume.finished(run_dir, m):
             log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
             model.load(run_dir / "models")
             saved = pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0)
             histories[m] = {k: v.tolist() for k, v in saved.items()}
         else:
-            log.info("training the %s model (%s) on %d samples", m, cfg.model[m].name, int(keep.sum()))
+            log.info(
+                "training the %s model (%s) on %d %s", m, cfg.model[m].name, len(keep), "units" if unique else "samples"
+            )
             seed_everything(cfg.seed, cfg.deterministic)
             ckpt = resume.model_dir(run_dir, m)
             model.checkpoint_dir = ckpt if checkpointing else None
-            val = (va.x[m][va.present[m]], va.y[va.present[m]]) if va is not None else None
+            vkeep = first_of_units(va, m, unique) if va is not None else None
+            val = (va.x[m][vkeep], va.y[vkeep]) if va is not None else None
             with interrupt.stage(
                 f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None
             ):
@@ -75,8 +89,8 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
         for split_name, split in ds.splits.items():
             logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
             probs[split_name][m] = np.exp(logprobs[split_name][m])
-        p = probs["train"][m][keep]
-        train_acc[m] = float(np.mean(np.argmax(p, axis=1) == tr.y[keep]))
+        present = tr.present[m]  # training accuracy over every training sample, as before
+        train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
     return probs, logprobs, train_acc, histories
 
 

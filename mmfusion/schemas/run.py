@@ -36,6 +36,7 @@ class RobustnessSchema:
 @dataclass
 class TrainingSchema:
     checkpoint: bool = True
+    unique_units: bool = False  # true: each modality model trains on its split's unique texts / runs once
 
 
 @dataclass
