@@ -80,6 +80,38 @@ def test_batches_cover_every_row_once_per_epoch_and_repeat_with_the_seed():
     assert len(plain[2]) == 1 and plain[2][0].ravel().tolist() == [16.0, 18.0]
 
 
+@pytest.mark.parametrize("n, static", [(12, True), (10, False)])
+def test_the_tf_dataset_gives_the_batches_keras_trained_on_with_a_static_shape_when_full(n, static):
+    """Batches.dataset(epochs) is what fit trains on: training epoch e holds the batches of the order
+    Keras' PyDataset loop used (it calls on_epoch_end once before the first epoch); a resumed training
+    (start_at) continues it; the batch dimension is static when the batch size divides the split."""
+    base = np.arange(30 * 2, dtype=np.float32).reshape(30, 2, 1)
+    x, y = Rows(base, np.arange(n) * 3 % 30), np.arange(n) * 10
+    fn = lambda v: v * 2  # noqa: E731
+
+    def epochs_of(b, epochs):
+        ds = b.dataset(epochs)
+        assert ds.element_spec[0].shape.as_list() == [4 if static else None, 2, 1]
+        assert int(ds.cardinality()) == (epochs - b.epoch) * len(b)
+        return [(xb.numpy(), yb.numpy()) for xb, yb in ds]
+
+    keras_order = Batches(x, y, 4, fn, shuffle_seed=5)
+    expected = []
+    for _ in range(3):  # what Keras' fit read from the PyDataset, epoch after epoch
+        keras_order.on_epoch_end()
+        expected += [keras_order[i] for i in range(len(keras_order))]
+    got = epochs_of(Batches(x, y, 4, fn, shuffle_seed=5), 3)
+    assert len(got) == len(expected) == 3 * len(keras_order)
+    for (xa, ya), (xb, yb) in zip(got, expected):
+        np.testing.assert_array_equal(xa, xb)
+        np.testing.assert_array_equal(ya, yb)
+    resumed = Batches(x, y, 4, fn, shuffle_seed=5)
+    resumed.start_at(1)
+    assert [yb.tolist() for _, yb in epochs_of(resumed, 3)] == [yb.tolist() for _, yb in got[len(keras_order) :]]
+    plain = Batches(x, None, 4, fn).dataset()  # prediction: x only, input order
+    np.testing.assert_array_equal(np.concatenate(list(plain.as_numpy_iterator())), np.asarray(x) * 2)
+
+
 def test_synthetic_series_chunked_equal_whole(monkeypatch):
     cfg = OmegaConf.create({"series_length": 30, "series_variables": 5, "series_signal": 1.0})
     y = np.random.default_rng(0).integers(0, 3, size=50)
