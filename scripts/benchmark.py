@@ -17,7 +17,9 @@ subprocess per measurement so that its peak RSS (os.wait4) is its own: `mmfusion
 fed to plain `keras.Model.fit` as one in-memory float32 array (up to --reference-max samples: it holds
 the extra copies the runner avoids). Each row gives the float32 bytes of the unique series and the
 target peak RSS <= 2 x bytes + 2 GiB. `--abba` times each mode twice (mmfusion, NumPy, NumPy, mmfusion)
-and reports the lower s/epoch (the least disturbed run) and the larger peak of each.
+and reports the lower s/epoch (the least disturbed run) and the larger peak of each. Besides wall-clock
+seconds, each epoch's CPU seconds of the process (all its threads) are given: on a shared machine they
+vary far less with the other jobs' load.
 """
 
 from __future__ import annotations
@@ -41,17 +43,20 @@ class EpochTimer:
 
         class _T(keras.callbacks.Callback):
             def on_epoch_begin(s, epoch, logs=None):
-                s.t = time.perf_counter()
+                s.t, s.cpu = time.perf_counter(), time.process_time()
 
             def on_epoch_end(s, epoch, logs=None):
                 self.times.append(time.perf_counter() - s.t)
+                self.cpu.append(time.process_time() - s.cpu)
 
         self.times: list[float] = []
+        self.cpu: list[float] = []  # CPU seconds of this process (all threads): less sensitive to other jobs
         self.callback = _T()
 
-    def per_epoch(self) -> float:
-        """Median epoch time after the first (which includes graph tracing)."""
-        return statistics.median(self.times[1:] if len(self.times) > 1 else self.times)
+    def per_epoch(self, cpu: bool = False) -> float:
+        """Median epoch time (wall clock, or this process's CPU time) after the first (graph tracing)."""
+        times = self.cpu if cpu else self.times
+        return statistics.median(times[1:] if len(times) > 1 else times)
 
 
 def time_runner(model, x, y):
@@ -69,7 +74,7 @@ def time_runner(model, x, y):
         model.fit((x, y))
     finally:
         keras.Model.fit = original
-    return timer.per_epoch()
+    return timer.per_epoch(), timer.per_epoch(cpu=True)
 
 
 def time_plain(build, x_prepared, y, cfg):
@@ -90,7 +95,7 @@ def time_plain(build, x_prepared, y, cfg):
         verbose=0,
         callbacks=[timer.callback],
     )
-    return timer.per_epoch()
+    return timer.per_epoch(), timer.per_epoch(cpu=True)
 
 
 def peak_mb() -> float:
@@ -152,6 +157,7 @@ def scaling_child(mode: str, samples: int, epochs: int, out: Path) -> None:
             x, tr.y, epochs=epochs, batch_size=int(mc.batch_size), shuffle=True, verbose=0, callbacks=[timer.callback]
         )
     result["s_per_epoch"] = timer.per_epoch()  # median epoch after the first (tracing) when epochs > 1
+    result["cpu_s_per_epoch"] = timer.per_epoch(cpu=True)
     out.write_text(json.dumps(result))
 
 
@@ -194,6 +200,7 @@ def measure(n: int, with_reference: bool, epochs: int, abba: bool) -> tuple[dict
             else {
                 **rs[0],
                 "s_per_epoch": min(r["s_per_epoch"] for r in rs),
+                "cpu_s_per_epoch": min(r["cpu_s_per_epoch"] for r in rs),
                 "peak_rss_gib": max(r["peak_rss_gib"] for r in rs),
             }
         )
@@ -203,8 +210,9 @@ def measure(n: int, with_reference: bool, epochs: int, abba: bool) -> tuple[dict
 def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = False) -> list[str]:
     lines = [
         "| samples | unique float32 series | target peak RSS (2 x + 2 GiB) | mmfusion peak RSS | "
-        "mmfusion s/epoch | NumPy-input peak RSS | NumPy-input s/epoch | s/epoch ratio (target <= 1.05) |",
-        "|---|---|---|---|---|---|---|---|",
+        "mmfusion s/epoch | NumPy-input peak RSS | NumPy-input s/epoch | s/epoch ratio (target <= 1.05) | "
+        "CPU s/epoch, mmfusion / NumPy input |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for n in sizes:
         gib = n * 500 * 52 * 4 / 2**30
@@ -213,15 +221,20 @@ def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = Fals
         def cell(r, key, fmt):
             return "not run" if r is None else r.get("error") or fmt.format(r[key])
 
-        ratio = (
-            f"{ours['s_per_epoch'] / ref['s_per_epoch']:.3f}"
-            if ref and "s_per_epoch" in ref and "s_per_epoch" in ours
-            else "n/a"
+        def ratio(key):
+            if ref and key in ref and key in ours:
+                return f"{ours[key] / ref[key]:.3f}"
+            return "n/a"
+
+        cpu = (
+            "n/a"
+            if ratio("cpu_s_per_epoch") == "n/a"
+            else (f"{ours['cpu_s_per_epoch']:.1f} / {ref['cpu_s_per_epoch']:.1f} = {ratio('cpu_s_per_epoch')}")
         )
         lines.append(
             f"| {n:,} | {gib:.2f} GiB | {2 * gib + 2:.2f} GiB | {cell(ours, 'peak_rss_gib', '{:.2f} GiB')} | "
             f"{cell(ours, 's_per_epoch', '{:.1f}')} | {cell(ref, 'peak_rss_gib', '{:.2f} GiB')} | "
-            f"{cell(ref, 's_per_epoch', '{:.1f}')} | {ratio} |"
+            f"{cell(ref, 's_per_epoch', '{:.1f}')} | {ratio('s_per_epoch')} | {cpu} |"
         )
     return lines
 
@@ -319,13 +332,17 @@ def main() -> None:
                 return build_series_lstm(prepared.shape[1:], ds.num_classes, mcfg.lstm_units, mcfg.dense_units)
 
         # ABBA order (mmfusion, plain, plain, mmfusion) so that drift over time favours neither
-        plain = (time_plain(build, prepared, tr.y, mcfg) + time_plain(build, prepared, tr.y, mcfg)) / 2
-        ours = (ours_a + time_runner(build_model(m, mcfg, ds.num_classes), tr.x[m], tr.y)) / 2
+        plain_a, plain_b = time_plain(build, prepared, tr.y, mcfg), time_plain(build, prepared, tr.y, mcfg)
+        ours_b = time_runner(build_model(m, mcfg, ds.num_classes), tr.x[m], tr.y)
+        (ours, ours_cpu), (plain, plain_cpu) = (
+            [(a[k] + b[k]) / 2 for k in (0, 1)] for a, b in ((ours_a, ours_b), (plain_a, plain_b))
+        )
         rows.append(
             (
                 f"{m} model, s/epoch ({len(tr)} samples)",
                 f"mmfusion {ours:.2f}, plain Keras {plain:.2f}, "
-                f"ratio {ours / plain:.3f} (target <= 1.05; ABBA order, median epoch of each)",
+                f"ratio {ours / plain:.3f} (target <= 1.05; ABBA order, median epoch of each); "
+                f"CPU s/epoch {ours_cpu:.2f} vs {plain_cpu:.2f}, ratio {ours_cpu / plain_cpu:.3f}",
             )
         )
         probs[m] = {s: model.predict_proba(split.x[m]) for s, split in ds.splits.items()}

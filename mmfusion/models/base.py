@@ -91,7 +91,7 @@ class KerasModality:
         validation = None
         if val is not None and len(val[1]):
             val_y = recipes.targets(c, val[1], q)  # one-hot when label_smoothing > 0
-            validation = self.batches(val[0], val_y).dataset() if self.stream_fit else (self.transform(val[0]), val_y)
+            validation = self.batches(val[0], val_y) if self.stream_fit else (self.transform(val[0]), val_y)
         xt = None if self.stream_fit else self.transform(x_train)
         members, history, size = [], {}, recipes.ensemble_size(c)
         for k in range(size):  # ensemble=K: K independently seeded networks
@@ -138,7 +138,7 @@ class KerasModality:
                     data[0].start_at(int(state["epoch"]))
         x_fit, y_fit, batch_size = data
         steps = None
-        if self.stream_fit:  # every remaining epoch's batches in one tf.data pipeline, an epoch per num_batches
+        if self.stream_fit:  # every remaining epoch's batches in one tf.data pipeline (one iterator, one thread)
             x_fit, steps = x_fit.dataset(int(c.epochs)), x_fit.num_batches
         hist = network.fit(
             x_fit,  # streamed batches (shuffled per epoch by themselves), or the transformed array
@@ -170,7 +170,9 @@ class KerasModality:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
         if len(x) == 0:
             return np.zeros((0, self.num_classes))
-        data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4).dataset()  # streamed, in input order
+        # streamed, in input order, as a PyDataset: through tf.data, each prediction's iterator builds its
+        # batches in a new thread whose malloc arena keeps freed batches (peak RSS +0.15 GiB at 1,600 series)
+        data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)
         logs = []
         for features, out in self._output_heads():
             h = np.asarray(features.predict(data, verbose=0), dtype=np.float64)

@@ -9,13 +9,14 @@ Training epoch e (counted from 0) uses the order of `epoch` e + 1: Keras' `fit` 
 `on_epoch_end` once before its first epoch, so that is the order earlier versions, which handed
 Keras the PyDataset itself, trained on; keeping it keeps their numbers.
 
-Keras is given `Batches.dataset(epochs)`: a `tf.data` pipeline over the batches of every remaining
+Training is given `Batches.dataset(epochs)`: a `tf.data` pipeline over the batches of every remaining
 epoch, one after another (fit it with `steps_per_epoch=num_batches`), in which the same NumPy code
 builds each batch (`tf.numpy_function`) while the network trains on the previous one (prefetch).
 When the batch size divides the split, every batch has the same, static shape, as Keras gives a NumPy
-array input: a recurrent network then runs 10-15% cheaper on the CPU than with the unknown batch
-dimension of a `keras.utils.PyDataset` (measured: README, Scaling). `Batches` itself remains a
-`PyDataset` (indexable batches, `on_epoch_end`) for code that iterates it directly.
+array input: a recurrent network then costs 10-15% less CPU per epoch than with the unknown batch
+dimension of a `keras.utils.PyDataset` (measured: README, Scaling). Validation and prediction are
+given `Batches` itself, a `PyDataset` (a new tf.data iterator per evaluation would build its batches
+in a new thread, each keeping freed batches in its own malloc arena).
 """
 
 from __future__ import annotations
