@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmfusion.arrays import Rows
 from mmfusion.data.dataset import Dataset
 from mmfusion.data.files import read_series_file
 from mmfusion.data.pairing import cv_settings, make_dataset
@@ -63,8 +64,11 @@ def build(cfg) -> Dataset:
             orphans[:5],
         )
     has = np.asarray([i in position for i in rec_ids])
-    series = np.full((len(rec_ids), *x.shape[1:]), np.nan, dtype=np.float32)  # masked rows are never used
-    series[has] = x[[position[i] for i in rec_ids[has]]]
+    # each record's series as a view of rows of the loaded array (no aligned copy); a record without a
+    # series points at one row of NaN, appended only then (masked rows are never used)
+    if not has.all():
+        x = np.concatenate([x, np.full((1, *x.shape[1:]), np.nan, dtype=x.dtype)])
+    series = Rows(x, [position[i] if ok else len(x) - 1 for i, ok in zip(rec_ids, has)])
     ds = make_dataset(
         classes,
         {"text": texts.texts, "series": series},

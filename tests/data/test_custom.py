@@ -50,6 +50,8 @@ def test_records_pair_with_series_by_id(tmp_path, series):
     assert ds.sizes() == {"train": 18, "test": 6}
     for i, rid in enumerate(test.ids):
         np.testing.assert_allclose(test.x["series"][i], x[ids.index(rid)], rtol=1e-6)
+    bases = {id(s.x["series"].base) for s in ds.splits.values()}  # views of the loaded array, no aligned copy
+    assert len(bases) == 1 and test.x["series"].base.shape == x.shape
 
 
 def test_missing_series_is_an_error_naming_the_records(tmp_path):
@@ -63,6 +65,9 @@ def test_missing_series_can_be_masked_and_fused_over_what_is_present(tmp_path):
     cfg = cfg_for(tmp_path, "series.npz", "dataset.missing=mask")
     ds = build_dataset(cfg.dataset)
     assert sum(int((~s.present["series"]).sum()) for s in ds.splits.values()) == 3
+    for s in ds.splits.values():  # the loaded 21 series plus one NaN row that the 3 masked records point at
+        assert s.x["series"].base.shape[0] == 22
+        assert np.isnan(np.asarray(s.x["series"])[~s.present["series"]]).all()
     result = train(cfg, tmp_path / "run")
     assert result["metrics"]["models"]["fused"]["n"] == 6
     assert (tmp_path / "run" / "COMPLETE").exists()
