@@ -1,11 +1,15 @@
-"""Resuming beyond the modality models (tests/test_interrupt.py has those): the joint network
-(joint=lstm) interrupted mid-training and after it finished. Signals are real (tests/signal_at.py).
+"""Resuming beyond the modality models' weights (tests/test_interrupt.py has those): the joint network
+(joint=lstm) interrupted mid-training and after it finished, and reduce-on-plateau's state.
+
+Signals are real (tests/signal_at.py) for the joint network; the schedule test stops training in-process
+at the start of an epoch, as a signal would.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +18,7 @@ import pytest
 from conftest import SHRINK, run_cli
 
 from mmfusion import rundir
+from mmfusion.runtime import interrupt
 
 HERE = Path(__file__).resolve().parent
 JOINT = [
@@ -87,3 +92,52 @@ def test_joint_network_resumes_at_epoch_k_plus_1_and_a_finished_one_is_loaded(tm
     assert rundir.is_complete(run) and not (run / "checkpoints").exists()
     assert len((run / "history" / "joint.csv").read_text().splitlines()) == 1 + 4  # both sessions' epochs
     same_files(ref, run, ("history/series.csv", "history/text.csv", "history/joint.csv", "metrics.json"))
+
+
+def stop_at_epoch(monkeypatch, n: int) -> list:
+    """Raise Interrupted (what a signal raises) as the n-th epoch begins; returns the epochs begun."""
+    from mmfusion.models.base import EpochLogger
+
+    calls = []
+
+    def begin(self, epoch, logs=None):
+        calls.append(epoch)
+        if len(calls) == n:
+            raise interrupt.Interrupted(signal.SIGINT, [])
+
+    monkeypatch.setattr(EpochLogger, "on_epoch_begin", begin, raising=False)
+    return calls
+
+
+def test_reduce_on_plateau_state_survives_an_interruption(tmp_path, monkeypatch):
+    """wait, best and the reduced learning rate come back with the checkpoint: resumed == uninterrupted."""
+    from conftest import compose_cfg
+
+    from mmfusion.commands.train import train
+
+    overrides = [
+        "modalities=[series]",
+        "evaluation.bootstrap=0",
+        "dataset.val_fraction=0.25",
+        "model.series.epochs=8",
+        "model.series.lr=0.05",
+        "model.series.lr_schedule=reduce_on_plateau",
+        "model.series.lr_patience=2",
+        "model.series.lr_factor=0.5",
+    ]
+    ref = train(compose_cfg(overrides), tmp_path / "ref")
+    ref_history = (tmp_path / "ref" / "history" / "series.csv").read_text()
+    calls = stop_at_epoch(monkeypatch, 6)
+    with pytest.raises(interrupt.Interrupted):
+        train(compose_cfg(overrides), tmp_path / "run")
+    state = json.loads((tmp_path / "run" / "checkpoints" / "series" / "training_metadata.json").read_text())
+    assert state["epoch"] == 5
+    saved = state["reduce_lr"]
+    # stopped mid-plateau after a cut: a fresh callback would forget all three (best None, wait 0, lr 0.05)
+    assert (
+        saved["learning_rate"] < 0.05 and saved["wait"] > 0 and saved["best"] < min(state["history"]["val_loss"][-2:])
+    )
+    again = train(compose_cfg(overrides), tmp_path / "run")
+    assert calls[6] == 5  # the rerun began with the sixth epoch
+    assert (tmp_path / "run" / "history" / "series.csv").read_text() == ref_history
+    assert again["metrics"]["models"] == ref["metrics"]["models"]
