@@ -90,3 +90,22 @@ def test_two_jobs_of_one_fold_in_a_group_are_refused(sweep, tmp_path):
     shutil.copytree(copy / "0", copy / "3")  # as if a second window length had run without --group
     res = summary(copy, tmp_path / "out", cwd=tmp_path)
     assert res.returncode != 0 and "both seed 0, fold 0" in res.stderr and "--group" in res.stderr
+
+
+def test_report_pool_compares_fused_with_a_single_modality_never_the_joint_network(sweep, tmp_path):
+    import json
+
+    from mmfusion.evaluation import pooled
+
+    root, _ = sweep
+    jobs = []
+    for k in range(3):
+        job = tmp_path / str(k)
+        shutil.copytree(root / str(k), job)
+        pred = rundir.load_npz(job / rundir.PREDICTIONS)
+        pred["proba_test_joint"] = np.eye(4)[pred["y_test"]]  # a perfect joint network: the best model
+        np.savez(job / rundir.PREDICTIONS, **pred)
+        jobs.append({"dir": job, "metrics": json.loads((job / rundir.METRICS).read_text())})
+    res = pooled.pool(jobs, 50)
+    assert res["models"]["joint"]["accuracy"] == 1.0
+    assert res["comparison"]["a"] == "fused" and res["comparison"]["b"] in ("series", "text")

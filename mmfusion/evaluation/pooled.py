@@ -81,7 +81,7 @@ def pool(
 ) -> dict:
     """Pooled out-of-fold figures of the jobs of one group (folds x repeats). `contrast` (a, rivals):
     a minus the rival with the highest pooled accuracy, from the same draws, and McNemar per repeat;
-    by default ("fused", the single models) when the runs have a fused model."""
+    by default ("fused", the single-modality models) when the runs have a fused model."""
     m0 = jobs[0]["metrics"]
     models, classes, modalities = list(m0["models"]), list(m0["classes"]), list(m0["modalities"])
     by_seed: dict[int, list] = {}
@@ -149,7 +149,7 @@ def pool(
             res["macro_auc_ci"] = _interval(np.nanmean(auc_mean, axis=1), level)
         out["models"][m] = res
     if contrast is None and "fused" in models:
-        contrast = ("fused", [m for m in models if m != "fused"])
+        contrast = ("fused", [m for m in models if m in modalities])  # not the joint network, no single model
     if contrast is not None and contrast[1]:
         out["comparison"] = _contrast(out, repeats, acc_draws, weights, level, *contrast)
     return out
