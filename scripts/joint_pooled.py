@@ -88,7 +88,7 @@ def summarise(members: list[dict], resamples: int | None) -> tuple[dict, str, di
         )
     acc = res["models"]
     best, rule = res["comparison"]["b"], members[0]["rule"]
-    row = {"repeats x folds": f"{res['repeats']} x {res['folds']}", "test pairs": res["pairs_per_repeat"]}
+    row = {"repeats x folds": f"{res['repeats']} x {res['folds']}", "test pairs per repeat": res["pairs_per_repeat"]}
     for label, key in (
         ("series", "series"),
         ("text", "text"),
@@ -103,7 +103,7 @@ def summarise(members: list[dict], resamples: int | None) -> tuple[dict, str, di
     row["joint − best rule"] = f"{100 * c['difference']:+.2f}" + (
         f" [{100 * c['difference_ci'][0]:+.1f}, {100 * c['difference_ci'][1]:+.1f}]" if c.get("difference_ci") else ""
     )
-    row["McNemar: joint only right / rule only right (p)"] = "; ".join(
+    row["McNemar per repeat: joint only right / rule only right (p)"] = "; ".join(
         f"{t['a_right_b_wrong']} / {t['a_wrong_b_right']} (p = {t['p_value']:.3g})"
         for t in c.get("mcnemar_per_repeat", [])
     )
