@@ -4,7 +4,7 @@
 # experiment, with the missing-modality curves. Same conventions as scripts/reproduce_paper.sh; the
 # tables and figures come from scripts/joint_summary.py. The early and paper parts follow the
 # cross-validation protocol of scripts/reproduce_cv.sh (grouped 5-fold CV, seed 0; CV_SEEDS adds
-# repeats), summarised pooled out of fold (`joint_summary.py --pooled`) into $RESULTS/joint_cv_*;
+# repeats to the paper part), summarised pooled out of fold (`joint_summary.py --pooled`);
 # the interaction part keeps its fixed split over SEEDS. `scripts/joint_results.sh
 # early|paper|interaction|summary` runs one part (default: all four).
 set -euo pipefail
@@ -21,13 +21,9 @@ fuse_all() {  # every job re-fused with every rule and the missing-modality stud
 }
 
 if [[ $PART == all || $PART == early ]]; then
-step "early diagnosis, 5-fold CV: paper LSTMs, every rule, and the joint network, windows 0.5 / 1 / 2 h, real text"
-mmfusion data build experiment=early
-mmfusion train -m experiment=early $REAL joint=lstm joint.epochs=60 joint.early_stopping_patience=10 \
-  dataset.series.window.length=10,20,40 $FOLDS seed=$CV_SEEDS hydra.sweep.dir="$RUNS/joint_cv_early" || true
-fuse_all "$RUNS/joint_cv_early"
-mmfusion report "$RUNS/joint_cv_early" || true
-python scripts/collect_results.py "$RUNS/joint_cv_early" "$RESULTS/joint_cv_early"
+step "early diagnosis, 5-fold CV: the LSTMs, every rule and the joint network (the sweeps of scripts/reproduce_cv.sh)"
+# experiment=early (searched recipes) at 0.5 / 1 / 2 / 5 h, and the paper's training at 0.5 / 1 / 2 h
+bash scripts/reproduce_cv.sh early_lstm early_lstm_original
 fi
 
 if [[ $PART == all || $PART == paper ]]; then
@@ -54,7 +50,9 @@ fi
 
 if [[ $PART == all || $PART == summary ]]; then
 step "summary tables and missing-modality figures"
-python scripts/joint_summary.py "$RUNS/joint_cv_early" "$RESULTS/joint_cv_early" --pooled \
+python scripts/joint_summary.py "$RUNS/cv_early_lstm" "$RESULTS/cv_early_lstm" --pooled \
+  --group dataset.series.window.length
+python scripts/joint_summary.py "$RUNS/cv_early_lstm_paper_training" "$RESULTS/cv_early_lstm_paper_training" --pooled \
   --group dataset.series.window.length
 python scripts/joint_summary.py "$RUNS/joint_cv_paper" "$RESULTS/joint_cv_paper" --pooled
 python scripts/joint_summary.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"
