@@ -2,13 +2,17 @@
 # README "Fusion inside the network": the jointly trained model (joint=lstm) beside the decision-level
 # rules and the single models, on the early experiment (0.5, 1, 2 h after the onset) and the paper
 # experiment, with the missing-modality curves. Same conventions as scripts/reproduce_paper.sh; the
-# tables and figures come from scripts/joint_summary.py. SEEDS / PAPER_SEEDS pick the seeds;
-# `scripts/joint_results.sh early|paper|interaction|summary` runs one part (default: all four).
+# tables and figures come from scripts/joint_summary.py. The early and paper parts follow the
+# cross-validation protocol of scripts/reproduce_cv.sh (grouped 5-fold CV, seed 0; CV_SEEDS adds
+# repeats to the paper part), summarised pooled out of fold (`joint_summary.py --pooled`);
+# the interaction part keeps its fixed split over SEEDS. `scripts/joint_results.sh
+# early|paper|interaction|summary` runs one part (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/settings.sh
 SEEDS=${SEEDS:-0,1,2}
-PAPER_SEEDS=${PAPER_SEEDS:-0}  # one seed: a 25 h series epoch takes 30-45 s on a shared 2-core machine
+CV_SEEDS=${CV_SEEDS:-0}  # one repeat: a 25 h series epoch takes 30-45 s on a shared 2-core machine
+FOLDS="dataset.cv.folds=5 dataset.cv.fold=0,1,2,3,4"
 PART=${1:-all}
 fuse_all() {  # every job re-fused with every rule and the missing-modality study (no retraining)
   for job in "$1"/*/; do
@@ -17,21 +21,19 @@ fuse_all() {  # every job re-fused with every rule and the missing-modality stud
 }
 
 if [[ $PART == all || $PART == early ]]; then
-step "early diagnosis: paper LSTMs, every rule, and the joint network, windows 0.5 / 1 / 2 h, real text"
-mmfusion data build experiment=early
-mmfusion train -m experiment=early $REAL joint=lstm joint.epochs=60 joint.early_stopping_patience=10 \
-  dataset.series.window.length=10,20,40 seed=$SEEDS hydra.sweep.dir="$RUNS/joint_early" || true
-fuse_all "$RUNS/joint_early"
-python scripts/collect_results.py "$RUNS/joint_early" "$RESULTS/joint_early"
+step "early diagnosis, 5-fold CV: the LSTMs, every rule and the joint network (the sweeps of scripts/reproduce_cv.sh)"
+# experiment=early (searched recipes) at 0.5 / 1 / 2 / 5 h (early_lstm_original: the paper's training, 0.5-2 h)
+bash scripts/reproduce_cv.sh early_lstm
 fi
 
 if [[ $PART == all || $PART == paper ]]; then
-step "the paper experiment (25 h series), validation split for the held-out rules and early stopping"
+step "the paper experiment (25 h series), 5-fold CV, validation split for the held-out rules and early stopping"
 mmfusion data build experiment=paper
 mmfusion train -m experiment=paper $REAL dataset.val_fraction=0.15 joint=lstm joint.epochs=20 \
-  seed=$PAPER_SEEDS hydra.sweep.dir="$RUNS/joint_paper" || true
-fuse_all "$RUNS/joint_paper"
-python scripts/collect_results.py "$RUNS/joint_paper" "$RESULTS/joint_paper"
+  $FOLDS seed=$CV_SEEDS hydra.sweep.dir="$RUNS/joint_cv_paper" || true
+fuse_all "$RUNS/joint_cv_paper"
+mmfusion report "$RUNS/joint_cv_paper" || true
+python scripts/collect_results.py "$RUNS/joint_cv_paper" "$RESULTS/joint_cv_paper"
 fi
 
 if [[ $PART == all || $PART == interaction ]]; then
@@ -48,7 +50,8 @@ fi
 
 if [[ $PART == all || $PART == summary ]]; then
 step "summary tables and missing-modality figures"
-python scripts/joint_summary.py "$RUNS/joint_early" "$RESULTS/joint_early" --group dataset.series.window.length
-python scripts/joint_summary.py "$RUNS/joint_paper" "$RESULTS/joint_paper"
+python scripts/joint_summary.py "$RUNS/cv_early_lstm" "$RESULTS/cv_early_lstm" --pooled \
+  --group dataset.series.window.length
+python scripts/joint_summary.py "$RUNS/joint_cv_paper" "$RESULTS/joint_cv_paper" --pooled
 python scripts/joint_summary.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"
 fi

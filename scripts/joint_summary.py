@@ -2,9 +2,15 @@
 robustness.enabled=true`: the jointly trained model beside the best decision-level rule and the
 single models, and the missing-modality curves (README "Fusion inside the network").
 
-    python scripts/joint_summary.py <sweep-dir> <results-dir> [--group <override key>]
+    python scripts/joint_summary.py <sweep-dir> <results-dir> [--group <override key>] [--pooled|--per-seed]
 
-Per group (jobs sharing the value of `--group`, e.g. dataset.series.window.length; one group without
+A cross-validation sweep (every job's metrics.json has dataset.cv_folds) is summarised in pooled mode
+(scripts/joint_pooled.py): per group, the folds' out-of-fold test pairs pooled, cluster-bootstrap
+intervals, joint minus the best rule from the same draws, McNemar on the pooled pairs, the
+missing-modality rows pooled over folds; also writes joint_accuracy.csv (numbers per model and group).
+`--per-seed` forces the mean over jobs below; `--pooled` fails unless the sweep is cross-validated.
+
+Otherwise, per group (jobs sharing the value of `--group`, e.g. dataset.series.window.length; one group without
 it), over seeds: test accuracy mean +/- std, the mean of the per-seed 95% bootstrap intervals, the
 best rule (the rule with the highest mean accuracy over the group's seeds, one rule per group) and
 McNemar's exact test of joint against it (discordant pairs summed over seeds; per-seed p-values).
@@ -19,11 +25,11 @@ import json
 import sys
 from pathlib import Path
 
+import joint_pooled
 import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion.evaluation.figures import plot_robustness
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.evaluation.tables import to_markdown
 
@@ -46,7 +52,8 @@ def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
                 "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
                 "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
                 "pred": dict(np.load(fdir / "predictions.npz", allow_pickle=False)),
-                "rule": json.loads((job / "metrics.json").read_text())["fusion"]["name"],
+                "run_metrics": (rm := json.loads((job / "metrics.json").read_text())),
+                "rule": rm["fusion"]["name"],
             }
         )
     return out
@@ -92,24 +99,39 @@ def main() -> None:
     ap.add_argument("sweep", type=Path)
     ap.add_argument("results", type=Path)
     ap.add_argument("--group", help="override key whose value groups the jobs (e.g. dataset.series.window.length)")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--pooled", action="store_true", help="insist on the pooled cross-validation summary")
+    mode.add_argument("--per-seed", action="store_true", help="mean over jobs even for a cross-validation sweep")
+    ap.add_argument(
+        "--resamples", type=int, help="bootstrap draws of the pooled mode (default: the runs' evaluation.bootstrap)"
+    )
     ns = ap.parse_args()
     groups = jobs(ns.sweep, ns.group)
     if not groups:
         sys.exit(f"{ns.sweep}: no finished job with a `fuse fusion=all` directory")
+    cv = all(joint_pooled.is_cv(m) for m in groups.values())
+    if ns.pooled and not cv:
+        sys.exit(
+            f"{ns.sweep}: --pooled needs a cross-validation sweep (dataset.cv.folds set in every job's metrics.json)"
+        )
+    pooled_mode = cv and not ns.per_seed
     ns.results.mkdir(parents=True, exist_ok=True)
-    rows, curves = {}, []
+    rows, curves, numbers = {}, [], []
     for value in sorted(groups, key=lambda v: float(v) if v.replace(".", "").isdigit() else 0):
         members = groups[value]
         label = f"{float(value) * 3 / 60:g} h" if ns.group == "dataset.series.window.length" else value
-        rows[label], best = summarise(members)
-        rob = pd.concat([m["robustness"] for m in members])
-        rob = rob.groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
+        slug = label.replace(" ", "")
+        if pooled_mode:
+            joint_pooled.check_folds(label, members, ns.group)
+            rows[label], best, _, num = joint_pooled.summarise(members, ns.resamples)
+            numbers.append(num.assign(group=label))
+            rob = joint_pooled.robustness(members)
+        else:
+            rows[label], best = summarise(members)
+            rob = pd.concat([m["robustness"] for m in members])
+            rob = rob.groupby(["rule", "drop", "rate"], sort=False, as_index=False)["accuracy"].mean()
         roles = (("run's rule", members[0]["rule"]), ("best rule", best), ("joint", "joint"))
-        rob = pd.concat([rob[rob["rule"] == r].assign(role=role) for role, r in roles])
-        shown = rob.assign(
-            rule=[("joint network" if r == "joint" else f"{role}: {r}") for role, r in zip(rob.role, rob.rule)]
-        )
-        plot_robustness(shown, ns.results / f"joint_robustness_{label.replace(' ', '')}.png")
+        rob = joint_pooled.figure(rob, roles, ns.results / f"joint_robustness_{slug}.png")
         curves.append(rob.assign(group=label))
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index.name = "hours since onset" if ns.group == "dataset.series.window.length" else (ns.group or "group")
@@ -121,12 +143,38 @@ def main() -> None:
     )
     wide.index = [f"{g}, {d} missing in {r:.0%}" for g, d, r in wide.index]
     wide.index.name = "test samples"
-    text = (
-        "Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
-        + to_markdown(table)
-        + "\nMissing modalities: accuracy (mean over seeds)\n\n"
-        + to_markdown(100 * wide, "{:.2f}")
-    )
+    if pooled_mode:
+        numbers = pd.concat(numbers)
+        numbers.to_csv(ns.results / "joint_accuracy.csv", index=False)
+        models = numbers[~numbers["model"].str.startswith("joint - ")]
+        every = models.assign(
+            cell=[
+                f"{100 * a:.2f} [{100 * lo:.1f}, {100 * hi:.1f}]"
+                for a, lo, hi in models[["accuracy", "accuracy_lo", "accuracy_hi"]].to_numpy()
+            ]
+        ).pivot(index="model", columns="group", values="cell")
+        every = every.loc[models["model"].unique(), list(rows)]
+        every.columns.name = None
+        every.index.name = "model or rule"
+        text = (
+            "Pooled out-of-fold test accuracy in % [95% cluster-bootstrap interval over the test units, texts and"
+            " runs; the same draws for every model]; a figure is the mean over repeats (seeds) of each repeat's"
+            " pooled folds. The best rule is the rule of `fuse fusion=all` with the highest pooled accuracy:"
+            " it is picked on the test data. joint − best rule: the paired difference in points [95% interval"
+            " from the same draws]; McNemar: exact test on each repeat's pooled pairs.\n\n"
+            + to_markdown(table)
+            + "\nEvery model and rule of `fuse fusion=all`: pooled accuracy in % [95% interval]\n\n"
+            + to_markdown(every)
+            + "\nMissing modalities: accuracy in % (the folds' test pairs pooled, mean over repeats)\n\n"
+            + to_markdown(100 * wide, "{:.2f}")
+        )
+    else:
+        text = (
+            "Test accuracy in %: mean ± std over seeds [mean of the per-seed 95% bootstrap intervals]\n\n"
+            + to_markdown(table)
+            + "\nMissing modalities: accuracy (mean over seeds)\n\n"
+            + to_markdown(100 * wide, "{:.2f}")
+        )
     (ns.results / "joint_summary.md").write_text(text)
     print(text)
 

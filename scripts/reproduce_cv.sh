@@ -1,8 +1,18 @@
 #!/usr/bin/env bash
-# The cross-validated protocol (README: "Reproducing the paper", cross-validation): grouped 5-fold CV,
-# pooled out of fold by `mmfusion report` with cluster-bootstrap intervals. Cheapest first: the text
-# models alone (the series pools are simulated once and cached), then both modalities. Same
-# conventions as scripts/reproduce_paper.sh; the text is the bundled factoryReports.csv.
+# The cross-validated protocol (README: "Reproducing the paper", cross-validation; "Early diagnosis";
+# "Fusion inside the network"): grouped 5-fold CV, pooled out of fold by `mmfusion report` with
+# cluster-bootstrap intervals. Same conventions as scripts/reproduce_paper.sh; the text is the bundled
+# factoryReports.csv. `scripts/reproduce_cv.sh [part ...]` runs some parts (default: all, in this order):
+#   paper_text_original early_text_original  the text LSTM alone with the paper's training (model/text=lstm)
+#   early_peers      Conv1D + TF-IDF, windows 0.5 / 1 / 2 / 5 h
+#   early_lstm       experiment=early's LSTMs (searched recipes, ensembles) and the joint network, 0.5-5 h
+#   early_lstm_original  the paper's training for the LSTMs and the joint network, 0.5 / 1 / 2 h (not in the
+#                    default list: not run for the README yet)
+#   paper_conv1d     Conv1D series + the text LSTM with the paper's training, two repeats
+#   paper_lstm       experiment=paper (its text LSTM with the searched recipe), two repeats
+#   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
+# Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
+# robustness.enabled=true`) for scripts/joint_summary.py (see scripts/joint_results.sh summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/settings.sh
@@ -11,25 +21,39 @@ sweep() {  # sweep <name> <overrides...>
   local name=$1; shift
   step "$name: mmfusion train -m $*"
   mmfusion train -m "$@" hydra.sweep.dir="$RUNS/$name" || echo "(some jobs of $name failed: see the report)"
+  if [[ " $* " == *" joint=lstm "* ]]; then
+    for job in "$RUNS/$name"/*/; do
+      [ -f "$job/COMPLETE" ] && mmfusion fuse "$job" fusion=all robustness.enabled=true || true
+    done
+  fi
   mmfusion report "$RUNS/$name"
   python scripts/collect_results.py "$RUNS/$name" "$RESULTS/$name"
 }
-
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_text_original early_peers early_lstm paper_conv1d paper_lstm
+  paper_peers)
 mmfusion data build experiment=early
 mmfusion data build experiment=paper
-# 1. text models alone (decides whether the text LSTM's pooled interval is within +/- 3 points)
-sweep cv_early_text experiment=early $REAL modalities=[text] $FOLDS seed=0
-sweep cv_paper_text experiment=paper $REAL modalities=[text] $FOLDS seed=0,1
-# 2. early diagnosis, windows 0.5, 1, 2, 5 h: the peers (Conv1D + TF-IDF), then the paper's LSTMs
-sweep cv_early_peers experiment=early $REAL model/series=conv1d model/text=tfidf_logreg \
-  dataset.series.window.length=10,20,40,100 $FOLDS seed=0
-sweep cv_early_lstm experiment=early $REAL dataset.series.window.length=10,20,40,100 $FOLDS seed=0
-# 3. both modalities on the paper experiment: Conv1D series + the paper's text LSTM (experiment=paper sets
-#    LSTM-only text keys, which model/text=tfidf_logreg's typed schema refuses), then the paper's LSTMs
-sweep cv_paper_conv1d experiment=paper $REAL model/series=conv1d $FOLDS seed=0
-# its second repeat, into the same sweep directory (then report pools both seeds)
-mmfusion train -m experiment=paper $REAL model/series=conv1d $FOLDS seed=1 hydra.sweep.dir="$RUNS/cv_paper_conv1d" \
-  'hydra.sweep.subdir=seed1-${hydra.job.num}'
-mmfusion report "$RUNS/cv_paper_conv1d"
-python scripts/collect_results.py "$RUNS/cv_paper_conv1d" "$RESULTS/cv_paper_conv1d"
-sweep cv_paper_lstm experiment=paper $REAL $FOLDS seed=0,1
+for part in "${parts[@]}"; do
+  case $part in
+    early_text_original) sweep cv_early_text experiment=early model/text=lstm $REAL modalities=[text] $FOLDS seed=0 ;;
+    paper_text_original) sweep cv_paper_text experiment=paper model/text=lstm $REAL modalities=[text] $FOLDS seed=0,1 ;;
+    early_peers)
+      sweep cv_early_peers experiment=early $REAL model/series=conv1d model/text=tfidf_logreg \
+        dataset.series.window.length=10,20,40,100 $FOLDS seed=0 ;;
+    early_lstm)
+      sweep cv_early_lstm experiment=early joint=lstm dataset.series.window.length=10,20,40,100 $FOLDS seed=0 ;;
+    early_lstm_original)
+      sweep cv_early_lstm_paper_training experiment=early model/text=lstm model/series=lstm joint=lstm \
+        dataset.series.window.length=10,20,40 $FOLDS seed=0 ;;
+    paper_conv1d)  # the second repeat goes into the same sweep directory, so report pools both seeds
+      sweep cv_paper_conv1d experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=0
+      mmfusion train -m experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=1 \
+        hydra.sweep.dir="$RUNS/cv_paper_conv1d" 'hydra.sweep.subdir=seed1-${hydra.job.num}'
+      mmfusion report "$RUNS/cv_paper_conv1d"
+      python scripts/collect_results.py "$RUNS/cv_paper_conv1d" "$RESULTS/cv_paper_conv1d" ;;
+    paper_lstm) sweep cv_paper_lstm experiment=paper $FOLDS seed=0,1 ;;
+    paper_peers) sweep cv_paper_peers experiment=paper model/series=conv1d model/text=tfidf_logreg $FOLDS seed=0,1 ;;
+    *) echo "unknown part $part (see the header of $0)" >&2; exit 2 ;;
+  esac
+done

@@ -11,7 +11,8 @@ M=${1:-text}
 TRIALS=${2:-12}
 SWEEP="$RUNS/early_search_$M"
 step "search over the $M LSTM: $TRIALS trials"
-time mmfusion train hparams_search="${M}_lstm" experiment=early $REAL evaluation.bootstrap=0 \
+# one network per trial, from the paper's training (experiment=early's own model/<m>=lstm_tuned is the result)
+time mmfusion train hparams_search="${M}_lstm" experiment=early "model/$M=lstm" $REAL evaluation.bootstrap=0 \
   objective.metric="val/$M/loss" objective.direction=minimize hydra.sweeper.n_trials="$TRIALS" seed=0 \
   hydra.sweep.dir="$SWEEP"
 mmfusion report "$SWEEP"
@@ -24,11 +25,11 @@ print(" ".join(f"{k}={'null' if v is None else v}" for k, v in best.items()))
 PY
 )
 step "defaults vs the search's best ($BEST), seeds 1-3"
-mmfusion train -m experiment=early $REAL modalities=[$M] seed=1,2,3 hydra.sweep.dir="$RUNS/early_search_${M}_defaults"
-mmfusion train -m experiment=early $REAL modalities=[$M] seed=1,2,3 $BEST hydra.sweep.dir="$RUNS/early_search_${M}_best"
+mmfusion train -m experiment=early "model/$M=lstm" $REAL modalities=[$M] seed=1,2,3 hydra.sweep.dir="$RUNS/early_search_${M}_defaults"
+mmfusion train -m experiment=early "model/$M=lstm" $REAL modalities=[$M] seed=1,2,3 $BEST hydra.sweep.dir="$RUNS/early_search_${M}_best"
 RUNS_DONE="early_search_${M}_defaults early_search_${M}_best"
 if [ -n "${ENSEMBLE:-}" ]; then
-  mmfusion train -m experiment=early $REAL modalities=[$M] seed=1,2,3 $BEST "model.$M.ensemble=$ENSEMBLE" \
+  mmfusion train -m experiment=early "model/$M=lstm" $REAL modalities=[$M] seed=1,2,3 $BEST "model.$M.ensemble=$ENSEMBLE" \
     hydra.sweep.dir="$RUNS/early_search_${M}_best_ensemble"
   RUNS_DONE="$RUNS_DONE early_search_${M}_best_ensemble"
 fi

@@ -60,7 +60,14 @@ def _yaml_keys(group: str, option: str) -> set[str]:
 
     raw = OmegaConf.load(CONF / group / f"{option}.yaml")
     nested = {k for entry in raw.get("defaults", []) if not isinstance(entry, str) for k in entry}  # series: simulate
-    return {k for k in raw if k != "defaults"} | nested
+    # an option that extends a sibling (model/text/lstm_tuned: `- lstm`) shows the sibling's keys too
+    base = {
+        k
+        for e in raw.get("defaults", [])
+        if isinstance(e, str) and (CONF / group / f"{e}.yaml").is_file()
+        for k in _yaml_keys(group, e)
+    }
+    return {k for k in raw if k != "defaults"} | nested | base
 
 
 @pytest.mark.parametrize("group", [*GROUPS, "tracking", "dataset/series", "dataset/text"])
@@ -135,3 +142,18 @@ def test_experiments_compose_with_the_peer_models(overrides):
 
     cfg = compose_config(overrides)
     assert cfg.model.text.name == overrides[-1].split("=")[1]
+
+
+def test_experiments_train_the_papers_networks_with_the_searched_recipes():
+    """experiment=early / paper use model/<m>=lstm_tuned (same networks, searched training, an ensemble);
+    model/<m>=lstm gives the paper's own training back; the paper experiment keeps the paper's series training."""
+    from mmfusion.config import compose_config
+
+    early = compose_config(["experiment=early"])
+    assert early.model.text.lr == 0.0083 and early.model.text.ensemble == 5 and early.model.text.lstm_units == 80
+    assert early.model.series.ensemble == 3 and list(early.model.series.lstm_units) == [52, 40, 25]
+    assert early.model.series.epochs == 60  # the experiment's own keys still apply on top
+    paper = compose_config(["experiment=paper"])
+    assert paper.model.text.lr == 0.0083 and paper.model.text.epochs == 30 and paper.model.series.ensemble == 1
+    original = compose_config(["experiment=paper", "model/text=lstm"])
+    assert original.model.text.lr == 1e-3 and original.model.text.ensemble == 1 and original.model.text.epochs == 30

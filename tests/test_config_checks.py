@@ -83,6 +83,11 @@ BAD = [
     (["dataset.series.runs_per_class=0"], "dataset.series.runs_per_class=0: expected an integer >= 1"),
     (["dataset.series.window.length=0"], "dataset.series.window.length=0: expected null or an integer >= 1"),
     (["dataset.series.window.start=early"], "dataset.series.window.start=early: expected null or an integer"),
+    (["dataset.series.window.jitter_start=-1"], "dataset.series.window.jitter_start=-1: expected an integer >= 0"),
+    (
+        ["dataset.series.window.jitter_start=5"],
+        "dataset.series.window.jitter_start=5: expected 0 while dataset.series.window.length is null",
+    ),
     (
         ["dataset.series.horizon_h=0.5"],
         "dataset.series.onset_h=1: expected a number below dataset.series.horizon_h=0.5",
@@ -238,6 +243,7 @@ GOOD = [
     ["dataset=synthetic", "dataset.samples_per_class=5"],
     ["fusion=product", "fusion.weights=val_accuracy"],
     ["dataset.series.window.start=-20", "dataset.series.window.length=40"],
+    ["dataset.series.window.length=40", "dataset.series.window.jitter_start=10"],
     [*CUSTOM, "dataset.missing=mask"],
     ["model/series=minirocket", "model.series.n_jobs=-1"],
     ["model/text=tfidf_logreg", "model.text.word_ngrams=null"],

@@ -93,6 +93,31 @@ def test_dropping_modalities():
         drop_modalities(present, names, "audio", 0.5, seed=0)
 
 
+@pytest.mark.parametrize("joint", [False, True])
+def test_robustness_figure_names_what_its_lines_measure(joint):
+    from mmfusion.evaluation.figures import robustness_figure
+
+    rules = ["accuracy", "product"] + (["joint"] if joint else [])
+    table = pd.DataFrame(
+        [
+            {"rule": r, "drop": d, "rate": rate, "accuracy": 0.5 + 0.1 * i - 0.2 * rate}
+            for d in ("text", "series", "either")
+            for rate in (0.0, 0.5, 1.0)
+            for i, r in enumerate(rules)
+        ]
+    )
+    fig = robustness_figure(table)
+    axes = fig.axes
+    assert axes[0].get_ylabel() == "test accuracy"  # not "fused": the joint line is no fusion rule
+    assert [ax.get_title() for ax in axes] == ["text missing", "series missing", "all modalities but one missing"]
+    legend = axes[-1].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels == ["accuracy", "product"] + (["joint network"] if joint else [])
+    title = fig._suptitle.get_text()
+    assert ("joint network" in title) == joint and "rules" in title
+    assert legend.get_title().get_text() == ("" if joint else "fusion rule")
+
+
 def test_bad_inputs(run, tmp_path):
     with pytest.raises(RunDirError, match="no such run directory"):
         fuse_run(tmp_path / "nope", [])

@@ -74,13 +74,13 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("resuming the interrupted run in %s", run_dir)
     elif cfg.training.checkpoint:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
-    saved = lambda: ", ".join(f"the {m} model" for m in names if resume.finished(run_dir, m))  # noqa: E731
+    joint = (cfg.get("joint") or {}).get("name", "none") != "none"
+    models = names + (["joint"] if joint else [])
+    saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
-        probs, logprobs, train_acc, histories = fit_modalities(
-            cfg, ds, run_dir, names, strategy, resuming=mode == "resume"
-        )
-        joint = (cfg.get("joint") or {}).get("name", "none") != "none"  # retrained on resume (no checkpoints)
-        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy) if joint else {}
+        resuming = mode == "resume"
+        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming)
+        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
         return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
 

@@ -61,10 +61,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
         model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = first_of_units(tr, m, unique)
         if resuming and resume.finished(run_dir, m):
-            log.info("the %s model had finished; loading it from %s", m, run_dir / "models")
-            model.load(run_dir / "models")
-            saved = pd.read_csv(run_dir / "history" / f"{m}.csv", index_col=0)
-            histories[m] = {k: v.tolist() for k, v in saved.items()}
+            histories[m] = load_finished(model, run_dir, m)
         else:
             log.info(
                 "training the %s model (%s) on %d %s", m, cfg.model[m].name, len(keep), "units" if unique else "samples"
@@ -80,18 +77,31 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
                 histories[m] = model.fit(
                     (tr.x[m][keep], tr.y[keep]), val, callbacks=tracking.callbacks(cfg, run_dir, m)
                 )  # TensorBoard if tracking.tensorboard
-            with interrupt.deferred():  # the model, then its history (the sign that it is whole)
-                model.save(run_dir / "models")
-                history = rundir_path(run_dir, "history", f"{m}.csv")
-                pd.DataFrame(histories[m]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{history}.tmp")
-                os.replace(f"{history}.tmp", history)
-                resume.drop_checkpoints(run_dir, m)
+            save_finished(model, run_dir, m, histories[m])
         for split_name, split in ds.splits.items():
             logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
             probs[split_name][m] = np.exp(logprobs[split_name][m])
         present = tr.present[m]  # training accuracy over every training sample, as before
         train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
     return probs, logprobs, train_acc, histories
+
+
+def load_finished(model, run_dir: Path, name: str) -> dict:
+    """A model that a previous session of this run finished: loaded, with its saved history."""
+    log.info("the %s model had finished; loading it from %s", name, run_dir / "models")
+    model.load(run_dir / "models")
+    saved = pd.read_csv(run_dir / "history" / f"{name}.csv", index_col=0)
+    return {k: v.tolist() for k, v in saved.items()}
+
+
+def save_finished(model, run_dir: Path, name: str, history: dict) -> None:
+    """The model, then its history (the sign that it is whole, `resume.finished`), then its checkpoints go."""
+    with interrupt.deferred():
+        model.save(run_dir / "models")
+        path = rundir_path(run_dir, "history", f"{name}.csv")
+        pd.DataFrame(history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{path}.tmp")
+        os.replace(f"{path}.tmp", path)
+        resume.drop_checkpoints(run_dir, name)
 
 
 def joint_inputs(split, hide: str | None = None) -> dict:
@@ -103,31 +113,46 @@ def joint_inputs(split, hide: str | None = None) -> dict:
 
 
 def fit_joint(
-    cfg: DictConfig, ds: Dataset, run_dir: Path, probs: dict, train_acc: dict, histories: dict, strategy=None
+    cfg: DictConfig,
+    ds: Dataset,
+    run_dir: Path,
+    probs: dict,
+    train_acc: dict,
+    histories: dict,
+    strategy=None,
+    resuming=False,
 ) -> dict:
     """joint=lstm: one network over both modalities, trained on the same training pairs. Adds its
     probabilities as model `joint`; returns its test probabilities with the text or the series hidden
-    (so that `fuse` can draw its missing-modality curve without Keras)."""
+    (so that `fuse` can draw its missing-modality curve without Keras). Checkpointed and resumed as the
+    modality models are (<run>/checkpoints/joint); a joint model that had finished is loaded."""
     from mmfusion.models import build_model
+    from mmfusion.models.checkpoint import describe
 
     tr, va = ds.splits["train"], ds.splits.get("val")
-    seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before it
-    log.info(
-        "training the joint model (fusion layer %s, modality dropout %s) on %d samples",
-        cfg.joint.fusion_layer,
-        cfg.joint.modality_dropout,
-        len(tr),
-    )
     model = build_model("joint", cfg.joint, ds.num_classes, strategy)
-    val = (joint_inputs(va), va.y) if va is not None and len(va) else None
-    histories["joint"] = model.fit((joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint"))
+    if resuming and resume.finished(run_dir, "joint"):
+        histories["joint"] = load_finished(model, run_dir, "joint")
+    else:
+        seed_everything(cfg.seed, cfg.deterministic)  # like every model: its numbers do not depend on those before
+        log.info(
+            "training the joint model (fusion layer %s, modality dropout %s) on %d samples",
+            cfg.joint.fusion_layer,
+            cfg.joint.modality_dropout,
+            len(tr),
+        )
+        checkpointing = bool(cfg.training.checkpoint)
+        ckpt = resume.model_dir(run_dir, "joint")
+        model.checkpoint_dir = ckpt if checkpointing else None
+        val = (joint_inputs(va), va.y) if va is not None and len(va) else None
+        with interrupt.stage("training the joint model", kept=(lambda: describe(ckpt)) if checkpointing else None):
+            histories["joint"] = model.fit(
+                (joint_inputs(tr), tr.y), val, callbacks=tracking.callbacks(cfg, run_dir, "joint")
+            )
+        save_finished(model, run_dir, "joint", histories["joint"])
     for split_name, split in ds.splits.items():
         probs[split_name]["joint"] = model.predict_proba(joint_inputs(split))
     train_acc["joint"] = float(np.mean(probs["train"]["joint"].argmax(axis=1) == tr.y))
-    model.save(run_dir / "models")
-    pd.DataFrame(histories["joint"]).rename_axis("epoch").rename(lambda i: i + 1).to_csv(
-        rundir_path(run_dir, "history", "joint.csv")
-    )
     test = ds.splits["test"]
     both = test.present["text"] & test.present["series"]  # hiding one of two leaves one; the rest stay as they are
     hidden = {}

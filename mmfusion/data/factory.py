@@ -15,7 +15,7 @@ from pathlib import Path
 
 from mmfusion.data.dataset import Dataset, SeriesData, TextData
 from mmfusion.data.pairing import cv_settings, pair_by_label
-from mmfusion.data.window import apply_window
+from mmfusion.data.window import apply_window, jitter_starts
 from mmfusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,8 @@ def build(cfg) -> Dataset:
     texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
     window = cfg.series.get("window") or {}
-    series = apply_window(series, window.get("start"), window.get("length"))
+    jitter = int(window.get("jitter_start") or 0)  # training windows start at random offsets 0..jitter
+    series = apply_window(series, window.get("start"), window.get("length"), jitter)
     ds = pair_by_label(
         classes,
         texts,
@@ -142,6 +143,8 @@ def build(cfg) -> Dataset:
         int(cfg.seed),
         cv_settings(cfg),
     )
+    if jitter:
+        jitter_starts(ds, int(window.length), jitter, int(cfg.seed))
     ds.info.update(
         {
             "series_source": cfg.series.source,

@@ -72,8 +72,16 @@ def _interval(values: np.ndarray, level: float) -> list[float] | None:
     return stats._interval(np.asarray(values, dtype=float), level)
 
 
-def pool(jobs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int = 0) -> dict:
-    """Pooled out-of-fold figures of the jobs of one group (folds x repeats)."""
+def pool(
+    jobs: list[dict],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    contrast: tuple[str, list[str]] | None = None,
+) -> dict:
+    """Pooled out-of-fold figures of the jobs of one group (folds x repeats). `contrast` (a, rivals):
+    a minus the rival with the highest pooled accuracy, from the same draws, and McNemar per repeat;
+    by default ("fused", the single-modality models) when the runs have a fused model."""
     m0 = jobs[0]["metrics"]
     models, classes, modalities = list(m0["models"]), list(m0["classes"]), list(m0["modalities"])
     by_seed: dict[int, list] = {}
@@ -140,26 +148,28 @@ def pool(jobs: list[dict], resamples: int = 1000, level: float = 0.95, seed: int
             res["auc_ci"] = {c: _interval(auc_mean[:, k], level) for k, c in enumerate(classes)}
             res["macro_auc_ci"] = _interval(np.nanmean(auc_mean, axis=1), level)
         out["models"][m] = res
-    singles = [m for m in models if m != "fused"]
-    if "fused" in models and singles:
-        best = max(singles, key=lambda m: out["models"][m]["accuracy"])
-        diff = {
-            "a": "fused",
-            "b": best,
-            "difference": out["models"]["fused"]["accuracy"] - out["models"][best]["accuracy"],
-        }
-        if weights is not None:
-            ci = _interval(acc_draws["fused"] - acc_draws[best], level)
-            diff.update({"difference_ci": ci, "resolved": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))})
-        mc = [
-            stats.mcnemar(r["y"], r["probs"]["fused"].argmax(1), r["probs"][best].argmax(1))
-            for r in repeats
-            if r["present"][best].all()
-        ]
-        if mc:
-            diff["mcnemar_p_per_repeat"] = [c["p_value"] for c in mc]
-        out["comparison"] = diff
+    if contrast is None and "fused" in models:
+        contrast = ("fused", [m for m in models if m in modalities])  # not the joint network, no single model
+    if contrast is not None and contrast[1]:
+        out["comparison"] = _contrast(out, repeats, acc_draws, weights, level, *contrast)
     return out
+
+
+def _contrast(out, repeats, acc_draws, weights, level, a: str, rivals: list[str]) -> dict:
+    best = max(rivals, key=lambda m: out["models"][m]["accuracy"])  # ties: the first listed
+    diff = {"a": a, "b": best, "difference": out["models"][a]["accuracy"] - out["models"][best]["accuracy"]}
+    if weights is not None:
+        ci = _interval(acc_draws[a] - acc_draws[best], level)
+        diff.update({"difference_ci": ci, "resolved": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))})
+    mc = [
+        stats.mcnemar(r["y"], r["probs"][a].argmax(1), r["probs"][best].argmax(1))
+        for r in repeats
+        if r["present"][best].all() and r["present"][a].all()
+    ]
+    if mc:
+        diff["mcnemar_p_per_repeat"] = [c["p_value"] for c in mc]
+        diff["mcnemar_per_repeat"] = mc
+    return diff
 
 
 def _mean(values):

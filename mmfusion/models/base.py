@@ -124,11 +124,12 @@ class KerasModality:
         extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
         callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
         early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
+        reduce_lr = next((cb for cb in extra if isinstance(cb, keras.callbacks.ReduceLROnPlateau)), None)
         checkpoint = None
-        if checkpoint_dir is not None:  # last: it saves early stopping's state too
+        if checkpoint_dir is not None:  # last: it saves early stopping's and reduce-on-plateau's state too
             from mmfusion.models.checkpoint import EpochCheckpoint
 
-            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping)
+            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping, reduce_lr)
             callbacks.append(checkpoint)
             if self.stream_fit:  # a resumed run continues the per-epoch batch orders where it stopped
                 from mmfusion.models.checkpoint import read_state

@@ -2,7 +2,8 @@
 
 After every epoch the weights (optimizer state included) go to `epoch-NNNN.weights.h5`, then one JSON
 file, `training_metadata.json`, is replaced atomically: it names that weights file and holds the epoch,
-the per-epoch history so far and early stopping's state (its best weights in `best-NNNN.npz`). Until the
+the per-epoch history so far, early stopping's state (its best weights in `best-NNNN.npz`) and
+reduce-on-plateau's (wait, best, cooldown and the current learning rate). Until the
 JSON is replaced, the previous checkpoint stays the valid one, so a kill at any moment leaves a
 consistent state. On the next `fit` with the same directory, BackupAndRestore loads the weights and
 continues from the following epoch; `history` then holds every epoch, the restored ones first. When
@@ -46,11 +47,18 @@ def describe(directory: Path) -> str | None:
 
 
 class EpochCheckpoint(keras.callbacks.BackupAndRestore):
-    """BackupAndRestore with an atomic commit, the history and early stopping's state; put it last."""
+    """BackupAndRestore with an atomic commit, the history, early stopping's and reduce-on-plateau's
+    state; put it last (its on_train_begin must follow theirs, which reset that state)."""
 
-    def __init__(self, backup_dir: Path, name: str, early_stopping: keras.callbacks.EarlyStopping | None = None):
+    def __init__(
+        self,
+        backup_dir: Path,
+        name: str,
+        early_stopping: keras.callbacks.EarlyStopping | None = None,
+        reduce_lr: keras.callbacks.ReduceLROnPlateau | None = None,
+    ):
         super().__init__(backup_dir=str(backup_dir), save_freq="epoch", delete_checkpoint=False)
-        self.dir, self.name, self.early_stopping = Path(backup_dir), name, early_stopping
+        self.dir, self.name, self.early_stopping, self.reduce_lr = Path(backup_dir), name, early_stopping, reduce_lr
         self.history: dict[str, list[float]] = {}
         self.restored_epoch = 0
 
@@ -73,6 +81,10 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             if saved.get("best_weights"):
                 with np.load(self.dir / saved["best_weights"], allow_pickle=False) as f:
                     es.best_weights = [f[f"w{i}"] for i in range(len(f.files))]
+        rl, saved = self.reduce_lr, state.get("reduce_lr")
+        if rl is not None and saved:  # ReduceLROnPlateau.on_train_begin has just reset these
+            rl.wait, rl.best, rl.cooldown_counter = saved["wait"], saved["best"], saved["cooldown_counter"]
+            self.model.optimizer.learning_rate = saved["learning_rate"]
         if state.get("finished"):
             self.model._initial_epoch = int(self.params["epochs"])  # nothing left to train
             log.info("%s model: training had finished; reloaded from %s", self.name, self.dir)
@@ -119,6 +131,14 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
                     "best_epoch": es.best_epoch,
                     "stopped_epoch": es.stopped_epoch,
                     "best_weights": best,
+                }
+            rl = self.reduce_lr
+            if rl is not None:
+                state["reduce_lr"] = {
+                    "wait": int(rl.wait),
+                    "best": None if rl.best is None else float(rl.best),
+                    "cooldown_counter": int(rl.cooldown_counter),
+                    "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                 }
             tmp = self.dir / (METADATA + ".tmp")
             tmp.write_text(json.dumps(state))

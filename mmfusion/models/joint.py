@@ -63,7 +63,7 @@ def build_joint_lstm(
 
 
 class ModalityDropout(keras.utils.PyDataset):
-    """Training batches, reshuffled every epoch; `rate` of the samples that have both modalities lose
+    """Training batches, reshuffled every epoch from `seed` (Keras' own shuffling stays off); `rate` of the samples that have both modalities lose
     one of them (text or series, even odds) in the `present` input, drawn afresh every epoch."""
 
     def __init__(self, inputs: dict, y: np.ndarray, batch_size: int, rate: float, seed: int):
@@ -71,6 +71,12 @@ class ModalityDropout(keras.utils.PyDataset):
         self.inputs, self.y, self.batch_size, self.rate = inputs, np.asarray(y), int(batch_size), float(rate)
         self.rng = np.random.default_rng([int(seed), 14])
         self.on_epoch_end()
+
+    def start_at(self, epoch: int) -> None:
+        """Continue from `epoch` (a resumed training): replay the draws of epochs 0..epoch-1, so the
+        shuffling and modality dropout go on exactly as in the interrupted run."""
+        for _ in range(int(epoch)):
+            self.on_epoch_end()
 
     def on_epoch_end(self) -> None:
         n = len(self.y)
@@ -94,6 +100,7 @@ class JointLSTM:
     """Same contract as the modality models: fit, predict_proba, save, load."""
 
     modality = "joint"
+    checkpoint_dir: Path | None = None  # set by the runner (training.checkpoint): epoch checkpoints, resumed
 
     def __init__(self, cfg, num_classes: int, strategy=None):
         self.cfg, self.num_classes, self.strategy = cfg, num_classes, strategy
@@ -160,16 +167,33 @@ class JointLSTM:
         c = self.cfg
         data = ModalityDropout(self.inputs(x), y, c.batch_size, c.get("modality_dropout", 0.0), c.get("seed", 0))
         callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks]
-        validation = None
+        validation, early_stopping = None, None
         if val is not None and len(val[1]):
             validation = (self.inputs(val[0]), np.asarray(val[1]))
             if c.get("early_stopping_patience"):
-                callbacks.append(
-                    keras.callbacks.EarlyStopping(
-                        monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
-                    )
+                early_stopping = keras.callbacks.EarlyStopping(
+                    monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
                 )
-        hist = self.network.fit(data, validation_data=validation, epochs=int(c.epochs), verbose=0, callbacks=callbacks)
+                callbacks.append(early_stopping)
+        checkpoint = None
+        if self.checkpoint_dir is not None:  # last: it saves early stopping's state too
+            from mmfusion.models.checkpoint import EpochCheckpoint, read_state
+
+            checkpoint = EpochCheckpoint(self.checkpoint_dir, self.modality, early_stopping)
+            callbacks.append(checkpoint)
+            state = read_state(Path(self.checkpoint_dir))
+            if state:  # a resumed training: the per-epoch draws continue where it stopped
+                data.start_at(int(state["epoch"]))
+        hist = self.network.fit(
+            data,  # shuffled every epoch by itself, from `seed`; Keras' shuffle (Python's global RNG) stays off
+            validation_data=validation,  # so that a resumed run continues with the same batches
+            epochs=int(c.epochs),
+            shuffle=False,
+            verbose=0,
+            callbacks=callbacks,
+        )
+        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
+            return {k: list(vals) for k, vals in checkpoint.history.items()}
         return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x: dict) -> np.ndarray:

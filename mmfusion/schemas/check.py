@@ -183,6 +183,13 @@ def _dataset(d) -> None:
             steps = round(s[a] / s[b])
             if steps < 1 or abs(steps * s[b] - s[a]) > 1e-9 * max(s[a], 1.0):
                 _fail(f"dataset.series.{a}", s[a], f"a whole multiple of dataset.series.{b}={show(s[b])}")
+    w = s.get("window")
+    if w is not None and w.get("jitter_start") and w.get("length") is None:
+        _fail(
+            "dataset.series.window.jitter_start",
+            w.jitter_start,
+            "0 while dataset.series.window.length is null (jittered windows need a fixed length)",
+        )
     if s.source == "rieth" and s.length is not None and s.length > RIETH_SAMPLES[s.part]:
         _fail("dataset.series.length", s.length, f"null or 1..{RIETH_SAMPLES[s.part]} for dataset.series.part={s.part}")
     if t.source == "generate" and t.categories is not None and len(t.categories) != n:

@@ -68,6 +68,7 @@ class SyntheticSchema:
 class WindowSchema:
     start: int | None = None
     length: int | None = optional_at_least(1)
+    jitter_start: int = at_least(0, 0)  # training windows start at a random offset 0..jitter_start after start
 
 
 @dataclass

@@ -104,6 +104,28 @@ def test_window_after_onset_applies_to_the_factory_series(short_factory):
         )
 
 
+def test_jittered_window_starts_move_only_the_training_windows(short_factory):
+    def build(length, jitter=0):
+        window = ["dataset.series.window.start=0", f"dataset.series.window.length={length}"]
+        return build_dataset(
+            compose_cfg(short_factory + window + [f"dataset.series.window.jitter_start={jitter}"]).dataset
+        )
+
+    plain, wide, jittered = build(10), build(15), build(10, 5)
+    assert jittered.info["series_info"]["window_jitter_start"] == 5
+    assert jittered.info["series_info"]["window_length"] == 10
+    assert set(jittered.splits) == set(plain.splits) == {"train", "test"}
+    for name in plain.splits:
+        assert list(jittered.splits[name].ids) == list(plain.splits[name].ids)  # the same pairs
+    x = {d: np.asarray(ds.splits["train"].x["series"]) for d, ds in (("j", jittered), ("w", wide))}
+    offsets = [
+        next(o for o in range(6) if np.array_equal(x["j"][i], x["w"][i, o : o + 10])) for i in range(len(x["j"]))
+    ]  # each training window is its run's 10 samples from some offset 0..5 (StopIteration if none)
+    assert len(set(offsets)) > 1
+    test = {d: np.asarray(ds.splits["test"].x["series"]) for d, ds in (("j", jittered), ("p", plain))}
+    np.testing.assert_array_equal(test["j"], test["p"])  # test windows start at `start` exactly
+
+
 RIETH = SHARED_DATA / "tep_rieth_sample"
 
 
