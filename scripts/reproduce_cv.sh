@@ -6,8 +6,7 @@
 #   paper_text_original early_text_original  the text LSTM alone with the paper's training (model/text=lstm)
 #   early_peers      Conv1D + TF-IDF, windows 0.5 / 1 / 2 / 5 h
 #   early_lstm       experiment=early's LSTMs (searched recipes, ensembles) and the joint network, 0.5-5 h
-#   early_lstm_original  the paper's training for the LSTMs and the joint network, 0.5 / 1 / 2 h (not in the
-#                    default list: not run for the README yet)
+#   early_lstm_original  the paper's training for the LSTMs and the joint network, 0.5 / 1 / 2 h
 #   paper_conv1d     Conv1D series + the text LSTM with the paper's training, two repeats
 #   paper_lstm       experiment=paper (its text LSTM with the searched recipe), two repeats
 #   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
@@ -30,8 +29,8 @@ sweep() {  # sweep <name> <overrides...>
   python scripts/collect_results.py "$RUNS/$name" "$RESULTS/$name"
 }
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_text_original early_peers early_lstm paper_conv1d paper_lstm
-  paper_peers)
+[ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_text_original early_peers early_lstm early_lstm_original
+  paper_conv1d paper_lstm paper_peers)
 mmfusion data build experiment=early
 mmfusion data build experiment=paper
 for part in "${parts[@]}"; do
