@@ -12,7 +12,7 @@ fuse_all() {  # every job of a run or sweep re-fused with every rule (no retrain
 
 step "early diagnosis: the paper's LSTMs, windows of 0.5, 1, 2 and 5 h after the onset, real text, 3 seeds"
 mmfusion data build experiment=early
-mmfusion train -m experiment=early $REAL dataset.series.window.length=10,20,40,100 seed=0,1,2 \
+mmfusion train -m experiment=early model/text=lstm model/series=lstm $REAL dataset.series.window.length=10,20,40,100 seed=0,1,2 \
   hydra.sweep.dir="$RUNS/early_real_lstm" || true
 fuse_all "$RUNS/early_real_lstm"
 mmfusion report "$RUNS/early_real_lstm"
@@ -26,13 +26,13 @@ mmfusion report "$RUNS/early_real_peers"
 python scripts/collect_results.py "$RUNS/early_real_peers" "$RESULTS/early_real_peers"
 
 step "every fusion rule on the paper experiment with real text (validation split for the held-out rules)"
-mmfusion train experiment=paper $REAL dataset.val_fraction=0.15 seed=0 hydra.run.dir="$RUNS/paper_real_val"
+mmfusion train experiment=paper model/text=lstm $REAL dataset.val_fraction=0.15 seed=0 hydra.run.dir="$RUNS/paper_real_val"
 fuse_all "$RUNS/paper_real_val" robustness.enabled=true
 mmfusion report "$RUNS/paper_real_val"
 python scripts/collect_results.py "$RUNS/paper_real_val" "$RESULTS/paper_real_val"
 
 step "text LSTM: learned embedding vs word2vec (honest split, real text, 3 seeds)"
-mmfusion train -m experiment=early $REAL modalities=[text] model.text.embedding=learned,word2vec seed=0,1,2 \
+mmfusion train -m experiment=early model/text=lstm $REAL modalities=[text] model.text.embedding=learned,word2vec seed=0,1,2 \
   hydra.sweep.dir="$RUNS/early_text_embedding" || true
 mmfusion report "$RUNS/early_text_embedding"
 python scripts/collect_results.py "$RUNS/early_text_embedding" "$RESULTS/early_text_embedding"
