@@ -15,7 +15,7 @@ import sys
 
 from mmfusion import __version__
 from mmfusion.errors import MmfusionError
-from mmfusion.runtime import interrupt
+from mmfusion.runtime import interrupt, quiet
 
 COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>)
     "train": "train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)",
@@ -25,9 +25,10 @@ COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>
     "predict": "predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]: classify new records",
 }
 USAGE = (
-    "usage: mmfusion [--version] [--help] <command> [arguments]\n\ncommands:\n"
+    "usage: mmfusion [--version] [--help] [-v|--verbose] <command> [arguments]\n\ncommands:\n"
     + "".join(f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items())
     + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
+    + "-v / --verbose (or MMFUSION_VERBOSE=1): show TensorFlow's own start-up and log lines.\n"
 )
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # the format Hydra gives `train`
 
@@ -48,8 +49,17 @@ def _complete(args: list[str]) -> int:
     return 0
 
 
+def _global_flags(argv: list[str]) -> list[str]:
+    """Take the flags that come before the command (-v / --verbose) and quiet TensorFlow unless verbose."""
+    while argv and argv[0] in ("-v", "--verbose"):
+        os.environ[quiet.VERBOSE_ENV] = "1"  # also for the processes a run starts (simulation workers)
+        argv = argv[1:]
+    quiet.install()  # before any command imports TensorFlow: no absl / oneDNN / CUDA start-up lines
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _global_flags(list(sys.argv[1:] if argv is None else argv))
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if argv else 2
