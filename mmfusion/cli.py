@@ -40,9 +40,9 @@ def _complete(args: list[str]) -> int:
     words = line.split()
     if len(words) >= 2 and words[1] == "train" and (len(words) > 2 or line.endswith(" ")):
         os.environ["COMP_LINE"] = line.replace(" train", "", 1)
-        from mmfusion.commands import train
+        from mmfusion.commands import train_app  # Hydra and the schemas only: no TensorFlow
 
-        train.main(args)
+        train_app.help_or_complete(args)
         return 0
     prefix = words[1] if len(words) == 2 and not line.endswith(" ") else ""
     print(" ".join(c for c in COMMANDS if c.startswith(prefix)))
@@ -56,6 +56,22 @@ def _global_flags(argv: list[str]) -> list[str]:
         argv = argv[1:]
     quiet.install()  # before any command imports TensorFlow: no absl / oneDNN / CUDA start-up lines
     return argv
+
+
+def _help_only(command: str, rest: list[str]) -> bool:
+    """`mmfusion <command> --help` (and usage errors) answered without importing the command's module:
+    argparse parsers from commands/parsers.py, train's help and Hydra's queries from commands/train_app.py."""
+    if command == "train":
+        from mmfusion.commands import train_app
+
+        if not train_app.runs_nothing(rest):
+            return False
+        train_app.help_or_complete(rest)
+        return True
+    from mmfusion.commands import parsers
+
+    parsers.check(command, rest)  # exits on --help (0) or a usage error (2)
+    return False
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"mmfusion: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
         return 2
+    if _help_only(command, rest):
+        return 0
     if command != "train":  # train's logging is configured by Hydra
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     interrupt.install()  # Ctrl-C / SIGTERM: one line saying where it stopped, exit status 130 / 143

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -211,12 +210,10 @@ def _refuse_unwritable_dirs(overrides: list[str]) -> None:
 
 def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
-    import hydra
+    from mmfusion.commands import train_app
+    from mmfusion.config import precheck
 
-    from mmfusion.config import CONFIG_MODULE, precheck, register_resolvers
-    from mmfusion.schemas import register
-
-    register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
+    train_app.register()  # resolvers and the typed schemas the YAML files name in their defaults lists
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
@@ -224,11 +221,8 @@ def main(overrides: list[str]) -> None:
         return
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
-    register()  # the typed schemas the YAML files name in their defaults lists
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
-    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
-    sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
     multirun = any(arg in ("-m", "--multirun") for arg in overrides)
     hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
     with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more
-        task()
+        train_app.app(_task, overrides)
