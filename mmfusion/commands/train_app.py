@@ -72,12 +72,10 @@ def app(task: Callable, overrides: list[str]) -> None:
     main()
 
 
-def _task(cfg):  # never reached by help or completion; here should Hydra ever run it
-    from mmfusion.commands.train import _task as train_task
-
-    return train_task(cfg)
+def _no_task(cfg) -> None:
+    raise RuntimeError("mmfusion train: help, info and completion run no task")
 
 
 def help_or_complete(overrides: list[str]) -> None:
     """`mmfusion train --help` / `--hydra-help` / `--info` / `-sc ...`: Hydra prints, nothing trains."""
-    app(_task, overrides)
+    app(_no_task, overrides)
