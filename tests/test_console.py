@@ -85,3 +85,84 @@ def test_verbose_flag_is_taken_before_the_command(tmp_path):
     assert proc.returncode == 0 and proc.stdout.startswith("mmfusion ")
     proc = run_cli("--verbose", "nope", cwd=tmp_path, env=_env())
     assert proc.returncode == 2 and "unknown command 'nope'" in proc.stderr
+
+
+def test_run_start_lines_come_before_training_and_end_lines_after(tiny_run):
+    proc, run_dir = tiny_run
+    out = proc.stdout
+    start = out.index(f"run directory: {run_dir}\n")
+    assert start < out.index("| metric |")  # printed when the run starts, before the table
+    head = out[start:].split("| metric |")[0]
+    assert "dataset: synthetic" in head and "modalities ['series', 'text']" in head
+    assert "models: series=lstm, text=lstm; fusion: accuracy" in head and "seed: 0; device: " in head
+    tail = out.split("| metric |")[1]
+    assert f"mmfusion report {run_dir}" in tail and f"mmfusion fuse {run_dir} fusion=all" in tail
+
+
+def _job(sweep, name, overrides, accuracy=None, complete=True):
+    import json
+
+    job = sweep / name
+    (job / ".hydra").mkdir(parents=True)
+    (job / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if accuracy is not None:
+        models = {"text": {"accuracy": 0.5}, "series": {"accuracy": 0.6}, "fused": {"accuracy": accuracy}}
+        (job / "metrics.json").write_text(json.dumps({"modalities": ["series", "text"], "models": models}))
+    if complete:
+        (job / "COMPLETE").write_text("done\n")
+
+
+def test_sweep_summary_lists_jobs_failures_and_the_report_command(tmp_path, capsys):
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from mmfusion.commands.summary import SweepSummary, sweep_summary
+
+    sweep = tmp_path / "sweep"
+    _job(sweep, "0", ["dataset=synthetic", "seed=0"], accuracy=0.75)
+    _job(sweep, "1", ["dataset=synthetic", "seed=1"], accuracy=0.8125)
+    _job(sweep, "10", ["dataset=synthetic", "seed=2"], complete=False)
+    text, bad = sweep_summary(sweep)
+    lines = text.splitlines()
+    assert bad == 1 and lines[0] == f"sweep directory: {sweep} (3 job(s))"
+    assert lines[1] == "  every job: dataset=synthetic"
+    assert [ln.split()[0] for ln in lines[2:5]] == ["0", "1", "10"]  # numeric order, not 0, 1, 10 as text
+    assert "seed=0" in lines[2] and "complete" in lines[2] and lines[2].endswith("fused accuracy 0.7500")
+    assert "seed=2" in lines[4] and "not finished" in lines[4]
+    assert lines[5] == f"failed: job 10 ({sweep / '10'}): no COMPLETE marker"
+    assert lines[-1] == f"next: mmfusion report {sweep}"
+
+    class Failed:  # what Hydra hands on_job_end for a job whose task raised
+        from hydra.core.utils import JobStatus
+
+        status = JobStatus.FAILED
+        _return_value = ValueError("bad data\nsecond line")
+
+    cb = SweepSummary()
+    job_cfg = OmegaConf.create(
+        {
+            "hydra": {
+                "mode": RunMode.MULTIRUN,
+                "sweep": {"dir": str(sweep)},
+                "runtime": {"output_dir": str(sweep / "10")},
+            }
+        }
+    )
+    cb.on_job_end(job_cfg, Failed())
+    printed = capsys.readouterr().out
+    assert "(3 job(s) so far)" in printed and "FAILED" in printed
+    assert f"failed: job 10 ({sweep / '10'}): ValueError: bad data\n" in printed
+    cb.on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(sweep)}}}))
+    printed = capsys.readouterr().out
+    assert "(3 job(s))" in printed and "ValueError: bad data" in printed and f"mmfusion report {sweep}" in printed
+
+
+def test_sweep_summary_is_a_registered_hydra_callback():
+    from hydra import compose, initialize_config_module
+
+    from mmfusion.schemas import register
+
+    register()
+    with initialize_config_module(config_module="mmfusion.conf", version_base="1.3"):
+        cfg = compose(config_name="config", return_hydra_config=True)
+    assert cfg.hydra.callbacks.sweep_summary._target_ == "mmfusion.commands.summary.SweepSummary"

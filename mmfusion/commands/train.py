@@ -166,7 +166,11 @@ def _resume_hint(cfg, out: str) -> str:
 def _task(cfg) -> dict:
     from hydra.core.hydra_config import HydraConfig
 
-    out = HydraConfig.get().runtime.output_dir
+    from mmfusion.commands import summary
+
+    hc = HydraConfig.get()
+    out = hc.runtime.output_dir
+    print(summary.run_start(cfg, out, hc.runtime.choices, summary.device(cfg)), end="", flush=True)
     with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
         result = train(cfg, out)
     print(result["table"], end="")
@@ -174,6 +178,10 @@ def _task(cfg) -> dict:
         f"run directory: {out}"
         + (" (already complete with the same config; kept as it was)" if result.get("skipped") else "")
     )
+    from hydra.types import RunMode
+
+    if hc.mode != RunMode.MULTIRUN:  # a sweep ends with its own summary (commands/summary.py)
+        print(summary.run_end(out), end="")
     # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
     score = result.get("objective", result["metrics"].get("objective", {}).get("value"))
     return score if score is not None else result["accuracy"]
