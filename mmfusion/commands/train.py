@@ -54,7 +54,9 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
         )
     with interrupt.stage("building the dataset"):
-        ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+        ds = build_dataset(
+            cfg.dataset, cfg.modalities
+        )  # only the modalities trained; numpy-seeded; before TensorFlow, so bad data fails fast
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
     seed_everything(cfg.seed, cfg.deterministic)
     strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
