@@ -166,3 +166,97 @@ def test_sweep_summary_is_a_registered_hydra_callback():
     with initialize_config_module(config_module="mmfusion.conf", version_base="1.3"):
         cfg = compose(config_name="config", return_hydra_config=True)
     assert cfg.hydra.callbacks.sweep_summary._target_ == "mmfusion.commands.summary.SweepSummary"
+
+
+class _Stream:
+    """A stream that says whether it is a terminal."""
+
+    def __init__(self, tty: bool):
+        self.tty, self.text = tty, ""
+
+    def isatty(self) -> bool:
+        return self.tty
+
+    def write(self, s: str) -> None:
+        self.text += s
+
+    def flush(self) -> None:
+        pass
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _epochs(cb, clock, epochs: int, steps: int, step_s: float) -> None:
+    cb.set_params({"epochs": epochs, "steps": steps})
+    cb.on_train_begin()
+    for e in range(epochs):
+        cb.on_epoch_begin(e)
+        for b in range(steps):
+            clock.now += step_s
+            cb.on_train_batch_end(b)
+        cb.on_epoch_end(e, {"accuracy": 0.5, "loss": 1.25, "learning_rate": 0.001})
+    cb.on_train_end()
+
+
+def test_epoch_lines_have_time_and_etas_and_a_live_bar_on_a_terminal(caplog, monkeypatch):
+    from omegaconf import OmegaConf
+
+    from mmfusion.models.progress import EpochProgress
+    from mmfusion.runtime import progress
+
+    cfg = OmegaConf.create({"model": {"series": {"epochs": 3}, "text": {"epochs": 2, "ensemble": 2}}})
+    plan = progress.plan_run(cfg, ["series", "text"])
+    assert plan.total == {"series": 3, "text": 4}
+    clock, out = _Clock(), _Stream(tty=True)
+    cb = EpochProgress("series", 3, stream=out, clock=clock)
+    with caplog.at_level("INFO", logger="mmfusion.models.base"):
+        _epochs(cb, clock, 3, 4, 0.5)  # 2 s per epoch
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[0] == "series epoch 1/3 accuracy=0.5000 loss=1.2500 | 2 s, series 0:04 left, run ~0:12 left"
+    assert lines[2].endswith("series 0:00 left, run ~0:08 left")  # text: 4 epochs at series' 2 s
+    assert "\r\x1b[K" in out.text and "series epoch 2/3 [" in out.text and "4/4" in out.text
+    assert out.text.endswith("\r\x1b[K")  # the bar is cleared before each epoch line and at the end
+
+
+def test_no_bar_and_no_carriage_return_when_not_a_terminal(caplog, monkeypatch):
+    from mmfusion.models.progress import EpochProgress
+    from mmfusion.runtime import progress
+
+    progress.PLAN = progress.Plan()
+    monkeypatch.setenv(progress.INTERVAL_ENV, "1.5")  # a plain line at most every 1.5 s within an epoch
+    clock, out = _Clock(), _Stream(tty=False)
+    cb = EpochProgress("text", 2, stream=out, clock=clock)
+    with caplog.at_level("INFO", logger="mmfusion.models.base"):
+        _epochs(cb, clock, 2, 4, 1.0)
+    lines = [r.getMessage() for r in caplog.records]
+    assert out.text == "" and not any("\r" in ln for ln in lines)
+    assert lines[0] == "text epoch 1/2: batch 2/4, 0:02 elapsed, epoch ETA 0:02"
+    assert "text epoch 1/2 accuracy=0.5000 loss=1.2500 | 4 s, text 0:04 left" in lines
+    assert len(lines) == 6  # 2 batch lines and 1 epoch line per epoch
+
+
+def test_simulation_counter_is_tqdm_on_a_terminal_and_plain_lines_otherwise(caplog, monkeypatch):
+    from mmfusion.runtime import progress
+
+    tty = progress.counter(3, "TEP runs", "run", stream=_Stream(tty=True))
+    assert type(tty).__module__.startswith("tqdm")
+    tty.close()
+    monkeypatch.setenv(progress.INTERVAL_ENV, "1000")
+    plain = progress.counter(3, "TEP runs", "run", stream=_Stream(tty=False))
+    with caplog.at_level("INFO", logger="mmfusion.runtime.progress"):
+        for _ in range(3):
+            plain.update()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 1 and lines[0].startswith("TEP runs: 3/3 run(s) (100%)")  # the last one always
+
+
+def test_a_real_run_logs_timed_epochs_without_carriage_returns(tiny_run):
+    proc, _ = tiny_run
+    assert "\r" not in proc.stdout and "\r" not in proc.stderr
+    assert re.search(r"series epoch 2/2 accuracy=\S+ loss=\S+ \| \S+ s, series 0:00 left", proc.stdout)

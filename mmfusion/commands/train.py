@@ -32,7 +32,7 @@ from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, interrupt, launchers, tracking
+from mmfusion.runtime import devices, interrupt, launchers, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     joint = (cfg.get("joint") or {}).get("name", "none") != "none"
     models = names + (["joint"] if joint else [])
+    progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         resuming = mode == "resume"
