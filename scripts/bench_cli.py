@@ -1,6 +1,7 @@
 """Time the CLI's answers that must feel instant: `mmfusion --help`, `mmfusion <command> --help`, a
 shell-completion TAB (the query the installed completion script sends). Each case runs N times in a
-fresh subprocess (as a shell would start it); the table gives the median and the slowest wall time.
+fresh subprocess (as a shell would start it); the table gives the median and the slowest wall time
+and the median CPU time (user + system; on a busy machine the wall time grows, the CPU time much less).
 
     python scripts/bench_cli.py            # 5 runs per case
     python scripts/bench_cli.py -n 11 --limit 1.5
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -37,7 +39,9 @@ CASES = [  # (label, arguments, extra environment)
 ]
 
 
-def once(args: list[str], env: dict) -> float:
+def once(args: list[str], env: dict) -> tuple[float, float]:
+    """(wall seconds, CPU seconds: user + system of the child) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     tic = time.perf_counter()
     proc = subprocess.run(
         [sys.executable, "-m", "mmfusion", *args],
@@ -47,9 +51,11 @@ def once(args: list[str], env: dict) -> float:
         text=True,
     )
     took = time.perf_counter() - tic
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode not in (0, None):
         raise SystemExit(f"mmfusion {' '.join(args)} failed ({proc.returncode}): {proc.stderr[-500:]}")
-    return took
+    return took, cpu
 
 
 def main() -> int:
@@ -57,13 +63,17 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=5, help="runs per case (default 5)")
     ap.add_argument("--limit", type=float, default=1.5, help="seconds a median may take (default 1.5)")
     ns = ap.parse_args()
-    print(f"| case | median s | max s | runs |  (python {sys.version.split()[0]}, {os.cpu_count()} CPUs)")
-    print("|---|---|---|---|")
+    load = os.getloadavg()[0]
+    print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load:.1f} at the start")
+    print("| case | median wall s | max wall s | median CPU s | runs |")
+    print("|---|---|---|---|---|")
     slow = []
     for label, args, env in CASES:
-        times = [once(args, env) for _ in range(ns.n)]
+        runs = [once(args, env) for _ in range(ns.n)]
+        times = [wall for wall, _ in runs]
         med = statistics.median(times)
-        print(f"| {label} | {med:.2f} | {max(times):.2f} | {ns.n} |", flush=True)
+        cpu = statistics.median(c for _, c in runs)
+        print(f"| {label} | {med:.2f} | {max(times):.2f} | {cpu:.2f} | {ns.n} |", flush=True)
         if med > ns.limit:
             slow.append(label)
     if slow:
