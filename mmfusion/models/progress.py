@@ -1,9 +1,11 @@
 """Training progress of a Keras network: one log line per epoch with its time and the ETAs of the network
 and of the run, and a live bar while an epoch runs when stdout is a terminal.
 
-Log line (also in the run's log file): `series epoch 3/20 accuracy=0.8125 loss=0.4967 | 2.1 s, series 0:36 left,
-run ~1:10 left` (the epoch's time; ETAs from the epochs after the first, which also traces the graph). The run's figure comes from runtime.progress.PLAN (every network's
-planned epochs; networks not started yet are reckoned at the mean time per epoch so far, hence `~`).
+Log line (also in the run's log file), e.g. from a synthetic run with 4 epochs:
+`series epoch 1/4 accuracy=0.3938 loss=1.3629 | 10 s, series 0:30 left, run ~1:10 left`: the epoch's time,
+the network's ETA (from its epochs after the first, which also traces the graph) and the run's, from
+runtime.progress.PLAN (every network's planned epochs; networks not started yet are reckoned at the
+mean time per epoch so far, hence `~`).
 Not a terminal (a log file, a pipe, SLURM): no bar and no carriage return, and an epoch that lasts
 longer than MMFUSION_PROGRESS_INTERVAL seconds (default 30) gets a plain line about its batches.
 """
