@@ -260,3 +260,13 @@ def test_a_real_run_logs_timed_epochs_without_carriage_returns(tiny_run):
     proc, _ = tiny_run
     assert "\r" not in proc.stdout and "\r" not in proc.stderr
     assert re.search(r"series epoch 2/2 accuracy=\S+ loss=\S+ \| \S+ s, series 0:00 left", proc.stdout)
+
+
+def test_run_plan_counts_networks_trained_by_epochs_only():
+    from mmfusion.config import compose_config
+    from mmfusion.runtime import progress
+
+    cfg = compose_config(["experiment=early", "model/text=tfidf_logreg", "model/series=lstm"])
+    assert progress.plan_run(cfg, ["series", "text"]).total == {"series": 60}  # early's text epochs: ignored
+    cfg = compose_config(["experiment=early"])  # lstm_tuned: 5 text / 3 series networks averaged
+    assert progress.plan_run(cfg, ["series", "text"]).total == {"series": 3 * 60, "text": 5 * 40}

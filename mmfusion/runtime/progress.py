@@ -95,11 +95,18 @@ PLAN = Plan()
 def plan_run(cfg, models: list[str]) -> Plan:
     """Start the run's plan: for each network trained by epochs (not tfidf_logreg / minirocket), its
     epochs times its ensemble members."""
+    from omegaconf import OmegaConf
+
+    from mmfusion.schemas.models import UntrainedSchema
+
     global PLAN
     PLAN = Plan()
     for name in models:
         c = cfg.get("joint") if name == "joint" else (cfg.get("model") or {}).get(name)
         epochs = c.get("epochs") if c is not None else None
+        kind = OmegaConf.get_type(c) if OmegaConf.is_config(c) else None
+        if isinstance(kind, type) and issubclass(kind, UntrainedSchema):
+            continue  # tfidf_logreg, minirocket: an experiment's epochs=... are ignored for them
         if epochs:
             PLAN.total[name] = int(epochs) * int(c.get("ensemble") or 1)
     return PLAN
