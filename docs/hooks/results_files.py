@@ -58,9 +58,7 @@ def on_files(files, config):
         if not (root / path).is_file():
             log.warning("a page links to %s, which is not a committed file", path)
             continue
-        files.append(
-            ResultFile(path, str(root), config["site_dir"], config["use_directory_urls"], dest_uri=path)
-        )
+        files.append(ResultFile(path, str(root), config["site_dir"], config["use_directory_urls"], dest_uri=path))
     return files
 
 
