@@ -40,5 +40,5 @@ clean-venv:
 # The documentation site (mkdocs.yml, docs/): --strict fails on any warning, a broken link or anchor included.
 .PHONY: docs
 docs: install
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 test: docs
