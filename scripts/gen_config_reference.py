@@ -194,7 +194,7 @@ def render() -> str:
     out += [
         "Config groups chosen on the command line (`group=option`), each documented below: "
         + ", ".join(f"`{g}`" for g in PREFIX)
-        + "; also `experiment` (delta files in `conf/experiment/`) and `hparams_search` (`conf/hparams_search/`).",
+        + "; then `experiment` (delta files in `conf/experiment/`); `hparams_search` (`conf/hparams_search/`) is on the [Hyper-parameter search](../hparams-search.md) page.",
         "",
     ]
     for group, prefix in PREFIX.items():
@@ -230,7 +230,33 @@ def render() -> str:
             ]
             base = schemas["simulate"].__mro__[1]
             out += key_table(base, prefix, series_keys, {"source"}) + [""]
+    out += experiments()
     return "\n".join(out).rstrip() + "\n"
+
+
+def experiments() -> list[str]:
+    """What each conf/experiment/<name>.yaml changes: the group options it picks and the keys it sets."""
+    out = [
+        "## `experiment`",
+        "",
+        "Delta files applied last (`experiment=<name>`): the group options each picks and the values it sets",
+        "over the defaults above; any of them can still be overridden on the command line.",
+        "",
+    ]
+    for option in options_of("experiment"):
+        keys, defaults = read_yaml(CONF / "experiment" / f"{option}.yaml")
+        picks = [
+            d.removeprefix("override ").lstrip("/").replace(": ", "=") for d in defaults if d.startswith("override")
+        ]
+        out += [f"### `experiment={option}`", ""]
+        if picks:
+            out += ["Picks " + ", ".join(f"`{p}`" for p in picks) + ".", ""]
+        out += ["| key | value | meaning (from the YAML) |", "|---|---|---|"]
+        for key, (value, comment) in keys.items():
+            if value:
+                out.append(f"| `{key}` | `{cell(value)}` | {cell(comment)} |")
+        out.append("")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
