@@ -1,0 +1,534 @@
+"""Write the docs' result tables from the committed result files, and check that the pages still match them.
+
+A page marks a generated table with two comments; everything between them belongs to this script:
+
+    <!-- table: cv_paper/table4 -->
+
+    | models | sequence model | ... |
+
+    <!-- /table -->
+
+Each table name below (TABLES) reads its figures from the files of the folders it cites under
+outputs/results/ (the report.md tables and sentences `mmfusion report` wrote, joint_summary.md) and the
+paper's own figures from scripts/paper_results.yaml, never from the page. Cells are copied as the
+report wrote them; only labels, links, column choice and emphasis are the page's.
+
+    python scripts/docs_tables.py            # rewrite every marked table in README.md and docs/*.md
+    python scripts/docs_tables.py --check    # exit 1 when a marked table differs from what the results give
+
+tests/test_docs_numbers.py runs the check, and also ties the numbers written in prose next to a link to a
+result folder to that folder's files (see `prose_numbers`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import difflib
+import fnmatch
+import functools
+import posixpath
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "outputs" / "results"
+PAPER = Path(__file__).resolve().parent / "paper_results.yaml"
+MARKER = re.compile(r"<!-- table: ([\w/.\-]+) -->\n(.*?)<!-- /table -->", re.S)
+HEADING = re.compile(r"^#+ (.*)$")
+GAIN = re.compile(
+    r"Fused minus (\w+) \(the best single model\): ([+\-]\d+\.\d+) points, 95% interval "
+    r"\[([+\-]\d+\.\d+), ([+\-]\d+\.\d+)\]: (resolved|not resolved) \([^)]*\)\. McNemar p per repeat: ([^\n]*?)\.?$",
+    re.M,
+)
+CLASSES = ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
+
+
+def pages() -> list[Path]:
+    """The pages that may hold generated tables: README.md and docs/*.md (the generated reference aside)."""
+    return [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+# ---------------------------------------------------------------------------------------------- reading results
+
+
+@dataclass
+class Table:
+    """A Markdown table of a result file: its header, its rows (cells as written) and the heading above it."""
+
+    section: str
+    header: list[str]
+    rows: list[list[str]]
+
+    def row(self, label: str) -> dict[str, str]:
+        for cells in self.rows:
+            if cells[0] == label:
+                return dict(zip(self.header, cells, strict=False))
+        raise KeyError(f"no row {label!r} in the table {self.header[0]!r} under {self.section!r}")
+
+
+def _cells(line: str) -> list[str]:
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def parse_tables(text: str) -> list[Table]:
+    """Every Markdown table of a file, with the nearest heading above it."""
+    tables, section, lines = [], "", text.splitlines()
+    i = 0
+    while i < len(lines):
+        if m := HEADING.match(lines[i]):
+            section = m.group(1)
+        if lines[i].startswith("|") and i + 1 < len(lines) and re.match(r"^\|[\s\-|:]+\|$", lines[i + 1]):
+            header, rows, i = _cells(lines[i]), [], i + 2
+            while i < len(lines) and lines[i].startswith("|"):
+                rows.append(_cells(lines[i]))
+                i += 1
+            tables.append(Table(section, header, rows))
+            continue
+        i += 1
+    return tables
+
+
+@dataclass
+class Report:
+    """One result file (a folder's report.md by default), read once."""
+
+    folder: str
+    name: str = "report.md"
+
+    @functools.cached_property
+    def text(self) -> str:
+        path = RESULTS / self.folder / self.name
+        if not path.is_file():
+            raise FileNotFoundError(f"outputs/results/{self.folder}/{self.name} is not a committed file")
+        return path.read_text(encoding="utf-8")
+
+    @functools.cached_property
+    def tables(self) -> list[Table]:
+        return parse_tables(self.text)
+
+    def table(self, first_header: str, section: str | None = None) -> Table:
+        """The table whose first header cell starts with first_header, under a heading containing section."""
+        for t in self.tables:
+            if t.header[0].startswith(first_header) and (section is None or section in t.section):
+                return t
+        raise KeyError(f"outputs/results/{self.folder}/{self.name}: no table {first_header!r} under {section!r}")
+
+    def section_text(self, section: str) -> str:
+        """The text from the heading that contains section to the next heading of the same or a higher level."""
+        lines = self.text.splitlines()
+        for i, line in enumerate(lines):
+            if line.startswith("#") and section in line:
+                level = len(line) - len(line.lstrip("#"))
+                end = next(
+                    (
+                        j
+                        for j in range(i + 1, len(lines))
+                        if lines[j].startswith("#") and len(lines[j]) - len(lines[j].lstrip("#")) <= level
+                    ),
+                    len(lines),
+                )
+                return "\n".join(lines[i:end])
+        raise KeyError(f"outputs/results/{self.folder}/{self.name}: no heading with {section!r}")
+
+    def gain(self, section: str) -> dict[str, str]:
+        """The 'Fused minus <best> ...' sentence of a pooled cross-validation group."""
+        m = GAIN.search(self.section_text(section))
+        if m is None:
+            raise KeyError(f"outputs/results/{self.folder}/{self.name}: no 'Fused minus' sentence under {section!r}")
+        best, diff, lo, hi, verdict, p = m.groups()
+        return {"best": best, "diff": diff, "lo": lo, "hi": hi, "verdict": verdict, "mcnemar": p}
+
+
+@functools.cache
+def report(folder: str, name: str = "report.md") -> Report:
+    return Report(folder, name)
+
+
+@functools.cache
+def paper() -> dict:
+    return yaml.safe_load(PAPER.read_text(encoding="utf-8"))
+
+
+# ------------------------------------------------------------------------------------------------- rendering
+
+
+def markdown(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(re.sub(r"\|  (?=\|)", "| ", line) for line in lines) + "\n"
+
+
+def bold(cell: str) -> str:
+    return f"**{cell}**" if cell else cell
+
+
+@dataclass
+class Page:
+    """Where a table is written: links to result folders are relative to the page."""
+
+    path: str  # relative to the repository root
+
+    def link(self, folder: str, file: str = "") -> str:
+        target = posixpath.join("outputs/results", folder, file)
+        return posixpath.relpath(target, posixpath.dirname(self.path) or ".") + ("" if file else "/")
+
+    def cite(self, folder: str, file: str = "") -> str:
+        return f"[`{folder}{'/' + file if file else ''}`]({self.link(folder, file)})"
+
+
+def _gain_cell(g: dict[str, str]) -> str:
+    return f"{g['diff']} [{g['lo']}, {g['hi']}] vs {g['best']}: {g['verdict']}"
+
+
+def _pooled(folder: str, group: str = "all runs") -> tuple[dict[str, str], dict[str, str] | None]:
+    """A pooled cross-validation group's Table IV accuracy row and its gain sentence (None: one model)."""
+    r = report(folder)
+    acc = r.table("Table IV (pooled)", f"Group `{group}`").row("accuracy %")
+    try:
+        gain = r.gain(f"Group `{group}`")
+    except KeyError:
+        gain = None
+    return acc, gain
+
+
+def _paper_accuracy() -> list[str]:
+    p = paper()["table4_accuracy_percent"]
+    return [f"{p[m]:.2f}" for m in ("series", "text", "fused")]
+
+
+def _paper_auc() -> list[str]:
+    p = paper()["table3_auc"]
+    series = f"lowest of the three, down to {p['series']['lowest']:.4f} (type {p['series']['type']})"
+    return [series, f"> {p['text']['above']} for every type", f"> {p['fused']['above']} for every type"]
+
+
+# ------------------------------------------------------------------------------------------------- the tables
+
+
+def cv_paper_table4(page: Page) -> str:
+    """README and results.md: Table IV cross-validated (pooled accuracy) beside the paper."""
+    header = [
+        "models",
+        "sequence model",
+        "text model",
+        "fused (the paper's rule)",
+        "fused minus best single [95% CI]",
+        "report",
+    ]
+    rows = [["paper", *_paper_accuracy(), "", ""]]
+    runs = [
+        (
+            "`experiment=paper`: the paper's LSTMs, text with the searched recipe (5 networks)",
+            "cv_paper_lstm",
+            {"text"},
+        ),
+        ("the paper's text training (`model/text=lstm`), text alone", "cv_paper_text", set()),
+        ("Conv1D series + the paper's text training", "cv_paper_conv1d", set()),
+        ("peers: Conv1D + TF-IDF/logistic regression", "cv_paper_peers", set()),
+    ]
+    for label, folder, emphasis in runs:
+        acc, gain = _pooled(folder)
+        cells = [bold(acc.get(m, "")) if m in emphasis else acc.get(m, "") for m in ("series", "text", "fused")]
+        rows.append([label, *cells, _gain_cell(gain) if gain else "", page.cite(folder)])
+    return markdown(header, rows)
+
+
+def cv_paper_table3(page: Page) -> str:
+    """README and results.md: Table III cross-validated (pooled per-class AUC of experiment=paper) beside the paper."""
+    t = report("cv_paper_lstm").table("Table III (pooled AUC)", "Group `all runs`")
+    rows = []
+    for i, cls in enumerate(CLASSES, 1):
+        row = t.row(cls)
+        rows.append([f"{i} {cls.replace('_', ' ')}", row["series"], row["text"], row["fused"]])
+    rows.append(["paper", *_paper_auc()])
+    return markdown(["type", "sequence model", "text model", "fused"], rows)
+
+
+def _single_split_accuracy(folder: str) -> list[str]:
+    row = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")
+    return [row["series"], row["text"], row["fused"]]
+
+
+def single_split_table4(page: Page) -> str:
+    """results.md: Table IV on the single split, mean ± std over seeds (superseded, kept for the paper's protocol)."""
+    rows = [["paper", *_paper_accuracy(), ""]]
+    for label, folder in [
+        ("mmfusion, the paper's protocol (resample, then split)", "paper_real_paper_protocol"),
+        ("mmfusion, honest split (default)", "paper_real_honest"),
+        (
+            "mmfusion, honest split, the project's generated text instead of factoryReports (seeds 0-1)",
+            "paper_generated_honest",
+        ),
+    ]:
+        rows.append([label, *_single_split_accuracy(folder), page.cite(folder)])
+    return markdown(["", "sequence model", "text model", "proposed (fused)", "report"], rows)
+
+
+def single_split_table3(page: Page) -> str:
+    """results.md: Table III on the single split (honest), mean ± std over seeds."""
+    t = report("paper_real_honest").table("class", "One-vs-rest AUC")
+    rows = []
+    for i, cls in enumerate(CLASSES, 1):
+        row = t.row(cls)
+        rows.append([f"{i} {cls.replace('_', ' ')}", row["series"], row["text"], row["fused"]])
+    rows.append(["paper", *_paper_auc()])
+    return markdown(["type", "sequence model", "text model", "proposed (fused)"], rows)
+
+
+WINDOWS = [(10, "0.5"), (20, "1"), (40, "2"), (100, "5")]  # dataset.series.window.length -> hours (20 samples/h)
+
+
+def _cv_early(folder: str, series: str, text: str, emphasis: set[str]) -> str:
+    header = [
+        "hours since onset",
+        series,
+        text,
+        "fused (validation-accuracy weights)",
+        "fused minus best [95% CI]",
+        "McNemar p",
+    ]
+    rows = []
+    for length, hours in WINDOWS:
+        acc, gain = _pooled(folder, f"dataset.series.window.length={length}")
+        fused = bold(acc["fused"]) if hours in emphasis else acc["fused"]
+        rows.append([hours, acc["series"], acc["text"], fused, _gain_cell(gain), gain["mcnemar"]])
+    return markdown(header, rows)
+
+
+def cv_early_peers(page: Page) -> str:
+    """early-diagnosis.md: the peers cross-validated at each window."""
+    return _cv_early("cv_early_peers", "series Conv1D", "text TF-IDF+LR", set())
+
+
+def cv_early_lstm(page: Page) -> str:
+    """early-diagnosis.md: the paper's LSTMs (searched recipes) cross-validated at each window."""
+    return _cv_early("cv_early_lstm", "series LSTM", "text LSTM", {"1", "2"})
+
+
+def _group(folder: str, group: str, model: str) -> str:
+    """A cross-validation sweep's pooled accuracy [95% CI] for one group (a row of its first table)."""
+    return report(folder).table("accuracy %", "Accuracy on the test split").row(group)[model]
+
+
+def _seed_mean(folder: str, model: str, seed: int) -> str:
+    """One repeat's accuracy over its folds: the per-fold table's figures weighted by their test pairs."""
+    rows = [r for r in report(folder).table("per fold", "Per fold").rows if r[0].startswith(f"seed {seed}, fold ")]
+    header = report(folder).table("per fold", "Per fold").header
+    n = [int(r[header.index("n")]) for r in rows]
+    acc = [float(r[header.index(model)]) for r in rows]
+    return f"{sum(a * k for a, k in zip(acc, n, strict=True)) / sum(n):.2f}"
+
+
+def cv_recipes(page: Page) -> str:
+    """hparams-search.md: the paper's training against the searched recipes, one network and K networks."""
+    header = [
+        "model",
+        "the paper's training",
+        "searched recipe, one network",
+        "searched recipe, mean of K seeded networks",
+        "reports",
+    ]
+    early_text = ("cv_recipes_early_text", "cv_recipes_early_text_searched", "cv_recipes_early_text_searched_e5")
+    series = "cv_recipes_early_series_searched"
+    paper_text = "cv_recipes_paper_text"
+    no, yes = "training.unique_units=False", "training.unique_units=True"
+    rows = [
+        [
+            "text LSTM, early experiment (805 pairs, 463 texts)",
+            *(_group(f, no, "text") for f in early_text[:2]),
+            bold(_group(early_text[2], no, "text")) + " (K = 5)",
+            ", ".join(page.cite(f) for f in early_text),
+        ],
+        [
+            "text LSTM, paper experiment (2,000 pairs, 463 texts; 30 epochs, no validation split)",
+            f"{_seed_mean('cv_paper_text', 'text', 0)} (seed 0's folds; seeds 0-1 pooled "
+            f"{_group('cv_paper_text', 'all runs', 'text')})",
+            _group(paper_text, "model.text.ensemble=1", "text"),
+            _group(paper_text, "model.text.ensemble=3", "text") + " (K = 3)",
+            ", ".join(page.cite(f) for f in ("cv_paper_text", paper_text)),
+        ],
+        [
+            "series LSTM, early experiment, first 2 h (805 pairs, 400 runs)",
+            _group("cv_recipes_early_series", "all runs", "series"),
+            _group(series, "model.series.ensemble=1", "series"),
+            bold(_group(series, "model.series.ensemble=3", "series")) + " (K = 3)",
+            ", ".join(page.cite(f) for f in ("cv_recipes_early_series", series)),
+        ],
+        [
+            "text LSTM trained on unique texts (`training.unique_units=true`), early",
+            *(_group(f, yes, "text") for f in early_text[:2]),
+            _group(early_text[2], yes, "text") + " (K = 5)",
+            ", ".join(page.cite(f) for f in early_text),
+        ],
+    ]
+    return markdown(header, rows)
+
+
+TABLES = {
+    "cv_paper/table4": cv_paper_table4,
+    "cv_paper/table3": cv_paper_table3,
+    "single_split/table4": single_split_table4,
+    "single_split/table3": single_split_table3,
+    "cv_early/peers": cv_early_peers,
+    "cv_early/lstm": cv_early_lstm,
+    "cv_recipes": cv_recipes,
+}
+
+
+# ------------------------------------------------------------------------------------------- numbers in prose
+
+CITE = re.compile(r"outputs/results/([\w*{},.\-]+)")
+DECIMAL = re.compile(r"(?<![\w.])[+\-]?\d+\.\d+(?![\w.]|\.\d)")
+FILE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?")
+TEXT_FILES = {".md", ".csv", ".json", ".txt"}
+
+
+def cited_folders(text: str) -> set[str]:
+    """Result folders a piece of text names (outputs/results/<name>, a pattern such as early_tune_* expanded)."""
+    names = sorted(p.name for p in RESULTS.iterdir() if p.is_dir())
+    found = set()
+    for raw in CITE.findall(text):
+        first = raw.split("/")[0].rstrip(".,")
+        alternatives = [first]
+        if m := re.search(r"\{([^}]*)\}", first):  # early_search_{text,series}
+            alternatives = [first[: m.start()] + alt + first[m.end() :] for alt in m.group(1).split(",")]
+        for pattern in alternatives:
+            found.update(n for n in names if fnmatch.fnmatch(n, pattern))
+    return found
+
+
+@functools.cache
+def folder_values(folder: str) -> list[float]:
+    """Every number in a result folder's text files (reports, summaries, metrics.json, tables), sorted.
+
+    Training histories (history/*.csv: a number per epoch) are left out: they would tie almost anything.
+    """
+    values = set()
+    for path in (RESULTS / folder).rglob("*"):
+        if path.suffix not in TEXT_FILES or not path.is_file() or "history" in path.parts:
+            continue
+        for token in FILE_NUMBER.findall(path.read_text(encoding="utf-8", errors="replace")):
+            v = abs(float(token))
+            values.update((v, v * 100) if v <= 1 else (v,))  # a fraction may be written as a percentage
+    return sorted(values)
+
+
+def tied(number: str, folders: set[str]) -> bool:
+    """Whether the number, as written (its decimals), is a value of one of the folders' files rounded."""
+    x = abs(float(number))
+    decimals = len(number.split(".")[1])
+    half = 0.5 * 10**-decimals + 1e-9
+    for folder in folders:
+        values = folder_values(folder)
+        i = bisect.bisect_left(values, x - half)
+        if i < len(values) and values[i] <= x + half:
+            return True
+    return False
+
+
+def _blocks(text: str) -> list[tuple[int, str]]:
+    """A page's paragraphs, list items and table rows with their first line number; code and generated tables out."""
+    text = MARKER.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    blocks, current, start, fenced = [], [], 0, False
+    for n, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("```"):
+            fenced = not fenced
+            line = ""
+        if fenced:
+            line = ""
+        new_item = line.startswith(("|", "- ", "* ")) or re.match(r"^\d+\. ", line)
+        if not line.strip() or new_item or (current and current[-1].startswith("|")):
+            if current:
+                blocks.append((start, "\n".join(current)))
+            current, start = [], n
+        if line.strip():
+            if not current:
+                start = n
+            current.append(line)
+    if current:
+        blocks.append((start, "\n".join(current)))
+    return blocks
+
+
+def prose_numbers(path: Path) -> list[tuple[int, str, str, bool]]:
+    """(line, number, folders, tied) for every decimal number in a paragraph citing a result folder.
+
+    A paragraph is a run of lines, a list item or a table row; a number in it ties when a file of a folder
+    it cites holds the number as written (rounded to its decimals; a fraction may be written as a
+    percentage). Inline code and link targets are not prose: `model.text.lr=1e-5` or a file name are skipped.
+    """
+    out = []
+    for line, block in _blocks(path.read_text(encoding="utf-8")):
+        block_folders = cited_folders(block)
+        if not block_folders:
+            continue
+        prose = re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`]*`", "", block))
+        for number in DECIMAL.findall(prose):
+            out.append((line, number, ",".join(sorted(block_folders)), tied(number, block_folders)))
+    return out
+
+
+# -------------------------------------------------------------------------------------------- writing, checking
+
+
+def render_page(path: Path, text: str) -> str:
+    """The page with every marked table regenerated; an unknown table name is an error."""
+    page = Page(path.relative_to(ROOT).as_posix())
+
+    def fill(m: re.Match) -> str:
+        name = m.group(1)
+        if name not in TABLES:
+            raise KeyError(f"{page.path}: unknown generated table {name!r} (known: {', '.join(TABLES)})")
+        return f"<!-- table: {name} -->\n\n{TABLES[name](page)}\n<!-- /table -->"
+
+    return MARKER.sub(fill, text)
+
+
+def marked(text: str) -> list[str]:
+    return [m.group(1) for m in MARKER.finditer(text)]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when a page's tables differ from the results")
+    parser.add_argument("--prose", action="store_true", help="list the numbers in prose that no cited result holds")
+    args = parser.parse_args(argv)
+    if args.prose:
+        total = untied = 0
+        for path in pages():
+            for line, number, folders, ok in prose_numbers(path):
+                total += 1
+                if not ok:
+                    untied += 1
+                    print(f"{path.relative_to(ROOT).as_posix()}:{line}: {number} not in {folders}")
+        print(f"{total - untied} of {total} numbers in prose citing a result folder tie to its files; {untied} do not")
+        return 0
+    stale = 0
+    for path in pages():
+        text = path.read_text(encoding="utf-8")
+        new = render_page(path, text)
+        if new == text:
+            continue
+        rel = path.relative_to(ROOT).as_posix()
+        if args.check:
+            stale += 1
+            diff = difflib.unified_diff(
+                text.splitlines(), new.splitlines(), rel, rel + " (from the results)", lineterm=""
+            )
+            print("\n".join(diff))
+        else:
+            path.write_text(new, encoding="utf-8")
+            print(f"rewrote the tables of {rel}")
+    if stale:
+        print(f"{stale} page(s) differ from the results: run python scripts/docs_tables.py", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
