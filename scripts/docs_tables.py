@@ -384,6 +384,8 @@ TABLES = {
 
 CITE = re.compile(r"outputs/results/([\w*{},.\-]+)")
 DECIMAL = re.compile(r"(?<![\w.])[+\-]?\d+\.\d+(?![\w.]|\.\d)")
+NUM = r"[+\-]?\d+\.\d+"
+GROUP = re.compile(rf"(?<![\w.])(?P<x>{NUM})(?: \[(?P<lo>{NUM}), (?P<hi>{NUM})\]| ± (?P<std>{NUM}))")
 FILE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][+\-]?\d+)?")
 TEXT_FILES = {".md", ".csv", ".json", ".txt"}
 
@@ -403,31 +405,52 @@ def cited_folders(text: str) -> set[str]:
 
 
 @functools.cache
-def folder_values(folder: str) -> list[float]:
-    """Every number in a result folder's text files (reports, summaries, metrics.json, tables), sorted.
+def folder_numbers(folder: str) -> tuple[list[float], list[tuple[float, float]]]:
+    """Every number in a result folder's text files (reports, summaries, metrics.json, tables), sorted, and
+    every two numbers that follow each other in a file (an interval's ends, a mean and its std), sorted.
 
-    Training histories (history/*.csv: a number per epoch) are left out: they would tie almost anything.
+    A fraction also counts as a percentage. Training histories (history/*.csv: a number per epoch) are
+    left out: they would tie almost anything.
     """
-    values = set()
+    values, pairs = set(), set()
     for path in (RESULTS / folder).rglob("*"):
         if path.suffix not in TEXT_FILES or not path.is_file() or "history" in path.parts:
             continue
-        for token in FILE_NUMBER.findall(path.read_text(encoding="utf-8", errors="replace")):
-            v = abs(float(token))
-            values.update((v, v * 100) if v <= 1 else (v,))  # a fraction may be written as a percentage
-    return sorted(values)
+        tokens = [float(t) for t in FILE_NUMBER.findall(path.read_text(encoding="utf-8", errors="replace"))]
+        for v in tokens:
+            values.update((v, v * 100) if abs(v) <= 1 else (v,))
+        for u, v in zip(tokens, tokens[1:], strict=False):
+            pairs.add((u, v))
+            if abs(u) <= 1 and abs(v) <= 1:
+                pairs.add((u * 100, v * 100))
+    return sorted(values), sorted(pairs)
 
 
-def tied(number: str, folders: set[str]) -> bool:
-    """Whether the number, as written (its decimals), is a value of one of the folders' files rounded."""
-    x = abs(float(number))
-    decimals = len(number.split(".")[1])
-    half = 0.5 * 10**-decimals + 1e-9
+def _window(number: str) -> list[tuple[float, float]]:
+    """The values that round to the number as written; an unsigned number may stand for either sign."""
+    x = float(number)
+    half = 0.5 * 10 ** -len(number.split(".")[1]) + 1e-9
+    signs = [x] if number[0] in "+-" or x == 0 else [x, -x]
+    return [(v - half, v + half) for v in signs]
+
+
+def tied(number: str, folders: set[str], follower: str | None = None) -> bool:
+    """Whether a file of the folders holds the number as written (rounded to its decimals); with follower,
+    whether the two numbers follow each other in a file (both ends of an interval, a mean and its std)."""
     for folder in folders:
-        values = folder_values(folder)
-        i = bisect.bisect_left(values, x - half)
-        if i < len(values) and values[i] <= x + half:
-            return True
+        values, pairs = folder_numbers(folder)
+        for lo, hi in _window(number):
+            if follower is None:
+                i = bisect.bisect_left(values, lo)
+                if i < len(values) and values[i] <= hi:
+                    return True
+                continue
+            windows = _window(follower)
+            i = bisect.bisect_left(pairs, (lo, -float("inf")))
+            while i < len(pairs) and pairs[i][0] <= hi:
+                if any(a <= pairs[i][1] <= b for a, b in windows):
+                    return True
+                i += 1
     return False
 
 
@@ -458,18 +481,29 @@ def _blocks(text: str) -> list[tuple[int, str]]:
 def prose_numbers(path: Path) -> list[tuple[int, str, str, bool]]:
     """(line, number, folders, tied) for every decimal number in a paragraph citing a result folder.
 
-    A paragraph is a run of lines, a list item or a table row; a number in it ties when a file of a folder
-    it cites holds the number as written (rounded to its decimals; a fraction may be written as a
-    percentage). Inline code and link targets are not prose: `model.text.lr=1e-5` or a file name are skipped.
+    A paragraph is a run of lines, a list item or a table row (a row also counts for the folders the
+    paragraph just above its table cites); a number in it ties when a file of a folder it cites holds the
+    number as written (rounded to its decimals; a fraction may be written as a
+    percentage). An interval "x [lo, hi]" or "x ± s" ties only as a whole: x anywhere, and lo, hi (x, s)
+    next to each other in one file. Inline code and link targets are not prose: `model.text.lr=1e-5` or a file name are skipped.
     """
-    out = []
+    out, intro, previous = [], set(), ""
     for line, block in _blocks(path.read_text(encoding="utf-8")):
-        block_folders = cited_folders(block)
+        is_row = block.startswith("|")
+        if is_row and not previous.startswith("|"):
+            intro = cited_folders(previous)  # a table's rows also count for the paragraph that introduces it
+        previous = block
+        block_folders = cited_folders(block) | (intro if is_row else set())
         if not block_folders:
             continue
         prose = re.sub(r"\]\([^)]*\)", "]", re.sub(r"`[^`]*`", "", block))
-        for number in DECIMAL.findall(prose):
-            out.append((line, number, ",".join(sorted(block_folders)), tied(number, block_folders)))
+        names = ",".join(sorted(block_folders))
+        for m in GROUP.finditer(prose):  # "x [lo, hi]" and "x ± s" tie as a whole: the interval's ends together
+            x, lo, hi, std = m.group("x", "lo", "hi", "std")
+            ok = tied(x, block_folders) and tied(lo, block_folders, hi) if lo else tied(x, block_folders, std)
+            out += [(line, n, names, ok) for n in (x, lo, hi, std) if n]
+        for number in DECIMAL.findall(GROUP.sub(" ", prose)):
+            out.append((line, number, names, tied(number, block_folders)))
     return out
 
 

@@ -111,6 +111,13 @@ def test_prose_checker_ties_rounded_values_and_flags_others(dt, tmp_path):
     )
     found = [(number, ok) for _, number, _, ok in dt.prose_numbers(page)]
     assert found == [("94.58", True), ("93.21", False)]
+    # an interval ties only as a whole: both of its ends next to each other in one file
+    assert dt.tied("92.00", {"cv_paper_lstm"}, "96.77") and not dt.tied("92.00", {"cv_paper_lstm"}, "96.78")
+    page.write_text("Text 94.58 [92.00, 96.77], fused 100.00 [100.00, 99.00] (outputs/results/cv_paper_lstm).\n")
+    found = [(number, ok) for _, number, _, ok in dt.prose_numbers(page)]
+    assert found == [("94.58", True), ("92.00", True), ("96.77", True)] + [
+        (n, False) for n in ("100.00", "100.00", "99.00")
+    ]
 
 
 def test_numbers_in_prose_tie_to_the_results_they_cite(dt, capsys):
