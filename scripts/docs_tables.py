@@ -369,6 +369,89 @@ def cv_recipes(page: Page) -> str:
     return markdown(header, rows)
 
 
+RULES = ["equal", "accuracy", "per_class", "product", "stacking", "ensemble_selection"]
+COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
+
+
+def _best_rule(row: dict[str, str]) -> str:
+    """The highest of `fuse fusion=all` at one window (mean ± std over seeds), with every rule that reaches it."""
+    cells = {rule: row[f"fused ({rule})"] for rule in RULES if row.get(f"fused ({rule})")}
+    means = {rule: float(cell.split(" ± ")[0]) for rule, cell in cells.items()}
+    top = max(means.values())
+    best = [rule for rule in cells if means[rule] == top]
+    shown = cells[best[0]] if len({cells[r] for r in best}) == 1 else cells[best[0]].split(" ± ")[0]
+    names = ", ".join(best) if len(best) <= 3 else f"{COUNT[len(best)]} rules"
+    return f"{shown} ({names})"
+
+
+def early_single_split(page: Page) -> str:
+    """early-diagnosis.md: the single split, seeds 0-2, the paper's LSTMs and the peers, the run's rule and the best."""
+    header = ["hours since onset"]
+    for kind, series, text in [("LSTMs", "series LSTM", "text LSTM"), ("peers", "series Conv1D", "text TF-IDF+LR")]:
+        header += [series, text, f"fused ({kind})", f"best rule ({kind})"]
+    tables = [
+        report(f).table("hours since onset", "Accuracy against hours") for f in ("early_real_lstm", "early_real_peers")
+    ]
+    rows = []
+    for _, hours in WINDOWS:
+        cells = [hours]
+        for t in tables:
+            row = t.row(f"{float(hours):.1f}")
+            cells += [row["series"], row["text"], row["fused"], _best_rule(row)]
+        rows.append(cells)
+    return markdown(header, rows)
+
+
+def _jobs(folder: str, override: str) -> list[Path]:
+    """The job folders of a sweep whose recorded overrides include `override`."""
+    return sorted(
+        job.parents[1]
+        for job in (RESULTS / folder).glob("*/.hydra/overrides.yaml")
+        if override in (yaml.safe_load(job.read_text(encoding="utf-8")) or [])
+    )
+
+
+def _final_training(folder: str, override: str, model: str) -> str:
+    """Mean over the jobs of the last epoch's training accuracy and loss (history/<model>.csv)."""
+    last = []
+    for job in _jobs(folder, override):
+        lines = (job / "history" / f"{model}.csv").read_text(encoding="utf-8").splitlines()
+        head, final = lines[0].split(","), lines[-1].split(",")
+        last.append((float(final[head.index("accuracy")]), float(final[head.index("loss")])))
+    if not last:
+        raise KeyError(f"outputs/results/{folder}: no job with {override}")
+    acc, loss = (sum(x) / len(last) for x in zip(*last, strict=True))
+    return f"{acc:.2f} / {loss:.2f}"
+
+
+def fig5_learning_rates(page: Page) -> str:
+    """results.md: Fig. 5's learning rates, single split, the paper's training, with the paper's reading of Fig. 5."""
+    header = [
+        "learning rate",
+        "text model: test accuracy",
+        "text: final training accuracy / loss (mean of the seeds' last epoch)",
+        "series model: test accuracy (seed 0)",
+    ]
+    text = report("paper_lr_text").table("accuracy %", "Accuracy on the test split")
+    series = report("paper_lr_series").table("accuracy %", "Accuracy on the test split")
+    fig5 = paper()["fig5_text_training"]
+    rows, reading = [], []
+    for lr, shown in [("0.001", "1e-3"), ("1e-05", "1e-5")]:
+        t = text.row(f"model.text.lr={lr}")
+        rows.append(
+            [
+                shown,
+                f"{t['text']} ({t['seeds']} seeds)",
+                _final_training("paper_lr_text", f"model.text.lr={lr}", "text"),
+                series.row(f"model.series.lr={lr}")["series"],
+            ]
+        )
+        reading.append(f"{shown}: {fig5[lr]['accuracy']} / {fig5[lr]['loss']}")
+    rows.append(["paper (Fig. 5, text)", "", "; ".join(reading), ""])
+    rows.append(["reports", page.cite("paper_lr_text"), "", page.cite("paper_lr_series")])
+    return markdown(header, rows)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -377,6 +460,8 @@ TABLES = {
     "cv_early/peers": cv_early_peers,
     "cv_early/lstm": cv_early_lstm,
     "cv_recipes": cv_recipes,
+    "early/single_split": early_single_split,
+    "fig5/learning_rates": fig5_learning_rates,
 }
 
 
