@@ -452,6 +452,87 @@ def fig5_learning_rates(page: Page) -> str:
     return markdown(header, rows)
 
 
+def _joint_rows(folder: str) -> list[dict[str, str]]:
+    """The first table of a pooled joint_summary.md (scripts/joint_summary.py): one row per group."""
+    t = report(folder, "joint_summary.md").tables[0]
+    return [dict(zip(t.header, cells, strict=True)) for cells in t.rows]
+
+
+def _joint_cells(row: dict[str, str], rule: str) -> list[str]:
+    """series, text, run's rule (its name, the same for every row, is in the header), best rule, joint,
+    joint minus best rule, McNemar: the summary's cells, the p value as written without its "p = "."""
+    own = row["run's rule"]
+    if not own.startswith(f"`{rule}` "):
+        raise ValueError(f"the run's rule is {own!r}, not {rule!r}")
+    mcnemar_key = next(k for k in row if k.startswith("McNemar"))
+    return [
+        row["series"],
+        row["text"],
+        own.removeprefix(f"`{rule}` "),
+        row["best rule"],
+        row["joint"],
+        row["joint − best rule"],
+        row[mcnemar_key].replace("(p = ", "("),
+    ]
+
+
+def _joint_windows(folder: str, series: str, text: str, rule_header: str) -> str:
+    header = ["hours since onset", series, text, rule_header, "best rule", "joint network", "joint minus best rule"]
+    header.append("McNemar (p)")
+    rows = []
+    for row in _joint_rows(folder):
+        hours = row["hours since onset"].removesuffix(" h")
+        rows.append([hours, *_joint_cells(row, "accuracy")])
+    return markdown(header, rows)
+
+
+def joint_cv_early(page: Page) -> str:
+    """joint-network.md: the joint network against the rules, early diagnosis, cross-validated (searched recipes)."""
+    return _joint_windows("cv_early_lstm", "series LSTM", "text LSTM", "run's rule (`accuracy`)")
+
+
+def joint_cv_early_paper_training(page: Page) -> str:
+    """joint-network.md: the same with the paper's training for the modality models."""
+    return _joint_windows("cv_early_lstm_paper_training", "series LSTM", "text LSTM", "run's rule (`accuracy`)")
+
+
+def joint_cv_early_missing(page: Page) -> str:
+    """joint-network.md: missing modalities, the run's rule against the joint network at each window."""
+    t = report("cv_early_lstm", "joint_summary.md").table("test samples", "")
+    windows = [row["hours since onset"] for row in _joint_rows("cv_early_lstm")]
+    header = ["test samples missing", f"{windows[0]}: run's rule / joint", *(w for w in windows[1:])]
+    rows = []
+    for label, drop, rate in [
+        ("none", "text", "0%"),
+        ("text, 50% of them", "text", "50%"),
+        ("text, all", "text", "100%"),
+        ("series, all", "series", "100%"),
+        ("either, all (each keeps one at random)", "either", "100%"),
+    ]:
+        cells = []
+        for w in windows:
+            row = t.row(f"{w}, {drop} missing in {rate}")
+            cells.append(row["run's rule"] + " / " + row["joint"])
+        rows.append([label, *cells])
+    return markdown(header, rows)
+
+
+def joint_cv_paper(page: Page) -> str:
+    """joint-network.md: the joint network on the paper experiment, 3-fold cross-validation."""
+    header = [
+        "",
+        "series LSTM",
+        "text LSTM (`lstm_tuned`)",
+        "run's rule (`accuracy`, training-accuracy weights: `weights_from: train` in each job's `metrics.json`)",
+        "best rule (picked on test)",
+        "joint network",
+        "joint minus best rule",
+        "McNemar (p)",
+    ]
+    (row,) = _joint_rows("cv_paper_joint")
+    return markdown(header, [["accuracy %", *_joint_cells(row, "accuracy")]])
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -462,6 +543,10 @@ TABLES = {
     "cv_recipes": cv_recipes,
     "early/single_split": early_single_split,
     "fig5/learning_rates": fig5_learning_rates,
+    "joint/cv_early": joint_cv_early,
+    "joint/cv_early_missing": joint_cv_early_missing,
+    "joint/cv_early_paper_training": joint_cv_early_paper_training,
+    "joint/cv_paper": joint_cv_paper,
 }
 
 

@@ -60,6 +60,12 @@ def test_the_main_tables_are_generated(dt):
         },
         "docs/early-diagnosis.md": {"cv_early/peers", "cv_early/lstm", "early/single_split"},
         "docs/hparams-search.md": {"cv_recipes"},
+        "docs/joint-network.md": {
+            "joint/cv_early",
+            "joint/cv_early_missing",
+            "joint/cv_early_paper_training",
+            "joint/cv_paper",
+        },
     }
     for page, names in expected.items():
         assert names <= set(dt.marked((ROOT / page).read_text(encoding="utf-8"))), page
