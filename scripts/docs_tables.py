@@ -648,7 +648,7 @@ def _blocks(text: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def prose_numbers(path: Path) -> list[tuple[int, str, str, bool]]:
+def prose_numbers(path: Path, text: str | None = None) -> list[tuple[int, str, str, bool]]:
     """(line, number, folders, tied) for every decimal number in a paragraph citing a result folder.
 
     A paragraph is a run of lines, a list item or a table row (a row also counts for the folders the
@@ -658,7 +658,7 @@ def prose_numbers(path: Path) -> list[tuple[int, str, str, bool]]:
     next to each other in one file. Inline code and link targets are not prose: `model.text.lr=1e-5` or a file name are skipped.
     """
     out, intro, previous = [], set(), ""
-    for line, block in _blocks(path.read_text(encoding="utf-8")):
+    for line, block in _blocks(path.read_text(encoding="utf-8") if text is None else text):
         is_row = block.startswith("|")
         if is_row and not previous.startswith("|"):
             intro = cited_folders(previous)  # a table's rows also count for the paragraph that introduces it
@@ -675,6 +675,28 @@ def prose_numbers(path: Path) -> list[tuple[int, str, str, bool]]:
         for number in DECIMAL.findall(GROUP.sub(" ", prose)):
             out.append((line, number, names, tied(number, block_folders)))
     return out
+
+
+def strength() -> tuple[int, int]:
+    """How often a wrong number would still pass: each tied number in prose, moved by 1 and 3 in its last
+    digit (both ways, one at a time), and the page checked again. Returns (still tied, tried)."""
+    still = tried = 0
+    for path in pages():
+        text = path.read_text(encoding="utf-8")
+        lines = text.splitlines(keepends=True)
+        for line, number, _, ok in prose_numbers(path, text):
+            if not ok:
+                continue
+            decimals = len(number.split(".")[1])
+            head, tail = "".join(lines[: line - 1]), "".join(lines[line - 1 :])
+            at = tail.find(number)
+            for step in (1, -1, 3, -3):
+                moved = f"{float(number) + step * 10**-decimals:.{decimals}f}"
+                moved = "+" + moved if number.startswith("+") and not moved.startswith("-") else moved
+                edited = head + tail[:at] + moved + tail[at + len(number) :]
+                tried += 1
+                still += any(ok for n, m, _, ok in prose_numbers(path, edited) if (n, m) == (line, moved))
+    return still, tried
 
 
 # -------------------------------------------------------------------------------------------- writing, checking
@@ -701,7 +723,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when a page's tables differ from the results")
     parser.add_argument("--prose", action="store_true", help="list the numbers in prose that no cited result holds")
+    parser.add_argument("--strength", action="store_true", help="how often a number moved in its last digit still ties")
     args = parser.parse_args(argv)
+    if args.strength:
+        still, tried = strength()
+        print(f"{still} of {tried} numbers moved by 1 or 3 in their last digit still tie ({100 * still / tried:.0f}%)")
+        return 0
     if args.prose:
         total = untied = 0
         for path in pages():
