@@ -38,7 +38,19 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "outputs" / "results"
 PAPER = Path(__file__).resolve().parent / "paper_results.yaml"
-MARKER = re.compile(r"<!-- table: ([\w/.\-]+) -->\n(.*?)<!-- /table -->", re.S)
+MARKER = re.compile(r"^<!-- table: ([\w/.\-]+) -->\n(.*?)^<!-- /table -->", re.S | re.M)
+FENCE = re.compile(r"^```.*?^```[^\n]*$", re.S | re.M)
+
+
+def _unfenced(pattern: re.Pattern, repl, text: str) -> str:
+    """pattern.sub outside fenced code blocks (a page may show a marker as an example)."""
+    out, last = [], 0
+    for fence in FENCE.finditer(text):
+        out += [pattern.sub(repl, text[last : fence.start()]), fence.group(0)]
+        last = fence.end()
+    return "".join([*out, pattern.sub(repl, text[last:])])
+
+
 HEADING = re.compile(r"^#+ (.*)$")
 GAIN = re.compile(
     r"Fused minus (\w+) \(the best single model\): ([+\-]\d+\.\d+) points, 95% interval "
@@ -626,7 +638,7 @@ def tied(number: str, folders: set[str], follower: str | None = None) -> bool:
 
 def _blocks(text: str) -> list[tuple[int, str]]:
     """A page's paragraphs, list items and table rows with their first line number; code and generated tables out."""
-    text = MARKER.sub(lambda m: "\n" * m.group(0).count("\n"), text)
+    text = _unfenced(MARKER, lambda m: "\n" * m.group(0).count("\n"), text)
     blocks, current, start, fenced = [], [], 0, False
     for n, line in enumerate(text.splitlines(), 1):
         if line.lstrip().startswith("```"):
@@ -712,11 +724,13 @@ def render_page(path: Path, text: str) -> str:
             raise KeyError(f"{page.path}: unknown generated table {name!r} (known: {', '.join(TABLES)})")
         return f"<!-- table: {name} -->\n\n{TABLES[name](page)}\n<!-- /table -->"
 
-    return MARKER.sub(fill, text)
+    return _unfenced(MARKER, fill, text)
 
 
 def marked(text: str) -> list[str]:
-    return [m.group(1) for m in MARKER.finditer(text)]
+    names: list[str] = []
+    _unfenced(MARKER, lambda m: names.append(m.group(1)) or m.group(0), text)
+    return names
 
 
 def main(argv: list[str] | None = None) -> int:

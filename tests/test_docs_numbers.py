@@ -87,6 +87,11 @@ def test_a_changed_cell_is_caught_and_rewritten(dt, tmp_path, monkeypatch):
     assert dt.main(["--check"]) == 0
 
 
+def test_a_marker_shown_in_code_is_left_alone(dt):
+    page = "```markdown\n<!-- table: cv_paper/table4 -->\n\n| models | ... |\n\n<!-- /table -->\n```\n"
+    assert dt.render_page(ROOT / "docs" / "x.md", page) == page and dt.marked(page) == []
+
+
 def test_an_unknown_table_name_is_an_error(dt):
     with pytest.raises(KeyError, match="unknown generated table"):
         dt.render_page(ROOT / "README.md", "<!-- table: no/such -->\n\n| a |\n|---|\n\n<!-- /table -->\n")
