@@ -545,6 +545,40 @@ def joint_cv_paper(page: Page) -> str:
     return markdown(header, [["accuracy %", *_joint_cells(row, "accuracy")]])
 
 
+def _seeds_cell(folder: str, model: str) -> str:
+    """mean ± std over a sweep's seeds (its report) and each seed's 95% bootstrap interval (its jobs' metrics.json)."""
+    import json
+
+    cell = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")[model]
+    jobs = sorted(
+        (RESULTS / folder).glob("*/metrics.json"),
+        key=lambda p: json.loads(p.read_text(encoding="utf-8"))["seed"],
+    )
+    ends = []
+    for job in jobs:
+        lo, hi = json.loads(job.read_text(encoding="utf-8"))["models"][model]["accuracy_ci"]
+        ends.append(f"{lo * 100:.1f}-{hi * 100:.1f}")
+    return f"{cell} [{', '.join(ends)}]"
+
+
+def search_seeds(page: Page) -> str:
+    """hparams-search.md: the defaults, the searched settings and their 3-network ensembles on seeds 1-3."""
+    header = ["run (seeds 1-3)", "defaults", "searched", "searched, `ensemble=3`", "reports"]
+    rows = []
+    for label, kind, model in [
+        ("text LSTM alone", "text", "text"),
+        ("series LSTM alone", "series", "series"),
+        ("fused LSTMs (validation-accuracy weights)", "fused", "fused"),
+    ]:
+        folders = [f"early_search_{kind}_{v}" for v in ("defaults", "best", "best_ensemble")]
+        cells = [_seeds_cell(f, model) for f in folders]
+        if kind == "fused":
+            both = report(folders[2]).table("accuracy %", "Accuracy on the test split").row("all runs")
+            cells[2] += f" (both models `ensemble=3`; text {both['text']}, series {both['series']} in these runs)"
+        rows.append([label, *cells, ", ".join(page.cite(f) for f in folders)])
+    return markdown(header, rows)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -555,6 +589,7 @@ TABLES = {
     "cv_recipes": cv_recipes,
     "early/single_split": early_single_split,
     "fig5/learning_rates": fig5_learning_rates,
+    "search/seeds": search_seeds,
     "joint/cv_early": joint_cv_early,
     "joint/cv_early_missing": joint_cv_early_missing,
     "joint/cv_early_paper_training": joint_cv_early_paper_training,
@@ -578,10 +613,14 @@ def cited_folders(text: str) -> set[str]:
     found = set()
     for raw in CITE.findall(text):
         first = raw.split("/")[0].rstrip(".,")
-        alternatives = [first]
-        if m := re.search(r"\{([^}]*)\}", first):  # early_search_{text,series}
-            alternatives = [first[: m.start()] + alt + first[m.end() :] for alt in m.group(1).split(",")]
-        for pattern in alternatives:
+        alternatives, patterns = [first], []
+        while alternatives:  # early_search_{text,series}_{defaults,best}: every combination
+            pattern = alternatives.pop()
+            if m := re.search(r"\{([^}]*)\}", pattern):
+                alternatives += [pattern[: m.start()] + alt + pattern[m.end() :] for alt in m.group(1).split(",")]
+            else:
+                patterns.append(pattern)
+        for pattern in patterns:
             found.update(n for n in names if fnmatch.fnmatch(n, pattern))
     return found
 

@@ -60,7 +60,7 @@ def test_the_main_tables_are_generated(dt):
             "fig5/learning_rates",
         },
         "docs/early-diagnosis.md": {"cv_early/peers", "cv_early/lstm", "early/single_split"},
-        "docs/hparams-search.md": {"cv_recipes"},
+        "docs/hparams-search.md": {"cv_recipes", "search/seeds"},
         "docs/joint-network.md": {
             "joint/cv_early",
             "joint/cv_early_missing",
