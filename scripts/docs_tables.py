@@ -579,6 +579,33 @@ def search_seeds(page: Page) -> str:
     return markdown(header, rows)
 
 
+def fusion_rules(page: Page) -> str:
+    """fusion.md: every rule of `fuse fusion=all` on paper_real_val (tables/comparison.md of its fuse directory)."""
+    (fuse,) = sorted((RESULTS / "paper_real_val" / "fuse").glob("all-*"))
+    name = f"fuse/{fuse.name}/tables/comparison.md"
+    t = report("paper_real_val", name).tables[0]
+    labels = {
+        "series": "series LSTM",
+        "text": "text LSTM",
+        "accuracy": "`accuracy` (training accuracy, the paper)",
+    }
+    rows = []
+    for cells in t.rows:
+        r = dict(zip(t.header, cells, strict=True))
+        p = r["mcnemar_p"]
+        rows.append(
+            [
+                labels.get(r["model"], f"`{r['model']}`"),
+                f"{r['accuracy']} [{r['accuracy_lo']}, {r['accuracy_hi']}]",
+                f"{r['macro_auc']} [{r['macro_auc_lo']}, {r['macro_auc_hi']}]",
+                r["nll"],
+                "< 0.0001" if p and float(p) < 0.0001 else p,
+            ]
+        )
+    rows.append(["report", page.cite("paper_real_val", name), "", "", ""])
+    return markdown(["model / rule", "accuracy", "macro AUC", "NLL", "McNemar p vs series"], rows)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -590,6 +617,7 @@ TABLES = {
     "early/single_split": early_single_split,
     "fig5/learning_rates": fig5_learning_rates,
     "search/seeds": search_seeds,
+    "fusion/rules": fusion_rules,
     "joint/cv_early": joint_cv_early,
     "joint/cv_early_missing": joint_cv_early_missing,
     "joint/cv_early_paper_training": joint_cv_early_paper_training,
