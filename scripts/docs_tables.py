@@ -606,6 +606,45 @@ def fusion_rules(page: Page) -> str:
     return markdown(["model / rule", "accuracy", "macro AUC", "NLL", "McNemar p vs series"], rows)
 
 
+def benchmark(page: Page) -> str:
+    """performance.md: the stage timings of outputs/results/benchmark.md, as written."""
+    t = report("", "benchmark.md").tables[0]
+    return markdown(t.header, t.rows)
+
+
+def scaling(page: Page) -> str:
+    """performance.md: peak memory and s/epoch against sample count, from the tables in outputs/results/scaling/."""
+    header = [
+        "samples",
+        "unique float32 series",
+        "target peak RSS (2 x + 2 GiB)",
+        "mmfusion peak RSS",
+        "mmfusion s/epoch",
+        "NumPy-input peak RSS",
+        "NumPy-input s/epoch",
+        "ratio",
+        "CPU s/epoch ratio",
+        "table",
+    ]
+    same = header[1:7]
+    rows = []
+    for label, name, samples in [
+        ("2,000", "scaling_2k_abba.md", "2,000"),
+        ("2,000 (again)", "scaling_2k_abba_2.md", "2,000"),
+        ("2,000, before (PyDataset)", "scaling_2k_pydataset.md", "2,000"),
+        ("10,000, before", "scaling_2k_10k.md", "10,000"),
+        ("40,000, before", "scaling_40k.md", "40,000"),
+    ]:
+        r = report("scaling", name).tables[0].row(samples)
+        ratio = r["s/epoch ratio (target <= 1.05)"]
+        cells = [r[c] for c in same]
+        if samples == "40,000":
+            cells[2] = bold(cells[2])  # the largest size, under its target
+        cpu = r.get("CPU s/epoch, mmfusion / NumPy input", "")
+        rows.append([label, *cells, "" if ratio == "n/a" else ratio, cpu, page.cite("scaling", name)])
+    return markdown(header, rows)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -618,6 +657,8 @@ TABLES = {
     "fig5/learning_rates": fig5_learning_rates,
     "search/seeds": search_seeds,
     "fusion/rules": fusion_rules,
+    "performance/benchmark": benchmark,
+    "performance/scaling": scaling,
     "joint/cv_early": joint_cv_early,
     "joint/cv_early_missing": joint_cv_early_missing,
     "joint/cv_early_paper_training": joint_cv_early_paper_training,
@@ -637,7 +678,7 @@ TEXT_FILES = {".md", ".csv", ".json", ".txt"}
 
 def cited_folders(text: str) -> set[str]:
     """Result folders a piece of text names (outputs/results/<name>, a pattern such as early_tune_* expanded)."""
-    names = sorted(p.name for p in RESULTS.iterdir() if p.is_dir())
+    names = sorted(p.name for p in RESULTS.iterdir() if p.name != "INDEX.md")
     found = set()
     for raw in CITE.findall(text):
         first = raw.split("/")[0].rstrip(".,")
@@ -662,7 +703,8 @@ def folder_numbers(folder: str) -> tuple[list[float], list[tuple[float, float]]]
     left out: they would tie almost anything.
     """
     values, pairs = set(), set()
-    for path in (RESULTS / folder).rglob("*"):
+    root = RESULTS / folder
+    for path in root.rglob("*") if root.is_dir() else [root]:
         if path.suffix not in TEXT_FILES or not path.is_file() or "history" in path.parts:
             continue
         tokens = [float(t) for t in FILE_NUMBER.findall(path.read_text(encoding="utf-8", errors="replace"))]

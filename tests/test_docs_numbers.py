@@ -62,6 +62,7 @@ def test_the_main_tables_are_generated(dt):
         "docs/early-diagnosis.md": {"cv_early/peers", "cv_early/lstm", "early/single_split"},
         "docs/hparams-search.md": {"cv_recipes", "search/seeds"},
         "docs/fusion.md": {"fusion/rules"},
+        "docs/performance.md": {"performance/benchmark", "performance/scaling"},
         "docs/joint-network.md": {
             "joint/cv_early",
             "joint/cv_early_missing",
