@@ -476,14 +476,14 @@ def _joint_cells(row: dict[str, str], rule: str) -> list[str]:
     own = row["run's rule"]
     if not own.startswith(f"`{rule}` "):
         raise ValueError(f"the run's rule is {own!r}, not {rule!r}")
-    mcnemar_key = next(k for k in row if k.startswith("McNemar"))
+    mcnemar_key = next(k for k in row if k.startswith(("McNemar", "joint vs best rule")))
     return [
         row["series"],
         row["text"],
         own.removeprefix(f"`{rule}` "),
         row["best rule"],
         row["joint"],
-        row["joint − best rule"],
+        row.get("joint − best rule", ""),  # pooled summaries only
         row[mcnemar_key].replace("(p = ", "("),
     ]
 
@@ -645,6 +645,67 @@ def scaling(page: Page) -> str:
     return markdown(header, rows)
 
 
+def _joint_split_rows(folder: str) -> list[list[str]]:
+    """Rows of a per-seed joint_summary.md (single splits): series, text, run's rule, best rule, joint,
+    McNemar; one seed: no "± 0.00"."""
+    rows = []
+    for row in _joint_rows(folder):
+        cells = _joint_cells(row, "accuracy")
+        if row["seeds"] == "1":
+            cells = [c.replace(" ± 0.00", "") for c in cells]
+        rows.append([row[next(iter(row))].removesuffix(" h"), *cells[:5], cells[6]])
+    return rows
+
+
+SPLIT_HEADER = ["series LSTM", "text LSTM", "run's rule (`accuracy`)", "best rule", "joint network"]
+
+
+def joint_split_early(page: Page) -> str:
+    """joint-network.md: the superseded single-split early-diagnosis runs (joint_early)."""
+    header = ["hours since onset", *SPLIT_HEADER, "joint vs best rule (p)"]
+    return markdown(header, _joint_split_rows("joint_early"))
+
+
+def joint_split_paper(page: Page) -> str:
+    """joint-network.md: the superseded single-split paper run (joint_paper, seed 0)."""
+    rows = [["accuracy %", *r[1:]] for r in _joint_split_rows("joint_paper")]
+    return markdown(["", *SPLIT_HEADER, "joint vs best rule (p)"], rows)
+
+
+def joint_interaction(page: Page) -> str:
+    """joint-network.md: the records whose class is an interaction of the modalities (joint_interaction)."""
+    rows = [["accuracy %", *r[1:]] for r in _joint_split_rows("joint_interaction")]
+    return markdown(["", *SPLIT_HEADER, "joint vs best rule (p)"], rows)
+
+
+def joint_split_missing(page: Page) -> str:
+    """joint-network.md: missing modalities of the single-split early runs and the interaction data.
+
+    A column shows the run's rule, the best rule and the joint network, or "rule (= best)" when the two
+    rules score the same on every row."""
+    columns = [("joint_early", f"{h} h", f"early {h} h") for h in ("0.5", "1", "2")]
+    columns.append(("joint_interaction", "all runs", "interaction"))
+    kinds = [
+        ("none", "text", "0%"),
+        ("text, 50% of them", "text", "50%"),
+        ("text, all", "text", "100%"),
+        ("series, 50%", "series", "50%"),
+        ("series, all", "series", "100%"),
+        ("either, all (each keeps one at random)", "either", "100%"),
+    ]
+    header, cells = ["test samples missing"], [[label] for label, *_ in kinds]
+    for folder, group, title in columns:
+        t = report(folder, "joint_summary.md").table("test samples", "")
+        found = [t.row(f"{group}, {drop} missing in {rate}") for _, drop, rate in kinds]
+        same = all(r["run's rule"] == r["best rule"] for r in found)
+        header.append(f"{title}: rule (= best) / joint" if same else f"{title}: rule / best / joint")
+        for row, r in zip(cells, found, strict=True):
+            row.append(
+                " / ".join([r["run's rule"], r["joint"]] if same else [r["run's rule"], r["best rule"], r["joint"]])
+            )
+    return markdown(header, cells)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -663,6 +724,10 @@ TABLES = {
     "joint/cv_early_missing": joint_cv_early_missing,
     "joint/cv_early_paper_training": joint_cv_early_paper_training,
     "joint/cv_paper": joint_cv_paper,
+    "joint/split_early": joint_split_early,
+    "joint/split_paper": joint_split_paper,
+    "joint/interaction": joint_interaction,
+    "joint/split_missing": joint_split_missing,
 }
 
 

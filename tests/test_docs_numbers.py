@@ -68,6 +68,10 @@ def test_the_main_tables_are_generated(dt):
             "joint/cv_early_missing",
             "joint/cv_early_paper_training",
             "joint/cv_paper",
+            "joint/split_early",
+            "joint/split_paper",
+            "joint/interaction",
+            "joint/split_missing",
         },
     }
     for page, names in expected.items():
