@@ -82,8 +82,10 @@ def test_the_main_tables_are_generated(dt):
 
 def test_a_changed_cell_is_caught_and_rewritten(dt, tmp_path, monkeypatch):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    assert "| **94.58 [92.00, 96.77]** |" in readme
-    edited = readme.replace("| **94.58 [92.00, 96.77]** |", "| **94.60 [92.00, 96.77]** |")
+    table = dt.MARKER.search(readme)
+    number = re.search(r"\| \**(\d+\.\d+) \[", table.group(2))  # the first interval's value in the first table
+    at = table.start(2) + number.start(1)
+    edited = readme[:at] + ("1" if readme[at] != "1" else "2") + readme[at + 1 :]
     page = tmp_path / "README.md"
     page.write_text(edited, encoding="utf-8")
     monkeypatch.setattr(dt, "ROOT", tmp_path)
@@ -105,12 +107,38 @@ def test_an_unknown_table_name_is_an_error(dt):
         dt.render_page(ROOT / "README.md", "<!-- table: no/such -->\n\n| a |\n|---|\n\n<!-- /table -->\n")
 
 
-def test_report_tables_are_read_as_written(dt):
-    r = dt.report("cv_early_peers")
-    acc = r.table("Table IV (pooled)", "Group `dataset.series.window.length=20`").row("accuracy %")
-    assert acc["fused"] == "97.39 [94.98, 99.09]"
+SWEEP_REPORT = """# mmfusion report: `outputs/runs/x`
+
+## Group `dataset.series.window.length=20`: 5-fold cross-validation, pooled out of fold
+
+| Table IV (pooled) | series | text | fused |
+|---|---|---|---|
+| accuracy % | 65.71 [59.11, 72.82] | 94.91 [91.26, 97.71] | 97.39 [94.98, 99.09] |
+
+Fused minus text (the best single model): +2.48 points, 95% interval [+0.28, +5.33]: resolved (excludes 0). McNemar p per repeat: 0.00018.
+
+## Group `dataset.series.window.length=40`: 5-fold cross-validation, pooled out of fold
+
+| Table IV (pooled) | series | text | fused |
+|---|---|---|---|
+| accuracy % | 90.81 [86.11, 94.50] | 94.91 [91.26, 97.71] | 98.14 [95.85, 99.50] |
+"""
+
+
+def test_report_tables_and_sentences_are_read_as_written(dt, tmp_path, monkeypatch):
+    (tmp_path / "sweep").mkdir()
+    (tmp_path / "sweep" / "report.md").write_text(SWEEP_REPORT, encoding="utf-8")
+    monkeypatch.setattr(dt, "RESULTS", tmp_path)
+    r = dt.Report("sweep")
+    acc = r.table("Table IV (pooled)", "Group `dataset.series.window.length=40`").row("accuracy %")
+    assert acc["fused"] == "98.14 [95.85, 99.50]"
     gain = r.gain("Group `dataset.series.window.length=20`")
-    assert (gain["best"], gain["diff"], gain["verdict"], gain["mcnemar"]) == ("text", "+2.48", "resolved", "0.00018")
+    assert (gain["best"], gain["diff"], gain["lo"], gain["hi"]) == ("text", "+2.48", "+0.28", "+5.33")
+    assert (gain["verdict"], gain["mcnemar"]) == ("resolved", "0.00018")
+    with pytest.raises(KeyError, match="no 'Fused minus' sentence"):
+        r.gain("Group `dataset.series.window.length=40`")  # a sentence of another group is not borrowed
+    with pytest.raises(KeyError, match="no row"):
+        r.table("Table IV (pooled)").row("macro AUC")
 
 
 def test_the_paper_figures_have_one_source(dt):
@@ -126,25 +154,32 @@ def test_the_paper_figures_have_one_source(dt):
     assert f"> {auc['text']['above']} " in PAPER_AUC["text"] and f"> {auc['fused']['above']} " in PAPER_AUC["fused"]
 
 
-def test_prose_checker_ties_rounded_values_and_flags_others(dt, tmp_path):
-    assert dt.tied("94.58", {"cv_paper_lstm"}) and dt.tied("94.6", {"cv_paper_lstm"})
-    assert dt.tied("0.9873", {"cv_paper_lstm"}) and dt.tied("98.73", {"cv_paper_lstm"})  # AUC as a percentage
-    assert not dt.tied("94.59", {"cv_paper_lstm"})
+def test_prose_checker_ties_rounded_values_and_flags_others(dt, tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    (results / "fake_sweep" / "0").mkdir(parents=True)
+    (results / "fake_sweep" / "report.md").write_text("| accuracy % | 94.58 [92.00, 96.77] |\n", encoding="utf-8")
+    (results / "fake_sweep" / "0" / "metrics.json").write_text('{"auc": 0.98734, "ci": [0.9777, 0.9947]}')
+    (results / "fake_sweep" / "0" / "history").mkdir()
+    (results / "fake_sweep" / "0" / "history" / "text.csv").write_text("epoch,accuracy\n1,0.9321\n")
+    monkeypatch.setattr(dt, "RESULTS", results)
+    dt.folder_numbers.cache_clear()
+    folder = {"fake_sweep"}
+    assert dt.tied("94.58", folder) and dt.tied("94.6", folder)  # as written, and rounded
+    assert dt.tied("0.9873", folder) and dt.tied("98.73", folder)  # a fraction also as a percentage
+    assert not dt.tied("94.59", folder) and not dt.tied("93.21", folder)  # histories are not searched
+    assert dt.tied("97.77", folder, "99.47") and not dt.tied("92.00", folder, "96.78")
     page = tmp_path / "page.md"
     page.write_text(
-        "Text 94.58 and fused 93.21 ([`cv_paper_lstm`](../outputs/results/cv_paper_lstm/)).\n\n"
-        "Not citing anything: 12.34.\n\n```\n55.55 outputs/results/cv_paper_lstm\n```\n",
+        "Text 94.58 and fused 93.21 ([`fake_sweep`](../outputs/results/fake_sweep/)).\n\n"
+        "Not citing anything: 12.34.\n\n```\n55.55 outputs/results/fake_sweep\n```\n\n"
+        "Text 94.58 [92.00, 96.77], fused 94.58 [96.77, 92.00] (outputs/results/fake_*).\n",
         encoding="utf-8",
     )
     found = [(number, ok) for _, number, _, ok in dt.prose_numbers(page)]
-    assert found == [("94.58", True), ("93.21", False)]
-    # an interval ties only as a whole: both of its ends next to each other in one file
-    assert dt.tied("92.00", {"cv_paper_lstm"}, "96.77") and not dt.tied("92.00", {"cv_paper_lstm"}, "96.78")
-    page.write_text("Text 94.58 [92.00, 96.77], fused 100.00 [100.00, 99.00] (outputs/results/cv_paper_lstm).\n")
-    found = [(number, ok) for _, number, _, ok in dt.prose_numbers(page)]
-    assert found == [("94.58", True), ("92.00", True), ("96.77", True)] + [
-        (n, False) for n in ("100.00", "100.00", "99.00")
+    assert found == [("94.58", True), ("93.21", False)] + [(n, True) for n in ("94.58", "92.00", "96.77")] + [
+        (n, False) for n in ("94.58", "96.77", "92.00")
     ]
+    dt.folder_numbers.cache_clear()
 
 
 def test_numbers_in_prose_tie_to_the_results_they_cite(dt, capsys):
