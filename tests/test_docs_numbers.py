@@ -62,7 +62,7 @@ def test_the_main_tables_are_generated(dt):
             "fig5/learning_rates",
         },
         "docs/early-diagnosis.md": {"cv_early/peers", "cv_early/lstm", "early/single_split"},
-        "docs/hparams-search.md": {"cv_recipes", "search/seeds"},
+        "docs/hparams-search.md": {"cv_recipes", "search/seeds", "search/targets"},
         "docs/fusion.md": {"fusion/rules"},
         "docs/performance.md": {"performance/benchmark", "performance/scaling"},
         "docs/joint-network.md": {
