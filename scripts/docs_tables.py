@@ -27,6 +27,7 @@ import bisect
 import difflib
 import fnmatch
 import functools
+import json
 import posixpath
 import re
 import sys
@@ -547,8 +548,6 @@ def joint_cv_paper(page: Page) -> str:
 
 def _seeds_cell(folder: str, model: str) -> str:
     """mean ± std over a sweep's seeds (its report) and each seed's 95% bootstrap interval (its jobs' metrics.json)."""
-    import json
-
     cell = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")[model]
     jobs = sorted(
         (RESULTS / folder).glob("*/metrics.json"),
