@@ -1,0 +1,131 @@
+"""Texts on both sides of the honest split and of the folds, on the bundled factoryReports: before and
+after identical texts were grouped whatever their label (issue 20).
+
+    python scripts/split_leaks.py                 # a Markdown table on stdout (seed 0)
+    python scripts/split_leaks.py --seeds 0 1 2
+
+Each count is a number of pairs (samples) of one split whose text is also the text of a pair in another
+split, texts compared after lower-casing and dropping punctuation and extra spaces (splits.text_key):
+the keys test_texts_also_in_train, test_texts_also_in_val and val_texts_also_in_train of metrics.json.
+
+- after: the current code (`pairing.pair_by_label`, as `mmfusion train` runs it), with its own counts
+  from the dataset's info checked against the ones counted here;
+- before: the rule of the code before the change, re-created here by patching the current code back:
+  texts grouped by their stripped text within each label, so a description filed under two labels was
+  two units, placed independently (the folds shared only the test fold of such a text, not its
+  validation side).
+
+Only split membership is computed, without simulating a plant run: pairing uses the time series only
+through their run ids and labels, so the series are stand-ins with the ids the simulation gives
+(`idv<fault>-run<r>`, runs_per_class per class).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from contextlib import ExitStack
+from unittest import mock
+
+import numpy as np
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from mmfusion.config import compose_config  # noqa: E402
+from mmfusion.data import pairing, splits  # noqa: E402
+from mmfusion.data.dataset import SeriesData  # noqa: E402
+from mmfusion.data.factory import load_texts  # noqa: E402
+from mmfusion.data.pairing import cv_settings, pair_by_label  # noqa: E402
+from mmfusion.data.splits import text_key  # noqa: E402
+
+CASES = [  # (label, overrides); "folds" cases are run for every fold
+    ("dataset=factory (default)", ["dataset=factory"]),
+    ("experiment=early", ["experiment=early"]),
+    ("experiment=early, 5 folds", ["experiment=early", "dataset.cv.folds=5"]),
+    ("experiment=paper", ["experiment=paper"]),
+    ("experiment=paper, 5 folds", ["experiment=paper", "dataset.cv.folds=5"]),
+]
+PAIRS = (("test", "train"), ("test", "val"), ("val", "train"))
+
+
+def stand_in_series(cfg) -> SeriesData:
+    """The simulated pool's run ids and labels (simulate.py's naming), without simulating the runs."""
+    faults, n = list(cfg.series.faults), int(cfg.series.runs_per_class)
+    y = np.repeat(np.arange(len(faults)), n)
+    ids = np.asarray([f"idv{f:02d}-run{r:03d}" for f in faults for r in range(n)])
+    return SeriesData(x=np.zeros((len(y), 1, 1), np.float32), y=y, run_ids=ids, variables=["v"])
+
+
+def old_rule() -> ExitStack:
+    """Patch pair_by_label back to the rule before the change: stripped text, units per label."""
+    stack = ExitStack()
+    stack.enter_context(mock.patch.object(pairing, "text_key", lambda t: str(t).strip()))
+    stack.enter_context(mock.patch.object(pairing, "_split_units", lambda *a: splits._split_units(*a[:6])))
+    stack.enter_context(mock.patch.object(pairing, "_fold_units", lambda *a: splits._fold_units(*a[:7])))
+    return stack
+
+
+def counts(ds) -> dict:
+    """Pairs of split a whose grouped text (or run) is also in split b, counted from the splits."""
+    text = {s: [text_key(x) for x in sp.x["text"]] for s, sp in ds.splits.items()}
+    runs = {s: list(sp.units["series"]) for s, sp in ds.splits.items()}
+    out = {}
+    for a, b in PAIRS:
+        if a in ds.splits and b in ds.splits:
+            out[f"{a}_texts_also_in_{b}"] = sum(t in set(text[b]) for t in text[a])
+            out[f"{a}_series_runs_also_in_{b}"] = sum(r in set(runs[b]) for r in runs[a])
+    return out
+
+
+def build(cfg, series, fold: int | None):
+    d = cfg.dataset
+    classes = list(d.classes)
+    texts = load_texts(d.text, classes, int(d.samples_per_class), int(d.seed))
+    cv = cv_settings(d) if fold is None else (int(d.cv.folds), fold)
+    return pair_by_label(
+        classes,
+        texts,
+        series,
+        int(d.samples_per_class),
+        float(d.test_fraction),
+        float(d.val_fraction),
+        bool(d.split_before_resampling),
+        int(d.seed),
+        cv,
+    )
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0])
+    seeds = ap.parse_args(argv).seeds
+    cols = [f"{a}_texts_also_in_{b}" for a, b in PAIRS]
+    head = ["case", "seed", "fold", "test pairs"] + [f"before: {a} in {b}" for a, b in PAIRS]
+    head += [f"after: {a} in {b}" for a, b in PAIRS]
+    print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
+    worst_runs = 0
+    for label, overrides in CASES:
+        for seed in seeds:
+            cfg = compose_config([*overrides, f"seed={seed}"])
+            series = stand_in_series(cfg.dataset)
+            folds = int(cfg.dataset.cv.folds or 0)
+            for fold in range(folds) if folds else [None]:
+                with old_rule():
+                    before = counts(build(cfg, series, fold))
+                ds = build(cfg, series, fold)
+                after = counts(ds)
+                recorded = {k: ds.info.get(k) for k in after}
+                if recorded != after:  # metrics.json's counts must say what the splits hold
+                    sys.exit(f"{label} seed {seed} fold {fold}: dataset info {recorded} != counted {after}")
+                worst_runs = max([worst_runs] + [v for k, v in {**before, **after}.items() if "runs" in k])
+                row = [label, str(seed), "-" if fold is None else str(fold), str(len(ds.splits["test"].y))]
+                row += [str(before[c]) if c in before else "-" for c in cols]
+                row += [str(after[c]) if c in after else "-" for c in cols]
+                print("| " + " | ".join(row) + " |")
+    print(f"\nSeries runs on two sides, in every case above, before and after: at most {worst_runs}.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
