@@ -13,7 +13,8 @@ the keys test_texts_also_in_train, test_texts_also_in_val and val_texts_also_in_
 - before: the rule of the code before the change, re-created here by patching the current code back:
   texts grouped by their stripped text within each label, so a description filed under two labels was
   two units, placed independently (the folds shared only the test fold of such a text, not its
-  validation side).
+  validation side); beside it, what metrics.json's test_texts_also_in_train said then (it compared
+  stripped texts, so a copy in other case or punctuation went uncounted).
 
 Only split membership is computed, without simulating a plant run: pairing uses the time series only
 through their run ids and labels, so the series are stand-ins with the ids the simulation gives
@@ -101,7 +102,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
     seeds = ap.parse_args(argv).seeds
     cols = [f"{a}_texts_also_in_{b}" for a, b in PAIRS]
-    head = ["case", "seed", "fold", "test pairs"] + [f"before: {a} in {b}" for a, b in PAIRS]
+    head = ["case", "seed", "fold", "test pairs", "before, as metrics.json said: test in train"]
+    head += [f"before: {a} in {b}" for a, b in PAIRS]
     head += [f"after: {a} in {b}" for a, b in PAIRS]
     print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
     worst_runs = 0
@@ -112,14 +114,15 @@ def main(argv: list[str]) -> int:
             folds = int(cfg.dataset.cv.folds or 0)
             for fold in range(folds) if folds else [None]:
                 with old_rule():
-                    before = counts(build(cfg, series, fold))
+                    old = build(cfg, series, fold)
+                before, said = counts(old), old.info["test_texts_also_in_train"]  # stripped texts compared
                 ds = build(cfg, series, fold)
                 after = counts(ds)
                 recorded = {k: ds.info.get(k) for k in after}
                 if recorded != after:  # metrics.json's counts must say what the splits hold
                     sys.exit(f"{label} seed {seed} fold {fold}: dataset info {recorded} != counted {after}")
                 worst_runs = max([worst_runs] + [v for k, v in {**before, **after}.items() if "runs" in k])
-                row = [label, str(seed), "-" if fold is None else str(fold), str(len(ds.splits["test"].y))]
+                row = [label, str(seed), "-" if fold is None else str(fold), str(len(ds.splits["test"].y)), str(said)]
                 row += [str(before[c]) if c in before else "-" for c in cols]
                 row += [str(after[c]) if c in after else "-" for c in cols]
                 print("| " + " | ".join(row) + " |")
