@@ -3,6 +3,7 @@ after identical texts were grouped whatever their label (issue 20).
 
     python scripts/split_leaks.py                 # a Markdown table on stdout (seed 0)
     python scripts/split_leaks.py --seeds 0 1 2
+    python scripts/split_leaks.py --check-old a4809ed --check-series   # the two checks below
 
 Each count is a number of pairs (samples) of one split whose text is also the text of a pair in another
 split, texts compared after lower-casing and dropping punctuation and extra spaces (splits.text_key):
@@ -19,13 +20,20 @@ the keys test_texts_also_in_train, test_texts_also_in_val and val_texts_also_in_
 Only split membership is computed, without simulating a plant run: pairing uses the time series only
 through their run ids and labels, so the series are stand-ins with the ids the simulation gives
 (`idv<fault>-run<r>`, runs_per_class per class).
+
+Checks: `--check-old COMMIT` builds every case (seeds 0 and 1) with the pairing and splitting code of
+COMMIT (a commit before the change, read with `git show`) and stops unless its splits are the patched
+rule's, sample for sample; `--check-series` simulates a small pool (6 runs per class, 2 h) and stops
+unless the stand-ins give the same splits as the simulated runs.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
+import types
 from contextlib import ExitStack
 from unittest import mock
 
@@ -97,10 +105,84 @@ def build(cfg, series, fold: int | None):
     )
 
 
+def _fold_range(cfg):
+    folds = int(cfg.dataset.cv.folds or 0)
+    return range(folds) if folds else [None]
+
+
+def check_old(commit: str) -> None:
+    """The patched rule against the pairing and splitting code of `commit`: the same splits."""
+
+    def source(name: str) -> str:
+        path = f"mmfusion/data/{name}.py"
+        return subprocess.run(["git", "show", f"{commit}:{path}"], capture_output=True, text=True, check=True).stdout
+
+    old_splits = types.ModuleType("old_splits")
+    exec(compile(source("splits"), "old splits.py", "exec"), old_splits.__dict__)
+    current = sys.modules["mmfusion.data.splits"]
+    sys.modules["mmfusion.data.splits"] = old_splits  # the old pairing.py imports the old splits.py
+    try:
+        old_pairing = types.ModuleType("old_pairing")
+        exec(compile(source("pairing"), "old pairing.py", "exec"), old_pairing.__dict__)
+    finally:
+        sys.modules["mmfusion.data.splits"] = current
+    n = 0
+    for label, overrides in CASES:
+        for seed in (0, 1):
+            cfg = compose_config([*overrides, f"seed={seed}"])
+            series = stand_in_series(cfg.dataset)
+            for fold in _fold_range(cfg):
+                with old_rule():
+                    patched = build(cfg, series, fold)
+                with mock.patch(f"{__name__}.pair_by_label", old_pairing.pair_by_label):
+                    old = build(cfg, series, fold)
+                for s in old.splits:
+                    if not (old.splits[s].ids == patched.splits[s].ids).all():
+                        sys.exit(f"{label} seed {seed} fold {fold}: the {s} split differs from {commit}'s code")
+                n += 1
+    print(f"check: the patched rule gives {commit}'s splits on {n} datasets, sample for sample")
+
+
+def check_series() -> None:
+    """Stand-in series against a small simulated pool: the same splits (single split and a fold)."""
+    import tempfile
+
+    from mmfusion.data import build_dataset
+
+    with tempfile.TemporaryDirectory() as cache:
+        small = [
+            "dataset=factory",
+            "dataset.samples_per_class=40",
+            "dataset.series.runs_per_class=6",
+            "dataset.series.horizon_h=2.0",
+            "dataset.series.onset_h=0.5",
+            f"dataset.series.cache_dir={cache}",
+            "dataset.val_fraction=0.1",
+        ]
+        n = 0
+        for extra in ([], ["dataset.cv.folds=3", "dataset.cv.fold=1"]):
+            cfg = compose_config(small + extra)
+            real, stand_in = build_dataset(cfg.dataset), build(cfg, stand_in_series(cfg.dataset), None)
+            for s in real.splits:
+                if not (real.splits[s].ids == stand_in.splits[s].ids).all():
+                    sys.exit(f"stand-in series: the {s} split differs from the simulated pool's ({extra})")
+                n += 1
+    print(f"check: stand-in series give the simulated pool's splits ({n} splits)")
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    seeds = ap.parse_args(argv).seeds
+    ap.add_argument("--check-old", metavar="COMMIT", help="check the re-created rule against COMMIT's code")
+    ap.add_argument("--check-series", action="store_true", help="check the stand-ins against a simulated pool")
+    args = ap.parse_args(argv)
+    if args.check_old or args.check_series:
+        if args.check_old:
+            check_old(args.check_old)
+        if args.check_series:
+            check_series()
+        return 0
+    seeds = args.seeds
     cols = [f"{a}_texts_also_in_{b}" for a, b in PAIRS]
     head = ["case", "seed", "fold", "test pairs", "before, as metrics.json said: test in train"]
     head += [f"before: {a} in {b}" for a, b in PAIRS]
@@ -111,8 +193,7 @@ def main(argv: list[str]) -> int:
         for seed in seeds:
             cfg = compose_config([*overrides, f"seed={seed}"])
             series = stand_in_series(cfg.dataset)
-            folds = int(cfg.dataset.cv.folds or 0)
-            for fold in range(folds) if folds else [None]:
+            for fold in _fold_range(cfg):
                 with old_rule():
                     old = build(cfg, series, fold)
                 before, said = counts(old), old.info["test_texts_also_in_train"]  # stripped texts compared
