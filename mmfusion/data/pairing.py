@@ -22,6 +22,7 @@ from mmfusion.data.splits import (  # noqa: F401 (cv_settings is re-exported: so
     fold_of_units,
     stratified_folds,
     stratified_split,
+    text_key,
 )
 from mmfusion.errors import ConfigError, DataError
 
@@ -112,10 +113,10 @@ def pair_by_label(
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
     counts = _split_counts(samples_per_class, test_fraction, val_fraction)
-    # one pool per modality present: (unit of each item, its label, what the item is called in errors)
+    # one pool per modality built: (modality, the unit of each item, its label)
     t_groups = s_groups = t_units = None
     if texts is not None:
-        t_groups = np.asarray([t.strip() for t in texts.texts], dtype=object)
+        t_groups = np.asarray([text_key(t) for t in texts.texts], dtype=object)  # case, spacing, punctuation aside
         first_row = {}
         for g, i in zip(t_groups, texts.ids):  # a text unit is named by the first row that holds it
             first_row.setdefault(g, str(i))
@@ -126,6 +127,7 @@ def pair_by_label(
     what = {"text": ("texts", "texts"), "series": ("time series", "time series runs")}
     by_split: dict[str, list] = {s: [] for s in counts if counts[s] > 0}
     folds: dict[str, dict] = {m: {} for m, _, _ in pools}  # cv: unit -> fold, shared by the classes
+    sides: dict[str, dict] = {m: {} for m, _, _ in pools}  # unit -> split (or val / train within the training folds)
     if cv is not None:  # dealt from their own generator, so every fold k sees the same assignment
         fold_rng = np.random.default_rng([seed, 13])
         for k in range(len(classes)):
@@ -137,7 +139,9 @@ def pair_by_label(
             if len(idx[m]) == 0:
                 raise DataError(f"class {cls!r} has no {what[m][0]}; check dataset.classes against the sources")
         if cv is not None:
-            parts = {m: _fold_units(g[idx[m]], cv, counts, rng, what[m][1], cls, folds[m]) for m, g, _ in pools}
+            parts = {
+                m: _fold_units(g[idx[m]], cv, counts, rng, what[m][1], cls, folds[m], sides[m]) for m, g, _ in pools
+            }
             for s in by_split:
                 n = max(counts[s], *(len(p[s]) for p in parts.values())) if s == "test" else counts[s]
                 by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
@@ -146,13 +150,13 @@ def pair_by_label(
             for m, g, _ in pools:
                 if m == "text":
                     parts[m] = (
-                        _split_units(g[idx[m]], None, counts, rng, what[m][1], cls)
+                        _split_units(g[idx[m]], None, counts, rng, what[m][1], cls, sides[m])
                         if split_before_resampling
                         else {s: np.arange(len(idx[m])) for s in by_split}
                     )
                 else:
                     fixed = series.split[idx[m]] if fixed_split else None
-                    parts[m] = _split_units(g[idx[m]], fixed, counts, rng, what[m][1], cls)
+                    parts[m] = _split_units(g[idx[m]], fixed, counts, rng, what[m][1], cls, sides[m])
             for s in by_split:
                 n = counts[s]
                 by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
@@ -188,18 +192,19 @@ def pair_by_label(
 
 
 def overlap_info(sources: dict[str, dict[str, np.ndarray]]) -> dict:
-    """How many test samples share their text / run with a training sample (leakage made visible);
-    `sources[split][modality]` holds each sample's unit (unique text, run) of the modalities built."""
+    """How many samples of one split share their text / run with a sample of another (leakage made
+    visible): test in train, test in val, val in train; texts compared as grouped (splits.text_key).
+    `sources[split][modality]` holds each sample's unit (text group, run) of the modalities built."""
     info = {}
-    key = {
-        "text": ("test_texts_also_in_train", "unique_texts"),
-        "series": ("test_series_runs_also_in_train", "unique_series_runs"),
-    }
-    for m, (overlap, _) in key.items():
-        if m in sources["train"]:
-            seen = set(sources["train"][m])
-            info[overlap] = int(sum(u in seen for u in sources["test"][m]))
+    names = {"text": "texts", "series": "series_runs"}
+    for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
+        if a in sources and b in sources:
+            for m, what in names.items():
+                if m in sources[a]:
+                    other = set(sources[b][m])
+                    info[f"{a}_{what}_also_in_{b}"] = int(sum(u in other for u in sources[a][m]))
     for s, by_modality in sources.items():
-        for m, units in by_modality.items():
-            info[f"{key[m][1]}_{s}"] = int(len(set(units)))
+        for m, what in names.items():
+            if m in by_modality:
+                info[f"unique_{what}_{s}"] = int(len(set(by_modality[m])))
     return info
