@@ -256,6 +256,13 @@ def experiments() -> list[str]:
             if value:
                 out.append(f"| `{key}` | `{cell(value)}` | {cell(comment)} |")
         out.append("")
+        for source in options_of("dataset/series"):  # the keys only one series source has
+            path = CONF / "experiment" / "series" / f"{option}_{source}.yaml"
+            rows = [(k, v, c) for k, (v, c) in read_yaml(path)[0].items() if v] if path.is_file() else []
+            if rows:
+                out += [f"With `dataset/series={source}` (`conf/experiment/series/{path.name}`):", ""]
+                out += ["| key | value | meaning (from the YAML) |", "|---|---|---|"]
+                out += [f"| `{k}` | `{cell(v)}` | {cell(c)} |" for k, v, c in rows] + [""]
     return out
 
 

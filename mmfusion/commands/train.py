@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -33,7 +32,7 @@ from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, interrupt, launchers, tracking
+from mmfusion.runtime import devices, interrupt, launchers, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -56,7 +55,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         )
     prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
     with interrupt.stage("building the dataset"), prov.stage("data"):
-        ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+        ds = build_dataset(cfg.dataset, cfg.modalities)  # only the modalities trained; before TensorFlow
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
     with prov.stage("setup"):  # seeding, and TensorFlow's import and devices
         seed_everything(cfg.seed, cfg.deterministic)
@@ -78,6 +77,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     joint = (cfg.get("joint") or {}).get("name", "none") != "none"
     models = names + (["joint"] if joint else [])
+    progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         resuming = mode == "resume"
@@ -187,7 +187,11 @@ def _resume_hint(cfg, out: str) -> str:
 def _task(cfg) -> dict:
     from hydra.core.hydra_config import HydraConfig
 
-    out = HydraConfig.get().runtime.output_dir
+    from mmfusion.commands import summary
+
+    hc = HydraConfig.get()
+    out = hc.runtime.output_dir
+    print(summary.run_start(cfg, out, hc.runtime.choices, summary.device(cfg)), end="", flush=True)
     with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
         result = train(cfg, out)
     print(result["table"], end="")
@@ -195,6 +199,10 @@ def _task(cfg) -> dict:
         f"run directory: {out}"
         + (" (already complete with the same config; kept as it was)" if result.get("skipped") else "")
     )
+    from hydra.types import RunMode
+
+    if hc.mode != RunMode.MULTIRUN:  # a sweep ends with its own summary (commands/summary.py)
+        print(summary.run_end(out), end="")
     # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
     score = result.get("objective", result["metrics"].get("objective", {}).get("value"))
     return score if score is not None else result["accuracy"]
@@ -231,12 +239,10 @@ def _refuse_unwritable_dirs(overrides: list[str]) -> None:
 
 def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
-    import hydra
+    from mmfusion.commands import train_app
+    from mmfusion.config import precheck
 
-    from mmfusion.config import CONFIG_MODULE, precheck, register_resolvers
-    from mmfusion.schemas import register
-
-    register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
+    train_app.register()  # resolvers and the typed schemas the YAML files name in their defaults lists
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
@@ -244,11 +250,8 @@ def main(overrides: list[str]) -> None:
         return
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
-    register()  # the typed schemas the YAML files name in their defaults lists
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
-    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
-    sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
     multirun = any(arg in ("-m", "--multirun") for arg in overrides)
     hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
     with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more
-        task()
+        train_app.app(_task, overrides)
