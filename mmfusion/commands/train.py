@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from mmfusion import fusion, rundir
 from mmfusion.commands import resume
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
+    base_models,
     fit_joint,
     fit_modalities,
     fuse_all,
@@ -63,6 +64,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     missing = [m for m in names if m not in ds.modalities]
     if missing:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
+    names = base_models(cfg, ds)  # several models per modality: `<modality>_<label>` beside each (basemodels.py)
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
     if objective.parse(cfg) and "val" not in ds.splits:
         raise DataError(
@@ -96,7 +98,9 @@ def _finish(
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
-    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
+    weights = draw_weights(
+        cfg, len(test.y), [test.units[m] for m in names if m in test.units], test.y
+    )  # texts, runs within class
     results = score_models(
         test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log, weights=weights
     )
