@@ -7,7 +7,9 @@ of a modality are added beside it under `model.<modality>_<label>`, with Hydra's
     mmfusion train +model/text@model.text_tfidf=tfidf_logreg +model/series@model.series_conv1d=conv1d
 
 trains four base models, `series`, `series_conv1d`, `text`, `text_tfidf` (grouped by modality), and
-every fusion rule fuses all four. A base model reads the data of its modality (the part of its name
+every fusion rule fuses all four. A list picks several options of a modality's group at once:
+`model/text=[lstm_tuned,tfidf_logreg]` is short for `model/text=lstm_tuned
++model/text@model.text_tfidf_logreg=tfidf_logreg` (`expand_overrides`; the first option stays `text`). A base model reads the data of its modality (the part of its name
 before the first `_`); a sample without that modality has none of its models. Pure Python.
 """
 
@@ -21,6 +23,7 @@ from mmfusion.errors import ConfigError
 MODALITIES = ("series", "text")  # the order of the tables' columns; fused comes last
 SEP = "_"
 _LABEL = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
+_LIST = re.compile(r"model/([A-Za-z0-9]+)=\[([^\[\]]*)\]")
 
 
 def modality_of(name: str) -> str:
@@ -88,3 +91,21 @@ def check(cfg, options: dict[str, list[str]]) -> None:
                 f"model.{key}.name={name!r} is not a {m} model; choose one of {sorted(options[m])} "
                 f"(+model/{m}@model.{key}=<name>)"
             )
+
+
+def expand_overrides(overrides: list[str]) -> list[str]:
+    """`model/<modality>=[a,b,...]` -> `model/<modality>=a +model/<modality>@model.<modality>_b=b ...`:
+    Hydra would merge the options of a list into one node; this keeps one node per model. Every other
+    override (sweeps included) is left as it is."""
+    out = []
+    for o in overrides:
+        match = _LIST.fullmatch(o)
+        options = [x.strip() for x in match.group(2).split(",")] if match else []
+        if not match or not all(options):
+            out.append(o)
+            continue
+        m = match.group(1)
+        if len(set(options)) != len(options):
+            raise ConfigError(f"{o}: an option is listed twice; each model of a modality needs its own option")
+        out += [f"model/{m}={options[0]}", *(f"+model/{m}@model.{m}{SEP}{x}={x}" for x in options[1:])]
+    return out

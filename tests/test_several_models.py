@@ -137,3 +137,17 @@ def test_added_models_are_checked_at_config_time():
         compose_config(["+model/text@model.text_X=lstm"])
     with pytest.raises(MmfusionError, match="tfidf_nope"):
         compose_config(["+model/text@model.text_b=tfidf_nope"])
+
+
+def test_a_list_of_options_adds_one_model_per_option():
+    assert basemodels.expand_overrides(["model/text=[lstm_tuned,tfidf_logreg]", "seed=1", "model/series=gru"]) == [
+        "model/text=lstm_tuned",
+        "+model/text@model.text_tfidf_logreg=tfidf_logreg",
+        "seed=1",
+        "model/series=gru",
+    ]
+    cfg = compose_config(["model/text=[lstm,tfidf_logreg]", "model/series=[lstm,conv1d]"])
+    assert basemodels.base_models(cfg) == ["series", "series_conv1d", "text", "text_tfidf_logreg"]
+    assert cfg.model.text.name == "lstm" and cfg.model.text_tfidf_logreg.name == "tfidf_logreg"
+    with pytest.raises(ConfigError, match="listed twice"):
+        compose_config(["model/text=[lstm,lstm]"])

@@ -15,6 +15,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from mmfusion import fusion, rundir
+from mmfusion.basemodels import expand_overrides
 from mmfusion.commands import resume
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
     base_models,
@@ -221,6 +222,7 @@ def main(overrides: list[str]) -> None:
     from mmfusion.schemas import register
 
     register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
+    overrides = expand_overrides(overrides)  # model/text=[a,b]: one node per model (basemodels.py)
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
