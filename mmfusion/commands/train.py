@@ -14,8 +14,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from mmfusion import fusion, rundir
-from mmfusion.basemodels import expand_overrides
+from mmfusion import basemodels, fusion, rundir
 from mmfusion.commands import resume
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
     base_models,
@@ -51,7 +50,11 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     validate(cfg)
     objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
-    if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
+    if (
+        len(basemodels.base_models(cfg)) > 1
+        and fusion.needs_val(cfg.fusion)
+        and not float(cfg.dataset.get("val_fraction") or 0) > 0
+    ):
         raise ConfigError(
             f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
             f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
@@ -222,7 +225,7 @@ def main(overrides: list[str]) -> None:
     from mmfusion.schemas import register
 
     register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
-    overrides = expand_overrides(overrides)  # model/text=[a,b]: one node per model (basemodels.py)
+    overrides = basemodels.expand_overrides(overrides)  # model/text=[a,b]: one node per model (basemodels.py)
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
