@@ -30,6 +30,7 @@ from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the 
     accuracy_table,
     auc_table,
     pooled_section,
+    provenance_section,
     rule_accuracies,
     time_section,
     time_table,
@@ -195,6 +196,7 @@ def report(root: str | Path) -> Path:
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
     if figures:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
+    lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
     out, tmp = root / "report.md", root / "report.md.tmp"
     tmp.write_text("\n".join(lines))
     tmp.replace(out)  # whole or absent, also when interrupted

@@ -59,11 +59,13 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
             f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
         )
-    with interrupt.stage("building the dataset"):
+    prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
+    with interrupt.stage("building the dataset"), prov.stage("data"):
         ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
-    seed_everything(cfg.seed, cfg.deterministic)
-    strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
+    with prov.stage("setup"):  # seeding, and TensorFlow's import and devices
+        seed_everything(cfg.seed, cfg.deterministic)
+        strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
     missing = [m for m in names if m not in ds.modalities]
     if missing:
@@ -85,16 +87,32 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         resuming = mode == "resume"
-        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming)
-        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
+        with prov.stage(None):  # model_<modality> timed inside
+            probs, logprobs, train_acc, histories = fit_modalities(
+                cfg, ds, run_dir, names, strategy, resuming, timings=prov.stages
+            )
+        with prov.stage("model_joint" if joint else None):
+            hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
+        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden, prov)
 
 
 def _finish(
-    cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories, hidden: dict
+    cfg: DictConfig,
+    ds: Dataset,
+    run_dir: Path,
+    names: list[str],
+    probs,
+    logprobs,
+    train_acc,
+    histories,
+    hidden: dict,
+    prov: rundir.Provenance | None = None,
 ) -> dict:
-    params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
+    prov = prov or rundir.Provenance(run_dir, "train")
+    with prov.stage("fusion"):
+        params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
+    prov.start("evaluation")  # scoring, figures and files, up to the marker
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
@@ -144,6 +162,8 @@ def _finish(
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
     tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
+    prov.stop("evaluation")
+    prov.finish()  # provenance.json complete before the marker
     with interrupt.deferred():
         rundir.mark_complete(run_dir)
         resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from mmfusion import basemodels, fusion
+from mmfusion import basemodels, fusion, rundir
 from mmfusion.basemodels import extra_key, modality_of, models_dir
 from mmfusion.commands import resume
 from mmfusion.data import Dataset
@@ -55,13 +55,16 @@ def base_models(cfg: DictConfig, ds: Dataset) -> list[str]:
     return names
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
+def fit_modalities(
+    cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False, timings=None
+):
     """Train one model per modality; returns probabilities and log-probabilities per split and model,
     train accuracy, histories.
 
     Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
     resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
     checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
+    timings: a dict that gets the wall and CPU seconds of each model (fit and predict) as model_<modality>.
     """
     from mmfusion.models import build_model
     from mmfusion.models.checkpoint import describe
@@ -73,6 +76,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     checkpointing = bool(cfg.training.checkpoint)
     unique = bool(cfg.training.get("unique_units", False))
     for m in names:
+        clock = rundir.timed(timings, f"model_{m}").start()
         mod = modality_of(m)  # several models of a modality read its data (mmfusion/basemodels.py)
         model = build_model(mod, cfg.model[m], ds.num_classes, strategy)
         keep = first_of_units(tr, mod, unique)
@@ -99,6 +103,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
             probs[split_name][m] = np.exp(logprobs[split_name][m])
         present = tr.present[mod]  # training accuracy over every training sample, as before
         train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
+        clock.stop()
     return probs, logprobs, train_acc, histories
 
 

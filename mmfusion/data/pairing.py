@@ -22,6 +22,7 @@ from mmfusion.data.splits import (  # noqa: F401 (cv_settings is re-exported: so
     fold_of_units,
     stratified_folds,
     stratified_split,
+    text_key,
 )
 from mmfusion.errors import ConfigError, DataError
 
@@ -107,7 +108,7 @@ def pair_by_label(
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
     counts = _split_counts(samples_per_class, test_fraction, val_fraction)
-    t_groups = np.asarray([t.strip() for t in texts.texts], dtype=object)
+    t_groups = np.asarray([text_key(t) for t in texts.texts], dtype=object)  # case, spacing, punctuation aside
     s_groups = np.asarray(series.run_ids).astype(str)
     first_row = {}
     for g, i in zip(t_groups, texts.ids):  # a text unit is named by the first row that holds it
@@ -115,6 +116,7 @@ def pair_by_label(
     t_units = np.asarray([first_row[g] for g in t_groups])
     by_split: dict[str, list] = {s: [] for s in counts if counts[s] > 0}
     t_fold, s_fold = {}, {}  # cv: unit -> fold, shared by the classes (a text may be filed under two)
+    t_side, s_side = {}, {}  # unit -> split (or val / train within the training folds), shared likewise
     if cv is not None:  # dealt from their own generator, so every fold k sees the same assignment
         fold_rng = np.random.default_rng([seed, 13])
         for k in range(len(classes)):
@@ -126,19 +128,19 @@ def pair_by_label(
             if len(idx) == 0:
                 raise DataError(f"class {cls!r} has no {what}; check dataset.classes against the sources")
         if cv is not None:
-            t_parts = _fold_units(t_groups[t_idx], cv, counts, rng, "texts", cls, t_fold)
-            s_parts = _fold_units(s_groups[s_idx], cv, counts, rng, "time series runs", cls, s_fold)
+            t_parts = _fold_units(t_groups[t_idx], cv, counts, rng, "texts", cls, t_fold, t_side)
+            s_parts = _fold_units(s_groups[s_idx], cv, counts, rng, "time series runs", cls, s_fold, s_side)
             for s in by_split:
                 n = max(counts[s], len(t_parts[s]), len(s_parts[s])) if s == "test" else counts[s]
                 by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
         elif split_before_resampling or series.split is not None:
             fixed = series.split[s_idx] if series.split is not None else None
             t_parts = (
-                _split_units(t_groups[t_idx], None, counts, rng, "texts", cls)
+                _split_units(t_groups[t_idx], None, counts, rng, "texts", cls, t_side)
                 if split_before_resampling
                 else {s: np.arange(len(t_idx)) for s in by_split}
             )
-            s_parts = _split_units(s_groups[s_idx], fixed, counts, rng, "time series runs", cls)
+            s_parts = _split_units(s_groups[s_idx], fixed, counts, rng, "time series runs", cls, s_side)
             for s in by_split:
                 n = counts[s]
                 by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
@@ -173,13 +175,14 @@ def pair_by_label(
 
 
 def overlap_info(sources: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
-    """How many test samples share their text / run with a training sample (leakage made visible)."""
-    train_t, train_s = (set(a) for a in sources["train"])
-    test_t, test_s = sources["test"]
-    info = {
-        "test_texts_also_in_train": int(sum(t in train_t for t in test_t)),
-        "test_series_runs_also_in_train": int(sum(r in train_s for r in test_s)),
-    }
+    """How many samples of one split share their text / run with a sample of another (leakage made
+    visible): test in train, test in val, val in train; texts compared as grouped (splits.text_key)."""
+    info = {}
+    for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
+        if a in sources and b in sources:
+            for what, j in (("texts", 0), ("series_runs", 1)):
+                other = set(sources[b][j])
+                info[f"{a}_{what}_also_in_{b}"] = int(sum(u in other for u in sources[a][j]))
     for s, (t, r) in sources.items():
         info[f"unique_texts_{s}"] = int(len(set(t)))
         info[f"unique_series_runs_{s}"] = int(len(set(r)))
