@@ -11,6 +11,7 @@ from conftest import compose_cfg
 from omegaconf import OmegaConf
 
 from mmfusion import basemodels, rundir
+from mmfusion.commands import resume
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.commands.predict import predict
 from mmfusion.config import compose_config
@@ -60,6 +61,7 @@ def test_every_base_model_is_trained_saved_and_scored(run):
         same = basemodels.modality_of(name)
         assert np.array_equal(pred[f"present_test_{name}"], pred[f"present_test_{same}"])
         assert (run / "history" / f"{name}.csv").is_file()
+        assert resume.finished(run, name)  # a rerun of an interrupted run would load it, not retrain it
     # two models of one modality are different models: not the same predictions
     assert not np.allclose(pred["proba_test_text"], pred["proba_test_text_tfidf"])
 
