@@ -49,10 +49,12 @@ def compose_config(overrides: list[str], check: bool = True):
     from hydra.errors import HydraException
     from omegaconf.errors import OmegaConfBaseException
 
+    from mmfusion.basemodels import expand_overrides
     from mmfusion.schemas import register
 
     register()
     register_resolvers()
+    overrides = expand_overrides(list(overrides))  # model/text=[a,b]: several models of a modality
     try:
         with initialize_config_module(config_module=CONFIG_MODULE, version_base="1.3"):
             cfg = compose(config_name="config", overrides=list(overrides))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from mmfusion import fusion, rundir
+from mmfusion.basemodels import modality_of, models_dir
 from mmfusion.data.files import read_series_file
 from mmfusion.errors import DataError, MmfusionError, RunDirError
 from mmfusion.runtime import interrupt
@@ -103,26 +104,26 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
         inputs["text"] = read_texts(text, text_column or cfg.dataset.get("text_column"))
     if series is not None:
         inputs["series"] = read_series(series)
-    extra = [m for m in inputs if m not in names]
+    extra = [m for m in inputs if m not in {modality_of(n) for n in names}]
     if extra:
         raise DataError(f"the run at {run_dir} has no {extra} model; it has {names}")
     order = list(dict.fromkeys(i for m in inputs for i in inputs[m][0]))
     pos = {i: k for k, i in enumerate(order)}
     out = pd.DataFrame({"id": order})
     probs, present, given = [], [], {}
-    for m in names:
-        p, mask = np.full((len(order), len(classes)), np.nan), np.zeros(len(order), bool)
-        if m in inputs:
-            ids, x = inputs[m]
+    for m in names:  # base models: several of one modality read its input (mmfusion/basemodels.py)
+        p, mask, mod = np.full((len(order), len(classes)), np.nan), np.zeros(len(order), bool), modality_of(m)
+        if mod in inputs:
+            ids, x = inputs[mod]
             if len(set(ids)) != len(ids):
                 raise DataError(
-                    f"{m} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}"
+                    f"{mod} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}"
                 )
-            model = load_model(m, cfg.model[m], len(classes), run_dir / "models")
-            if m == "series":
+            model = load_model(mod, cfg.model[m], len(classes), models_dir(run_dir, m))
+            if mod == "series":
                 x = check_series(ids, x, model, series)
             rows = np.array([pos[i] for i in ids], dtype=int)
-            given[m] = (rows, x)
+            given.setdefault(mod, (rows, x))
             if len(rows):
                 p[rows], mask[rows] = model.predict_proba(x), True
         probs.append(p)

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from mmfusion import rundir
+from mmfusion.basemodels import MODALITIES, modality_of
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.tables import to_markdown
 
@@ -48,7 +49,8 @@ def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
         rows[label] = row
     rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
     df = pd.DataFrame(rows).T.fillna("")
-    first = [c for c in ("series", "text", "fused") if c in df.columns]
+    base = [c for c in df.columns if modality_of(c) in MODALITIES]  # several per modality: grouped by it
+    first = sorted(base, key=lambda c: MODALITIES.index(modality_of(c))) + [c for c in ("fused",) if c in df.columns]
     df = df[first + [c for c in df.columns if c not in first and c != "seeds"] + ["seeds"]]
     df.index.name = "accuracy % (mean ± std over seeds; CV: pooled [95% CI])"
     return df

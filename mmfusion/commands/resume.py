@@ -16,6 +16,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from mmfusion import rundir
+from mmfusion.basemodels import modality_of, models_dir
 from mmfusion.errors import ConfigError
 
 CHECKPOINTS = "checkpoints"
@@ -98,7 +99,8 @@ def model_dir(run_dir: Path, modality: str) -> Path:
 def finished(run_dir: Path, modality: str) -> bool:
     """The modality's model and history were saved whole (the history is written last)."""
     d = Path(run_dir)
-    return (d / "history" / f"{modality}.csv").is_file() and (d / "models" / f"{modality}.json").is_file()
+    saved = models_dir(d, modality) / f"{modality_of(modality)}.json"  # an added model: models/<name>/
+    return (d / "history" / f"{modality}.csv").is_file() and saved.is_file()
 
 
 def drop_checkpoints(run_dir: Path, modality: str | None = None) -> None:

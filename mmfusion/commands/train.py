@@ -13,9 +13,10 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from mmfusion import fusion, rundir
+from mmfusion import basemodels, fusion, rundir
 from mmfusion.commands import resume
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
+    base_models,
     fit_joint,
     fit_modalities,
     fuse_all,
@@ -48,7 +49,11 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     validate(cfg)
     objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
-    if len(cfg.modalities) > 1 and fusion.needs_val(cfg.fusion) and not float(cfg.dataset.get("val_fraction") or 0) > 0:
+    if (
+        len(basemodels.base_models(cfg)) > 1
+        and fusion.needs_val(cfg.fusion)
+        and not float(cfg.dataset.get("val_fraction") or 0) > 0
+    ):
         raise ConfigError(
             f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
             f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
@@ -64,6 +69,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     missing = [m for m in names if m not in ds.modalities]
     if missing:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
+    names = base_models(cfg, ds)  # several models per modality: `<modality>_<label>` beside each (basemodels.py)
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
     if objective.parse(cfg) and "val" not in ds.splits:
         raise DataError(
@@ -114,7 +120,9 @@ def _finish(
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     test_probs = {n: probs["test"][n] for n in model_names}
     test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
-    weights = draw_weights(cfg, len(test.y), [test.units[m] for m in names], test.y)  # texts, runs within class
+    weights = draw_weights(
+        cfg, len(test.y), [test.units[m] for m in names if m in test.units], test.y
+    )  # texts, runs within class
     results = score_models(
         test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log, weights=weights
     )
@@ -243,6 +251,7 @@ def main(overrides: list[str]) -> None:
     from mmfusion.config import precheck
 
     train_app.register()  # resolvers and the typed schemas the YAML files name in their defaults lists
+    overrides = basemodels.expand_overrides(overrides)  # model/text=[a,b]: one node per model (basemodels.py)
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")

@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from mmfusion import fusion, rundir
+from mmfusion import basemodels, fusion, rundir
+from mmfusion.basemodels import extra_key, modality_of, models_dir
 from mmfusion.commands import resume
 from mmfusion.data import Dataset
 from mmfusion.evaluation.scoring import joint_comparisons
@@ -40,6 +41,20 @@ def first_of_units(split, m: str, unique: bool) -> np.ndarray:
     return idx
 
 
+def base_models(cfg: DictConfig, ds: Dataset) -> list[str]:
+    """The run's base models (mmfusion/basemodels.py): one per modality, named after it, plus any
+    `model.<modality>_<label>` added beside it. An added model shares its modality's presence masks
+    (split.present[name] is split.present[modality]), so fusion, scoring and the saved predictions,
+    all keyed by base model, drop every model of a missing modality together."""
+    names = basemodels.base_models(cfg)
+    for name in names:
+        if extra_key(name):
+            log.info("the %s data also trains model %s (%s)", modality_of(name), name, cfg.model[name].name)
+            for split in ds.splits.values():
+                split.present[name] = split.present[modality_of(name)]
+    return names
+
+
 def fit_modalities(
     cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False, timings=None
 ):
@@ -62,8 +77,9 @@ def fit_modalities(
     unique = bool(cfg.training.get("unique_units", False))
     for m in names:
         clock = rundir.timed(timings, f"model_{m}").start()
-        model = build_model(m, cfg.model[m], ds.num_classes, strategy)
-        keep = first_of_units(tr, m, unique)
+        mod = modality_of(m)  # several models of a modality read its data (mmfusion/basemodels.py)
+        model = build_model(mod, cfg.model[m], ds.num_classes, strategy)
+        keep = first_of_units(tr, mod, unique)
         if resuming and resume.finished(run_dir, m):
             histories[m] = load_finished(model, run_dir, m)
         else:
@@ -73,19 +89,19 @@ def fit_modalities(
             seed_everything(cfg.seed, cfg.deterministic)
             ckpt = resume.model_dir(run_dir, m)
             model.checkpoint_dir = ckpt if checkpointing else None
-            vkeep = first_of_units(va, m, unique) if va is not None else None
-            val = (va.x[m][vkeep], va.y[vkeep]) if va is not None else None
+            vkeep = first_of_units(va, mod, unique) if va is not None else None
+            val = (va.x[mod][vkeep], va.y[vkeep]) if va is not None else None
             with interrupt.stage(
                 f"training the {m} model", kept=(lambda d=ckpt: describe(d)) if checkpointing else None
             ):
                 histories[m] = model.fit(
-                    (tr.x[m][keep], tr.y[keep]), val, callbacks=tracking.callbacks(cfg, run_dir, m)
+                    (tr.x[mod][keep], tr.y[keep]), val, callbacks=tracking.callbacks(cfg, run_dir, m)
                 )  # TensorBoard if tracking.tensorboard
             save_finished(model, run_dir, m, histories[m])
         for split_name, split in ds.splits.items():
-            logprobs[split_name][m] = predict_present(model, split.x[m], split.present[m], ds.num_classes)
+            logprobs[split_name][m] = predict_present(model, split.x[mod], split.present[mod], ds.num_classes)
             probs[split_name][m] = np.exp(logprobs[split_name][m])
-        present = tr.present[m]  # training accuracy over every training sample, as before
+        present = tr.present[mod]  # training accuracy over every training sample, as before
         train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
         clock.stop()
     return probs, logprobs, train_acc, histories
@@ -93,8 +109,8 @@ def fit_modalities(
 
 def load_finished(model, run_dir: Path, name: str) -> dict:
     """A model that a previous session of this run finished: loaded, with its saved history."""
-    log.info("the %s model had finished; loading it from %s", name, run_dir / "models")
-    model.load(run_dir / "models")
+    log.info("the %s model had finished; loading it from %s", name, models_dir(run_dir, name))
+    model.load(models_dir(run_dir, name))
     saved = pd.read_csv(run_dir / "history" / f"{name}.csv", index_col=0)
     return {k: v.tolist() for k, v in saved.items()}
 
@@ -102,7 +118,7 @@ def load_finished(model, run_dir: Path, name: str) -> dict:
 def save_finished(model, run_dir: Path, name: str, history: dict) -> None:
     """The model, then its history (the sign that it is whole, `resume.finished`), then its checkpoints go."""
     with interrupt.deferred():
-        model.save(run_dir / "models")
+        model.save(models_dir(run_dir, name))
         path = rundir_path(run_dir, "history", f"{name}.csv")
         pd.DataFrame(history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{path}.tmp")
         os.replace(f"{path}.tmp", path)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from mmfusion.basemodels import base_models, extra_key
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.evaluation.calibration import nll
 
@@ -40,7 +41,7 @@ def check(cfg) -> None:
     if parsed is None:
         return
     model, _ = parsed
-    modalities = list(cfg.modalities)
+    modalities = list(cfg.modalities) + [m for m in base_models(cfg) if extra_key(m)]  # added: text_tfidf
     known = modalities + (["fused"] if len(modalities) > 1 else [])
     if model not in known:
         raise ConfigError(

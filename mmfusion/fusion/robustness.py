@@ -16,28 +16,33 @@ import numpy as np
 import pandas as pd
 
 from mmfusion import fusion
+from mmfusion.basemodels import by_modality
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation.figures import plot_robustness
 from mmfusion.evaluation.tables import to_markdown
 
 
 def drop_modalities(present: dict, names: list[str], drop: str, rate: float, seed: int) -> dict:
-    """New presence masks after dropping `drop` (a modality name or `either`) from `rate` of the samples."""
-    if drop != "either" and drop not in names:
-        raise ConfigError(f"robustness.drop lists {drop!r}; choose among {names + ['either']}")
+    """New presence masks after dropping `drop` (a modality name or `either`) from `rate` of the samples;
+    `names` are base models (mmfusion/basemodels.py): a dropped modality takes all of its models."""
+    groups = by_modality(names)
+    modalities = list(groups)
+    if drop != "either" and drop not in modalities:
+        raise ConfigError(f"robustness.drop lists {drop!r}; choose among {modalities + ['either']}")
     if not 0.0 <= float(rate) <= 1.0:
         raise ConfigError(f"robustness.rates must lie in [0, 1], got {rate}")
     n = len(present[names[0]])
-    kind = names.index(drop) if drop in names else len(names)
+    kind = modalities.index(drop) if drop in modalities else len(modalities)
     rng = np.random.default_rng([int(seed), 99, kind])
     order = rng.permutation(n)
-    keep_one = rng.integers(0, len(names), size=n)  # `either`: the modality each sample keeps
+    keep_one = rng.integers(0, len(modalities), size=n)  # `either`: the modality each sample keeps
     full = np.all([present[m] for m in names], axis=0)
     chosen = order[full[order]][: int(round(float(rate) * n))]
     out = {m: present[m].copy() for m in names}
-    for i, m in enumerate(names):
-        hit = chosen if drop == m else chosen[keep_one[chosen] != i] if drop == "either" else chosen[:0]
-        out[m][hit] = False
+    for i, mod in enumerate(modalities):
+        hit = chosen if drop == mod else chosen[keep_one[chosen] != i] if drop == "either" else chosen[:0]
+        for m in groups[mod]:
+            out[m][hit] = False
     return out
 
 

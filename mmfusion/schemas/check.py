@@ -219,6 +219,14 @@ def _models(cfg) -> None:
                 )
 
 
+def _added_models(cfg) -> None:
+    """More than one model per modality: `model.<modality>_<label>` (mmfusion/basemodels.py)."""
+    from mmfusion import basemodels
+    from mmfusion.schemas import models
+
+    basemodels.check(cfg, {"text": list(models.TEXT), "series": list(models.SERIES)})
+
+
 def _joint(cfg) -> None:
     """joint=lstm trains one network on both modalities: both must be listed."""
     jc = cfg.get("joint")
@@ -232,4 +240,5 @@ def check(cfg: DictConfig) -> None:
     if "dataset" in cfg:
         _dataset(cfg.dataset)
     _models(cfg)
+    _added_models(cfg)
     _joint(cfg)
