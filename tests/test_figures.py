@@ -6,20 +6,17 @@ import shutil
 
 import numpy as np
 import pytest
-from tiny_run import tiny_val_run
+from tiny_run import tiny_report
 
 from mmfusion.commands import report_sections
-from mmfusion.commands.report import report
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.html import markdown_to_html, png_size
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """A copy of the shared tiny run (report writes into the run directory)."""
-    out = tmp_path_factory.mktemp("figures") / "run"
-    shutil.copytree(tiny_val_run(tmp_path_factory), out)
-    return out
+    """The shared tiny run, reported (a copy; tiny_run.py)."""
+    return tiny_report(tmp_path_factory)
 
 
 def test_every_run_figure_is_a_160_dpi_png_with_an_svg_beside(run):
@@ -70,7 +67,7 @@ def test_paper_rows_only_beside_the_papers_dataset():
 
 
 def test_single_run_report_shows_intervals_no_paper_rows_and_a_whole_html_page(run):
-    text = report(run).read_text()
+    text = (run / "report.md").read_text()
     assert "paper (Table" not in text  # synthetic data
     row = next(line for line in text.splitlines() if line.startswith("| all runs"))
     assert row.count("[") >= 3  # accuracy [CI] of series, text and fused
