@@ -83,10 +83,17 @@ def test_a_missing_tracker_package_is_one_clear_error(tmp_path, monkeypatch):
         tracking.check(compose_cfg(["tracking=mlflow"]))
 
 
-@pytest.mark.skipif(importlib.util.find_spec("mlflow") is not None, reason="mlflow is installed")
 def test_tracking_mlflow_without_mlflow_stops_before_any_work(tmp_path):
+    """mlflow hidden from the CLI's interpreter (a sitecustomize that blocks it), installed or not."""
+    import os
+
+    (tmp_path / "hide").mkdir()
+    (tmp_path / "hide" / "sitecustomize.py").write_text("import sys\nsys.modules['mlflow'] = None\n")
+    path = os.pathsep.join(p for p in (str(tmp_path / "hide"), os.environ.get("PYTHONPATH")) if p)
     run = tmp_path / "run"
-    res = run_cli("train", "dataset=synthetic", "tracking=mlflow", f"hydra.run.dir={run}", cwd=tmp_path)
+    res = run_cli(
+        "train", "dataset=synthetic", "tracking=mlflow", f"hydra.run.dir={run}", cwd=tmp_path, env={"PYTHONPATH": path}
+    )
     assert res.returncode != 0 and "pip install 'mmfusion[mlflow]'" in res.stderr
     assert "Traceback" not in res.stderr and not (run / "COMPLETE").exists() and not (run / "models").exists()
 
