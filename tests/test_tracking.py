@@ -63,8 +63,9 @@ def test_mlflow_logs_params_epochs_test_metrics_and_artifacts_to_a_local_store(t
     assert r.info.status == "FINISHED" and r.info.run_name == "sweep/0"
     assert r.data.params["model.series.lr"] == "0.001" and r.data.params["dataset.name"] == "synthetic"
     assert 0 <= r.data.metrics["series.accuracy"] <= 1 and "fused.macro_auc" in r.data.metrics
-    history = client.get_metric_history(r.info.run_id, "text.loss")  # per epoch, logged while training
+    history = client.get_metric_history(r.info.run_id, "text.epoch.loss")  # per epoch, logged while training
     assert [h.step for h in history] == [1, 2] and all(h.value > 0 for h in history)
+    assert [h.step for h in client.get_metric_history(r.info.run_id, "text.accuracy")] == [0]  # test only
     artifacts = {a.path for a in client.list_artifacts(r.info.run_id)}
     assert {"metrics.json", "config.yaml", "tables", "figures", "history"} <= artifacts
     figures = {a.path for a in client.list_artifacts(r.info.run_id, "figures")}

@@ -187,7 +187,7 @@ def report(root: str | Path) -> Path:
             "",
             f"Seeds: {seeds}.",
             "",
-            "### One-vs-rest AUC (Table III layout, mean ± std)",
+            "### One-vs-rest AUC (Table III layout, " + ("[CI])" if len(jobs) == 1 else "mean ± std)"),
             "",
             to_markdown(auc_table(jobs)),
         ]

@@ -54,12 +54,13 @@ def normalized_path(path: Path) -> Path:
 
 
 def _style(i: int) -> dict:
-    """Marker and line style of the i-th line: lines that coincide stay distinguishable."""
+    """Marker and line style of the i-th line: lines that coincide stay distinguishable (smaller,
+    hollow markers drawn over bigger filled ones, another dash pattern)."""
     return {
         "marker": MARKERS[i % len(MARKERS)],
         "ls": LINESTYLES[i % len(LINESTYLES)],
-        "ms": 6 - (i % 3),
-        "markevery": None,
+        "ms": 9 - 2 * (i % 3),
+        "mfc": "none" if i % 2 else None,
     }
 
 
@@ -195,7 +196,9 @@ def curves_figure(curves: dict, title: str):
     for ax in (ax_acc, ax_loss):
         _epochs_axis(ax)
     ax_acc.set_ylabel("training accuracy")
-    ax_loss.set(ylabel="training loss", yscale="log")
+    losses = np.concatenate([np.asarray(c["loss"], float) for c in curves.values()])
+    log_scale = len(losses) and losses.min() > 0 and losses.max() / losses.min() > 10  # over a decade
+    ax_loss.set(ylabel="training loss", yscale="log" if log_scale else "linear")
     if len(curves) > 1:
         ax_acc.legend(fontsize=7, title=legend_title, title_fontsize=7)
     fig.suptitle(title)

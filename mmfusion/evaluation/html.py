@@ -18,7 +18,7 @@ from markdown_it import MarkdownIt
 _STYLE = (
     "body{font-family:sans-serif;max-width:72em;margin:2em auto;padding:0 1em;line-height:1.4}"
     "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #bbb;padding:.25em .6em;"
-    "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:49%;margin:.3em;"
+    "text-align:right}td:first-child,th:first-child{text-align:left}img{max-width:48%;margin:.3em;"
     "vertical-align:top}img.wide{max-width:100%;display:block}code{background:#f3f3f3;padding:0 .2em}"
     ".missing{color:#a00}"
 )

@@ -3,7 +3,7 @@
 - `check(cfg)` before any work: a selected tracker whose package is missing is a ConfigError that
   says which extra to install.
 - `callbacks(cfg, run_dir, modality)`: Keras callbacks for one model. TensorBoard writes per-epoch
-  scalars to `<run dir>/tensorboard/<modality>`; MLflow logs each epoch's `<modality>.<metric>`
+  scalars to `<run dir>/tensorboard/<modality>`; MLflow logs each epoch's `<modality>.epoch.<key>`
   (loss, accuracy, val_loss, ...) with the epoch as step, live, to the run's MLflow run (created on
   first use with the run's params; its id is kept in `<run dir>/mlflow_run.json`, so a resumed run
   goes on logging to the same MLflow run).
@@ -195,12 +195,12 @@ def _mlflow_callback(cfg, run_dir: Path, modality: str):
         raise _mlflow_error(_mlflow_uri(cfg, run_dir), run_dir, err) from None
 
     class MlflowEpochs(keras.callbacks.Callback):
-        """Each epoch's Keras logs as MLflow metrics `<modality>.<key>`, step = epoch (from 1)."""
+        """Each epoch's Keras logs as MLflow metrics `<modality>.epoch.<key>`, step = epoch (from 1)."""
 
         def on_epoch_end(self, epoch, logs=None):
             now = int(time.time() * 1000)
             items = [
-                Metric(f"{modality}.{k}", float(v), now, epoch + 1)
+                Metric(f"{modality}.epoch.{k}", float(v), now, epoch + 1)
                 for k, v in (logs or {}).items()
                 if isinstance(v, (int, float)) or hasattr(v, "__float__")
             ]
