@@ -3,8 +3,8 @@ RocCurveDisplay / ConfusionMatrixDisplay, training curves, reliability diagrams 
 the missing-modality rate.
 
 Every figure is saved twice (`save`): a PNG at 160 dpi and an SVG of the same name beside it (text
-kept as text, editable), laid out by matplotlib (tight layout; constrained where a figure has a
-suptitle) so that titles and tick labels are never clipped. A confusion matrix comes as counts
+kept as text, editable), laid out by matplotlib (tight layout; constrained for the per-class ROC
+grid and the robustness panels) so that titles and tick labels are never clipped. A confusion matrix comes as counts
 (`confusion_<x>.png`) and row-normalised (`confusion_<x>_normalized.png`: each true class sums to 1,
 i.e. per-class recall on the diagonal, with a 0-1 colour bar).
 """
@@ -148,7 +148,7 @@ def _epochs_axis(ax) -> None:
 
 def plot_history(history: dict, title: str, path: Path) -> None:
     """Accuracy and loss per epoch of one model, training (solid) and validation (dashed)."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     for key, ax in (("accuracy", ax_acc), ("loss", ax_loss)):
         for prefix, style, marker in (("", "-", "o"), ("val_", "--", "s")):
             values = history.get(prefix + key)
@@ -186,7 +186,7 @@ def varying_labels(labels: list[str]) -> tuple[dict[str, str], str | None]:
 def curves_figure(curves: dict, title: str):
     """Training accuracy and loss per epoch, one line per label (e.g. learning rate): the legend names
     only what varied, every line has its own marker and dash so that equal lines stay visible."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6), layout="constrained")
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     names, legend_title = varying_labels(list(curves))
     for i, (label, c) in enumerate(curves.items()):
         epochs = np.arange(1, len(c["accuracy"]) + 1)
