@@ -45,7 +45,14 @@ def test_report_pools_the_folds_out_of_fold(cv_sweep):
     assert "3 finished job(s) in 1 group(s)" in text  # the folds form one group
     assert "3-fold cross-validation, pooled out of fold" in text and "64 unique" in text
     assert "1 x 3 folds (pooled)" in text and "seed 0, fold 2" in text and "Fused minus" in text
-    assert (cv_sweep / "report_figures" / "fig7_confusion_fused_g0_pooled.png").stat().st_size > 0
+    for name in (
+        "fig7_confusion_fused_g0_pooled",
+        "fig7_confusion_fused_g0_pooled_normalized",
+        "fig6_roc_text_g0_pooled",
+    ):
+        assert (cv_sweep / "report_figures" / f"{name}.png").stat().st_size > 0
+        assert (cv_sweep / "report_figures" / f"{name}.svg").stat().st_size > 0
+    assert "pooled out of fold with each fold's curve" in text
     page = (cv_sweep / "report.html").read_text()
     assert page.count("data:image/png;base64,") >= 3 and "<table>" in page and "report_figures/" not in page
 

@@ -100,6 +100,7 @@ def test_tfidf_logreg_keeps_a_column_for_a_class_missing_from_training(tmp_path)
 
 
 @pytest.mark.slow  # numba compiles aeon's kernels on first use (~45 s; cached afterwards: ~7 s)
+@pytest.mark.aeon  # `make test-aeon`: in .venv-aeon, where aeon is installed
 def test_minirocket_round_trip_gives_identical_probabilities(tmp_path):
     pytest.importorskip("aeon")
     model, history, p, again = round_trip("series", "minirocket", tmp_path)

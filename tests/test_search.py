@@ -123,6 +123,13 @@ def test_two_trial_optuna_search_writes_results_study_and_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     text = (sweep / "report.md").read_text()
     assert "## Hyper-parameter search" in text and "val/text/accuracy" in text and "model.text.lr" in text
+    # the HTML page with the optimisation history and the parameter importances (Optuna's API)
+    page = (sweep / "report.html").read_text()
+    assert page.count("<img ") == 2 and "missing figure" not in page and "<table>" in page
+    for name in ("search_history", "search_importances"):
+        assert (sweep / "report_figures" / f"{name}.png").stat().st_size > 0
+        assert (sweep / "report_figures" / f"{name}.svg").stat().st_size > 0
+    assert "Importances: Optuna, mean decrease in impurity" in text
 
 
 @pytest.mark.skipif(

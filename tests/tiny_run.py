@@ -20,3 +20,18 @@ def tiny_val_run(tmp_path_factory) -> Path:
         train(compose_cfg(OVERRIDES), out)
         _CACHE["run"] = out
     return _CACHE["run"]
+
+
+def tiny_report(tmp_path_factory) -> Path:
+    """A reported copy of the tiny run (`mmfusion report` writes report.md / report.html into it),
+    made once per session; treat it as read-only."""
+    if "report" not in _CACHE:
+        import shutil
+
+        from mmfusion.commands.report import report
+
+        out = tmp_path_factory.mktemp("tiny_report") / "run"
+        shutil.copytree(tiny_val_run(tmp_path_factory), out)
+        report(out)
+        _CACHE["report"] = out
+    return _CACHE["report"]

@@ -131,10 +131,9 @@ def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
             out / f"fig6_roc_{m}_{slug}.png",
         )
         cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
-        figures.plot_confusion(
-            cm, classes, f"Confusion, {m} ({len(jobs)} seeds pooled)", out / f"fig7_confusion_{m}_{slug}.png"
-        )
-        names += [f"fig6_roc_{m}_{slug}.png", f"fig7_confusion_{m}_{slug}.png"]
+        cm_name = f"fig7_confusion_{m}_{slug}.png"
+        figures.plot_confusion(cm, classes, f"{m}, {len(jobs)} seed(s) summed", out / cm_name)
+        names += [f"fig6_roc_{m}_{slug}.png", cm_name, figures.normalized_path(Path(cm_name)).name]
     return names
 
 
@@ -144,8 +143,10 @@ def report(root: str | Path) -> Path:
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
         out = root / "report.md"
-        out.write_text("\n".join([f"# mmfusion report: `{root}`", "", *search.section(root, find_jobs(root))]))
-        log.info("search report written to %s", out)
+        lines = [f"# mmfusion report: `{root}`", "", *search.section(root, find_jobs(root))]
+        out.write_text("\n".join(lines))
+        (root / "report.html").write_text(markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}"))
+        log.info("search report written to %s and report.html", out)
         return out
     groups, failed = load_jobs(root)
     log.info(
@@ -173,13 +174,13 @@ def report(root: str | Path) -> Path:
             ev = _evaluation(jobs[0])
             pools[label] = pooled.pool(jobs, ev.get("bootstrap", 1000), ev.get("ci_level", 0.95), 0)
     lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups, pools))]
-    figures = training_figures(groups, fig_dir)
+    training = training_figures(groups, fig_dir)
     timing = time_table(groups, pools)
     if timing is not None:
         lines += time_section(timing, fig_dir)
     for i, (label, jobs) in enumerate(groups.items()):
         if label in pools:
-            lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"])
+            lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"], jobs)
             continue
         seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
         lines += [
@@ -187,15 +188,15 @@ def report(root: str | Path) -> Path:
             "",
             f"Seeds: {seeds}.",
             "",
-            "### One-vs-rest AUC (Table III layout, mean ± std)",
+            "### One-vs-rest AUC (Table III layout, " + ("[CI])" if len(jobs) == 1 else "mean ± std)"),
             "",
             to_markdown(auc_table(jobs)),
         ]
         names = model_figures(label, jobs, fig_dir, f"g{i}")
         lines += ["### ROC curves (Fig. 6, first seed) and confusion matrices (Fig. 7, pooled over seeds)", ""]
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
-    if figures:
-        lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
+    if training:
+        lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in training] + [""]
     lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
     out, tmp = root / "report.md", root / "report.md.tmp"
     tmp.write_text("\n".join(lines))

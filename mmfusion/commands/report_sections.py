@@ -19,6 +19,20 @@ from mmfusion.evaluation.tables import to_markdown
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
+TEP_SOURCES = ("simulate", "braatz", "rieth")  # the Tennessee Eastman process, simulated or from files
+
+
+def is_paper_dataset(metrics: dict) -> bool:
+    """The paper's data: MathWorks' factory reports paired with Tennessee Eastman series; the paper's
+    rows are shown only beside runs on it (not beside synthetic or custom data)."""
+    d = metrics.get("dataset") or {}
+    text_file = str((d.get("text_info") or {}).get("file", ""))
+    factory = d.get("text_source") == "factory_reports" or text_file.lower() == "factoryreports.csv"
+    return factory and d.get("series_source") in TEP_SOURCES
+
+
+def _paper(groups) -> bool:
+    return all(is_paper_dataset(jobs[0]["metrics"]) for jobs in groups.values())
 
 
 def _pm(values, scale=1.0, digits=2) -> str:
@@ -43,26 +57,34 @@ def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
         if pool and "models" in pool:  # cross-validation: pooled out-of-fold accuracy [95% interval]
             row = {m: _ci(pool["models"][m]["accuracy"], pool["models"][m].get("accuracy_ci")) for m in models}
             row["seeds"] = f"{pool['repeats']} x {pool['folds']} folds (pooled)"
+        elif len(jobs) == 1:  # one run: its bootstrap interval from metrics.json
+            res = jobs[0]["metrics"]["models"]
+            row = {m: _ci(res[m]["accuracy"], res[m].get("accuracy_ci")) for m in models}
+            row["seeds"] = "1"
         else:
             row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
             row["seeds"] = str(len(jobs))
         rows[label] = row
-    rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
+    if _paper(groups):
+        rows["paper (Table IV)"] = {m: f"{v:.2f}" for m, v in PAPER_ACCURACY.items()} | {"seeds": ""}
     df = pd.DataFrame(rows).T.fillna("")
     base = [c for c in df.columns if modality_of(c) in MODALITIES]  # several per modality: grouped by it
     first = sorted(base, key=lambda c: MODALITIES.index(modality_of(c))) + [c for c in ("fused",) if c in df.columns]
     df = df[first + [c for c in df.columns if c not in first and c != "seeds"] + ["seeds"]]
-    df.index.name = "accuracy % (mean ± std over seeds; CV: pooled [95% CI])"
+    df.index.name = "accuracy % (mean ± std over seeds; one run or CV pooled: [CI])"
     return df
 
 
 def auc_table(jobs) -> pd.DataFrame:
     classes, models = jobs[0]["metrics"]["classes"], list(jobs[0]["metrics"]["models"])
-    df = pd.DataFrame(
-        {m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models},
-        index=classes,
-    )
-    df.loc["paper (Table III)"] = [PAPER_AUC.get(m, "") for m in models]
+    if len(jobs) == 1:  # one run: AUC [bootstrap interval] from metrics.json
+        res = jobs[0]["metrics"]["models"]
+        cell = {m: [_ci(res[m]["auc"][c], (res[m].get("auc_ci") or {}).get(c), 1, 4) for c in classes] for m in models}
+    else:
+        cell = {m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models}
+    df = pd.DataFrame(cell, index=classes)
+    if is_paper_dataset(jobs[0]["metrics"]):
+        df.loc["paper (Table III)"] = [PAPER_AUC.get(m, "") for m in models]
     df.index.name = "class"
     return df
 
@@ -130,8 +152,22 @@ def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
     ]
 
 
-def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str]) -> list[str]:
-    """Cross-validation: pooled Tables IV and III with intervals, Fig. 7 over every unit, folds."""
+def fold_predictions(jobs, seeds: list[int], model: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """[(repeat label, y, probs)] of each fold's test samples that the model has, repeats in `seeds`."""
+    out = []
+    for j in sorted(jobs, key=lambda j: (j["metrics"]["seed"], j["metrics"]["dataset"]["cv_fold"])):
+        if int(j["metrics"]["seed"]) not in seeds:
+            continue
+        pred = rundir.load_npz(j["dir"] / rundir.PREDICTIONS)
+        y, p = pred["y_test"], pred[f"proba_test_{model}"]
+        keep = pred[f"present_test_{model}"].astype(bool) if f"present_test_{model}" in pred else ~np.isnan(p).any(1)
+        out.append((f"pooled, seed {j['metrics']['seed']}", y[keep], p[keep]))
+    return out
+
+
+def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str], jobs=None) -> list[str]:
+    """Cross-validation: pooled Tables IV and III with intervals, Fig. 7 over every unit, the pooled
+    out-of-fold ROC with each fold's curve (when the jobs are given), folds."""
     if "models" not in pool:
         return [f"## Group `{label}`: cross-validation not pooled", "", f"{pool['error']}.", ""]
     models = list(pool["models"])
@@ -183,14 +219,22 @@ def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: li
     for m in models:
         name = f"fig7_confusion_{m}_{slug}_pooled.png"
         figures.plot_confusion(
-            pool["models"][m]["confusion"],
-            classes,
-            f"Confusion, {m} (out of fold, {pool['repeats']} repeat(s) summed)",
-            fig_dir / name,
+            pool["models"][m]["confusion"], classes, f"{m}, out of fold, {pool['repeats']} repeat(s)", fig_dir / name
         )
-        names.append(name)
-    lines += ["### Confusion matrices over every unit (Fig. 7, out of fold)", ""]
+        names += [name, figures.normalized_path(Path(name)).name]
+    lines += ["### Confusion matrices over every unit (Fig. 7, out of fold; counts and row-normalised)", ""]
     lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
+    if jobs:
+        rocs = []
+        for m in models:
+            name = f"fig6_roc_{m}_{slug}_pooled.png"
+            folds_m = fold_predictions(jobs, pool["seeds"], m)
+            figures.plot_roc_folds(
+                folds_m, classes, f"ROC, {m}: pooled out of fold (bold) and single folds", fig_dir / name
+            )
+            rocs.append(name)
+        lines += ["### ROC curves, pooled out of fold with each fold's curve (Fig. 6)", ""]
+        lines += [f"![{n}](report_figures/{n})" for n in rocs] + [""]
     folds = pd.DataFrame(pool["per_fold"]).set_index(["seed", "fold"])
     shown = folds.copy()
     for m in models:

@@ -1,8 +1,17 @@
-"""Figures (matplotlib, Agg backend): ROC curves, confusion matrices, training curves, reliability
-diagrams and accuracy against the missing-modality rate."""
+"""Figures (matplotlib, Agg backend): ROC curves and confusion matrices through scikit-learn's
+RocCurveDisplay / ConfusionMatrixDisplay, training curves, reliability diagrams and accuracy against
+the missing-modality rate.
+
+Every figure is saved twice (`save`): a PNG at 160 dpi and an SVG of the same name beside it (text
+kept as text, editable), laid out by matplotlib (tight layout; constrained for the per-class ROC
+grid and the robustness panels) so that titles and tick labels are never clipped. A confusion matrix comes as counts
+(`confusion_<x>.png`) and row-normalised (`confusion_<x>_normalized.png`: each true class sums to 1,
+i.e. per-class recall on the diagonal, with a 0-1 colour bar).
+"""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib
@@ -11,106 +20,217 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
+from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay  # noqa: E402
+
+DPI = 160
+MARKERS = "os^vDxP*"
+LINESTYLES = ("-", "--", ":", "-.")
+NORMALIZED = "_normalized"  # suffix of the row-normalised confusion matrix
+
+
+def _figure(figsize) -> tuple:
+    fig, ax = plt.subplots(figsize=figsize)
+    return fig, ax
+
+
+def save(fig, path: Path) -> list[Path]:
+    """PNG at DPI and an SVG beside it (same stem); closes the figure. Returns both paths. (Tight
+    layout once, not the constrained engine at each of the two renderings: a third less time.)"""
+    path = Path(path)
+    svg = path.with_suffix(".svg")
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    with plt.rc_context({"svg.fonttype": "none"}):
+        fig.savefig(svg)
+    plt.close(fig)
+    return [path, svg]
+
+
+def normalized_path(path: Path) -> Path:
+    path = Path(path)
+    return path.with_name(path.stem + NORMALIZED + path.suffix)
+
+
+def _style(i: int) -> dict:
+    """Marker and line style of the i-th line: lines that coincide stay distinguishable (smaller,
+    hollow markers drawn over bigger filled ones, another dash pattern)."""
+    return {
+        "marker": MARKERS[i % len(MARKERS)],
+        "ls": LINESTYLES[i % len(LINESTYLES)],
+        "ms": 9 - 2 * (i % 3),
+        "mfc": "none" if i % 2 else None,
+    }
 
 
 def plot_roc(curves: dict, auc: dict, classes: list[str], title: str, path: Path) -> None:
-    fig, ax = plt.subplots(figsize=(5, 4.5))
-    for k, (fpr, tpr) in curves.items():
+    """One-vs-rest ROC of each class (curves: {class index: (fpr, tpr)}) with RocCurveDisplay."""
+    fig, ax = _figure((5.2, 4.8))
+    for i, (k, (fpr, tpr)) in enumerate(curves.items()):
         a = auc.get(classes[k])
-        ax.plot(fpr, tpr, label=f"{classes[k]} (AUC {a:.4f})" if a is not None else classes[k])
-    ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--")
-    ax.set(xlabel="False positive rate", ylabel="True positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=a, name=classes[k]).plot(
+            ax=ax, curve_kwargs={"ls": LINESTYLES[i % len(LINESTYLES)]}, plot_chance_level=i == len(curves) - 1
+        )
+    ax.set(title=title, xlim=(-0.01, 1.01), ylim=(-0.01, 1.01))
+    ax.legend(loc="lower right", fontsize=7)
+    save(fig, path)
 
 
-def plot_confusion(cm, classes: list[str], title: str, path: Path) -> None:
-    cm = np.asarray(cm)
-    fig, ax = plt.subplots(figsize=(4.8, 4.2))
-    ax.imshow(cm, cmap="Blues")
-    for i in range(cm.shape[0]):
-        for j in range(cm.shape[1]):
-            ax.text(
-                j,
-                i,
-                str(cm[i, j]),
-                ha="center",
-                va="center",
-                color="white" if cm[i, j] > cm.max() / 2 else "black",
-                fontsize=9,
+def plot_roc_folds(folds: list[tuple[str, np.ndarray, np.ndarray]], classes: list[str], title: str, path: Path) -> None:
+    """Cross-validation ROC: one panel per class (one-vs-rest); a thin line per fold and the pooled
+    out-of-fold curve of each repeat in bold. folds: [(repeat label, y, probs)] of every fold; the
+    folds of one repeat share its label and are pooled under it."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    q = len(classes)
+    cols = min(q, 4)
+    rows = -(-q // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 3.3 * rows + 0.4), squeeze=False, layout="constrained")
+    repeats = list(dict.fromkeys(label for label, _, _ in folds))
+    for k, cls in enumerate(classes):
+        ax = axes[k // cols][k % cols]
+        for label, y, p in folds:
+            pos = y == k
+            if pos.any() and (~pos).any():
+                fpr, tpr, _ = roc_curve(pos, p[:, k])
+                ax.plot(fpr, tpr, color="grey", lw=0.7, alpha=0.6)
+        for i, rep in enumerate(repeats):
+            y = np.concatenate([y for label, y, _ in folds if label == rep])
+            p = np.concatenate([p for label, _, p in folds if label == rep])
+            pos = y == k
+            if not (pos.any() and (~pos).any()):
+                continue
+            fpr, tpr, _ = roc_curve(pos, p[:, k])
+            RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=roc_auc_score(pos, p[:, k]), name=rep).plot(
+                ax=ax, curve_kwargs={"lw": 1.8, "ls": LINESTYLES[i % len(LINESTYLES)]}, plot_chance_level=i == 0
             )
-    ticks = range(len(classes))
-    ax.set_xticks(ticks, classes, rotation=30, ha="right", fontsize=8)
-    ax.set_yticks(ticks, classes, fontsize=8)
-    ax.set(xlabel="Predicted", ylabel="True", title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+        ax.plot([], [], color="grey", lw=0.7, label="single folds")
+        ax.set(title=cls, xlim=(-0.01, 1.01), ylim=(-0.01, 1.01))
+        ax.legend(loc="lower right", fontsize=6)
+    for k in range(q, rows * cols):
+        axes[k // cols][k % cols].set_axis_off()
+    fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
+def row_normalized(cm) -> np.ndarray:
+    """Each true class's row divided by its total (a class absent from the test split stays 0)."""
+    cm = np.asarray(cm, dtype=float)
+    rows = cm.sum(axis=1, keepdims=True)
+    return np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
+
+
+def plot_confusion(cm, classes: list[str], title: str, path: Path) -> list[Path]:
+    """Counts at `path` and the row-normalised matrix beside it (normalized_path), ConfusionMatrixDisplay."""
+    cm = np.asarray(cm)
+    written = []
+    for matrix, fmt, out, what in (
+        (cm, "d", Path(path), "counts"),
+        (row_normalized(cm), ".2f", normalized_path(path), "row-normalised"),
+    ):
+        fig, ax = _figure((5.2, 4.6))
+        disp = ConfusionMatrixDisplay(confusion_matrix=matrix, display_labels=classes)
+        disp.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=what != "counts")
+        if what == "row-normalised":
+            disp.im_.set_clim(0, 1)
+        ax.set_xticks(ax.get_xticks(), ax.get_xticklabels(), rotation=30, ha="right", fontsize=8)
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_title(f"{title}\n({what})", fontsize=10)
+        written += save(fig, out)
+    return written
+
+
+def _epochs_axis(ax) -> None:
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_xlabel("epoch")
 
 
 def plot_history(history: dict, title: str, path: Path) -> None:
+    """Accuracy and loss per epoch of one model, training (solid) and validation (dashed)."""
     fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
     for key, ax in (("accuracy", ax_acc), ("loss", ax_loss)):
-        for prefix, style in (("", "-"), ("val_", "--")):
+        for prefix, style, marker in (("", "-", "o"), ("val_", "--", "s")):
             values = history.get(prefix + key)
             if values:
-                ax.plot(np.arange(1, len(values) + 1), values, style, label=(prefix or "train_") + key)
-        ax.set(xlabel="epoch", ylabel=key)
+                epochs = np.arange(1, len(values) + 1)
+                ax.plot(
+                    epochs, values, style, marker=marker, ms=3, label=("validation " if prefix else "training ") + key
+                )
+        _epochs_axis(ax)
+        ax.set_ylabel(key)
         if ax.lines:
             ax.legend(fontsize=8)
         else:
             ax.text(0.5, 0.5, "no epochs (not a neural model)", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
+
+
+_PAIR = re.compile(r"(\S+?)=(\S+)")
+
+
+def varying_labels(labels: list[str]) -> tuple[dict[str, str], str | None]:
+    """Legend entries naming only the override keys whose values differ between the labels
+    ("a=1 b=2", "a=1 b=3" -> "2", "3" under the title "b"); labels that are not key=value pairs stay."""
+    parsed = {label: dict(_PAIR.findall(label)) for label in labels}
+    keys = list(dict.fromkeys(k for d in parsed.values() for k in d))
+    varied = [k for k in keys if len({d.get(k) for d in parsed.values()}) > 1]
+    if not varied or not all(parsed.values()):
+        return {label: label for label in labels}, None
+    if len(varied) == 1:
+        return {label: str(d.get(varied[0], "-")) for label, d in parsed.items()}, varied[0]
+    return {label: " ".join(f"{k}={d.get(k, '-')}" for k in varied) for label, d in parsed.items()}, None
+
+
+def curves_figure(curves: dict, title: str):
+    """Training accuracy and loss per epoch, one line per label (e.g. learning rate): the legend names
+    only what varied, every line has its own marker and dash so that equal lines stay visible."""
+    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(9, 3.6))
+    names, legend_title = varying_labels(list(curves))
+    for i, (label, c) in enumerate(curves.items()):
+        epochs = np.arange(1, len(c["accuracy"]) + 1)
+        style = _style(i)
+        ax_acc.plot(epochs, c["accuracy"], label=names[label], **style)
+        ax_loss.plot(epochs, c["loss"], label=names[label], **style)
+    for ax in (ax_acc, ax_loss):
+        _epochs_axis(ax)
+    ax_acc.set_ylabel("training accuracy")
+    losses = np.concatenate([np.asarray(c["loss"], float) for c in curves.values()])
+    log_scale = len(losses) and losses.min() > 0 and losses.max() / losses.min() > 10  # over a decade
+    ax_loss.set(ylabel="training loss", yscale="log" if log_scale else "linear")
+    if len(curves) > 1:
+        ax_acc.legend(fontsize=7, title=legend_title, title_fontsize=7)
+    fig.suptitle(title)
+    return fig
 
 
 def plot_curves(curves: dict, title: str, path: Path) -> None:
-    """Training accuracy and loss per epoch, one line per label (e.g. learning rate)."""
-    fig, (ax_acc, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for label, c in curves.items():
-        epochs = np.arange(1, len(c["accuracy"]) + 1)
-        ax_acc.plot(epochs, c["accuracy"], label=label)
-        ax_loss.plot(epochs, c["loss"], label=label)
-    ax_acc.set(xlabel="epoch", ylabel="training accuracy")
-    ax_loss.set(xlabel="epoch", ylabel="training loss", yscale="log")
-    ax_acc.legend(fontsize=7)
-    fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(curves_figure(curves, title), path)
 
 
 def plot_accuracy_vs_time(table, models: list[str], path: Path) -> None:
     """Accuracy (mean, shaded +/- std over seeds) against hours since the fault onset, one line per model."""
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = _figure((7, 4.5))
     hours = np.asarray(table.index, dtype=float)
-    for m in models:
+    for i, m in enumerate(models):
         mean, std = table[(m, "mean")].to_numpy(float) * 100, np.nan_to_num(table[(m, "std")].to_numpy(float)) * 100
-        style = "--" if m == "text" else "-"
-        ax.plot(hours, mean, style, marker="o", label=m)
+        ax.plot(hours, mean, label=m, **_style(i))
         ax.fill_between(hours, mean - std, mean + std, alpha=0.15)
     ax.set(xlabel="hours since the fault onset", ylabel="test accuracy (%)", title="Early diagnosis")
     ax.legend(fontsize=7, loc="lower right")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_reliability(curves: dict, path: Path, title: str = "Reliability on the test split") -> None:
     """curves: {label: calibration.reliability(...) dict}; the diagonal is perfect calibration."""
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig, ax = _figure((5, 4.5))
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect")
-    for label, r in curves.items():
-        ax.plot(r["confidence"], r["accuracy"], marker="o", ms=3, label=label)
+    for i, (label, r) in enumerate(curves.items()):
+        ax.plot(r["confidence"], r["accuracy"], label=label, **{**_style(i), "ms": 3})
     ax.set(xlabel="Confidence (max. probability)", ylabel="Accuracy", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper left", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 JOINT_LINES = ("joint", "joint network")  # the jointly trained network's line (robustness tables, joint_summary.py)
@@ -122,7 +242,9 @@ def robustness_figure(table: pd.DataFrame):
     accuracy: the fused one for a rule, the network's for the joint line."""
     drops = list(dict.fromkeys(table["drop"]))
     has_joint = table["rule"].isin(JOINT_LINES).any()
-    fig, axes = plt.subplots(1, len(drops), figsize=(4.2 * len(drops), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(drops), figsize=(4.2 * len(drops), 3.8), sharey=True, squeeze=False, layout="constrained"
+    )
     for ax, drop in zip(axes[0], drops):
         part = table[table["drop"] == drop]
         for i, (rule, rows) in enumerate(part.groupby("rule", sort=False)):  # styles vary: equal lines stay visible
@@ -145,11 +267,36 @@ def robustness_figure(table: pd.DataFrame):
     axes[0][-1].legend(fontsize=8, title="fusion rule" if not has_joint else None, title_fontsize=8)
     what = "decision-level rules and the joint network" if has_joint else "decision-level fusion rules"
     fig.suptitle(f"Missing modalities: test accuracy of the {what}", fontsize=10)
-    fig.tight_layout()
     return fig
 
 
 def plot_robustness(table: pd.DataFrame, path: Path) -> None:
-    fig = robustness_figure(table)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(robustness_figure(table), path)
+
+
+def plot_search_history(values: list[float | None], direction: str, title: str, path: Path) -> None:
+    """A hyper-parameter search's optimisation history: each trial's objective (trial number from 0,
+    failed trials left out) and the best value so far."""
+    fig, ax = _figure((6.4, 3.8))
+    trials = [i for i, v in enumerate(values) if v is not None]
+    done = [values[i] for i in trials]
+    better = max if direction == "maximize" else min
+    best = [better(done[: k + 1]) for k in range(len(done))]
+    ax.plot(trials, done, "o", ms=5, label="objective of the trial")
+    ax.step(trials, best, where="post", color="C3", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="trial", ylabel="objective (validation)", title=title)
+    ax.legend(fontsize=8, loc="best")
+    save(fig, path)
+
+
+def plot_importances(importances: dict[str, float], title: str, path: Path) -> None:
+    """Horizontal bars of each searched parameter's importance (largest on top)."""
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    fig, ax = _figure((6.4, 1.2 + 0.45 * len(items)))
+    ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
+    for i, (_, v) in enumerate(items):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
+    ax.set(xlabel="importance (share of the objective's variance explained)", title=title)
+    ax.set_xlim(0, max([v for _, v in items] + [0.0]) * 1.15 or 1)
+    save(fig, path)
