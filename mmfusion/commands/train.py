@@ -33,13 +33,14 @@ from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, interrupt, launchers, tracking
+from mmfusion.runtime import devices, interrupt, launchers, locks, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
 
 
+@locks.owning  # one process writes a run directory at a time (runtime/locks.py)
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     mode = resume.prepare(cfg, run_dir)  # fresh | resume | skip; refuses a directory it must not touch
@@ -217,6 +218,9 @@ def main(overrides: list[str]) -> None:
     from mmfusion.schemas import register
 
     register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
+    target = locks.run_dir_of(overrides)  # hydra.run.dir=... of a single run: owned before Hydra writes there
+    if target is not None:
+        locks.check(target)  # another process writes it: stop before reading or touching anything
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
@@ -226,6 +230,8 @@ def main(overrides: list[str]) -> None:
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
     register()  # the typed schemas the YAML files name in their defaults lists
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
+    if target is not None:
+        locks.acquire(target)  # released at exit
     task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
     sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
     multirun = any(arg in ("-m", "--multirun") for arg in overrides)
