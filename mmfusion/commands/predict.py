@@ -92,8 +92,8 @@ def load_run(run_dir: Path):
     metrics = rundir.read_json(run_dir / rundir.METRICS)
     if not isinstance(metrics, dict) or not isinstance(metrics.get("classes"), list) or "modalities" not in metrics:
         raise RunDirError(f"{run_dir / rundir.METRICS}: lacks the classes or modalities of the run; rerun it")
-    for m in metrics["modalities"]:
-        section(run_dir, cfg, f"model.{m}")
+    for key in ("dataset", *(f"model.{m}" for m in metrics["modalities"])):
+        section(run_dir, cfg, key)
     if metrics.get("fusion"):
         section(run_dir, cfg, "fusion")
     return run_dir, cfg, metrics

@@ -12,6 +12,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from mmfusion import rundir  # noqa: E402
+
+
+def save(fig, path: Path) -> None:
+    """Write the figure whole (temporary file, then rename) and close it; a failed write names the file."""
+    try:
+        rundir.write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format=Path(path).suffix[1:] or "png"))
+    finally:
+        plt.close(fig)
+
 
 def plot_roc(curves: dict, auc: dict, classes: list[str], title: str, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(5, 4.5))
@@ -22,8 +32,7 @@ def plot_roc(curves: dict, auc: dict, classes: list[str], title: str, path: Path
     ax.set(xlabel="False positive rate", ylabel="True positive rate", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_confusion(cm, classes: list[str], title: str, path: Path) -> None:
@@ -46,8 +55,7 @@ def plot_confusion(cm, classes: list[str], title: str, path: Path) -> None:
     ax.set_yticks(ticks, classes, fontsize=8)
     ax.set(xlabel="Predicted", ylabel="True", title=title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_history(history: dict, title: str, path: Path) -> None:
@@ -64,8 +72,7 @@ def plot_history(history: dict, title: str, path: Path) -> None:
             ax.text(0.5, 0.5, "no epochs (not a neural model)", ha="center", va="center", transform=ax.transAxes)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_curves(curves: dict, title: str, path: Path) -> None:
@@ -80,8 +87,7 @@ def plot_curves(curves: dict, title: str, path: Path) -> None:
     ax_acc.legend(fontsize=7)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_accuracy_vs_time(table, models: list[str], path: Path) -> None:
@@ -96,8 +102,7 @@ def plot_accuracy_vs_time(table, models: list[str], path: Path) -> None:
     ax.set(xlabel="hours since the fault onset", ylabel="test accuracy (%)", title="Early diagnosis")
     ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def plot_reliability(curves: dict, path: Path, title: str = "Reliability on the test split") -> None:
@@ -109,8 +114,7 @@ def plot_reliability(curves: dict, path: Path, title: str = "Reliability on the 
     ax.set(xlabel="Confidence (max. probability)", ylabel="Accuracy", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 JOINT_LINES = ("joint", "joint network")  # the jointly trained network's line (robustness tables, joint_summary.py)
@@ -151,5 +155,4 @@ def robustness_figure(table: pd.DataFrame):
 
 def plot_robustness(table: pd.DataFrame, path: Path) -> None:
     fig = robustness_figure(table)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)

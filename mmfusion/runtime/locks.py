@@ -24,6 +24,7 @@ from mmfusion.errors import FileError, RunDirError, writing
 log = logging.getLogger(__name__)
 LOCK = ".mmfusion.lock"
 _HELD: dict[Path, int] = {}  # lock path -> how many acquire() calls of this process hold it
+_CREATED: set[Path] = set()  # run directories that acquire() created: removed again if left empty
 
 
 def _alive(pid: int) -> bool:
@@ -107,7 +108,9 @@ def acquire(run_dir: Path, command: str = "train") -> Path:
     record = {"pid": os.getpid(), "host": socket.gethostname(), "command": command, "since": time.time()}
     for _ in range(5):
         with writing(path):
-            run_dir.mkdir(parents=True, exist_ok=True)
+            if not run_dir.exists():
+                run_dir.mkdir(parents=True, exist_ok=True)
+                _CREATED.add(run_dir)
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             except FileExistsError:
@@ -164,8 +167,11 @@ def release(path: Path) -> None:
     if owner and owner.get("pid") == os.getpid() and owner.get("host") == socket.gethostname():
         try:
             path.unlink()
+            if path.parent in _CREATED and not any(path.parent.iterdir()):
+                path.parent.rmdir()  # nothing was written: leave no empty run directory behind
         except OSError:
             pass  # a read-only or vanished directory: the next writer finds the lock stale
+    _CREATED.discard(path.parent)
 
 
 @atexit.register
