@@ -328,7 +328,11 @@ PREDICT_DAMAGE = {
         "missing",
     ),
     "invalid YAML config": (lambda r: (r / "config.yaml").write_text("model: {text: [\n"), "config.yaml", "YAML"),
-    "config without sections": (lambda r: (r / "config.yaml").write_text("fusion: banana\n"), "config.yaml", "model."),
+    "config without sections": (
+        lambda r: (r / "config.yaml").write_text("fusion: banana\n"),
+        "config.yaml",
+        "not the section the run saved",
+    ),
     "cut-off metrics": (lambda r: _truncate(r / "metrics.json"), "metrics.json", "damaged or changed"),
 }
 
