@@ -230,7 +230,9 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             }
             current = self.dir / METADATA
             previous = _load(current)
-            if previous and _problem(self.dir, previous) is None:  # the one before stays, for a damaged last one
+            if previous and all(
+                (self.dir / f).is_file() for f in _files(previous)
+            ):  # the one before stays, for a damaged last one
                 rundir.write_text(self.dir / PREVIOUS, json.dumps(previous))
             rundir.write_text(current, json.dumps(state))
             keep = {METADATA, PREVIOUS, *_files(state), *(_files(_load(self.dir / PREVIOUS) or {}))}

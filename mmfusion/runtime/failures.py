@@ -39,7 +39,9 @@ def take_debug_flag(argv: list[str]) -> list[str]:
 
 def prepare(command: str) -> None:
     """Before dispatch: exceptions raised inside Hydra's job (`train`) come back to the CLI unprinted."""
+    global _USER_WANTS_HYDRA_TRACEBACK
     if command == "train":
+        _USER_WANTS_HYDRA_TRACEBACK = _USER_WANTS_HYDRA_TRACEBACK or "HYDRA_FULL_ERROR" in os.environ
         os.environ.setdefault("HYDRA_FULL_ERROR", "1")
         _quiet_failed_jobs()
 
@@ -66,8 +68,8 @@ def _quiet_failed_jobs() -> None:
 
 def message(err: BaseException) -> str:
     """The one line for an exception (without the `mmfusion <command>: error:` prefix)."""
-    if isinstance(err, MmfusionError):
-        return str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    if isinstance(err, MmfusionError):  # its own words, kept whole on one line
+        return " ".join(ln.strip() for ln in str(err).splitlines() if ln.strip()) or type(err).__name__
     cause = err
     while not isinstance(cause, MmfusionError) and cause.__cause__ is not None:
         cause = cause.__cause__  # Hydra wraps a job's exception
@@ -91,7 +93,10 @@ def message(err: BaseException) -> str:
 
 
 def exit_status(err: BaseException) -> int:
-    known = isinstance(err, MmfusionError) or is_file_fault(err)
+    cause = err
+    while not isinstance(cause, MmfusionError) and cause.__cause__ is not None:
+        cause = cause.__cause__
+    known = isinstance(cause, MmfusionError) or is_file_fault(err)
     known = known or type(err).__module__.split(".")[0] in ("hydra", "omegaconf")
     return 2 if known else 1
 
