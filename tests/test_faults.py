@@ -416,13 +416,15 @@ def test_predict_out_naming_its_own_input(base_run, tmp_path, texts):
 
 @pytest.mark.parametrize("code, words", [(errno.ENOSPC, "out of disk space writing"), (errno.EROFS, "read-only")])
 def test_predict_keeps_the_previous_output_when_it_cannot_write(base_run, tmp_path, texts, code, words):
+    """A read-only folder is found before any work (a probe file); a full disk at the final write."""
     out = tmp_path / "p.csv"
     out.write_text("the previous predictions\n")
-    res = injected(
-        f"{tmp_path}/.p.csv*", code, "predict", str(base_run), "--text", str(texts), "--out", str(out), cwd=tmp_path
-    )
+    pattern = f"{tmp_path}/.p.csv.[0-9]*.tmp" if code == errno.ENOSPC else f"{tmp_path}/.p.csv*"
+    res = injected(pattern, code, "predict", str(base_run), "--text", str(texts), "--out", str(out), cwd=tmp_path)
     assert_one_line(res, "predict", words, str(out))
     assert out.read_text() == "the previous predictions\n" and not list(tmp_path.glob(".p.csv*"))
+    if code == errno.EROFS:  # refused up front, before any model was loaded
+        assert "tensorflow" not in res.stderr.lower() and not res.stdout.strip()
 
 
 SERIES_INPUTS = {  # name -> (writes the file, words in the message)

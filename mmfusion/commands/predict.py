@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.data.files import in_float32, read_series_file
-from mmfusion.errors import DataError, FileError, MmfusionError, RunDirError, describe
+from mmfusion.errors import DataError, FileError, MmfusionError, RunDirError, describe, writing
 from mmfusion.runtime import interrupt
 
 
@@ -233,4 +234,9 @@ def check_out(out: Path, inputs: list[Path]) -> bool:
     parent = next((p for p in (out.absolute().parent, *out.absolute().parents) if p.exists()), None)
     if parent is not None and not parent.is_dir():
         raise FileError(f"--out {out}: {parent} is a file, not a directory; choose another output file")
+    probe = out.absolute().parent / f".{out.name}.probe.{os.getpid()}"  # a read-only folder: said before any work
+    with writing(out):
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
     return out.is_file()
