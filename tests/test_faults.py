@@ -556,3 +556,37 @@ def test_a_damaged_checkpoint_is_set_aside_for_the_previous_one(tmp_path, caplog
     _truncate(d / "epoch-0001.weights.h5")
     assert checkpoint.read_state(d) is None and "training starts over" in caplog.text
     assert (d / "epoch-0001.weights.h5.damaged").exists() and not (d / checkpoint.METADATA).exists()
+
+
+def test_training_resumes_from_the_checkpoint_before_a_damaged_one(tmp_path, caplog):
+    import keras
+
+    from mmfusion.models.checkpoint import METADATA, EpochCheckpoint
+
+    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
+
+    def fit(epochs: int) -> EpochCheckpoint:
+        keras.utils.set_random_seed(0)
+        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        ckpt = EpochCheckpoint(tmp_path / "ckpt", "tiny")
+        net.fit(x, y, epochs=epochs, batch_size=8, verbose=0, callbacks=[ckpt])
+        return ckpt
+
+    class Stop(keras.callbacks.Callback):  # a kill after epoch 3's checkpoint
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 2:
+                self.model.stop_training = True
+
+    keras.utils.set_random_seed(0)
+    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    ckpt = EpochCheckpoint(tmp_path / "ckpt", "tiny")
+    ckpt.on_train_end = lambda logs=None: None  # killed: never marked finished
+    net.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[ckpt, Stop()])
+    state = json.loads((tmp_path / "ckpt" / METADATA).read_text())
+    assert state["epoch"] == 3 and not state["finished"]
+    _truncate(tmp_path / "ckpt" / state["weights"])
+    resumed = fit(5)
+    assert resumed.restored_epoch == 2 and "resuming after epoch 2 from the previous checkpoint" in caplog.text
+    assert len(resumed.history["loss"]) == 5 and list((tmp_path / "ckpt").glob("*.damaged"))

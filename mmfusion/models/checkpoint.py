@@ -237,5 +237,5 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             rundir.write_text(current, json.dumps(state))
             keep = {METADATA, PREVIOUS, *_files(state), *(_files(_load(self.dir / PREVIOUS) or {}))}
             for old in self.dir.iterdir():
-                if old.name not in keep and old.is_file():
+                if old.name not in keep and old.is_file() and not old.name.endswith(DAMAGED):  # kept to inspect
                     old.unlink()
