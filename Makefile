@@ -36,3 +36,9 @@ test: lint
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The documentation site (mkdocs.yml, docs/): --strict fails on any warning, a broken link or anchor included.
+.PHONY: docs
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+test: docs

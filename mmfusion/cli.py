@@ -14,7 +14,7 @@ import os
 import sys
 
 from mmfusion import __version__
-from mmfusion.runtime import failures, interrupt
+from mmfusion.runtime import failures, interrupt, quiet
 
 COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>)
     "train": "train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)",
@@ -24,9 +24,10 @@ COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>
     "predict": "predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]: classify new records",
 }
 USAGE = (
-    "usage: mmfusion [--version] [--help] [--debug] <command> [arguments]\n\ncommands:\n"
+    "usage: mmfusion [--version] [--help] [-v|--verbose] [--debug] <command> [arguments]\n\ncommands:\n"
     + "".join(f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items())
     + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
+    + "-v / --verbose (or MMFUSION_VERBOSE=1): show TensorFlow's own start-up and log lines.\n"
 )
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # the format Hydra gives `train`
 
@@ -38,17 +39,42 @@ def _complete(args: list[str]) -> int:
     words = line.split()
     if len(words) >= 2 and words[1] == "train" and (len(words) > 2 or line.endswith(" ")):
         os.environ["COMP_LINE"] = line.replace(" train", "", 1)
-        from mmfusion.commands import train
+        from mmfusion.commands import train_app  # Hydra and the schemas only: no TensorFlow
 
-        train.main(args)
+        train_app.help_or_complete(args)
         return 0
     prefix = words[1] if len(words) == 2 and not line.endswith(" ") else ""
     print(" ".join(c for c in COMMANDS if c.startswith(prefix)))
     return 0
 
 
+def _global_flags(argv: list[str]) -> list[str]:
+    """Take the flags that come before the command (-v / --verbose) and quiet TensorFlow unless verbose."""
+    while argv and argv[0] in ("-v", "--verbose"):
+        os.environ[quiet.VERBOSE_ENV] = "1"  # also for the processes a run starts (simulation workers)
+        argv = argv[1:]
+    quiet.install()  # before any command imports TensorFlow: no absl / oneDNN / CUDA start-up lines
+    return argv
+
+
+def _help_only(command: str, rest: list[str]) -> bool:
+    """`mmfusion <command> --help` (and usage errors) answered without importing the command's module:
+    argparse parsers from commands/parsers.py, train's help and Hydra's queries from commands/train_app.py."""
+    if command == "train":
+        from mmfusion.commands import train_app
+
+        if not train_app.runs_nothing(rest):
+            return False
+        train_app.help_or_complete(rest)
+        return True
+    from mmfusion.commands import parsers
+
+    parsers.check(command, rest)  # exits on --help (0) or a usage error (2)
+    return False
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = failures.take_debug_flag(list(sys.argv[1:] if argv is None else argv))  # --debug: tracebacks
+    argv = _global_flags(failures.take_debug_flag(list(sys.argv[1:] if argv is None else argv)))  # --debug: tracebacks
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if argv else 2
@@ -61,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     if command not in COMMANDS:
         print(f"mmfusion: unknown command {command!r}\n\n{USAGE}", end="", file=sys.stderr)
         return 2
+    if _help_only(command, rest):
+        return 0
     if command != "train":  # train's logging is configured by Hydra
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     interrupt.install()  # Ctrl-C / SIGTERM: one line saying where it stopped, exit status 130 / 143

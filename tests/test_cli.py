@@ -43,6 +43,9 @@ def test_multirun_over_learning_rates(tmp_path):
         assert (job / "COMPLETE").exists()
         lrs.append(OmegaConf.load(job / ".hydra" / "config.yaml").model.text.lr)
     assert lrs == [1e-3, 1e-5]
+    # the sweep summary (commands/summary.py, a Hydra callback) ends the output
+    assert f"sweep directory: {sweep} (2 job(s))" in res.stdout and "model.text.lr=1e-05  complete" in res.stdout
+    assert res.stdout.rstrip().endswith(f"next: mmfusion report {sweep}")
 
 
 def test_cfg_job_prints_the_composed_config(tmp_path):

@@ -19,6 +19,6 @@ def main(args: list[str]) -> None:
     from mmfusion.data import build_dataset
 
     with interrupt.stage("building the dataset", hint="rerun the same command to continue (finished runs are reused)"):
-        ds = build_dataset(cfg.dataset)
+        ds = build_dataset(cfg.dataset, cfg.modalities)  # modalities=[text]: no series built
     print(f"dataset {cfg.dataset.name}: classes {ds.classes}; sizes {ds.sizes()}; class counts {ds.class_counts()}")
     print(json.dumps({k: v for k, v in ds.info.items() if k != "series_variables"}, indent=1))

@@ -103,7 +103,9 @@ def new_dir(run_dir: Path, label: str) -> Path:
 
 
 def fuse_run(run_dir, overrides: list[str]) -> Path:
-    run = load_run(run_dir)
+    prov = rundir.Provenance(None, "fuse")  # the output's provenance.json, saved once that directory exists
+    with prov.stage("fusion"):
+        run = load_run(run_dir)
     rule = next((o.split("=", 1)[1] for o in overrides if o.startswith("fusion=")), None)
     rest = [o for o in overrides if not o.startswith("fusion=")]
     rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
@@ -113,13 +115,16 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
-            fitted[r] = fuse_one(run, cfgs[r])
+            with prov.stage("fusion"):
+                fitted[r] = fuse_one(run, cfgs[r])
         except MmfusionError as err:
             if rule != "all":
                 raise
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
     out = new_dir(run["dir"], rule)
+    prov.locate(out)
+    prov.start("evaluation")  # tables, figures and files
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
     rundir.write_text(
@@ -148,6 +153,8 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
             joint,
         )
         write_robustness(table, out)
+    prov.stop("evaluation")
+    prov.finish()
     rundir.mark_complete(out)
     log.info("fusion results written to %s", out)
     return out

@@ -29,6 +29,7 @@ from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the 
     accuracy_table,
     auc_table,
     pooled_section,
+    provenance_section,
     rule_accuracies,
     time_section,
     time_table,
@@ -199,6 +200,7 @@ def report(root: str | Path) -> Path:
         lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
     if figures:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in figures] + [""]
+    lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
     out, page = root / "report.md", root / "report.html"
     rundir.write_text(out, "\n".join(lines))  # whole, or the previous report as it was (also when interrupted)
     rundir.write_text(page, markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))

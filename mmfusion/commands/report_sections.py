@@ -197,3 +197,37 @@ def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: li
     shown.index.name = "per fold (accuracy %)"
     lines += ["### Per fold", "", to_markdown(shown)]
     return lines
+
+
+def provenance_section(groups) -> list[str]:
+    """## Provenance: each job's commit, dirty flag, version and wall seconds per stage (provenance.json);
+    nothing for runs made before provenance was recorded, so their reports regenerate as they were."""
+    jobs = [j for members in groups.values() for j in members]
+    records = [(j, rundir.read_provenance(j["dir"])) for j in jobs]
+    if not any(p for _, p in records):
+        return []
+    stages = list(dict.fromkeys(s for _, p in records if p for s in p.get("stages") or {}))
+    rows = []
+    for j, p in records:
+        p = p or {}
+        commit = p.get("commit")
+        dirty = p.get("dirty")
+        row = {
+            "job": j["dir"].name if len(jobs) > 1 else ".",
+            "commit": commit[:12] if commit else "unknown",
+            "dirty": "unknown" if dirty is None else ("yes" if dirty else "no"),
+            "version": p.get("version", "unknown"),
+        }
+        for s in stages:
+            t = (p.get("stages") or {}).get(s)
+            row[f"{s} (s)"] = f"{t['wall_s']:.1f}" if t else ""
+        rows.append(row)
+    return [
+        "## Provenance",
+        "",
+        "The code behind each run (provenance.json) and the wall-clock seconds of each stage; the CPU seconds,"
+        " start, finish and resume times are in each run's provenance.json.",
+        "",
+        to_markdown(pd.DataFrame(rows).set_index("job")),
+        "",
+    ]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
@@ -33,7 +32,7 @@ from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, interrupt, launchers, locks, tracking
+from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
@@ -55,11 +54,13 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
             f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
         )
-    with interrupt.stage("building the dataset"):
-        ds = build_dataset(cfg.dataset)  # numpy-seeded; before TensorFlow, so bad data fails fast
+    prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
+    with interrupt.stage("building the dataset"), prov.stage("data"):
+        ds = build_dataset(cfg.dataset, cfg.modalities)  # only the modalities trained; before TensorFlow
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
-    seed_everything(cfg.seed, cfg.deterministic)
-    strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
+    with prov.stage("setup"):  # seeding, and TensorFlow's import and devices
+        seed_everything(cfg.seed, cfg.deterministic)
+        strategy = devices.configure(cfg).strategy  # precision policy and strategy; logs the devices used
     names = [m for m in MODEL_ORDER if m in cfg.modalities] + [m for m in cfg.modalities if m not in MODEL_ORDER]
     missing = [m for m in names if m not in ds.modalities]
     if missing:
@@ -77,19 +78,36 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
     joint = (cfg.get("joint") or {}).get("name", "none") != "none"
     models = names + (["joint"] if joint else [])
+    progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         resuming = mode == "resume"
-        probs, logprobs, train_acc, histories = fit_modalities(cfg, ds, run_dir, names, strategy, resuming)
-        hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
+        with prov.stage(None):  # model_<modality> timed inside
+            probs, logprobs, train_acc, histories = fit_modalities(
+                cfg, ds, run_dir, names, strategy, resuming, timings=prov.stages
+            )
+        with prov.stage("model_joint" if joint else None):
+            hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden)
+        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden, prov)
 
 
 def _finish(
-    cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], probs, logprobs, train_acc, histories, hidden: dict
+    cfg: DictConfig,
+    ds: Dataset,
+    run_dir: Path,
+    names: list[str],
+    probs,
+    logprobs,
+    train_acc,
+    histories,
+    hidden: dict,
+    prov: rundir.Provenance | None = None,
 ) -> dict:
-    params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
+    prov = prov or rundir.Provenance(run_dir, "train")
+    with prov.stage("fusion"):
+        params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
+    prov.start("evaluation")  # scoring, figures and files, up to the marker
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
@@ -137,6 +155,8 @@ def _finish(
     table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
     tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
+    prov.stop("evaluation")
+    prov.finish()  # provenance.json complete before the marker
     with interrupt.deferred():
         rundir.mark_complete(run_dir)
         resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
@@ -168,7 +188,11 @@ def _resume_hint(cfg, out: str) -> str:
 def _task(cfg) -> dict:
     from hydra.core.hydra_config import HydraConfig
 
-    out = HydraConfig.get().runtime.output_dir
+    from mmfusion.commands import summary
+
+    hc = HydraConfig.get()
+    out = hc.runtime.output_dir
+    print(summary.run_start(cfg, out, hc.runtime.choices, summary.device(cfg)), end="", flush=True)
     with interrupt.stage("starting the run", hint=_resume_hint(cfg, out)):
         result = train(cfg, out)
     print(result["table"], end="")
@@ -176,6 +200,10 @@ def _task(cfg) -> dict:
         f"run directory: {out}"
         + (" (already complete with the same config; kept as it was)" if result.get("skipped") else "")
     )
+    from hydra.types import RunMode
+
+    if hc.mode != RunMode.MULTIRUN:  # a sweep ends with its own summary (commands/summary.py)
+        print(summary.run_end(out), end="")
     # a sweeper that optimises (hparams_search=...) needs one float: objective.metric, on validation data
     score = result.get("objective", result["metrics"].get("objective", {}).get("value"))
     return score if score is not None else result["accuracy"]
@@ -212,12 +240,10 @@ def _refuse_unwritable_dirs(overrides: list[str]) -> None:
 
 def main(overrides: list[str]) -> None:
     """`mmfusion train [overrides...]`: every argument goes to Hydra (-m, --cfg, --help, -sc ...)."""
-    import hydra
+    from mmfusion.commands import train_app
+    from mmfusion.config import precheck
 
-    from mmfusion.config import CONFIG_MODULE, precheck, register_resolvers
-    from mmfusion.schemas import register
-
-    register_resolvers()  # ${mmfusion.dir:...} in conf/hparams_search/
+    train_app.register()  # resolvers and the typed schemas the YAML files name in their defaults lists
     target = locks.run_dir_of(overrides)  # hydra.run.dir=... of a single run: owned before Hydra writes there
     if target is not None:
         locks.check(target)  # another process writes it: stop before reading or touching anything
@@ -228,13 +254,10 @@ def main(overrides: list[str]) -> None:
         return
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
-    register()  # the typed schemas the YAML files name in their defaults lists
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
     if target is not None:
         locks.acquire(target)  # released at exit
-    task = hydra.main(version_base="1.3", config_path=f"pkg://{CONFIG_MODULE}", config_name="config")(_task)
-    sys.argv = ["mmfusion", *overrides]  # Hydra's completion installs for the program `mmfusion`
     multirun = any(arg in ("-m", "--multirun") for arg in overrides)
     hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
     with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more
-        task()
+        train_app.app(_task, overrides)

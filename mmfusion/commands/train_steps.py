@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from mmfusion import fusion
+from mmfusion import fusion, rundir
 from mmfusion.commands import resume
 from mmfusion.data import Dataset
 from mmfusion.evaluation.scoring import joint_comparisons
@@ -40,13 +40,16 @@ def first_of_units(split, m: str, unique: bool) -> np.ndarray:
     return idx
 
 
-def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False):
+def fit_modalities(
+    cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str], strategy=None, resuming=False, timings=None
+):
     """Train one model per modality; returns probabilities and log-probabilities per split and model,
     train accuracy, histories.
 
     Each model starts from `seed` (so its numbers do not depend on the models trained before it, and a
     resumed run matches an uninterrupted one). With `training.checkpoint`, a model saves an epoch
     checkpoint in <run>/checkpoints/<modality>; when resuming, finished models are loaded instead.
+    timings: a dict that gets the wall and CPU seconds of each model (fit and predict) as model_<modality>.
     """
     from mmfusion.models import build_model
     from mmfusion.models.checkpoint import describe
@@ -58,6 +61,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     checkpointing = bool(cfg.training.checkpoint)
     unique = bool(cfg.training.get("unique_units", False))
     for m in names:
+        clock = rundir.timed(timings, f"model_{m}").start()
         model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = first_of_units(tr, m, unique)
         if resuming and resume.finished(run_dir, m):
@@ -83,6 +87,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
             probs[split_name][m] = np.exp(logprobs[split_name][m])
         present = tr.present[m]  # training accuracy over every training sample, as before
         train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
+        clock.stop()
     return probs, logprobs, train_acc, histories
 
 

@@ -14,10 +14,10 @@ def _synthetic(cfg) -> Dataset:
     return synthetic.build(cfg)
 
 
-def _factory(cfg) -> Dataset:
+def _factory(cfg, modalities=None) -> Dataset:
     from mmfusion.data import factory
 
-    return factory.build(cfg)
+    return factory.build(cfg, modalities)
 
 
 def _custom(cfg) -> Dataset:
@@ -29,10 +29,14 @@ def _custom(cfg) -> Dataset:
 DATASETS: dict[str, Callable] = {"synthetic": _synthetic, "factory": _factory, "custom": _custom}
 
 
-def build_dataset(cfg) -> Dataset:
+def build_dataset(cfg, modalities=None) -> Dataset:
+    """The dataset `cfg` describes; `modalities` (the run's, None: all) lets a source skip building the
+    modalities no model uses (dataset=factory: a text-only run simulates and loads no series)."""
     name = cfg.name
     if name not in DATASETS:
         raise ConfigError(f"dataset.name={name!r} is not known; choose one of {sorted(DATASETS)}")
+    if modalities is not None and name == "factory":
+        return DATASETS[name](cfg, list(modalities))
     return DATASETS[name](cfg)
 
 

@@ -117,8 +117,11 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
     )
 
 
-def build(cfg) -> Dataset:
+def build(cfg, modalities=None) -> Dataset:
+    """The dataset of the modalities given (None: both): a modality no model trains on is neither
+    loaded nor simulated, e.g. `modalities=[text]` builds no TEP run."""
     classes = list(cfg.classes)
+    wanted = set(modalities or ("text", "series"))
     if cfg.pairing != "by_label":
         raise ConfigError(
             f"dataset.pairing={cfg.pairing!r}: dataset=factory pairs by_label; use dataset=custom for by_id"
@@ -127,11 +130,17 @@ def build(cfg) -> Dataset:
         raise ConfigError(
             f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
         )
-    texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
-    series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
+    texts = series = None
+    if "text" in wanted:
+        texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     window = cfg.series.get("window") or {}
     jitter = int(window.get("jitter_start") or 0)  # training windows start at random offsets 0..jitter
-    series = apply_window(series, window.get("start"), window.get("length"), jitter)
+    if "series" in wanted:
+        series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
+        series = apply_window(series, window.get("start"), window.get("length"), jitter)
+    else:
+        jitter = 0
+        log.info("modalities %s: no time series loaded or simulated", sorted(wanted))
     ds = pair_by_label(
         classes,
         texts,
@@ -145,18 +154,17 @@ def build(cfg) -> Dataset:
     )
     if jitter:
         jitter_starts(ds, int(window.length), jitter, int(cfg.seed))
-    ds.info.update(
-        {
-            "series_source": cfg.series.source,
-            "text_source": cfg.text.source,
-            "faults": [int(f) for f in cfg.series.faults],
-            "series_variables": list(series.variables),
-            "split_before_resampling": bool(cfg.split_before_resampling),
-            "series_info": _plain(series.info),
-            "text_info": _plain(texts.info),
-            "text_reports_read": int(texts.info.get("rows_read", len(texts.texts))),
-        }
-    )
+    entries = [  # (key, the modality it describes: left out when that one is not built, value)
+        ("series_source", series, lambda: cfg.series.source),
+        ("text_source", texts, lambda: cfg.text.source),
+        ("faults", series, lambda: [int(f) for f in cfg.series.faults]),
+        ("series_variables", series, lambda: list(series.variables)),
+        ("split_before_resampling", True, lambda: bool(cfg.split_before_resampling)),
+        ("series_info", series, lambda: _plain(series.info)),
+        ("text_info", texts, lambda: _plain(texts.info)),
+        ("text_reports_read", texts, lambda: int(texts.info.get("rows_read", len(texts.texts)))),
+    ]
+    ds.info.update({key: value() for key, built, value in entries if built is not None})
     log.info("factory dataset: %s", {k: v for k, v in ds.info.items() if k.startswith(("test_", "unique_"))})
     return ds
 

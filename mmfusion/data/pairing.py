@@ -22,6 +22,7 @@ from mmfusion.data.splits import (  # noqa: F401 (cv_settings is re-exported: so
     fold_of_units,
     stratified_folds,
     stratified_split,
+    text_key,
 )
 from mmfusion.errors import ConfigError, DataError
 
@@ -84,6 +85,8 @@ def pair_by_label(
     cv: tuple[int, int] | None = None,
 ) -> Dataset:
     """Pair a TextData and a SeriesData that share only labels: `samples_per_class` pairs per class.
+    Either may be None (a run that trains one modality builds only that one): the samples are then
+    drawn from the other pool alone, split the same way.
 
     split_before_resampling=True (honest): unique texts and runs are split first, so no text or run is
     on both sides; each split is then filled by resampling within itself. False (the paper's looser
@@ -92,13 +95,16 @@ def pair_by_label(
     units are the test side (at least one pair per unit, so over the K folds every unit is tested
     exactly once), the other folds' units train (val carved from them); pairs are drawn within a side.
     """
+    if texts is None and series is None:
+        raise ConfigError("pair_by_label needs texts, time series or both")
+    fixed_split = series is not None and series.split is not None
     if cv is not None:
         if not split_before_resampling:
             raise ConfigError(
                 "dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
                 "unique texts and runs, which the paper's protocol resamples before splitting"
             )
-        if series.split is not None:
+        if fixed_split:
             raise ConfigError(
                 "dataset.cv.folds: this series source fixes its own train/test split "
                 "(e.g. braatz); use dataset.cv.folds=null with it"
@@ -107,64 +113,77 @@ def pair_by_label(
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
     counts = _split_counts(samples_per_class, test_fraction, val_fraction)
-    t_groups = np.asarray([t.strip() for t in texts.texts], dtype=object)
-    s_groups = np.asarray(series.run_ids).astype(str)
-    first_row = {}
-    for g, i in zip(t_groups, texts.ids):  # a text unit is named by the first row that holds it
-        first_row.setdefault(g, str(i))
-    t_units = np.asarray([first_row[g] for g in t_groups])
+    # one pool per modality built: (modality, the unit of each item, its label)
+    t_groups = s_groups = t_units = None
+    if texts is not None:
+        t_groups = np.asarray([text_key(t) for t in texts.texts], dtype=object)  # case, spacing, punctuation aside
+        first_row = {}
+        for g, i in zip(t_groups, texts.ids):  # a text unit is named by the first row that holds it
+            first_row.setdefault(g, str(i))
+        t_units = np.asarray([first_row[g] for g in t_groups])
+    if series is not None:
+        s_groups = np.asarray(series.run_ids).astype(str)
+    pools = [(m, g, d.y) for m, g, d in (("text", t_groups, texts), ("series", s_groups, series)) if d is not None]
+    what = {"text": ("texts", "texts"), "series": ("time series", "time series runs")}
     by_split: dict[str, list] = {s: [] for s in counts if counts[s] > 0}
-    t_fold, s_fold = {}, {}  # cv: unit -> fold, shared by the classes (a text may be filed under two)
+    folds: dict[str, dict] = {m: {} for m, _, _ in pools}  # cv: unit -> fold, shared by the classes
+    sides: dict[str, dict] = {m: {} for m, _, _ in pools}  # unit -> split (or val / train within the training folds)
     if cv is not None:  # dealt from their own generator, so every fold k sees the same assignment
         fold_rng = np.random.default_rng([seed, 13])
         for k in range(len(classes)):
-            fold_of_units(t_groups[texts.y == k], cv[0], fold_rng, t_fold)
-            fold_of_units(s_groups[series.y == k], cv[0], fold_rng, s_fold)
+            for m, groups, y in pools:
+                fold_of_units(groups[y == k], cv[0], fold_rng, folds[m])
     for k, cls in enumerate(classes):
-        t_idx, s_idx = np.flatnonzero(texts.y == k), np.flatnonzero(series.y == k)
-        for what, idx in (("texts", t_idx), ("time series", s_idx)):
-            if len(idx) == 0:
-                raise DataError(f"class {cls!r} has no {what}; check dataset.classes against the sources")
+        idx = {m: np.flatnonzero(y == k) for m, _, y in pools}
+        for m, _, _ in pools:
+            if len(idx[m]) == 0:
+                raise DataError(f"class {cls!r} has no {what[m][0]}; check dataset.classes against the sources")
         if cv is not None:
-            t_parts = _fold_units(t_groups[t_idx], cv, counts, rng, "texts", cls, t_fold)
-            s_parts = _fold_units(s_groups[s_idx], cv, counts, rng, "time series runs", cls, s_fold)
+            parts = {
+                m: _fold_units(g[idx[m]], cv, counts, rng, what[m][1], cls, folds[m], sides[m]) for m, g, _ in pools
+            }
             for s in by_split:
-                n = max(counts[s], len(t_parts[s]), len(s_parts[s])) if s == "test" else counts[s]
-                by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
-        elif split_before_resampling or series.split is not None:
-            fixed = series.split[s_idx] if series.split is not None else None
-            t_parts = (
-                _split_units(t_groups[t_idx], None, counts, rng, "texts", cls)
-                if split_before_resampling
-                else {s: np.arange(len(t_idx)) for s in by_split}
-            )
-            s_parts = _split_units(s_groups[s_idx], fixed, counts, rng, "time series runs", cls)
+                n = max(counts[s], *(len(p[s]) for p in parts.values())) if s == "test" else counts[s]
+                by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
+        elif split_before_resampling or fixed_split:
+            parts = {}
+            for m, g, _ in pools:
+                if m == "text":
+                    parts[m] = (
+                        _split_units(g[idx[m]], None, counts, rng, what[m][1], cls, sides[m])
+                        if split_before_resampling
+                        else {s: np.arange(len(idx[m])) for s in by_split}
+                    )
+                else:
+                    fixed = series.split[idx[m]] if fixed_split else None
+                    parts[m] = _split_units(g[idx[m]], fixed, counts, rng, what[m][1], cls, sides[m])
             for s in by_split:
                 n = counts[s]
-                by_split[s].append((np.full(n, k), t_idx[_draw(t_parts[s], n, rng)], s_idx[_draw(s_parts[s], n, rng)]))
+                by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
         else:
-            ti, si = (
-                t_idx[_draw(np.arange(len(t_idx)), samples_per_class, rng)],
-                s_idx[_draw(np.arange(len(s_idx)), samples_per_class, rng)],
-            )
+            drawn = [idx[m][_draw(np.arange(len(idx[m])), samples_per_class, rng)] for m, _, _ in pools]
             order = stratified_split(np.zeros(samples_per_class, int), test_fraction, val_fraction, seed + k, [cls])
             for s in by_split:
-                by_split[s].append((np.full(len(order[s]), k), ti[order[s]], si[order[s]]))
+                by_split[s].append((np.full(len(order[s]), k), *(d[order[s]] for d in drawn)))
     splits, sources = {}, {}
     for s, chunks in by_split.items():
         y = np.concatenate([c[0] for c in chunks])
-        ti = np.concatenate([c[1] for c in chunks])
-        si = np.concatenate([c[2] for c in chunks])
+        picked = {m: np.concatenate([c[1 + j] for c in chunks]) for j, (m, _, _) in enumerate(pools)}
         perm = rng.permutation(len(y))
-        y, ti, si = y[perm], ti[perm], si[perm]
-        ids = np.asarray([f"{s}-{i:05d}:{texts.ids[a]}+{s_groups[b]}" for i, (a, b) in enumerate(zip(ti, si))])
-        splits[s] = Split(
-            x={"text": texts.texts[ti], "series": Rows(series.x, si)},
-            y=y,
-            ids=ids,
-            units={"text": t_units[ti], "series": s_groups[si]},
-        )
-        sources[s] = (t_groups[ti], s_groups[si])
+        y, picked = y[perm], {m: v[perm] for m, v in picked.items()}
+        names = []  # each sample is named by its text's record id and its run, joined by "+"
+        if "text" in picked:
+            names.append(np.asarray(texts.ids).astype(str)[picked["text"]])
+        if "series" in picked:
+            names.append(s_groups[picked["series"]])
+        ids = np.asarray([f"{s}-{i:05d}:" + "+".join(parts) for i, parts in enumerate(zip(*names))])
+        x, units = {}, {}
+        if "text" in picked:
+            x["text"], units["text"] = texts.texts[picked["text"]], t_units[picked["text"]]
+        if "series" in picked:
+            x["series"], units["series"] = Rows(series.x, picked["series"]), s_groups[picked["series"]]
+        splits[s] = Split(x=x, y=y, ids=ids, units=units)
+        sources[s] = {m: g[picked[m]] for m, g, _ in pools}
     assert_every_class_present(splits, classes)
     info = overlap_info(sources)
     if cv is not None:
@@ -172,15 +191,20 @@ def pair_by_label(
     return Dataset(classes=list(classes), splits=splits, info=info)
 
 
-def overlap_info(sources: dict[str, tuple[np.ndarray, np.ndarray]]) -> dict:
-    """How many test samples share their text / run with a training sample (leakage made visible)."""
-    train_t, train_s = (set(a) for a in sources["train"])
-    test_t, test_s = sources["test"]
-    info = {
-        "test_texts_also_in_train": int(sum(t in train_t for t in test_t)),
-        "test_series_runs_also_in_train": int(sum(r in train_s for r in test_s)),
-    }
-    for s, (t, r) in sources.items():
-        info[f"unique_texts_{s}"] = int(len(set(t)))
-        info[f"unique_series_runs_{s}"] = int(len(set(r)))
+def overlap_info(sources: dict[str, dict[str, np.ndarray]]) -> dict:
+    """How many samples of one split share their text / run with a sample of another (leakage made
+    visible): test in train, test in val, val in train; texts compared as grouped (splits.text_key).
+    `sources[split][modality]` holds each sample's unit (text group, run) of the modalities built."""
+    info = {}
+    names = {"text": "texts", "series": "series_runs"}
+    for a, b in (("test", "train"), ("test", "val"), ("val", "train")):
+        if a in sources and b in sources:
+            for m, what in names.items():
+                if m in sources[a]:
+                    other = set(sources[b][m])
+                    info[f"{a}_{what}_also_in_{b}"] = int(sum(u in other for u in sources[a][m]))
+    for s, by_modality in sources.items():
+        for m, what in names.items():
+            if m in by_modality:
+                info[f"unique_{what}_{s}"] = int(len(set(by_modality[m])))
     return info

@@ -5,10 +5,18 @@ pairing.py uses to pair two single-modality pools.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 from sklearn.model_selection import train_test_split
 
 from mmfusion.errors import ConfigError, DataError
+
+
+def text_key(text) -> str:
+    """The unit a text belongs to: lower case, punctuation as spaces, runs of whitespace as one space.
+    Texts with the same key are one unit, kept on one side of every split whatever their labels."""
+    return " ".join(re.sub(r"[^\w\s]", " ", str(text).lower()).split())
 
 
 def check_fractions(test_fraction: float, val_fraction: float) -> None:
@@ -126,9 +134,17 @@ def _draw(pool: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _fold_units(
-    groups: np.ndarray, cv: tuple[int, int], counts: dict, rng, what: str, cls: str, assigned: dict
+    groups: np.ndarray,
+    cv: tuple[int, int],
+    counts: dict,
+    rng,
+    what: str,
+    cls: str,
+    assigned: dict,
+    sides: dict | None = None,
 ) -> dict:
-    """Fold k's units of one class on the test side; val carved from the other folds' units."""
+    """Fold k's units of one class on the test side; val carved from the other folds' units. `sides`
+    (unit -> val / train), shared by the classes, keeps a unit filed under two classes on one side."""
     folds, fold = cv
     which = assigned  # dealt once per dataset (below), the same for every fold k
     if len(set(groups)) < folds:
@@ -147,14 +163,40 @@ def _fold_units(
                 f"class {cls!r} has too few distinct {what} to carve a validation split from the "
                 f"training folds; lower dataset.val_fraction"
             )
-        out["val"] = np.flatnonzero(np.isin(groups, rest_units[:k]))
-        rest_units = rest_units[k:]
-    out["train"] = np.flatnonzero(np.isin(groups, rest_units))
+        val_units, rest_units = _deal(rest_units, {"val": k}, "train", {} if sides is None else sides)
+        if not len(val_units["val"]) or not len(rest_units):
+            raise DataError(
+                f"class {cls!r}: its {what} filed under other classes too leave it no validation or no "
+                f"training {what} in fold {fold}; lower dataset.val_fraction or add data for that class"
+            )
+        out["val"] = np.flatnonzero(np.isin(groups, np.asarray(val_units["val"], dtype=object)))
+    out["train"] = np.flatnonzero(np.isin(groups, np.asarray(rest_units, dtype=object)))
     return out
 
 
-def _split_units(groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng, what: str, cls: str) -> dict:
-    """Assign the unique units (texts, runs) of one class to splits in the pairs' proportions."""
+def _deal(uniq, sizes: dict, rest: str, assigned: dict) -> tuple[dict, list]:
+    """Shuffled units `uniq` dealt in order: sizes[s] to each side s, the remainder to `rest`; a unit in
+    `assigned` (another class already placed it) keeps its side and counts towards that side's size.
+    Records every unit's side in `assigned`; returns the units of each side in `sizes` and of `rest`."""
+    parts = {s: [u for u in uniq if assigned.get(u) == s] for s in sizes}
+    kept = [u for u in uniq if assigned.get(u) == rest]
+    new = [u for u in uniq if u not in assigned]
+    start = 0
+    for s, n in sizes.items():
+        take = max(0, n - len(parts[s]))
+        parts[s] += new[start : start + take]
+        start += take
+    kept += new[start:]
+    for s, units in [*parts.items(), (rest, kept)]:
+        assigned.update(dict.fromkeys(units, s))
+    return parts, kept
+
+
+def _split_units(
+    groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng, what: str, cls: str, assigned: dict | None = None
+) -> dict:
+    """Assign the unique units (texts, runs) of one class to splits in the pairs' proportions. `assigned`
+    (unit -> split), shared by the classes, keeps a unit filed under two classes in one split."""
     uniq = rng.permutation(np.unique(groups))
     wanted = [s for s in ("train", "val", "test") if counts[s] > 0]
     if fixed is not None:  # the source fixed train/test (e.g. Braatz files): val comes from train
@@ -166,12 +208,9 @@ def _split_units(groups: np.ndarray, fixed: np.ndarray | None, counts: dict, rng
     else:
         total = sum(counts.values())
         sizes = {s: max(1, int(round(len(uniq) * counts[s] / total))) for s in wanted if s != "train"}
-        parts, start = {}, 0
-        for s in [s for s in wanted if s != "train"]:
-            parts[s] = uniq[start : start + sizes[s]]
-            start += sizes[s]
-        parts["train"] = uniq[start:]
-        out = {s: np.flatnonzero(np.isin(groups, parts[s])) for s in wanted}
+        parts, rest = _deal(list(uniq), sizes, "train", {} if assigned is None else assigned)
+        parts["train"] = rest
+        out = {s: np.flatnonzero(np.isin(groups, np.asarray(parts[s], dtype=object))) for s in wanted}
     for s in wanted:
         if len(out.get(s, [])) == 0:
             raise DataError(

@@ -18,21 +18,15 @@ import numpy as np
 
 from mmfusion.models import augment, recipes
 from mmfusion.models.batches import Batches
+from mmfusion.models.progress import EpochProgress
 from mmfusion.runtime import devices
 
 log = logging.getLogger(__name__)
 
 
-class EpochLogger(keras.callbacks.Callback):
-    """One log line per epoch, so training progress lands in the run's log file."""
-
-    def __init__(self, name: str, epochs: int):
-        super().__init__()
-        self.name, self.epochs = name, epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        figures = " ".join(f"{k}={v:.4f}" for k, v in (logs or {}).items() if k != "learning_rate")
-        log.info("%s epoch %d/%d %s", self.name, epoch + 1, self.epochs, figures)
+class EpochLogger(EpochProgress):
+    """One log line per epoch (with its time and ETAs), so training progress lands in the run's log
+    file; a live bar while an epoch runs on a terminal (models/progress.py)."""
 
 
 def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:

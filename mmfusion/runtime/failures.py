@@ -29,11 +29,15 @@ def debug() -> bool:
     return value not in ("", "0", "false", "no", "off") or _USER_WANTS_HYDRA_TRACEBACK
 
 
-def take_debug_flag(argv: list[str]) -> list[str]:
-    """`mmfusion --debug <command> ...`: switch tracebacks on and drop the flag."""
-    if argv and argv[0] == DEBUG_FLAG:
+def take_debug_flag(argv: list[str], others=("-v", "--verbose")) -> list[str]:
+    """`mmfusion [-v] --debug <command> ...`: switch tracebacks on and drop the flag (among the flags
+    before the command)."""
+    n = 0
+    while n < len(argv) and argv[n] in (DEBUG_FLAG, *others):
+        n += 1
+    if DEBUG_FLAG in argv[:n]:
         os.environ[DEBUG_ENV] = "1"
-        return argv[1:]
+        return [a for a in argv[:n] if a != DEBUG_FLAG] + argv[n:]
     return argv
 
 

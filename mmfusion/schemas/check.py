@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
+import re
 import types
 import typing
 from pathlib import Path
@@ -68,9 +69,13 @@ def expected(cls, key: str) -> str:
 
 def composition_message(err: BaseException) -> str | None:
     """One line for an OmegaConf error met while composing (a wrong type, an unknown key), else None."""
-    cause = err if isinstance(err, OmegaConfBaseException) else err.__cause__
+    cause = err if isinstance(err, OmegaConfBaseException) else (err.__cause__ or err.__context__)
     if not isinstance(cause, OmegaConfBaseException) or not getattr(cause, "full_key", None):
         return None
+    where = re.match(r"In '([^']+)': \w+ raised while composing", str(err))  # a config file's own key
+    if where and where.group(1) != "config":
+        text = composition_message(cause)
+        return f"{text} (set by {where.group(1)})" if text else None
     key, cls = cause.full_key, getattr(cause, "object_type", None)
     if key in RENAMED:
         return f"{key} was renamed: use {RENAMED[key]}"

@@ -22,13 +22,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
-from tqdm.auto import tqdm
 
 from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series.cache import atomic_write as _atomic_write
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.runtime import interrupt
+from mmfusion.runtime.progress import counter as progress_counter
 
 log = logging.getLogger(__name__)
 
@@ -199,7 +199,8 @@ def simulate(
 
     for (k, r), (_, failure) in sorted(results.items()):
         _check(k, r, failure)
-    bar = tqdm(total=len(jobs), desc="TEP runs", unit="run", disable=not progress or not jobs)
+    # tqdm's bar on a terminal; plain lines every ~30 s in a log file or a pipe (runtime/progress.py)
+    bar = progress_counter(len(jobs), "TEP runs", "run", disable=not progress or not jobs)
     total, pool = len(results) + len(jobs), None
     with interrupt.stage("simulating TEP runs", kept=lambda: f"{len(results)} of {total} runs cached in {cache}"):
         try:

@@ -1,0 +1,209 @@
+"""Write outputs/results/INDEX.md: every committed result with its command, commit, date and citing pages.
+
+For each entry of outputs/results/ (folders, and the loose files beside them):
+- command: read from what the run left behind, never guessed: the jobs' `.hydra/overrides.yaml` (one
+  job: its overrides; several: each key's values joined as a sweep, since a sweep's `multirun.yaml` holds
+  only the last call into its directory; an Optuna search: the overrides its trials share), else the
+  sweep's `multirun.yaml`, else the first line `benchmark: `...`` of a benchmark table; beside it the
+  directory `report.md` was made from (`mmfusion report <dir>`). Nothing found: "unknown".
+- added: the first commit that added a file under it (`git log --diff-filter=A`), with its date.
+- cited by: the docs pages and README.md that name it (its name, or a pattern such as
+  `outputs/results/early_real_*/` or `early_search_{text,series}` that matches it).
+
+    python scripts/results_index.py            # rewrite outputs/results/INDEX.md
+    python scripts/results_index.py --check    # exit 1 when INDEX.md misses a folder or lists a gone one
+
+tests/test_docs.py checks (without git) that INDEX.md lists exactly the entries of outputs/results/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "outputs" / "results"
+INDEX = RESULTS / "INDEX.md"
+ROW = re.compile(r"^\| \[`([^`]+)`\]")
+REPORT_DIR = re.compile(r"^# mmfusion report: `([^`]+)`")
+BENCHMARK = re.compile(r"^benchmark: `([^`]+)`")
+PATTERN = re.compile(r"outputs/results/([\w*{},.\-]+)|`([\w{},\-]+)`")
+
+
+def entries() -> list[str]:
+    """Every folder and loose file of outputs/results/, INDEX.md itself excluded."""
+    return sorted(p.name for p in RESULTS.iterdir() if p.name != INDEX.name and not p.name.startswith("."))
+
+
+def listed(text: str) -> list[str]:
+    """The entries an INDEX.md lists (first column of its table)."""
+    return [m.group(1).rstrip("/") for line in text.splitlines() if (m := ROW.match(line))]
+
+
+def _quote(value: str) -> str:
+    return value if re.fullmatch(r"[\w.,=/:+\-\[\]@${}']*", value) else f'"{value}"'
+
+
+def _sweep(job_overrides: list[list[str]]) -> str:
+    """Overrides of several jobs as one sweep: each key's values in first-seen order, joined by commas."""
+    values: dict[str, list[str]] = {}
+    for overrides in job_overrides:
+        for item in overrides:
+            key, _, value = item.partition("=")
+            seen = values.setdefault(key, [])
+            if value not in seen:
+                seen.append(value)
+    return " ".join(_quote(f"{key}={','.join(vals)}") for key, vals in values.items())
+
+
+def command(path: Path) -> str:
+    """How an entry was made, from the files it holds (see the module docstring)."""
+    parts = []
+    if path.is_file():
+        first = path.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        m = BENCHMARK.match(first[0]) if first else None
+        return f"`{m.group(1)}`" if m else "unknown"
+    multirun = path / "multirun.yaml"
+    jobs = sorted(path.glob("*/.hydra/overrides.yaml"), key=lambda p: (len(p.parts[-3]), p.parts[-3]))
+    own = path / ".hydra" / "overrides.yaml"
+    if own.is_file():
+        task = yaml.safe_load(own.read_text(encoding="utf-8")) or []
+        parts.append("`mmfusion train " + " ".join(_quote(t) for t in task) + "`")
+    elif jobs:  # every job's own overrides (multirun.yaml holds only the last call into the sweep dir)
+        overrides = [yaml.safe_load(p.read_text(encoding="utf-8")) or [] for p in jobs]
+        if any(o.startswith("hparams_search=") for job in overrides for o in job):
+            common = [o for o in overrides[0] if all(o in job for job in overrides)]
+            parts.append(
+                f"`mmfusion train -m {' '.join(_quote(o) for o in common)}` (an Optuna search, {len(jobs)} trials;"
+                " each trial's sampled values are in its job's `.hydra/overrides.yaml`)"
+            )
+        else:
+            flag = "-m " if len(jobs) > 1 else ""
+            parts.append(f"`mmfusion train {flag}{_sweep(overrides)}` ({len(jobs)} job(s))")
+    elif multirun.is_file():
+        cfg = yaml.safe_load(multirun.read_text(encoding="utf-8")) or {}
+        task = ((cfg.get("hydra") or {}).get("overrides") or {}).get("task") or []
+        parts.append("`mmfusion train -m " + " ".join(_quote(t) for t in task) + "`")
+    report = path / "report.md"
+    if report.is_file():
+        first = report.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        m = REPORT_DIR.match(first[0]) if first else None
+        if m:
+            parts.append(f"report: `mmfusion report {m.group(1)}`")
+    for table in sorted(path.glob("*.md")):
+        first = table.read_text(encoding="utf-8", errors="replace").splitlines()[:1]
+        m = BENCHMARK.match(first[0]) if first else None
+        if m:
+            parts.append(f"`{m.group(1)}`")
+    return "; ".join(parts) if parts else "unknown"
+
+
+def first_added() -> dict[str, tuple[str, str]]:
+    """{entry: (short commit, date)} of the first commit that added a file under each entry."""
+    log = subprocess.run(
+        [
+            "git",
+            "log",
+            "--reverse",
+            "--diff-filter=A",
+            "--name-only",
+            "--format=@%h %ad",
+            "--date=short",
+            "--",
+            "outputs/results",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    added: dict[str, tuple[str, str]] = {}
+    current = ("", "")
+    for line in log.splitlines():
+        if line.startswith("@"):
+            commit, date = line[1:].split(" ", 1)
+            current = (commit, date)
+        elif line.startswith("outputs/results/"):
+            name = line.split("/")[2]
+            added.setdefault(name, current)
+    return added
+
+
+def citing_pages(names: list[str]) -> dict[str, list[str]]:
+    """{entry: [pages naming it]}; a name in a pattern (`*`, `{a,b}`) counts for every entry it matches."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    cited: dict[str, list[str]] = {name: [] for name in names}
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        found: set[str] = set()
+        for m in PATTERN.finditer(text):
+            token = (m.group(1) or m.group(2)).split("/")[0]
+            for pattern in _expand(token):
+                found.update(fnmatch.filter(names, pattern))
+        rel = page.relative_to(ROOT).as_posix()
+        for name in sorted(found):
+            cited[name].append(rel)
+    return cited
+
+
+def _expand(token: str) -> list[str]:
+    """`early_search_{text,series}` -> [early_search_text, early_search_series]."""
+    m = re.search(r"\{([^{}]*)\}", token)
+    if not m:
+        return [token]
+    return [p for option in m.group(1).split(",") for p in _expand(token[: m.start()] + option + token[m.end() :])]
+
+
+def render() -> str:
+    names = entries()
+    added = first_added()
+    cited = citing_pages(names)
+    out = [
+        "# Index of committed results",
+        "",
+        "<!-- Generated by scripts/results_index.py; do not edit by hand. -->",
+        "",
+        "Every folder (and loose file) under `outputs/results/`: the command that made it, read from the",
+        "files it holds (the jobs' `.hydra/overrides.yaml` joined as a sweep, a sweep's `multirun.yaml`, a benchmark table's",
+        "first line; `report:` the run directory its `report.md` was made from; *unknown* where none records",
+        "it), the first commit that added it and that commit's date, and the pages that cite it. Commands",
+        "are as recorded; the config groups they did not name took the defaults of their day, which may",
+        "differ from today's (see the docs page that cites each folder).",
+        "",
+        "| result | command | added | cited by |",
+        "|---|---|---|---|",
+    ]
+    for name in names:
+        path = RESULTS / name
+        link = f"{name}/" if path.is_dir() else name
+        commit, date = added.get(name, ("not committed", ""))
+        when = f"{commit} ({date})" if date else commit
+        pages = ", ".join(f"[{p}](../../{p})" for p in cited[name]) or "none"
+        made = command(path).replace("|", "\\|")
+        out.append(f"| [`{link}`]({link}) | {made} | {when} | {pages} |")
+    return "\n".join(out) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 when INDEX.md does not list exactly the entries")
+    args = parser.parse_args(argv)
+    if args.check:
+        have = listed(INDEX.read_text(encoding="utf-8")) if INDEX.exists() else []
+        if sorted(have) != entries():
+            print("outputs/results/INDEX.md is out of date: run python scripts/results_index.py", file=sys.stderr)
+            return 1
+        return 0
+    INDEX.write_text(render(), encoding="utf-8")
+    print(f"wrote {INDEX.relative_to(ROOT)} ({len(entries())} entries)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
