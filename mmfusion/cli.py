@@ -14,8 +14,7 @@ import os
 import sys
 
 from mmfusion import __version__
-from mmfusion.errors import MmfusionError
-from mmfusion.runtime import interrupt, quiet
+from mmfusion.runtime import failures, interrupt, quiet
 
 COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>)
     "train": "train one model per modality, fuse, evaluate (Hydra: -m, --cfg job, --help, ...)",
@@ -25,7 +24,7 @@ COMMANDS = {  # name -> one-line summary (the module is mmfusion.commands.<name>
     "predict": "predict <run-dir> [--text CSV] [--series NPZ|CSV] [--out CSV]: classify new records",
 }
 USAGE = (
-    "usage: mmfusion [--version] [--help] [-v|--verbose] <command> [arguments]\n\ncommands:\n"
+    "usage: mmfusion [--version] [--help] [-v|--verbose] [--debug] <command> [arguments]\n\ncommands:\n"
     + "".join(f"  {name:<8} {summary}\n" for name, summary in COMMANDS.items())
     + "\n`mmfusion <command> --help` describes a command; `mmfusion train --help` lists the config groups.\n"
     + "-v / --verbose (or MMFUSION_VERBOSE=1): show TensorFlow's own start-up and log lines.\n"
@@ -75,7 +74,7 @@ def _help_only(command: str, rest: list[str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = _global_flags(list(sys.argv[1:] if argv is None else argv))
+    argv = _global_flags(failures.take_debug_flag(list(sys.argv[1:] if argv is None else argv)))  # --debug: tracebacks
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE, end="")
         return 0 if argv else 2
@@ -93,11 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     if command != "train":  # train's logging is configured by Hydra
         logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     interrupt.install()  # Ctrl-C / SIGTERM: one line saying where it stopped, exit status 130 / 143
+    failures.prepare(command)  # train: Hydra passes a job's exception on instead of printing it
     try:
         importlib.import_module(f"mmfusion.commands.{command}").main(rest)
-    except MmfusionError as err:
-        print(f"mmfusion {command}: error: {err}", file=sys.stderr)
-        return 2
+    except Exception as err:  # one line naming the file or key, exit 2 (a bug: exit 1); --debug: traceback
+        return failures.handle_failure(command, err)
     except interrupt.Interrupted as err:
         sys.stdout.flush()
         label = f"{command} {rest[0]}" if command == "data" and rest else command

@@ -4,10 +4,17 @@ model), `versions.json`, and the marker `COMPLETE`.
 
 A run writes every file first and the marker last, so an interrupted run never looks complete;
 `fuse`, `predict` and `report` read only these files, through this module.
+
+Every write goes to a temporary name in the same folder, then is renamed over the target (a full disk
+or a kill leaves the previous file whole); every failed read or write is one `FileError` naming the
+file (`mmfusion.errors.describe`). Before the marker, `checksums.json` records the size and SHA-256 of
+the files a run (or a re-fusion) wrote, its models included; readers check them, so a damaged or
+changed file is named as such instead of failing somewhere inside NumPy or Keras.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import platform
@@ -17,14 +24,15 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
-from mmfusion.errors import RunDirError
+from mmfusion.errors import FileError, RunDirError, reading, writing
 
 MARKER = "COMPLETE"
 METRICS = "metrics.json"
 PREDICTIONS = "predictions.npz"
 VERSIONS = "versions.json"
+CHECKSUMS = "checksums.json"  # {"files": {relative path: {"bytes": n, "sha256": hex}}}, written before the marker
 CONFIG = "config.yaml"  # the resolved config (also without Hydra); Hydra's copy is .hydra/config.yaml
 SPLITS = ("train", "val", "test")
 KEY_PACKAGES = (
@@ -55,29 +63,62 @@ def versions() -> dict:
     return out
 
 
+def write_atomic(path: Path, write, suffix: str = "") -> None:
+    """`write(tmp)` writes the content to a temporary name in the same folder, then it is renamed over
+    `path`: the file is whole or as it was before. Any OSError (no space, read-only) is one FileError
+    naming `path`; the temporary file is removed."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp{suffix}")
+    try:
+        with writing(path):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write(tmp)
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    _update_checksum(path)
+
+
+def write_text(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
 def write_json(path: Path, obj) -> None:
     """Write to a temporary name, then rename: a file is either whole or absent."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, allow_nan=False))
-    os.replace(tmp, path)
+    write_text(path, json.dumps(obj, indent=2, allow_nan=False))
 
 
 def write_npz(path: Path, arrays: dict) -> None:
+    write_atomic(path, lambda tmp: np.savez_compressed(tmp, **arrays), suffix=".npz")
+
+
+def read_json(path: Path, what: str = "a JSON file"):
+    """A JSON file, or one FileError naming it (missing, unreadable, cut off)."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, path)
+    with reading(path):
+        return json.loads(path.read_text(encoding="utf-8"))
 
 
 def load_npz(path: Path) -> dict:
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}
+    path = Path(path)
+    if path.is_file() and not _is_zip(path):  # np.load would call it "pickled data" (allow_pickle=False)
+        raise FileError(f"{path}: not an .npz file (it does not start like a zip archive); give the .npz file")
+    with reading(path, "not a readable .npz file"):
+        with np.load(path, allow_pickle=False) as f:
+            return {k: f[k] for k in f.files}
+
+
+def _is_zip(path: Path) -> bool:
+    with reading(path):
+        with open(path, "rb") as fh:
+            return fh.read(4) in (b"PK\x03\x04", b"PK\x05\x06")  # an archive, or an empty one
 
 
 def mark_complete(run_dir: Path) -> None:
-    (Path(run_dir) / MARKER).write_text(datetime.now(timezone.utc).isoformat() + "\n")
+    """checksums.json for what the run wrote, then the marker (both written atomically)."""
+    record_checksums(run_dir)
+    write_text(Path(run_dir) / MARKER, datetime.now(timezone.utc).isoformat() + "\n")
 
 
 def is_complete(run_dir: Path) -> bool:
@@ -99,18 +140,26 @@ def require_complete(run_dir: Path, needs=(METRICS, PREDICTIONS)) -> Path:
     missing = [n for n in needs if not (d / n).exists()]
     if missing:
         raise RunDirError(f"{d}: the run directory lacks {missing}; it was changed after the run, rerun it")
+    verify(d, needs)
     return d
 
 
 def write_config(run_dir: Path, cfg) -> None:
-    (Path(run_dir) / CONFIG).write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    write_text(Path(run_dir) / CONFIG, OmegaConf.to_yaml(cfg, resolve=True))
 
 
 def read_config(run_dir: Path):
-    """The run's resolved config (config.yaml, else Hydra's .hydra/config.yaml), or None."""
+    """The run's resolved config (config.yaml, else Hydra's .hydra/config.yaml), or None. Plain YAML only
+    (OmegaConf's safe loader: a `!!python/...` tag is refused); anything but a mapping is a FileError."""
     for path in (Path(run_dir) / CONFIG, Path(run_dir) / ".hydra" / "config.yaml"):
         if path.is_file():
-            return OmegaConf.load(path)
+            with reading(path):
+                cfg = OmegaConf.load(path)
+            if not isinstance(cfg, DictConfig):
+                raise FileError(
+                    f"{path}: not a config (a YAML mapping of keys); the run directory was changed, rerun it"
+                )
+            return cfg
     return None
 
 
@@ -173,9 +222,9 @@ def load_run(run_dir) -> dict:
     """A finished run's predictions and metrics: dir, metrics, pred (raw arrays), names, classes, and per
     split y, probs[m], logprobs[m], present[m]; the test units per modality; train_acc in modality order."""
     d = require_complete(Path(run_dir))
+    metrics = read_json(d / METRICS)
+    pred = load_npz(d / PREDICTIONS)
     try:
-        metrics = json.loads((d / METRICS).read_text())
-        pred = load_npz(d / PREDICTIONS)
         names = list(metrics["modalities"])
         splits = [s for s in SPLITS if f"y_{s}" in pred]
         return {
@@ -191,10 +240,92 @@ def load_run(run_dir) -> dict:
             "units": [pred[f"units_test_{m}"] for m in names if f"units_test_{m}" in pred],  # cluster CIs
             "train_acc": [float(metrics["train_accuracy"][m]) for m in names],
         }
-    except (KeyError, ValueError, OSError) as err:
+    except (KeyError, ValueError, TypeError, AttributeError) as err:
         raise RunDirError(
-            f"{d}: predictions.npz / metrics.json are unreadable or incomplete ({err}); rerun it"
+            f"{d}: predictions.npz / metrics.json are unreadable or incomplete (lacks {err}); rerun it"
         ) from None
+
+
+# --- checksums: damaged files found by their content -------------------------------------------------
+
+RECORDED = (METRICS, PREDICTIONS, CONFIG, VERSIONS, "models")  # what a run's checksums.json covers
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with reading(path):
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def _entry(path: Path) -> dict:
+    return {"bytes": path.stat().st_size, "sha256": sha256(path)}
+
+
+def record_checksums(run_dir: Path) -> None:
+    """checksums.json: size and SHA-256 of the run's files (RECORDED; every file under models/)."""
+    d = Path(run_dir)
+    files = {}
+    for name in RECORDED:
+        p = d / name
+        for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+            if f.is_file() and not f.name.startswith("."):
+                files[f.relative_to(d).as_posix()] = _entry(f)
+    write_json(d / CHECKSUMS, {"algorithm": "sha256", "files": files})
+
+
+def _read_checksums(d: Path) -> dict | None:
+    path = d / CHECKSUMS
+    if not path.is_file():
+        return None  # a run made before checksums were recorded: nothing to compare
+    data = read_json(path)
+    if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
+        raise FileError(f"{path}: not a checksum list; the run directory was changed, rerun it")
+    return data["files"]
+
+
+def verify(run_dir: Path, names=RECORDED) -> None:
+    """Each recorded file at or under `names` is present, of its size and SHA-256; else one RunDirError
+    naming the file. A run without checksums.json (made before it existed) passes."""
+    d = Path(run_dir)
+    files = _read_checksums(d)
+    if not files:
+        return
+    for rel, want in files.items():
+        if not any(rel == n or rel.startswith(f"{n}/") for n in names):
+            continue
+        path = d / rel
+        if not path.is_file():
+            raise RunDirError(f"{path}: missing (the run wrote it, see {CHECKSUMS}); restore it or rerun the run")
+        size = path.stat().st_size
+        if size != want.get("bytes"):
+            raise RunDirError(
+                f"{path}: damaged or changed since the run wrote it ({size} bytes, the run wrote {want.get('bytes')}); "
+                f"restore it or rerun the run"
+            )
+        if sha256(path) != want.get("sha256"):
+            raise RunDirError(
+                f"{path}: damaged or changed since the run wrote it (its SHA-256 differs from {CHECKSUMS}); "
+                f"restore it or rerun the run"
+            )
+
+
+def _update_checksum(path: Path) -> None:
+    """A file rewritten through this module in a directory with checksums keeps its entry current."""
+    path = Path(path)
+    if path.name in (CHECKSUMS, MARKER):
+        return
+    for d in (path.parent, path.parent.parent):
+        manifest = d / CHECKSUMS
+        if manifest.is_file():
+            rel = path.relative_to(d).as_posix()
+            data = read_json(manifest)
+            if rel in data.get("files", {}):
+                data["files"][rel] = _entry(path)
+                write_json(manifest, data)
+            return
 
 
 # --- provenance: which code made a run, and where its time went ------------------------------------
@@ -322,7 +453,7 @@ class Provenance:
     def _save_quietly(self) -> None:
         try:
             self.save()
-        except OSError:  # e.g. the disk filled up: the run's results matter more than its timings
+        except (OSError, FileError):  # e.g. the disk filled up: the run's results matter more than its timings
             pass
 
     def locate(self, run_dir: Path) -> None:

@@ -18,7 +18,7 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
@@ -28,7 +28,7 @@ from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked 
     write_single,
 )
 from mmfusion.config import compose_config
-from mmfusion.errors import ConfigError, MmfusionError, RunDirError
+from mmfusion.errors import ConfigError, FileError, MmfusionError, RunDirError, writing
 from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.runtime import interrupt
 
@@ -53,6 +53,12 @@ def compose(run: dict, rule: str, overrides: list[str]):
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
     base = [f"fusion={rule}", f"seed={int(run['metrics'].get('seed', 0))}"]
     saved = rundir.read_config(run["dir"])
+    for key in ("fusion", "evaluation"):
+        if saved is not None and key in saved and not isinstance(saved.get(key), DictConfig):
+            raise RunDirError(
+                f"{run['dir'] / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
+                f"was changed after the run: restore it or rerun the run"
+            )
     own = (run["metrics"].get("fusion") or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
         own_keys = OmegaConf.to_container(saved.fusion)
@@ -86,10 +92,13 @@ def new_dir(run_dir: Path, label: str) -> Path:
     for i in range(1000):
         out = run_dir / "fuse" / (f"{label}-{stamp}" + (f"-{i}" if i else ""))
         try:
-            out.mkdir(parents=True)
+            with writing(out):
+                out.mkdir(parents=True)
             return out
-        except FileExistsError:
-            continue
+        except FileError as err:
+            if isinstance(err.__cause__, FileExistsError):
+                continue
+            raise
     raise RunDirError(f"{run_dir / 'fuse'}: cannot create a new output directory")
 
 
@@ -118,8 +127,8 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     prov.start("evaluation")  # tables, figures and files
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
-    (out / "config.yaml").write_text(
-        OmegaConf.to_yaml({"source_run": str(run["dir"]), "overrides": list(overrides), **saved})
+    rundir.write_text(
+        out / "config.yaml", OmegaConf.to_yaml({"source_run": str(run["dir"]), "overrides": list(overrides), **saved})
     )
     if rule != "all":
         write_single(run, cfg, fitted[rule], out)

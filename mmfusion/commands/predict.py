@@ -16,16 +16,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.basemodels import modality_of, models_dir
-from mmfusion.data.files import read_series_file
-from mmfusion.errors import DataError, MmfusionError, RunDirError
+from mmfusion.data.files import in_float32, read_series_file
+from mmfusion.errors import DataError, FileError, MmfusionError, RunDirError, describe, writing
 from mmfusion.runtime import interrupt
 
 
@@ -81,20 +82,68 @@ def check_series(ids, x, model, path) -> np.ndarray:
             )
         if not np.isfinite(xi).all():
             raise DataError(f"series file {path}: record {rid!r} contains NaN or infinite values")
+        in_float32(f"series file {path}", xi[None], [rid])
     return np.asarray(x, dtype=np.float64).reshape(len(ids), length, variables)
 
 
 def load_run(run_dir: Path):
     run_dir = rundir.require_complete(run_dir, needs=(rundir.METRICS, "models"))
     cfg = rundir.read_config(run_dir)
-    if cfg is not None:
-        return run_dir, cfg, json.loads((run_dir / rundir.METRICS).read_text())
-    raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
+    if cfg is None:
+        raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
+    metrics = rundir.read_json(run_dir / rundir.METRICS)
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("classes"), list) or "modalities" not in metrics:
+        raise RunDirError(f"{run_dir / rundir.METRICS}: lacks the classes or modalities of the run; rerun it")
+    for key in ("dataset", *(f"model.{m}" for m in metrics["modalities"])):
+        section(run_dir, cfg, key)
+    if metrics.get("fusion"):
+        section(run_dir, cfg, "fusion")
+    return run_dir, cfg, metrics
+
+
+def section(run_dir: Path, cfg, key: str):
+    """A section of the run's saved config that predict rebuilds from (a mapping with a name)."""
+    node = OmegaConf.select(cfg, key, default=None)
+    if not isinstance(node, DictConfig) or not isinstance(node.get("name"), str):
+        raise RunDirError(
+            f"{run_dir / rundir.CONFIG}: {key} is {OmegaConf.to_yaml(node).strip() if node is not None else 'missing'!s}, "
+            f"not the section the run saved; the file was changed after the run: restore it or rerun the run"
+        )
+    return node
+
+
+def saved_model(modality: str, cfg, num_classes: int, models: Path):
+    """The run's saved model, or one FileError naming the file that is missing, damaged or unsafe."""
+    from mmfusion.models import load_model
+
+    for name in (f"{modality}.json",):
+        if not (models / name).is_file():
+            raise RunDirError(f"{models / name}: missing; the run directory was changed after the run, rerun it")
+    try:
+        return load_model(modality, cfg, num_classes, models)
+    except MmfusionError:
+        raise
+    except Exception as err:
+        path = getattr(err, "filename", None) or next(models.glob(f"{modality}.*[!n]"), models / f"{modality}.keras")
+        text = str(err)
+        if "safe_mode" in text or "Lambda" in text:
+            raise FileError(
+                f"{path}: holds Python code (a Lambda layer), which mmfusion never runs; models are loaded in "
+                f"Keras' safe mode only: use a model saved by `mmfusion train`"
+            ) from err
+        if isinstance(err, (OSError, ValueError, KeyError, EOFError, TypeError)) or "zip" in text.lower():
+            raise FileError(
+                describe(path, err)
+                if isinstance(err, OSError)
+                else (
+                    f"{path}: not a readable model ({type(err).__name__}: {text.strip().splitlines()[0] if text.strip() else ''}); "
+                    f"the file is damaged or was changed after the run: restore it or rerun the run"
+                )
+            ) from err
+        raise
 
 
 def predict(run_dir, text=None, series=None, text_column: str | None = None) -> pd.DataFrame:
-    from mmfusion.models import load_model
-
     if text is None and series is None:
         raise MmfusionError("give --text FILE and/or --series FILE")
     run_dir, cfg, metrics = load_run(Path(run_dir))
@@ -119,7 +168,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
                 raise DataError(
                     f"{mod} file: record ids repeat, e.g. {pd.Series(ids)[pd.Series(ids).duplicated()].iloc[0]!r}"
                 )
-            model = load_model(mod, cfg.model[m], len(classes), models_dir(run_dir, m))
+            model = saved_model(mod, cfg.model[m], len(classes), models_dir(run_dir, m))
             if mod == "series":
                 x = check_series(ids, x, model, series)
             rows = np.array([pos[i] for i in ids], dtype=int)
@@ -143,9 +192,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
 
 def add_joint(out: pd.DataFrame, cfg, classes: list[str], run_dir: Path, given: dict, n: int) -> None:
     """The run's jointly trained model on the same records, each with the modalities it has."""
-    from mmfusion.models import load_model
-
-    model = load_model("joint", cfg.joint, len(classes), run_dir / "models")
+    model = saved_model("joint", section(run_dir, cfg, "joint"), len(classes), run_dir / "models")
     text, series = np.full(n, "", dtype=object), np.zeros((n, model.scaler.length, model.scaler.variables))
     present = np.zeros((n, 2), bool)
     for k, (m, target) in enumerate((("text", text), ("series", series))):
@@ -167,10 +214,30 @@ def main(args: list[str]) -> None:
     ap.add_argument("--text-column", help="name of the text column (default: text, else the run's)")
     ap.add_argument("--out", type=Path, default=Path("predictions.csv"), help="output CSV (default predictions.csv)")
     ns = ap.parse_args(args)
+    replaced = check_out(ns.out, [p for p in (ns.text, ns.series) if p is not None])
     with interrupt.stage("classifying", kept="no output file written", hint="rerun the same command"):
         df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
-    ns.out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = ns.out.with_name(ns.out.name + ".tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(ns.out)  # whole or absent, also when interrupted
-    print(f"{len(df)} record(s) classified; written to {ns.out}")
+    rundir.write_atomic(ns.out, lambda tmp: df.to_csv(tmp, index=False))  # whole, or the old file as it was
+    print(
+        f"{len(df)} record(s) classified; written to {ns.out}"
+        + (" (it replaced the previous file)" if replaced else "")
+    )
+
+
+def check_out(out: Path, inputs: list[Path]) -> bool:
+    """Before any work: --out must name a file that may be written (not a folder, not an input file).
+    Returns whether an existing file will be replaced (said in the last line)."""
+    if out.is_dir():
+        raise FileError(f"--out {out}: is a directory; give a file name, e.g. --out {out / 'predictions.csv'}")
+    for p in inputs:
+        if out.exists() and p.exists() and out.resolve() == p.resolve():
+            raise FileError(f"--out {out}: is an input file of this command; give another output file name")
+    parent = next((p for p in (out.absolute().parent, *out.absolute().parents) if p.exists()), None)
+    if parent is not None and not parent.is_dir():
+        raise FileError(f"--out {out}: {parent} is a file, not a directory; choose another output file")
+    probe = out.absolute().parent / f".{out.name}.probe.{os.getpid()}"  # a read-only folder: said before any work
+    with writing(out):
+        probe.parent.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+        probe.unlink()
+    return out.is_file()

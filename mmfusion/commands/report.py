@@ -14,7 +14,6 @@ The tables and their Markdown sections are built in report_sections.py.
 
 from __future__ import annotations
 
-import json
 import logging
 from pathlib import Path
 
@@ -69,13 +68,18 @@ def load_jobs(root: Path):
     done, failed = [], []
     for job in find_jobs(root):
         if rundir.is_complete(job) and (job / rundir.METRICS).exists():
-            done.append(
-                {"dir": job, "overrides": overrides(job), "metrics": json.loads((job / rundir.METRICS).read_text())}
-            )
+            done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_json(job / rundir.METRICS)})
         else:
             failed.append(job)
     if not done:
         raise RunDirError(f"{root}: no finished run (no {rundir.MARKER} marker in {[str(f) for f in failed]})")
+    for j in done:  # one report compares runs of the same classes (a damaged or foreign metrics.json says so)
+        if not isinstance(j["metrics"], dict) or j["metrics"].get("classes") != done[0]["metrics"].get("classes"):
+            classes = j["metrics"].get("classes") if isinstance(j["metrics"], dict) else None
+            raise RunDirError(
+                f"{j['dir'] / rundir.METRICS}: its classes {classes} differ from {done[0]['metrics'].get('classes')} "
+                f"of {done[0]['dir']}; report runs of the same classes together (move the others to their own folder)"
+            )
     varying = sorted({o for j in done for o in j["overrides"]} - set.intersection(*(set(j["overrides"]) for j in done)))
     groups: dict[str, list] = {}
     for j in done:
@@ -144,8 +148,10 @@ def report(root: str | Path) -> Path:
     if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
         out = root / "report.md"
         lines = [f"# mmfusion report: `{root}`", "", *search.section(root, find_jobs(root))]
-        out.write_text("\n".join(lines))
-        (root / "report.html").write_text(markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}"))
+        rundir.write_text(out, "\n".join(lines))
+        rundir.write_text(
+            root / "report.html", markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}")
+        )
         log.info("search report written to %s and report.html", out)
         return out
     groups, failed = load_jobs(root)
@@ -198,12 +204,9 @@ def report(root: str | Path) -> Path:
     if training:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in training] + [""]
     lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
-    out, tmp = root / "report.md", root / "report.md.tmp"
-    tmp.write_text("\n".join(lines))
-    tmp.replace(out)  # whole or absent, also when interrupted
-    page, tmp = root / "report.html", root / "report.html.tmp"
-    tmp.write_text(markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
-    tmp.replace(page)
+    out, page = root / "report.md", root / "report.html"
+    rundir.write_text(out, "\n".join(lines))  # whole, or the previous report as it was (also when interrupted)
+    rundir.write_text(page, markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
     log.info("report written to %s and %s (figures in %s)", out, page.name, fig_dir)
     return out
 

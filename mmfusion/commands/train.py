@@ -33,13 +33,14 @@ from mmfusion.errors import ConfigError, DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
-from mmfusion.runtime import devices, interrupt, launchers, progress, tracking
+from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
 
 
+@locks.owning  # one process writes a run directory at a time (runtime/locks.py)
 def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     run_dir = Path(run_dir)
     mode = resume.prepare(cfg, run_dir)  # fresh | resume | skip; refuses a directory it must not touch
@@ -252,6 +253,9 @@ def main(overrides: list[str]) -> None:
 
     train_app.register()  # resolvers and the typed schemas the YAML files name in their defaults lists
     overrides = basemodels.expand_overrides(overrides)  # model/text=[a,b]: one node per model (basemodels.py)
+    target = locks.run_dir_of(overrides)  # hydra.run.dir=... of a single run: owned before Hydra writes there
+    if target is not None:
+        locks.check(target)  # another process writes it: stop before reading or touching anything
     finished = _existing_run_dir(overrides)
     if finished is not None:  # resume=true and complete with the same config: nothing to do
         print((finished / "tables" / "accuracy.md").read_text(), end="")
@@ -260,6 +264,8 @@ def main(overrides: list[str]) -> None:
     _refuse_unwritable_dirs(overrides)
     launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
+    if target is not None:
+        locks.acquire(target)  # released at exit
     multirun = any(arg in ("-m", "--multirun") for arg in overrides)
     hint = "rerun the same command with the same hydra.sweep.dir and resume=true to continue" if multirun else None
     with interrupt.stage("running mmfusion train", hint=hint):  # a job's own stages say more

@@ -6,6 +6,7 @@ Parquet) with columns `id, step, <variables...>`, one row per record and time st
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -13,16 +14,39 @@ import pandas as pd
 
 from mmfusion.errors import DataError
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+def in_float32(path: Path, values, ids=None) -> None:
+    """Values beyond float32 (+-3.4e38) would turn into inf when cast: say so, naming the record."""
+    v = np.asarray(values, dtype=np.float64) if not isinstance(values, np.ndarray) else values
+    if v.dtype.kind != "f" or v.dtype.itemsize <= 4 or not v.size:
+        return
+    with np.errstate(invalid="ignore"):
+        big = np.isfinite(v) & (np.abs(v) > FLOAT32_MAX)
+    if big.any():
+        first = np.argwhere(big)[0]
+        where = f" (record {ids[first[0]]!r})" if ids is not None and v.ndim >= 2 else ""
+        raise DataError(
+            f"{path}: value {v[tuple(first)]:g}{where} is out of float32 range (|x| <= {FLOAT32_MAX:.3g}); "
+            f"rescale the series"
+        )
+
 
 def _read_npz(path: Path):
+    with open(path, "rb") as fh:
+        if not fh.read(4).startswith(b"PK"):  # np.load would call it "pickled data"
+            raise DataError(f"{path}: not an .npz file (not a zip archive of arrays); save it with numpy.savez")
     try:
         with np.load(path, allow_pickle=False) as f:
             if "ids" not in f.files or "x" not in f.files:
                 raise DataError(f"{path}: an .npz series file needs arrays 'ids' and 'x'; it has {f.files}")
-            ids, x = f["ids"].astype(str), np.asarray(f["x"], dtype=np.float32)
+            ids, x = f["ids"].astype(str), np.asarray(f["x"])
+            in_float32(path, x, ids)
+            x = x.astype(np.float32)
             variables = f["variables"].astype(str).tolist() if "variables" in f.files else None
-    except (ValueError, OSError) as err:
-        raise DataError(f"{path}: cannot be read as an .npz without pickles ({err}); save plain arrays") from None
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path}: not a readable .npz of plain arrays ({err}); save it with numpy.savez") from None
     if x.ndim != 3 or len(x) != len(ids):
         raise DataError(f"{path}: 'x' must be (n, T, F) with n = len(ids) = {len(ids)}; got {x.shape}")
     return ids, x, variables or [f"v{j + 1}" for j in range(x.shape[2])]
@@ -56,6 +80,7 @@ def _read_long(path: Path, id_column: str, step_column: str, equal_length: bool)
         raise DataError(
             f"{path}: column {step_column!r} must hold numbers; data row {row + 1} has {df[step_column].iat[row]!r}"
         )
+    in_float32(path, values.to_numpy(np.float64))
     df = pd.concat([df[[id_column]].astype(str), steps.rename(step_column), values], axis=1)
     df = df.sort_values([id_column, step_column], kind="stable")
     groups = df.groupby(id_column, sort=False)

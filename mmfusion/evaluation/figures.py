@@ -23,6 +23,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay  # noqa: E402
 
+from mmfusion import rundir  # noqa: E402
+
 DPI = 160
 MARKERS = "os^vDxP*"
 LINESTYLES = ("-", "--", ":", "-.")
@@ -39,12 +41,15 @@ def save(fig, path: Path) -> list[Path]:
     layout once, not the constrained engine at each of the two renderings: a third less time.)"""
     path = Path(path)
     svg = path.with_suffix(".svg")
-    if fig.get_layout_engine() is None:
-        fig.tight_layout()
-    fig.savefig(path, dpi=DPI)
-    with plt.rc_context({"svg.fonttype": "none"}):
-        fig.savefig(svg)
-    plt.close(fig)
+    try:
+        if fig.get_layout_engine() is None:
+            fig.tight_layout()
+        # whole or as before (temporary file, then rename); a failed write names the file
+        rundir.write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
+        with plt.rc_context({"svg.fonttype": "none"}):
+            rundir.write_atomic(svg, lambda tmp: fig.savefig(tmp, format="svg"))
+    finally:
+        plt.close(fig)
     return [path, svg]
 
 

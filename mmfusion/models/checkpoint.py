@@ -8,6 +8,11 @@ JSON is replaced, the previous checkpoint stays the valid one, so a kill at any 
 consistent state. On the next `fit` with the same directory, BackupAndRestore loads the weights and
 continues from the following epoch; `history` then holds every epoch, the restored ones first. When
 training ends the state is marked finished, and a later `fit` only reloads it (no epoch runs again).
+
+Damaged checkpoints are found by content: the JSON records the size and SHA-256 of the files it names,
+and the checkpoint before it is kept as `training_metadata.previous.json` with its files. A checkpoint
+whose files do not match (a disk that filled up, a file cut off by a crash) is set aside (renamed
+`*.damaged`); training resumes from the previous checkpoint, or starts over, and one log line says which.
 """
 
 from __future__ import annotations
@@ -20,20 +25,97 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from mmfusion import rundir
+from mmfusion.errors import writing
 from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 METADATA = "training_metadata.json"
+PREVIOUS = "training_metadata.previous.json"  # the checkpoint before the last one, kept with its files
+DAMAGED = ".damaged"
+
+
+def _files(state: dict) -> list[str]:
+    return [f for f in (state.get("weights"), (state.get("early_stopping") or {}).get("best_weights")) if f]
+
+
+def _problem(directory: Path, state) -> str | None:
+    """Why a checkpoint's state cannot be resumed from (None: it can)."""
+    if not isinstance(state, dict) or not state.get("weights") or "epoch" not in state or "history" not in state:
+        return "its metadata is incomplete"
+    sums = state.get("files") or {}
+    for name in _files(state):
+        path = directory / name
+        if not path.is_file():
+            return f"{name} is missing"
+        want = sums.get(name)
+        if want is None:  # a checkpoint from before checksums: at least an HDF5 / zip signature
+            with open(path, "rb") as fh:
+                head = fh.read(8)
+            if not head.startswith((b"\x89HDF\r\n\x1a\n", b"PK")):
+                return f"{name} is not a weights file"
+            continue
+        if path.stat().st_size != want["bytes"] or rundir.sha256(path) != want["sha256"]:
+            return f"{name} does not match its checksum (cut off or changed)"
+    return None
+
+
+def _load(path: Path):
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError):
+        return {}  # unreadable: damaged
+
+
+def _set_aside(directory: Path, state, problem: str, names: list[str]) -> None:
+    for name in names:
+        path = directory / name
+        if path.exists():
+            os.replace(path, path.with_name(path.name + DAMAGED))
 
 
 def read_state(directory: Path) -> dict | None:
-    """The last committed checkpoint of a directory, or None."""
-    path = Path(directory) / METADATA
-    try:
-        state = json.loads(path.read_text())
-    except (OSError, ValueError):
+    """The last good committed checkpoint of a directory, or None. A damaged one is set aside (its files
+    renamed *.damaged) and the previous checkpoint, if good, becomes the current one; one log line says
+    which (training resumes from it, or starts over)."""
+    directory = Path(directory)
+    state = _load(directory / METADATA)
+    if state is None:
         return None
-    return state if (Path(directory) / state.get("weights", "")).is_file() else None
+    problem = _problem(directory, state)
+    if problem is None:
+        return state
+    previous = _load(directory / PREVIOUS)
+    usable = previous is not None and _problem(directory, previous) is None
+    _set_aside(
+        directory, state, problem, [METADATA, *[f for f in _files(state or {}) if f not in _files(previous or {})]]
+    )
+    name = directory.parent.name if directory.name.startswith("member") else directory.name
+    if usable:
+        os.replace(directory / PREVIOUS, directory / METADATA)
+        log.warning(
+            "%s model: the checkpoint in %s is damaged (%s); set aside as *%s, resuming after epoch %d from the "
+            "previous checkpoint",
+            name,
+            directory,
+            problem,
+            DAMAGED,
+            int(previous["epoch"]),
+        )
+        return previous
+    if previous is not None:
+        _set_aside(directory, previous, "", [PREVIOUS])
+    log.warning(
+        "%s model: the checkpoint in %s is damaged (%s) and no earlier one is whole; set aside as *%s, "
+        "training starts over",
+        name,
+        directory,
+        problem,
+        DAMAGED,
+    )
+    return None
 
 
 def describe(directory: Path) -> str | None:
@@ -111,7 +193,8 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
             self.dir.mkdir(parents=True, exist_ok=True)
             tag = f"{self._current_epoch:04d}" + ("-final" if finished else "")
             weights = f"epoch-{tag}.weights.h5"
-            self.model.save_weights(self.dir / weights, overwrite=True)
+            with writing(self.dir / weights):
+                self.model.save_weights(self.dir / weights, overwrite=True)
             state = {
                 "epoch": self._current_epoch,
                 "batch": 0,
@@ -124,7 +207,8 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
                 best = None
                 if es.best_weights is not None:
                     best = f"best-{tag}.npz"
-                    np.savez(self.dir / best, **{f"w{i}": w for i, w in enumerate(es.best_weights)})
+                    with writing(self.dir / best):
+                        np.savez(self.dir / best, **{f"w{i}": w for i, w in enumerate(es.best_weights)})
                 state["early_stopping"] = {
                     "wait": es.wait,
                     "best": None if es.best is None else float(es.best),
@@ -140,10 +224,18 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
                     "cooldown_counter": int(rl.cooldown_counter),
                     "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                 }
-            tmp = self.dir / (METADATA + ".tmp")
-            tmp.write_text(json.dumps(state))
-            os.replace(tmp, self.dir / METADATA)
-            keep = {weights, METADATA, (state.get("early_stopping") or {}).get("best_weights")}
+            state["files"] = {
+                f: {"bytes": (self.dir / f).stat().st_size, "sha256": rundir.sha256(self.dir / f)}
+                for f in _files(state)
+            }
+            current = self.dir / METADATA
+            previous = _load(current)
+            if previous and all(
+                (self.dir / f).is_file() for f in _files(previous)
+            ):  # the one before stays, for a damaged last one
+                rundir.write_text(self.dir / PREVIOUS, json.dumps(previous))
+            rundir.write_text(current, json.dumps(state))
+            keep = {METADATA, PREVIOUS, *_files(state), *(_files(_load(self.dir / PREVIOUS) or {}))}
             for old in self.dir.iterdir():
-                if old.name not in keep:
+                if old.name not in keep and old.is_file() and not old.name.endswith(DAMAGED):  # kept to inspect
                     old.unlink()
