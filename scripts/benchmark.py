@@ -276,6 +276,8 @@ def ensemble_child(case_overrides: list[str], out: Path) -> None:
     """In a fresh process: each modality's ensemble `fit` alone, timed (wall and this process's CPU)."""
     import json
 
+    import keras
+
     from mmfusion.commands.train import seed_everything
     from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
@@ -284,16 +286,44 @@ def ensemble_child(case_overrides: list[str], out: Path) -> None:
     cfg = compose_config(case_overrides)
     ds = build_dataset(cfg.dataset)
     result = {}
+    fits: list[list[tuple[float, float]]] = []  # per keras fit (a member, or the batched ensemble): epochs
+
+    class _Epochs(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            fits.append([])
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t, self.c = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            fits[-1].append((time.perf_counter() - self.t, time.process_time() - self.c))
+
+    original = keras.Model.fit
+
+    def fit_with_timer(self, *a, callbacks=None, **kw):
+        return original(self, *a, callbacks=[*(callbacks or []), _Epochs()], **kw)
+
+    keras.Model.fit = fit_with_timer
     for m in [m for m in ("series", "text") if m in cfg.modalities]:
         seed_everything(cfg.seed, cfg.deterministic)
         tr, va, te = ds.splits["train"], ds.splits.get("val"), ds.splits["test"]
         model = build_model(m, cfg.model[m], ds.num_classes)
         val = (va.x[m], va.y) if va is not None and len(va.y) else None
         t, c = time.perf_counter(), time.process_time()
+        fits.clear()
         history = model.fit((tr.x[m], tr.y), val)
         wall, cpu = time.perf_counter() - t, time.process_time() - c
         accuracy = float((model.predict_proba(te.x[m]).argmax(1) == te.y).mean())
-        result[m] = {"wall_s": wall, "cpu_s": cpu, "epochs": len(history.get("loss", [])), "accuracy": accuracy}
+        result[m] = {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "epochs": len(history.get("loss", [])),
+            "accuracy": accuracy,
+            # summed over the fits (members one after another, or the one batched fit): the first epoch
+            # (graph tracing included) and the median later epoch, i.e. the CPU seconds of one ensemble epoch
+            "first_epoch_cpu_s": sum(f[0][1] for f in fits if f),
+            "later_epoch_cpu_s": sum(statistics.median(e[1] for e in f[1:]) for f in fits if len(f) > 1),
+        }
     out.write_text(json.dumps(result))
 
 
@@ -363,7 +393,9 @@ def ensembles(cases: list[str], parts: list[str], quick: bool, threads: str | No
     env = thread_env(threads)
     lines = []
     for case in cases:
-        overrides = ENSEMBLE_CASES[case] + (QUICK[case] if quick else []) + extra
+        given = {o.split("=", 1)[0] for o in extra}  # extra overrides replace the quick scale's own keys
+        overrides = ENSEMBLE_CASES[case] + [o for o in (QUICK[case] if quick else []) if o.split("=")[0] not in given]
+        overrides += extra
         for part in parts:
             runner = run_fold if part == "fold" else run_ensembles
             runs = {"sequential": [], "batched": []}
@@ -404,6 +436,18 @@ def ensemble_rows(case: str, part: str, runs: dict) -> list[str]:
             acc.append(" / ".join(str(x) if isinstance(x, dict) else f"{x:.4f}" for x in a))
         loads = " ".join(r["load_before"] for r in (seq[0], bat[0], bat[1], seq[1]))
         peak = f"{max(r['peak_rss_gib'] for r in seq):.2f} / {max(r['peak_rss_gib'] for r in bat):.2f}"
+        if sub:
+            fs, fb, ls_, lb = (
+                _mean(seq, "first_epoch_cpu_s", sub),
+                _mean(bat, "first_epoch_cpu_s", sub),
+                _mean(seq, "later_epoch_cpu_s", sub),
+                _mean(bat, "later_epoch_cpu_s", sub),
+            )
+            if None not in (fs, fb, ls_, lb):
+                speed += (
+                    f"; CPU s per ensemble epoch {ls_:.2f} vs {lb:.2f} ({ls_ / lb:.2f}x), first epoch "
+                    f"(tracing) {fs:.1f} vs {fb:.1f}"
+                )
         rows.append(
             f"| {what} | {cell(seq, 'wall_s')} | {cell(bat, 'wall_s')} | {cell(seq, 'cpu_s')} | {cell(bat, 'cpu_s')} "
             f"| {speed} | {peak} | {loads} | {acc[0]} | {acc[1]} |"

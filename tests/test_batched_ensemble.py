@@ -152,3 +152,19 @@ def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch, modality):
     assert calls[3] == 2  # the rerun began with the third epoch
     assert history == ref_history
     np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))
+
+
+def test_cpu_thread_default_gives_way_to_the_environment(monkeypatch):
+    """runtime/devices.py: one inter-op thread on a CPU-only machine, unless TF_NUM_INTEROP_THREADS is set."""
+    import tensorflow as tf
+
+    from mmfusion.runtime import devices
+
+    calls = []
+    monkeypatch.setattr(tf.config.threading, "set_inter_op_parallelism_threads", calls.append)
+    monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
+    devices.threads(cpu_only=True)
+    devices.threads(cpu_only=False)  # a GPU machine keeps TensorFlow's pools
+    monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "2")
+    devices.threads(cpu_only=True)
+    assert calls == [devices.CPU_INTER_OP_THREADS]
