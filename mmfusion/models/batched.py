@@ -26,7 +26,8 @@ What differs from sequential training (not bit-identical, by design):
 - reduce-on-plateau (`lr_schedule=reduce_on_plateau`) is one schedule for all members (one optimizer),
   on the mean of the members' validation losses (`val_loss` in the history);
 - history: `loss` / `val_loss` are the mean of the members' losses, `accuracy` / `val_accuracy` the
-  accuracy of their mean probabilities; `member<k>_loss` and `member<k>_accuracy` are each member's.
+  accuracy of their mean probabilities; `member<k>_loss` / `val_member<k>_loss` are each member's (no
+  per-member accuracy: every metric costs CPU in every training step).
 
 Checkpoints (`training.checkpoint`) go to `<checkpoint dir>/batched`: models/checkpoint.py's
 EpochCheckpoint saves the training model's weights and optimizer state; the per-member early-stopping
@@ -78,13 +79,18 @@ class StackMembers(keras.layers.Layer):
 
 
 def _member_losses(cfg, y_true, y_pred):
-    """n x K: each member's loss per sample (the loss `recipes.make_loss` compiles for one network)."""
-    k = ops.shape(y_pred)[1]
+    """Each member's loss per sample (the loss `recipes.make_loss` compiles for one network): n x K for
+    stacked probabilities (n x K x q), n for one member's (n x q)."""
+    stacked = len(y_pred.shape) == 3
     s = recipes.smoothing(cfg)
     if s > 0:  # one-hot targets
-        yt = ops.repeat(ops.expand_dims(ops.cast(y_true, y_pred.dtype), 1), k, axis=1)
+        yt = ops.cast(y_true, y_pred.dtype)
+        if stacked:
+            yt = ops.repeat(ops.expand_dims(yt, 1), ops.shape(y_pred)[1], axis=1)
         return keras.losses.categorical_crossentropy(yt, y_pred, label_smoothing=s)
-    yt = ops.repeat(ops.reshape(ops.cast(y_true, "int32"), (-1, 1)), k, axis=1)
+    yt = ops.reshape(ops.cast(y_true, "int32"), (-1, 1) if stacked else (-1,))
+    if stacked:
+        yt = ops.repeat(yt, ops.shape(y_pred)[1], axis=1)
     return keras.losses.sparse_categorical_crossentropy(yt, y_pred)
 
 
@@ -111,18 +117,12 @@ def _metrics(cfg, k_members: int) -> list:
         return ops.cast(ops.equal(ops.argmax(ops.mean(y_pred, axis=1), axis=-1), _labels(y_true)), "float32")
 
     out = [keras.metrics.MeanMetricWrapper(ensemble_accuracy, name="accuracy")]
-    for k in range(k_members):
+    for k in range(k_members):  # each member's own loss (per-member early stopping reads val_member<k>_loss)
 
         def loss_k(y_true, y_pred, k=k):
-            return _member_losses(cfg, y_true, y_pred)[:, k]
+            return _member_losses(cfg, y_true, y_pred[:, k])
 
-        def accuracy_k(y_true, y_pred, k=k):
-            return ops.cast(ops.equal(ops.argmax(y_pred[:, k], axis=-1), _labels(y_true)), "float32")
-
-        out += [
-            keras.metrics.MeanMetricWrapper(loss_k, name=f"member{k}_loss"),
-            keras.metrics.MeanMetricWrapper(accuracy_k, name=f"member{k}_accuracy"),
-        ]
+        out.append(keras.metrics.MeanMetricWrapper(loss_k, name=f"member{k}_loss"))
     return out
 
 
