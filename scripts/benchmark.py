@@ -486,7 +486,7 @@ def main() -> None:
     )
     p.add_argument("--ensembles", action="store_true", help="only sequential vs batched ensembles (issue 23)")
     p.add_argument("--quick", action="store_true", help="ensembles: fewer simulated runs and epochs")
-    p.add_argument("--cases", nargs="+", default=list(ENSEMBLE_CASES), choices=list(ENSEMBLE_CASES))
+    p.add_argument("--cases", nargs="*", default=list(ENSEMBLE_CASES), choices=list(ENSEMBLE_CASES))
     p.add_argument("--parts", nargs="+", default=["ensemble", "fold"], choices=["ensemble", "fold"])
     p.add_argument("--threads", default=None, help="ensembles: INTRA,INTER TensorFlow threads of the children")
     p.add_argument("--parallel-folds", action="store_true", help="ensembles: also 2 folds at once vs in turn")
