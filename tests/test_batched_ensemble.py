@@ -129,10 +129,10 @@ def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch, modality):
     saves weights and optimizer state), for batched and sequential ensembles alike."""
     if modality == "text":
         x, y = text_data()
-        cfg, q = text_cfg(["epochs=5", "early_stopping_patience=2", "token_dropout=0.0", "dropout=0.0"]), 4
+        cfg, q = text_cfg(["epochs=4", "early_stopping_patience=2", "token_dropout=0.0", "dropout=0.0"]), 4
     else:
         x, y = series_data()
-        keys = ["ensemble=2", "batched_ensemble=true", "epochs=5", "weight_decay=0.01", "clipnorm=1.0"]
+        keys = ["ensemble=2", "batched_ensemble=true", "epochs=4", "weight_decay=0.01", "clipnorm=1.0"]
         keys += ["lr_schedule=reduce_on_plateau", "lr_patience=1", "early_stopping_patience=2"]
         cfg, q = compose_cfg([f"model.series.{k}" for k in keys]).model.series, 3
 
