@@ -20,6 +20,20 @@ target peak RSS <= 2 x bytes + 2 GiB. `--abba` times each mode twice (mmfusion, 
 and reports the lower s/epoch (the least disturbed run) and the larger peak of each. Besides wall-clock
 seconds, each epoch's CPU seconds of the process (all its threads) are given: on a shared machine they
 vary far less with the other jobs' load.
+
+    python scripts/benchmark.py --ensembles [--quick] [--parts fold ensemble] [--cases early paper_text] [--out f.md]
+
+Sequential against batched ensembles (issue 23; `model.<m>.batched_ensemble`): for each case, one
+experiment=early CV fold (series x3 + text x5 + fusion) and one experiment=paper text fold
+(`modalities=[text]`, text x5), fold 0 of 5, `part fold` times the whole `mmfusion train` in a fresh
+subprocess (wall seconds, CPU seconds of the process and its threads from os.wait4, peak RSS, test
+accuracy) and `part ensemble` only the ensembles' `fit` (each modality's ensemble alone), in ABBA order
+(sequential, batched, batched, sequential) so that the load of a shared machine drifting over time
+favours neither; `uptime`'s load average is taken before every run. `--quick` keeps the data sizes per
+epoch (the same texts and series) but simulates fewer TEP runs and trains fewer epochs; `--threads
+INTRA,INTER` sets TensorFlow's thread pools of the children (TF_NUM_INTRAOP_THREADS /
+TF_NUM_INTEROP_THREADS); `--parallel-folds` also times folds 0 and 1 as two jobs at once
+(hydra/launcher=local_parallel) against one after the other.
 """
 
 from __future__ import annotations
@@ -239,10 +253,222 @@ def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = Fals
     return lines
 
 
+ENSEMBLE_CASES = {  # fold 0 of grouped 5-fold cross-validation, as scripts/reproduce_cv.sh runs them
+    "early": ["experiment=early", "dataset.cv.folds=5", "dataset.cv.fold=0"],
+    "paper_text": ["experiment=paper", "modalities=[text]", "dataset.cv.folds=5", "dataset.cv.fold=0"],
+}
+QUICK = {  # same samples per epoch, fewer simulated runs (the series pool) and fewer epochs
+    "early": ["dataset.series.runs_per_class=10", "model.text.epochs=6", "model.series.epochs=6"],
+    "paper_text": ["dataset.series.runs_per_class=5", "model.text.epochs=6"],
+}
+MODES = {
+    "sequential": ["model.text.batched_ensemble=false", "model.series.batched_ensemble=false"],
+    "batched": ["model.text.batched_ensemble=true", "model.series.batched_ensemble=true"],
+}
+
+
+def load_average() -> str:
+    """`uptime`'s 1-minute load average (the machine may be shared with other jobs)."""
+    return f"{os.getloadavg()[0]:.1f}"
+
+
+def ensemble_child(case_overrides: list[str], out: Path) -> None:
+    """In a fresh process: each modality's ensemble `fit` alone, timed (wall and this process's CPU)."""
+    import json
+
+    import keras
+
+    from mmfusion.commands.train import seed_everything
+    from mmfusion.config import compose_config
+    from mmfusion.data import build_dataset
+    from mmfusion.models import build_model
+
+    cfg = compose_config(case_overrides)
+    ds = build_dataset(cfg.dataset)
+    result = {}
+    fits: list[list[tuple[float, float]]] = []  # per keras fit (a member, or the batched ensemble): epochs
+
+    class _Epochs(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            fits.append([])
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t, self.c = time.perf_counter(), time.process_time()
+
+        def on_epoch_end(self, epoch, logs=None):
+            fits[-1].append((time.perf_counter() - self.t, time.process_time() - self.c))
+
+    original = keras.Model.fit
+
+    def fit_with_timer(self, *a, callbacks=None, **kw):
+        return original(self, *a, callbacks=[*(callbacks or []), _Epochs()], **kw)
+
+    keras.Model.fit = fit_with_timer
+    for m in [m for m in ("series", "text") if m in cfg.modalities]:
+        seed_everything(cfg.seed, cfg.deterministic)
+        tr, va, te = ds.splits["train"], ds.splits.get("val"), ds.splits["test"]
+        model = build_model(m, cfg.model[m], ds.num_classes)
+        val = (va.x[m], va.y) if va is not None and len(va.y) else None
+        t, c = time.perf_counter(), time.process_time()
+        fits.clear()
+        history = model.fit((tr.x[m], tr.y), val)
+        wall, cpu = time.perf_counter() - t, time.process_time() - c
+        accuracy = float((model.predict_proba(te.x[m]).argmax(1) == te.y).mean())
+        result[m] = {
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "epochs": len(history.get("loss", [])),
+            "accuracy": accuracy,
+            # summed over the fits (members one after another, or the one batched fit): the first epoch
+            # (graph tracing included) and the median later epoch, i.e. the CPU seconds of one ensemble epoch
+            "first_epoch_cpu_s": sum(f[0][1] for f in fits if f),
+            "later_epoch_cpu_s": sum(statistics.median(e[1] for e in f[1:]) for f in fits if len(f) > 1),
+        }
+    out.write_text(json.dumps(result))
+
+
+def timed_child(args: list[str], env: dict | None = None, json_out: Path | None = None) -> dict:
+    """Run a child process; wall seconds, its CPU seconds (user + system, all threads) and peak RSS."""
+    import json
+    import subprocess
+
+    load = load_average()
+    t = time.perf_counter()
+    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = proc.stderr.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    out = {
+        "wall_s": time.perf_counter() - t,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_gib": usage.ru_maxrss / 2**20,
+        "load_before": load,
+        "load_after": load_average(),
+    }
+    code = os.waitstatus_to_exitcode(status)
+    if code != 0:
+        out["error"] = f"exit code {code}: {stderr.decode(errors='replace')[-800:]}"
+    elif json_out is not None and json_out.exists():
+        out["children"] = json.loads(json_out.read_text())
+    return out
+
+
+def thread_env(threads: str | None) -> dict:
+    if not threads:
+        return {}
+    intra, inter = threads.split(",")
+    return {"TF_NUM_INTRAOP_THREADS": intra, "TF_NUM_INTEROP_THREADS": inter}
+
+
+def run_fold(overrides: list[str], env: dict) -> dict:
+    import json
+
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        args = [sys.executable, "-m", "mmfusion", "train", *overrides, "evaluation.bootstrap=0", f"hydra.run.dir={run}"]
+        out = timed_child(args, env)
+        metrics = run / "metrics.json"
+        if "error" not in out and metrics.exists():
+            out["accuracy"] = {k: v["accuracy"] for k, v in json.loads(metrics.read_text())["models"].items()}
+    return out
+
+
+def run_ensembles(overrides: list[str], env: dict) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "result.json"
+        args = [sys.executable, __file__, "--ensemble-child", str(out), *overrides]
+        return timed_child(args, env, json_out=out)
+
+
+def run_parallel_folds(overrides: list[str], env: dict, parallel: bool) -> dict:
+    """Folds 0 and 1 of a case as one multirun: two jobs at once (local_parallel) or one after the other."""
+    with tempfile.TemporaryDirectory() as tmp:
+        base = [o for o in overrides if not o.startswith("dataset.cv.fold=")]
+        launcher = ["hydra/launcher=local_parallel"] if parallel else []
+        args = [sys.executable, "-m", "mmfusion", "train", "-m", *base, "dataset.cv.fold=0,1", *launcher]
+        args += ["evaluation.bootstrap=0", f"hydra.sweep.dir={tmp}/sweep"]
+        return timed_child(args, env)
+
+
+def ensembles(cases: list[str], parts: list[str], quick: bool, threads: str | None, extra: list[str]) -> list[str]:
+    env = thread_env(threads)
+    lines = []
+    for case in cases:
+        given = {o.split("=", 1)[0] for o in extra}  # extra overrides replace the quick scale's own keys
+        overrides = ENSEMBLE_CASES[case] + [o for o in (QUICK[case] if quick else []) if o.split("=")[0] not in given]
+        overrides += extra
+        for part in parts:
+            runner = run_fold if part == "fold" else run_ensembles
+            runs = {"sequential": [], "batched": []}
+            for mode in ("sequential", "batched", "batched", "sequential"):  # ABBA
+                r = runner(overrides + MODES[mode], env)
+                print(f"  {case} {part} {mode}: {r}", flush=True)
+                runs[mode].append(r)
+            lines += ensemble_rows(case, part, runs)
+    return lines
+
+
+def _mean(runs: list[dict], key: str, sub: str | None = None) -> float | None:
+    values = [(r["children"][sub] if sub else r)[key] for r in runs if "error" not in r]
+    return statistics.mean(values) if len(values) == len(runs) else None
+
+
+def ensemble_rows(case: str, part: str, runs: dict) -> list[str]:
+    seq, bat = runs["sequential"], runs["batched"]
+    rows = []
+    subs = [None] if part == "fold" else sorted(seq[0].get("children", {}))
+    for sub in subs:
+        what = f"{case}: whole fold (`mmfusion train`)" if part == "fold" else f"{case}: {sub} ensemble `fit` alone"
+
+        def cell(rs, key):
+            vals = [(r["children"][sub] if sub else r)[key] for r in rs if "error" not in r]
+            return " / ".join(f"{v:.0f}" for v in vals) if len(vals) == len(rs) else rs[0].get("error", "?")
+
+        ws, wb, cs, cb = (
+            _mean(seq, "wall_s", sub),
+            _mean(bat, "wall_s", sub),
+            _mean(seq, "cpu_s", sub),
+            _mean(bat, "cpu_s", sub),
+        )
+        speed = f"{ws / wb:.2f}x wall, {cs / cb:.2f}x CPU" if None not in (ws, wb, cs, cb) else "n/a"
+        acc = []
+        for rs in (seq, bat):
+            a = [(r["children"][sub]["accuracy"] if sub else r.get("accuracy")) for r in rs if "error" not in r]
+            acc.append(" / ".join(str(x) if isinstance(x, dict) else f"{x:.4f}" for x in a))
+        loads = " ".join(r["load_before"] for r in (seq[0], bat[0], bat[1], seq[1]))
+        peak = f"{max(r['peak_rss_gib'] for r in seq):.2f} / {max(r['peak_rss_gib'] for r in bat):.2f}"
+        if sub:
+            fs, fb, ls_, lb = (
+                _mean(seq, "first_epoch_cpu_s", sub),
+                _mean(bat, "first_epoch_cpu_s", sub),
+                _mean(seq, "later_epoch_cpu_s", sub),
+                _mean(bat, "later_epoch_cpu_s", sub),
+            )
+            if None not in (fs, fb, ls_, lb):
+                speed += (
+                    f"; CPU s per ensemble epoch {ls_:.2f} vs {lb:.2f} ({ls_ / lb:.2f}x), first epoch "
+                    f"(tracing) {fs:.1f} vs {fb:.1f}"
+                )
+        rows.append(
+            f"| {what} | {cell(seq, 'wall_s')} | {cell(bat, 'wall_s')} | {cell(seq, 'cpu_s')} | {cell(bat, 'cpu_s')} "
+            f"| {speed} | {peak} | {loads} | {acc[0]} | {acc[1]} |"
+        )
+    return rows
+
+
+ENSEMBLE_HEAD = [
+    "| measured | sequential wall s (A1 / A2) | batched wall s (B1 / B2) | sequential CPU s | batched CPU s | "
+    "speed-up (mean A / mean B) | peak RSS GiB, seq / batched | load before A1 B1 B2 A2 | "
+    "test accuracy, sequential | test accuracy, batched |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+]
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--scaling-child":
         mode, samples, epochs, out = sys.argv[2:6]
         return scaling_child(mode, int(samples), int(epochs), Path(out))
+    if len(sys.argv) > 1 and sys.argv[1] == "--ensemble-child":
+        return ensemble_child(sys.argv[3:], Path(sys.argv[2]))
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=3, help="epochs timed per network (first excluded)")
     p.add_argument("--cold-runs", type=int, default=8, help="runs per class simulated into a fresh cache")
@@ -258,8 +484,21 @@ def main() -> None:
         default=1,
         help="scaling: epochs per measurement (more than 1: the first, with tracing, is not timed)",
     )
-    p.add_argument("overrides", nargs="*", default=["experiment=paper"])
+    p.add_argument("--ensembles", action="store_true", help="only sequential vs batched ensembles (issue 23)")
+    p.add_argument("--quick", action="store_true", help="ensembles: fewer simulated runs and epochs")
+    p.add_argument("--cases", nargs="*", default=list(ENSEMBLE_CASES), choices=list(ENSEMBLE_CASES))
+    p.add_argument("--parts", nargs="+", default=["ensemble", "fold"], choices=["ensemble", "fold"])
+    p.add_argument("--threads", default=None, help="ensembles: INTRA,INTER TensorFlow threads of the children")
+    p.add_argument("--parallel-folds", action="store_true", help="ensembles: also 2 folds at once vs in turn")
+    p.add_argument("overrides", nargs="*", default=None)
     args = p.parse_args()
+    if args.ensembles:
+        text = ensemble_report(args)
+        print(text)
+        if args.out:
+            args.out.write_text(text)
+        return
+    args.overrides = args.overrides or ["experiment=paper"]
     if args.scaling:
         import platform as pf
 
@@ -387,6 +626,35 @@ def main() -> None:
     print(text)
     if args.out:
         args.out.write_text(text)
+
+
+def ensemble_report(args) -> str:
+    import platform as pf
+
+    head = [
+        f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
+        f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; threads: "
+        f"{args.threads or 'TensorFlow defaults'}; load average at the start: {load_average()}",
+        "",
+        *ENSEMBLE_HEAD,
+    ]
+    rows = ensembles(args.cases, args.parts, args.quick, args.threads, args.overrides or [])
+    lines = head + rows
+    if args.parallel_folds:
+        env = thread_env(args.threads)
+        lines += [
+            "",
+            "| two folds (0, 1) of experiment=early, batched | wall s | CPU s | load before |",
+            "|---|---|---|---|",
+        ]
+        for parallel in (False, True, True, False):  # ABBA
+            overrides = ENSEMBLE_CASES["early"] + (QUICK["early"] if args.quick else []) + MODES["batched"]
+            r = run_parallel_folds(overrides + (args.overrides or []), env, parallel)
+            print(f"  parallel={parallel}: {r}", flush=True)
+            what = "two jobs at once (hydra/launcher=local_parallel)" if parallel else "one job after the other"
+            wall = r.get("error") or f"{r['wall_s']:.0f}"
+            lines.append(f"| {what} | {wall} | {r['cpu_s']:.0f} | {r['load_before']} |")
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":

@@ -5,6 +5,8 @@
 #   3. confirms the paper's LSTMs trace to cuDNN kernels (CudnnRNNV3) in float32 and mixed precision,
 #   4. times the paper-size series network (1,600 x 500 x 52, batch 32) per epoch in both precisions,
 #   5. runs a small `experiment=paper` end to end (simulated TEP runs, generated text, GPU training),
+#   5b. times the text ensemble (5 members) trained one after another against batched in one model
+#      (model.text.batched_ensemble, issue 23), ABBA, on the bundled texts (scripts/benchmark.py --ensembles),
 #   6. writes every figure to $OUT/gpu_check.md (and gpu_check.json, the run's metrics.json).
 #
 #     bash scripts/gpu_check.sh                      # OUT defaults to outputs/gpu_check
@@ -72,6 +74,13 @@ timeout "${PAPER_TIMEOUT:-180}" "$PYTHON" -m mmfusion train experiment=paper dat
 t1=$(date +%s)
 [ -f "$run_dir/COMPLETE" ] || { echo "GPU CHECK FAILED: $run_dir has no COMPLETE marker" | tee -a "$LOG" >&2; exit 1; }
 
+step="5b batched text ensemble against sequential (benchmark.py --ensembles --quick)"
+say "$step"
+timeout "${ENSEMBLE_TIMEOUT:-300}" "$PYTHON" scripts/benchmark.py --ensembles --quick --cases paper_text \
+    --parts ensemble --out "$OUT/ensembles.md" dataset.series.runs_per_class=10 \
+    dataset.series.cache_dir="$OUT/cache" dataset.series.workers="$(nproc)" 2>&1 | tail -n 12 | tee -a "$LOG"
+[ -s "$OUT/ensembles.md" ] || { echo "GPU CHECK FAILED: no $OUT/ensembles.md" | tee -a "$LOG" >&2; exit 1; }
+
 step="6 report"
 "$PYTHON" - "$OUT" "$((t1 - t0))" "$CPU_EPOCH_S" "$(( $(date +%s) - start ))" <<'EOF' | tee "$OUT/gpu_check.md"
 import json, sys
@@ -94,5 +103,9 @@ acc = {k: v["accuracy"] for k, v in m["models"].items()}
 print(f"- small experiment=paper (100 pairs per class, 10 runs per fault, 3 epochs each): {paper_s} s end to "
       f"end, test accuracy {acc}")
 print(f"- whole check: {total} s")
+ens = out / "ensembles.md"
+if ens.exists():
+    print("\n## Text ensemble: sequential against batched (step 5b)\n")
+    print(ens.read_text())
 EOF
 say "done: $OUT/gpu_check.md"

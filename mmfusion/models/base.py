@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion.models import augment, recipes
+from mmfusion.models import augment, batched, recipes  # batched: registers its layers for loading
 from mmfusion.models.batches import Batches
 from mmfusion.models.progress import EpochProgress
 from mmfusion.runtime import devices
@@ -86,6 +86,10 @@ class KerasModality:
         if val is not None and len(val[1]):
             val_y = recipes.targets(c, val[1], q)  # one-hot when label_smoothing > 0
             validation = self.batches(val[0], val_y) if self.stream_fit else (self.transform(val[0]), val_y)
+        if batched.enabled(c) and recipes.ensemble_size(c) > 1:  # the K members in one model (models/batched.py)
+            logger = EpochLogger(self.modality, int(c.epochs))
+            self.network, history = batched.fit(self, x_train, y, validation, callbacks, logger, self.checkpoint_dir)
+            return history
         xt = None if self.stream_fit else self.transform(x_train)
         members, history, size = [], {}, recipes.ensemble_size(c)
         for k in range(size):  # ensemble=K: K independently seeded networks

@@ -69,11 +69,12 @@ class TextNetwork(KerasModality):
                 matrix[i] = vectors[word]
         return matrix
 
-    def build_network(self) -> keras.Model:
+    def build_network(self, variable_length: bool = False) -> keras.Model:
+        """`variable_length`: token ids of any length (models/batched.py trims each batch's padding)."""
         c = self.cfg
         return type(self).builder(
             len(self.vocabulary),
-            c.sequence_length,
+            None if variable_length else c.sequence_length,
             self.num_classes,
             c.embedding_dim,
             c.lstm_units,

@@ -14,8 +14,10 @@ from mmfusion.models.text import TextNetwork
 
 
 def embedded_tokens(vocab_size, sequence_length, embedding_dim, embedding_matrix=None, trainable_embedding=True):
-    """Token-id input -> embedding (masking the padding id 0), optionally initialised from given vectors."""
-    inp = keras.Input(shape=(int(sequence_length),), dtype="int32", name="tokens")
+    """Token-id input -> embedding (masking the padding id 0), optionally initialised from given vectors;
+    `sequence_length=None`: any length (a batched ensemble's members, fed trimmed batches)."""
+    length = None if sequence_length is None else int(sequence_length)
+    inp = keras.Input(shape=(length,), dtype="int32", name="tokens")
     emb = keras.layers.Embedding(
         int(vocab_size), int(embedding_dim), mask_zero=True, trainable=bool(trainable_embedding), name="embedding"
     )

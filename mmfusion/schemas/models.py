@@ -42,6 +42,7 @@ class TrainedSchema:
     class_weight: str = choice("none", "none", "balanced")
     ensemble: int = at_least(1, 1)
     ensemble_seed: int = spec("${seed}", "an integer >= 0", lambda v: v >= 0)  # follows the run's seed
+    batched_ensemble: bool = False  # true: the K members train together in one model (models/batched.py)
 
 
 @dataclass
