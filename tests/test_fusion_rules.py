@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 

@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 import yaml
-from conftest import compose_cfg, run_cli
+from helpers import compose_cfg, run_cli
 
 from mmfusion import rundir
 from mmfusion.commands.train import train
