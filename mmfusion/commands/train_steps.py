@@ -56,7 +56,7 @@ def fit_modalities(cfg: DictConfig, ds: Dataset, run_dir: Path, names: list[str]
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
     checkpointing = bool(cfg.training.checkpoint)
-    unique = bool(cfg.training.get("unique_units", False))
+    unique = bool(cfg.training.unique_units)
     for m in names:
         model = build_model(m, cfg.model[m], ds.num_classes, strategy)
         keep = first_of_units(tr, m, unique)

@@ -19,7 +19,7 @@ DIRECTIONS = ("maximize", "minimize")
 
 def parse(cfg) -> tuple[str, str] | None:
     """(model, measure) of `objective.metric`, or None when no objective is configured."""
-    spec = (cfg.get("objective") or {}).get("metric")
+    spec = cfg.objective.metric
     if spec in (None, "", "none"):
         return None
     parts = str(spec).split("/")
@@ -34,7 +34,7 @@ def parse(cfg) -> tuple[str, str] | None:
 def check(cfg) -> None:
     """Refuse, before training, an objective that names no trained model or has no validation split."""
     parsed = parse(cfg)
-    direction = (cfg.get("objective") or {}).get("direction", "maximize")
+    direction = cfg.objective.direction
     if direction not in DIRECTIONS:
         raise ConfigError(f"objective.direction={direction!r}: choose maximize or minimize")
     if parsed is None:

@@ -17,12 +17,10 @@ from mmfusion.evaluation import calibration, figures, stats
 from mmfusion.evaluation.figures import plot_reliability
 from mmfusion.evaluation.metrics import evaluate, roc_curves
 
-DEFAULTS = {"bootstrap": 1000, "ci_level": 0.95, "ece_bins": 10}
 
-
-def eval_settings(cfg) -> dict:
-    ev = cfg.get("evaluation") or {}
-    return {k: type(v)(ev.get(k, v)) for k, v in DEFAULTS.items()}
+def eval_settings(cfg):
+    """`evaluation.*` (bootstrap, ci_level, ece_bins; defaults in mmfusion/schemas/run.py)."""
+    return cfg.evaluation
 
 
 def draw_weights(cfg, n: int, units=None, strata=None):

@@ -71,7 +71,8 @@ def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     from mmfusion.evaluation import calibration
 
     temps = None
-    if cfg.get("calibrate", False):
+    rule = get_rule(cfg)
+    if rule.cfg.calibrate:
         if val_probs is None or val_y is None or len(val_y) == 0:
             raise ConfigError(
                 "fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0"
@@ -79,7 +80,7 @@ def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
         val_log = _logs(val_probs, val_logprobs)
         temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
         val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
-    params = get_rule(cfg).fit(val_probs, val_y, train_acc)
+    params = rule.fit(val_probs, val_y, train_acc)
     return {**params, "temperatures": temps} if temps is not None else params
 
 

@@ -35,10 +35,6 @@ class EpochLogger(keras.callbacks.Callback):
         log.info("%s epoch %d/%d %s", self.name, epoch + 1, self.epochs, figures)
 
 
-def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
-    return recipes.make_optimizer(cfg, steps_per_epoch)
-
-
 class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 

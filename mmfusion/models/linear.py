@@ -46,7 +46,7 @@ class LinearModality:
 
         x_train, y_train = train
         self.fit_features(x_train)
-        weight = self.cfg.get("class_weight")
+        weight = self.cfg.class_weight
         self.classifier = LogisticRegression(
             C=float(self.cfg.C), max_iter=int(self.cfg.max_iter), class_weight=weight if weight else None
         ).fit(self.features(x_train), np.asarray(y_train))

@@ -22,15 +22,11 @@ log = logging.getLogger(__name__)
 ARTIFACTS = ("metrics.json", "tables", "figures")
 
 
-def _settings(cfg):
-    return cfg.get("tracking") or {}
-
-
 def check(cfg) -> None:
-    t = _settings(cfg)
+    t = cfg.tracking
     needs = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
     for key, (module, extra) in needs.items():
-        if t.get(key) and importlib.util.find_spec(module) is None:
+        if t[key] and importlib.util.find_spec(module) is None:
             raise ConfigError(
                 f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
                 f"(or choose tracking=none)"
@@ -38,7 +34,7 @@ def check(cfg) -> None:
 
 
 def callbacks(cfg, run_dir: Path, modality: str) -> list:
-    if not _settings(cfg).get("tensorboard"):
+    if not cfg.tracking.tensorboard:
         return []
     import keras
 
@@ -78,19 +74,19 @@ def model_metrics(metrics: dict) -> dict[str, float]:
 
 def finish(cfg, run_dir: Path, metrics: dict) -> str | None:
     """Log the finished run to MLflow when tracking.mlflow is on; returns the MLflow run id."""
-    t = _settings(cfg)
-    if not t.get("mlflow"):
+    t = cfg.tracking
+    if not t.mlflow:
         return None
     run_dir = Path(run_dir).resolve()
-    uri = t.get("mlflow_uri") or f"sqlite:///{run_dir.parent / 'mlflow.db'}"
+    uri = t.mlflow_uri or f"sqlite:///{run_dir.parent / 'mlflow.db'}"
     try:
-        run_id = _log_to_mlflow(cfg, run_dir, metrics, uri, str(t.get("experiment") or "mmfusion"))
+        run_id = _log_to_mlflow(cfg, run_dir, metrics, uri, t.experiment)
     except Exception as err:  # mlflow raises many kinds; the user needs the store and the reason
         raise ConfigError(
             f"MLflow logging to tracking.mlflow_uri={uri} failed: {err}. The run's files are in "
             f"{run_dir} (not marked COMPLETE); fix the store or choose tracking=none"
         ) from None
-    log.info("MLflow: run %s in experiment %r at %s", run_id, t.get("experiment"), uri)
+    log.info("MLflow: run %s in experiment %r at %s", run_id, t.experiment, uri)
     return run_id
 
 
