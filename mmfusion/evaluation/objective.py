@@ -12,6 +12,7 @@ import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.evaluation.calibration import nll
+from mmfusion.schemas.check import require_val_split
 
 MEASURES = ("accuracy", "loss")
 DIRECTIONS = ("maximize", "minimize")
@@ -46,12 +47,11 @@ def check(cfg) -> None:
         raise ConfigError(
             f"objective.metric={cfg.objective.metric}: {model!r} is not trained in this run; name one of {known}"
         )
-    if not float(cfg.dataset.get("val_fraction") or 0) > 0:
-        raise ConfigError(
-            f"objective.metric={cfg.objective.metric} is computed on the validation split, but "
-            f"dataset.val_fraction={cfg.dataset.get('val_fraction')}: set dataset.val_fraction > 0, "
-            f"e.g. dataset.val_fraction=0.2"
-        )
+    require_val_split(
+        cfg,
+        f"objective.metric={cfg.objective.metric} is computed on the validation split, but "
+        f"dataset.val_fraction={cfg.dataset.val_fraction}",
+    )
 
 
 def value(cfg, y_val, probs_val: dict, present_val: dict) -> float | None:

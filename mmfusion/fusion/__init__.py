@@ -17,6 +17,7 @@ from mmfusion.errors import ConfigError
 from mmfusion.fusion.base import Rule, accuracy_weights, equal_weights, predict, weighted_average
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 from mmfusion.fusion.weighted import Accuracy, Equal
+from mmfusion.schemas.check import require_val_split
 
 # name -> rule class; one conf/fusion/<name>.yaml each
 FUSIONS: dict[str, type[Rule]] = {
@@ -74,9 +75,7 @@ def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     rule = get_rule(cfg)
     if rule.cfg.calibrate:
         if val_probs is None or val_y is None or len(val_y) == 0:
-            raise ConfigError(
-                "fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0"
-            )
+            require_val_split(None, "fusion.calibrate=true fits temperatures on a validation split")
         val_log = _logs(val_probs, val_logprobs)
         temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
         val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]

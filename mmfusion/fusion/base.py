@@ -12,8 +12,9 @@ from __future__ import annotations
 import numpy as np
 from omegaconf import DictConfig
 
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 from mmfusion.schemas import over_defaults
+from mmfusion.schemas.check import require_val_split
 from mmfusion.schemas.fusion import RuleSchema
 
 
@@ -47,10 +48,7 @@ class Rule:
 
 def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:
     if val_probs is None or val_y is None or len(val_y) == 0:
-        raise ConfigError(
-            f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
-            f"(e.g. dataset.val_fraction=0.2) and train again"
-        )
+        require_val_split(None, f"fusion={rule} is fitted on a validation split")
     return stack(val_probs), np.asarray(val_y, dtype=np.int64)
 
 

@@ -14,6 +14,7 @@ from mmfusion.fusion.base import (
     log_weighted_average,
     weighted_average,
 )
+from mmfusion.schemas.check import require_val_split
 from mmfusion.schemas.fusion import AccuracySchema, EqualSchema
 
 
@@ -44,7 +45,7 @@ class Accuracy(Equal):
             acc = list(train_acc)
         elif weights == "val_accuracy":
             if val_probs is None or val_y is None or len(val_y) == 0:
-                raise ConfigError("fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0")
+                require_val_split(None, "fusion.weights=val_accuracy needs a validation split")
             acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
         else:
             raise ConfigError(
