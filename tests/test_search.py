@@ -14,7 +14,7 @@ from mmfusion import rundir
 from mmfusion.commands.train import train
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
-from mmfusion.evaluation.calibration import nll
+from mmfusion.probability import nll
 from mmfusion.runtime import launchers
 
 

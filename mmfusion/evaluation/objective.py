@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.evaluation.calibration import nll
+from mmfusion.probability import nll
 from mmfusion.schemas.check import require_val_split
 
 MEASURES = ("accuracy", "loss")

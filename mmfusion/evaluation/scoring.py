@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mmfusion import probability
 from mmfusion.evaluation import calibration, figures, stats
 from mmfusion.evaluation.figures import plot_reliability
 from mmfusion.evaluation.metrics import evaluate, roc_curves
@@ -56,7 +57,7 @@ def score_models(
         keep = present.get(name, np.ones(len(y), bool))
         yk, pk = y[keep], p[keep]
         res = evaluate(yk, pk, classes)
-        lk = calibration.as_log(p, (logprobs or {}).get(name))[keep]
+        lk = probability.as_log(p, (logprobs or {}).get(name))[keep]
         res.update(calibration.scores(yk, pk, ev["ece_bins"], lk))
         res.update(
             stats.bootstrap(
@@ -71,7 +72,7 @@ def score_models(
         )
         curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
-            cal_log = calibration.temper_log(lk, temperatures[name])
+            cal_log = probability.temper_log(lk, temperatures[name])
             cal = np.exp(cal_log)
             res["calibrated"] = {
                 "temperature": float(temperatures[name]),

@@ -99,7 +99,7 @@ class Product(Rule):
 
     def combine_log(self, logprobs, params, present=None) -> np.ndarray:
         """The same rule from log-probabilities (its eps floor is part of the rule, not a log guard)."""
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         lp = stack(logprobs)
         m, n, _ = lp.shape

@@ -161,7 +161,7 @@ class KerasModality:
         (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
         from scipy.special import logsumexp
 
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")

@@ -58,7 +58,7 @@ class LinearModality:
 
     def predict_log_proba(self, x) -> np.ndarray:
         """Log-softmax of the multinomial decision function (no log of a rounded probability)."""
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         if self.classifier is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")
