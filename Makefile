@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.mmfusion-installed
 ARGS   ?=
 
-.PHONY: install train test lint format clean-venv
+.PHONY: install train test test-fast lint format clean-venv
 
 install: $(STAMP)
 
@@ -33,6 +33,10 @@ format: install
 
 test: lint
 	$(BIN)/python -m pytest -q -rs
+
+# The fast lane (docs/testing.md): lint, then every test not marked e2e (no CLI subprocess, no training).
+test-fast: lint
+	$(BIN)/python -m pytest -q -rs -m "not e2e"
 
 clean-venv:
 	rm -rf $(VENV)
