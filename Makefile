@@ -11,7 +11,7 @@ AEON_VENV  ?= .venv-aeon
 AEON_STAMP  = $(AEON_VENV)/.mmfusion-installed
 ARGS   ?=
 
-.PHONY: install install-aeon train test test-aeon lint format clean-venv
+.PHONY: install install-aeon train test test-aeon test-fast lint format clean-venv
 
 install: $(STAMP)
 
@@ -51,6 +51,10 @@ test-aeon: install-aeon
 
 test: lint test-aeon
 	$(BIN)/python -m pytest -q -rs -m "not aeon"
+
+# The fast lane (docs/testing.md): lint, then every test not marked e2e (no CLI subprocess, no training).
+test-fast: lint
+	$(BIN)/python -m pytest -q -rs -m "not e2e and not aeon"
 
 clean-venv:
 	rm -rf $(VENV) $(AEON_VENV)

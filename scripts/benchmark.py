@@ -513,11 +513,11 @@ def main() -> None:
             args.out.write_text(text)
         return
 
+    from mmfusion import probability
     from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
     from mmfusion.data.factory import load_series
-    from mmfusion.evaluation import calibration
     from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
@@ -589,7 +589,7 @@ def main() -> None:
 
     t = time.perf_counter()
     by_split = {s: {m: probs[m][s] for m in probs} for s in ds.splits}
-    by_split_log = {s: {m: calibration.as_log(p) for m, p in split.items()} for s, split in by_split.items()}
+    by_split_log = {s: {m: probability.as_log(p) for m, p in split.items()} for s, split in by_split.items()}
     fuse_all(cfg.fusion, ds, by_split, by_split_log, train_acc, list(probs))
     for name in ("series", "text", "fused"):
         evaluate(ds.splits["test"].y, by_split["test"][name], ds.classes)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.models import batched, build_model
 from mmfusion.models.base import EpochLogger

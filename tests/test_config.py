@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, compose_cfg
+from helpers import ROOT, compose_cfg
 
 CONF = ROOT / "conf"
 GROUPS = {

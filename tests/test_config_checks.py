@@ -2,7 +2,7 @@
 and what it expects, a non-zero exit, no traceback, nothing built or simulated first."""
 
 import pytest
-from conftest import ROOT, run_cli
+from helpers import ROOT, run_cli
 
 from mmfusion.config import compose_config
 from mmfusion.errors import MmfusionError

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from conftest import ROOT, SHRINK, run_cli
+from helpers import ROOT, SHRINK, run_cli
 
 TF_NOISE = re.compile(r"oneDNN|absl|cuda|computation placer|cpu_feature_guard|^[IWE]0000 ", re.I | re.M)
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 
 from mmfusion import rundir
 

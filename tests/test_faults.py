@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 
 from mmfusion import rundir
 

@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 from omegaconf import OmegaConf
 from sklearn.linear_model import LogisticRegression
 
-from mmfusion import fusion
+from mmfusion import fusion, probability
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation import calibration
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
@@ -117,11 +117,11 @@ def test_temperature_scaling_recovers_overconfidence():
     z = rng.normal(size=(4000, 4)) * 1.5
     true_p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
     y = np.array([rng.choice(4, p=p) for p in true_p])
-    overconfident = calibration.apply_temperature(true_p, 1 / 3)  # = softmax(3 z)
-    t = calibration.fit_temperature(np.log(overconfident), y)
+    overconfident = probability.apply_temperature(true_p, 1 / 3)  # = softmax(3 z)
+    t = probability.fit_temperature(np.log(overconfident), y)
     assert 2.6 < t < 3.4
-    fixed = calibration.apply_temperature(overconfident, t)
-    assert calibration.nll(y, fixed) < calibration.nll(y, overconfident)
+    fixed = probability.apply_temperature(overconfident, t)
+    assert probability.nll(y, fixed) < probability.nll(y, overconfident)
     np.testing.assert_array_equal(fixed.argmax(1), overconfident.argmax(1))
 
 
@@ -136,28 +136,28 @@ def test_nll_and_temperature_in_log_space_are_not_biased_by_clipping():
     from sklearn.metrics import log_loss
 
     z, y = _confidently_wrong()
-    logp = calibration.log_softmax(z)
+    logp = probability.log_softmax(z)
     exact = log_loss(y, np.exp(logp), labels=[0, 1, 2])  # float64 probabilities, p(true) ~ 1e-15
-    assert calibration.nll(y, None, logp) == pytest.approx(exact, rel=1e-9)
-    assert round(calibration.nll(y, None, logp), 2) == 3.45  # clipping at 1e-12 gave 2.76
+    assert probability.nll(y, None, logp) == pytest.approx(exact, rel=1e-9)
+    assert round(probability.nll(y, None, logp), 2) == 3.45  # clipping at 1e-12 gave 2.76
     # the optimum from the logits themselves: argmin_T NLL(softmax(z / T))
     best = minimize_scalar(
-        lambda t: calibration.nll(y, None, calibration.log_softmax(z / t)), bounds=(1, 20), method="bounded"
+        lambda t: probability.nll(y, None, probability.log_softmax(z / t)), bounds=(1, 20), method="bounded"
     ).x
-    t = calibration.fit_temperature(logp, y)
+    t = probability.fit_temperature(logp, y)
     assert round(t, 2) == 9.25 and t == pytest.approx(best, abs=1e-3)  # clipping gave 6.59
     # the same through calibrated fusion: temperatures fitted on validation log-probabilities
     c = cfg(name="equal", calibrate=True)
     params = fusion.fit_rule(c, [np.exp(logp), np.exp(logp)], y, [1, 1], [logp, logp])
     assert [round(v, 2) for v in params["temperatures"]] == [9.25, 9.25]
     fused_log = fusion.combine_log(c, params, [np.exp(logp)] * 2, None, [logp, logp])
-    np.testing.assert_allclose(fused_log, calibration.log_softmax(z / t), atol=1e-4)
+    np.testing.assert_allclose(fused_log, probability.log_softmax(z / t), atol=1e-4)
 
 
 def test_calibration_scores_by_hand():
     p = np.array([[0.8, 0.2], [0.6, 0.4], [0.3, 0.7]])
     y = np.array([0, 1, 1])
-    assert calibration.nll(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.4) + np.log(0.7)) / 3)
+    assert probability.nll(y, p) == pytest.approx(-(np.log(0.8) + np.log(0.4) + np.log(0.7)) / 3)
     assert calibration.brier(y, p) == pytest.approx((0.08 + 0.72 + 0.18) / 3)
     # bins of width 0.5: (0.5, 1] holds all three, confidence 0.7, accuracy 2/3 -> ECE 0.0333
     assert calibration.ece(y, p, bins=2) == pytest.approx(abs(0.7 - 2 / 3))
@@ -168,7 +168,7 @@ def test_calibrate_adds_temperatures_and_needs_val():
     c = cfg(name="equal", calibrate=True)
     params = fusion.fit_rule(c, probs, y, [1, 1])
     assert len(params["temperatures"]) == 2 and params["weights"] == [0.5, 0.5]
-    scaled = [calibration.apply_temperature(p, t) for p, t in zip(probs, params["temperatures"])]
+    scaled = [probability.apply_temperature(p, t) for p, t in zip(probs, params["temperatures"])]
     np.testing.assert_allclose(fusion.combine_probs(c, params, probs), (scaled[0] + scaled[1]) / 2)
     with pytest.raises(ConfigError, match="dataset.val_fraction"):
         fusion.fit_rule(c, None, None, [1, 1])

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 
 from mmfusion import rundir
 from mmfusion.runtime import interrupt
@@ -209,7 +209,7 @@ def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(
 
 
 def test_checkpoints_do_not_change_the_numbers(tmp_path):
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.commands.train import train
 
@@ -343,7 +343,7 @@ def test_slurm_preset_requeues_timed_out_jobs_as_the_same_job(tmp_path):
 
 def test_early_stopping_state_survives_an_interruption(tmp_path, monkeypatch):
     """In-process: training stopped at the start of epoch 3 (as a signal would), rerun: same numbers."""
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.commands.train import train
     from mmfusion.models.base import EpochLogger

@@ -6,7 +6,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion import rundir
 from mmfusion.errors import ConfigError
@@ -210,7 +210,7 @@ def test_joint_defaults_keep_todays_behaviour():
 
 
 def test_cli_refuses_a_bad_joint_setting_with_one_message(tmp_path):
-    from conftest import run_cli
+    from helpers import run_cli
 
     r = run_cli(
         "train",

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 from test_joint import SHRINK_JOINT
 
 from mmfusion import rundir

@@ -3,7 +3,7 @@
 import importlib.util
 
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 from omegaconf import OmegaConf
 
 needs_joblib = pytest.mark.skipif(

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.models import build_model
 from mmfusion.models.preprocessing import tokenize

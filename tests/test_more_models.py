@@ -4,7 +4,7 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import SHRINK_SYNTHETIC, compose_cfg
+from helpers import SHRINK_SYNTHETIC, compose_cfg
 
 from mmfusion.errors import ConfigError
 from mmfusion.models import build_model, load_model

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 from omegaconf import OmegaConf
 from tiny_run import tiny_val_run
 

@@ -4,7 +4,7 @@ exactly as before, each key changes what it says, and ensembles save and reload 
 import keras
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.config import validate
 from mmfusion.errors import ConfigError

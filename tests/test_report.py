@@ -3,7 +3,7 @@
 import shutil
 
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +49,7 @@ def test_report_on_a_directory_without_runs_fails_clearly(tmp_path):
 
 def test_report_draws_accuracy_against_hours_since_onset(tmp_path):
     """Two tiny factory runs with 0.5 h and 1 h windows after the onset, one re-fused with every rule."""
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.commands.fuse import fuse_run
     from mmfusion.commands.report import report

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import SHRINK, run_cli
+from helpers import SHRINK, run_cli
 
 from mmfusion import rundir
 from mmfusion.runtime import interrupt
@@ -111,7 +111,7 @@ def stop_at_epoch(monkeypatch, n: int) -> list:
 
 def test_reduce_on_plateau_state_survives_an_interruption(tmp_path, monkeypatch):
     """wait, best and the reduced learning rate come back with the checkpoint: resumed == uninterrupted."""
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.commands.train import train
 

@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import SHRINK, SHRINK_MODELS, compose_cfg, run_cli
+from helpers import SHRINK, SHRINK_MODELS, compose_cfg, run_cli
 
 CLASSES = ["leak", "noise"]
 FAULTS = [1, 4, 11, 7]

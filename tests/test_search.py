@@ -8,13 +8,13 @@ import json
 import numpy as np
 import pytest
 import yaml
-from conftest import compose_cfg, run_cli
+from helpers import compose_cfg, run_cli
 
 from mmfusion import rundir
 from mmfusion.commands.train import train
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
-from mmfusion.evaluation.calibration import nll
+from mmfusion.probability import nll
 from mmfusion.runtime import launchers
 
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 from omegaconf import OmegaConf
 
 from mmfusion import basemodels, rundir

@@ -3,7 +3,7 @@
 import importlib.util
 
 import pytest
-from conftest import compose_cfg, run_cli
+from helpers import compose_cfg, run_cli
 
 
 def test_tracking_options_compose():

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion import rundir
 from mmfusion.commands.train import train

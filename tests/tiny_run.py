@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 OVERRIDES = ["dataset.val_fraction=0.25"]
 _CACHE: dict[str, Path] = {}

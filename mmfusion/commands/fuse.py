@@ -134,8 +134,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         write_single(run, cfg, fitted[rule], out)
     else:
         write_all(run, cfgs, fitted, skipped, out)
-    rob = cfg.get("robustness") or {}
-    if rob.get("enabled", False):
+    if cfg.robustness.enabled:
         joint = (
             {"full": run["joint"]["test"], **run["joint_without"]}
             if "test" in run["joint"] and len(run["joint_without"]) == 2
@@ -147,8 +146,8 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
             run["y"]["test"],
             run["present"]["test"],
             run["names"],
-            list(rob.drop),
-            list(rob.rates),
+            list(cfg.robustness.drop),
+            list(cfg.robustness.rates),
             int(cfg.seed),
             joint,
         )

@@ -40,6 +40,8 @@ from mmfusion.evaluation.html import markdown_to_html
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
 from mmfusion.runtime import interrupt
+from mmfusion.schemas import over_defaults
+from mmfusion.schemas.run import EvaluationSchema
 
 IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=", "dataset.cv.fold=")
 
@@ -178,7 +180,7 @@ def report(root: str | Path) -> Path:
     for label, jobs in groups.items():
         if is_cv(jobs):
             ev = _evaluation(jobs[0])
-            pools[label] = pooled.pool(jobs, ev.get("bootstrap", 1000), ev.get("ci_level", 0.95), 0)
+            pools[label] = pooled.pool(jobs, ev.bootstrap, ev.ci_level, 0)
     lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups, pools))]
     training = training_figures(groups, fig_dir)
     timing = time_table(groups, pools)
@@ -211,11 +213,12 @@ def report(root: str | Path) -> Path:
     return out
 
 
-def _evaluation(job: dict) -> dict:
-    """The job's evaluation settings (bootstrap resamples, CI level) from its saved config."""
+def _evaluation(job: dict):
+    """The job's evaluation settings (bootstrap resamples, CI level) from its saved config; a key it
+    lacks takes the schema's default."""
     path = job["dir"] / "config.yaml"
     cfg = yaml.safe_load(path.read_text()) if path.is_file() else {}
-    return (cfg or {}).get("evaluation") or {}
+    return over_defaults(EvaluationSchema, (cfg or {}).get("evaluation") or {})
 
 
 def main(args: list[str]) -> None:

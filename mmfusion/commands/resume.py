@@ -65,7 +65,7 @@ def prepare(cfg, run_dir: Path) -> str:
     run_dir = Path(run_dir)
     st = state(run_dir)
     if st == "complete":
-        if not cfg.get("resume", False):
+        if not cfg.resume:
             raise ConfigError(
                 f"{run_dir} already holds a run; choose a new hydra.run.dir (nothing was overwritten), "
                 f"or add resume=true to keep it as it is"

@@ -74,7 +74,7 @@ def fit_modalities(
     train_acc, histories = {}, {}
     tr, va = ds.splits["train"], ds.splits.get("val")
     checkpointing = bool(cfg.training.checkpoint)
-    unique = bool(cfg.training.get("unique_units", False))
+    unique = bool(cfg.training.unique_units)
     for m in names:
         clock = rundir.timed(timings, f"model_{m}").start()
         mod = modality_of(m)  # several models of a modality read its data (mmfusion/basemodels.py)

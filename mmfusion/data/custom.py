@@ -39,14 +39,14 @@ def build(cfg) -> Dataset:
     texts = load_text_csv(
         cfg.records,
         classes,
-        dict(cfg.label_map) if cfg.get("label_map") else None,
+        dict(cfg.label_map) if cfg.label_map else None,
         text_column=cfg.text_column,
         label_column=cfg.label_column,
         id_column=cfg.id_column,
         encoding=cfg.encoding,
         empty="drop" if cfg.missing == "mask" else "error",
     )
-    s_ids, x, variables = load_series_file(cfg.series_path, cfg.id_column, cfg.get("step_column", "step"))
+    s_ids, x, variables = load_series_file(cfg.series_path, cfg.id_column, cfg.step_column)
     position = {i: k for k, i in enumerate(s_ids)}
     rec_ids = texts.ids.astype(str)
     lacking = [i for i in rec_ids if i not in position]

@@ -65,8 +65,7 @@ def stratified_split(
 
 def cv_settings(cfg) -> tuple[int, int] | None:
     """(K, k) from `dataset.cv.folds` / `dataset.cv.fold`; None for the single split (folds null or 0)."""
-    cv = cfg.get("cv") or {}
-    folds, fold = cv.get("folds"), cv.get("fold", 0)
+    folds, fold = cfg.cv.folds, cfg.cv.fold
     if folds in (None, 0):
         return None
     if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:

@@ -12,7 +12,8 @@ import numpy as np
 
 from mmfusion.basemodels import base_models, extra_key
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.evaluation.calibration import nll
+from mmfusion.probability import nll
+from mmfusion.schemas.check import require_val_split
 
 MEASURES = ("accuracy", "loss")
 DIRECTIONS = ("maximize", "minimize")
@@ -20,7 +21,7 @@ DIRECTIONS = ("maximize", "minimize")
 
 def parse(cfg) -> tuple[str, str] | None:
     """(model, measure) of `objective.metric`, or None when no objective is configured."""
-    spec = (cfg.get("objective") or {}).get("metric")
+    spec = cfg.objective.metric
     if spec in (None, "", "none"):
         return None
     parts = str(spec).split("/")
@@ -35,7 +36,7 @@ def parse(cfg) -> tuple[str, str] | None:
 def check(cfg) -> None:
     """Refuse, before training, an objective that names no trained model or has no validation split."""
     parsed = parse(cfg)
-    direction = (cfg.get("objective") or {}).get("direction", "maximize")
+    direction = cfg.objective.direction
     if direction not in DIRECTIONS:
         raise ConfigError(f"objective.direction={direction!r}: choose maximize or minimize")
     if parsed is None:
@@ -47,12 +48,11 @@ def check(cfg) -> None:
         raise ConfigError(
             f"objective.metric={cfg.objective.metric}: {model!r} is not trained in this run; name one of {known}"
         )
-    if not float(cfg.dataset.get("val_fraction") or 0) > 0:
-        raise ConfigError(
-            f"objective.metric={cfg.objective.metric} is computed on the validation split, but "
-            f"dataset.val_fraction={cfg.dataset.get('val_fraction')}: set dataset.val_fraction > 0, "
-            f"e.g. dataset.val_fraction=0.2"
-        )
+    require_val_split(
+        cfg,
+        f"objective.metric={cfg.objective.metric} is computed on the validation split, but "
+        f"dataset.val_fraction={cfg.dataset.val_fraction}",
+    )
 
 
 def value(cfg, y_val, probs_val: dict, present_val: dict) -> float | None:

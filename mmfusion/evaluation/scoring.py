@@ -13,16 +13,15 @@ from pathlib import Path
 
 import numpy as np
 
+from mmfusion import probability
 from mmfusion.evaluation import calibration, figures, stats
 from mmfusion.evaluation.figures import plot_reliability
 from mmfusion.evaluation.metrics import evaluate, roc_curves
 
-DEFAULTS = {"bootstrap": 1000, "ci_level": 0.95, "ece_bins": 10}
 
-
-def eval_settings(cfg) -> dict:
-    ev = cfg.get("evaluation") or {}
-    return {k: type(v)(ev.get(k, v)) for k, v in DEFAULTS.items()}
+def eval_settings(cfg):
+    """`evaluation.*` (bootstrap, ci_level, ece_bins; defaults in mmfusion/schemas/run.py)."""
+    return cfg.evaluation
 
 
 def draw_weights(cfg, n: int, units=None, strata=None):
@@ -58,7 +57,7 @@ def score_models(
         keep = present.get(name, np.ones(len(y), bool))
         yk, pk = y[keep], p[keep]
         res = evaluate(yk, pk, classes)
-        lk = calibration.as_log(p, (logprobs or {}).get(name))[keep]
+        lk = probability.as_log(p, (logprobs or {}).get(name))[keep]
         res.update(calibration.scores(yk, pk, ev["ece_bins"], lk))
         res.update(
             stats.bootstrap(
@@ -73,7 +72,7 @@ def score_models(
         )
         curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
-            cal_log = calibration.temper_log(lk, temperatures[name])
+            cal_log = probability.temper_log(lk, temperatures[name])
             cal = np.exp(cal_log)
             res["calibrated"] = {
                 "temperature": float(temperatures[name]),

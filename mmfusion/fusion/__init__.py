@@ -17,6 +17,7 @@ from mmfusion.errors import ConfigError
 from mmfusion.fusion.base import Rule, accuracy_weights, equal_weights, predict, weighted_average
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 from mmfusion.fusion.weighted import Accuracy, Equal
+from mmfusion.schemas.check import require_val_split
 
 # name -> rule class; one conf/fusion/<name>.yaml each
 FUSIONS: dict[str, type[Rule]] = {
@@ -60,7 +61,7 @@ def needs_val(cfg) -> bool:
 
 
 def _logs(probs, logprobs) -> list[np.ndarray]:
-    from mmfusion.evaluation.calibration import as_log
+    from mmfusion.probability import as_log
 
     return [as_log(p, lp) for p, lp in zip(probs, logprobs if logprobs is not None else [None] * len(probs))]
 
@@ -68,28 +69,27 @@ def _logs(probs, logprobs) -> list[np.ndarray]:
 def fit_rule(cfg, val_probs, val_y, train_acc, val_logprobs=None) -> dict:
     """Fit the configured rule, after per-modality temperature scaling when `fusion.calibrate` is on
     (the temperatures, fitted on the log-probabilities, join the params; `combine_probs` applies them)."""
-    from mmfusion.evaluation import calibration
+    from mmfusion import probability
 
     temps = None
-    if cfg.get("calibrate", False):
+    rule = get_rule(cfg)
+    if rule.cfg.calibrate:
         if val_probs is None or val_y is None or len(val_y) == 0:
-            raise ConfigError(
-                "fusion.calibrate=true fits temperatures on a validation split: set dataset.val_fraction > 0"
-            )
+            require_val_split(None, "fusion.calibrate=true fits temperatures on a validation split")
         val_log = _logs(val_probs, val_logprobs)
-        temps = [calibration.fit_temperature(lp, val_y) for lp in val_log]
-        val_probs = [np.exp(calibration.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
-    params = get_rule(cfg).fit(val_probs, val_y, train_acc)
+        temps = [probability.fit_temperature(lp, val_y) for lp in val_log]
+        val_probs = [np.exp(probability.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
+    params = rule.fit(val_probs, val_y, train_acc)
     return {**params, "temperatures": temps} if temps is not None else params
 
 
 def _tempered(params: dict, probs, logprobs) -> list[np.ndarray]:
     """Per-modality log-probabilities after the fitted temperatures (if any)."""
-    from mmfusion.evaluation import calibration
+    from mmfusion import probability
 
     logs = _logs(probs, logprobs)
     temps = params.get("temperatures")
-    return [calibration.temper_log(lp, t) for lp, t in zip(logs, temps)] if temps is not None else logs
+    return [probability.temper_log(lp, t) for lp, t in zip(logs, temps)] if temps is not None else logs
 
 
 def combine_probs(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
@@ -102,7 +102,7 @@ def combine_probs(cfg, params: dict, probs, present=None, logprobs=None) -> np.n
 def combine_log(cfg, params: dict, probs, present=None, logprobs=None) -> np.ndarray:
     """Fused (n, q) log-probabilities: in log space for the rules that define `combine_log` (weighted
     averages, product, stacking, per-class), else the log of `combine_probs`."""
-    from mmfusion.evaluation.calibration import as_log
+    from mmfusion.probability import as_log
 
     rule = get_rule(cfg)
     logs = _tempered(params, probs, logprobs)

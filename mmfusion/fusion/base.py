@@ -10,25 +10,34 @@ renormalised.
 from __future__ import annotations
 
 import numpy as np
+from omegaconf import DictConfig
 
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
+from mmfusion.schemas import over_defaults
+from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.fusion import RuleSchema
 
 
 class Rule:
     """Base of every rule; `fits_on_val = True` for rules always fitted on the validation split."""
 
     fits_on_val = False
+    schema = RuleSchema  # its dataclass in mmfusion/schemas/fusion.py: the rule's keys and their defaults
 
     def __init__(self, cfg=None):
-        self.cfg = cfg
+        self.cfg = self.settings(cfg)
 
-    def option(self, key: str, default):
-        return self.cfg.get(key, default) if self.cfg is not None else default
+    @classmethod
+    def settings(cls, cfg=None) -> DictConfig:
+        """`cfg` over the schema's defaults: a rule built without a config, or from some of its keys,
+        reads the same values as `fusion=<name>` would give. Keys the schema does not know (a saved
+        config of an older run) are left out."""
+        return over_defaults(cls.schema, cfg)
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:
         """Whether this configuration is fitted on validation data (temperature scaling counts too)."""
-        return cls.fits_on_val or bool(cfg.get("calibrate", False))
+        return cls.fits_on_val or cls.settings(cfg).calibrate
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         raise NotImplementedError
@@ -39,10 +48,7 @@ class Rule:
 
 def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:
     if val_probs is None or val_y is None or len(val_y) == 0:
-        raise ConfigError(
-            f"fusion={rule} is fitted on a validation split: set dataset.val_fraction > 0 "
-            f"(e.g. dataset.val_fraction=0.2) and train again"
-        )
+        require_val_split(None, f"fusion={rule} is fitted on a validation split")
     return stack(val_probs), np.asarray(val_y, dtype=np.int64)
 
 

@@ -19,6 +19,7 @@ import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.fusion.base import Rule, need_val, presence, present_weights, stack, weighted_average
+from mmfusion.schemas.fusion import EnsembleSelectionSchema, PerClassSchema, ProductSchema, StackingSchema
 
 
 class PerClass(Rule):
@@ -26,6 +27,7 @@ class PerClass(Rule):
     P(k) = sum_i w_ik p_i(k) over the present modalities (w renormalised), then rows renormalised."""
 
     fits_on_val = True
+    schema = PerClassSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "per_class")
@@ -55,7 +57,7 @@ class PerClass(Rule):
 
 
 def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
-    source = str(rule_obj.option("weights", "equal"))
+    source = rule_obj.cfg.weights
     if source == "equal":
         return np.full(len(train_acc), 1.0 / len(train_acc))
     if source == "train_accuracy":
@@ -75,13 +77,15 @@ def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
 class Product(Rule):
     """P(k) ∝ prod_i max(p_i(k), eps)^w_i over the present modalities (weights renormalised)."""
 
+    schema = ProductSchema
+
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:
-        return super().fitted_on_val(cfg) or cfg.get("weights") == "val_accuracy"
+        return super().fitted_on_val(cfg) or cls.settings(cfg).weights == "val_accuracy"
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         w = _weights_by(self, val_probs, val_y, train_acc, "product")
-        return {"weights": w.tolist(), "eps": float(self.option("eps", 1e-6))}
+        return {"weights": w.tolist(), "eps": float(self.cfg.eps)}
 
     def combine(self, probs, params, present=None) -> np.ndarray:
         p = stack(probs)
@@ -95,7 +99,7 @@ class Product(Rule):
 
     def combine_log(self, logprobs, params, present=None) -> np.ndarray:
         """The same rule from log-probabilities (its eps floor is part of the rule, not a log guard)."""
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         lp = stack(logprobs)
         m, n, _ = lp.shape
@@ -124,13 +128,14 @@ class Stacking(Rule):
     concatenated validation probabilities (one model per subset of modalities, for missing ones)."""
 
     fits_on_val = True
+    schema = StackingSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         from sklearn.linear_model import LogisticRegression
 
         p, y = need_val(val_probs, val_y, "stacking")
         m, _, q = p.shape
-        kind, c = str(self.option("features", "proba")), float(self.option("C", 1.0))
+        kind, c = self.cfg.features, float(self.cfg.C)
         if kind not in ("proba", "log"):
             raise ConfigError(f"fusion.features must be proba or log, got {kind!r}")
         models = []
@@ -171,13 +176,14 @@ class EnsembleSelection(Rule):
     gives the lowest validation log-loss of the averaged ensemble; w_i = count_i / rounds, P = sum_i w_i p_i."""
 
     fits_on_val = True
+    schema = EnsembleSelectionSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "ensemble_selection")
         ok = np.isfinite(p).all(axis=(0, 2))
         p, y = p[:, ok], y[ok]
         m = p.shape[0]
-        rounds = int(self.option("rounds", 20))
+        rounds = int(self.cfg.rounds)
         if rounds < 1:
             raise ConfigError(f"fusion.rounds must be a positive integer, got {rounds}")
         counts, total = np.zeros(m, dtype=int), np.zeros_like(p[0])

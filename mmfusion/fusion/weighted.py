@@ -14,10 +14,14 @@ from mmfusion.fusion.base import (
     log_weighted_average,
     weighted_average,
 )
+from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.fusion import AccuracySchema, EqualSchema
 
 
 class Equal(Rule):
     """w_i = 1 / N."""
+
+    schema = EqualSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         return {"weights": equal_weights(len(train_acc)).tolist()}
@@ -32,14 +36,16 @@ class Equal(Rule):
 class Accuracy(Equal):
     """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
 
+    schema = AccuracySchema
+
     def fit(self, val_probs, val_y, train_acc) -> dict:
-        weights = str(self.cfg.get("weights") or "train_accuracy") if self.cfg is not None else "train_accuracy"
+        weights = self.cfg.weights
         source = weights.removesuffix("_accuracy")  # recorded in params as before: train | val
         if weights == "train_accuracy":
             acc = list(train_acc)
         elif weights == "val_accuracy":
             if val_probs is None or val_y is None or len(val_y) == 0:
-                raise ConfigError("fusion.weights=val_accuracy needs a validation split: set dataset.val_fraction > 0")
+                require_val_split(None, "fusion.weights=val_accuracy needs a validation split")
             acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
         else:
             raise ConfigError(
@@ -53,4 +59,4 @@ class Accuracy(Equal):
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:
-        return super().fitted_on_val(cfg) or cfg.get("weights") == "val_accuracy"
+        return super().fitted_on_val(cfg) or cls.settings(cfg).weights == "val_accuracy"

@@ -61,11 +61,11 @@ class TokenDropout(keras.layers.Layer):
 def layers(cfg, modality: str) -> list[keras.layers.Layer]:
     out = []
     if modality == "series":
-        if int(cfg.get("time_shift") or 0) > 0:
+        if cfg.time_shift > 0:
             out.append(RandomTimeShift(int(cfg.time_shift), name="time_shift"))
-        if float(cfg.get("jitter") or 0.0) > 0:
+        if cfg.jitter > 0:
             out.append(keras.layers.GaussianNoise(float(cfg.jitter), name="jitter"))
-    if modality == "text" and float(cfg.get("token_dropout") or 0.0) > 0:
+    if modality == "text" and cfg.token_dropout > 0:
         out.append(TokenDropout(float(cfg.token_dropout), name="token_dropout"))
     return out
 

@@ -29,10 +29,6 @@ class EpochLogger(EpochProgress):
     file; a live bar while an epoch runs on a terminal (models/progress.py)."""
 
 
-def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
-    return recipes.make_optimizer(cfg, steps_per_epoch)
-
-
 class KerasModality:
     """A Keras network plus the preprocessing it needs. Subclasses define the three hooks."""
 
@@ -163,7 +159,7 @@ class KerasModality:
         (the softmax layer's float32 output underflows to 0 for confidently wrong classes)."""
         from scipy.special import logsumexp
 
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         if self.network is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")

@@ -24,7 +24,8 @@ import keras
 import numpy as np
 
 from mmfusion.errors import DataError
-from mmfusion.models.base import EpochLogger, dense_head, make_optimizer
+from mmfusion.models import recipes
+from mmfusion.models.base import EpochLogger, dense_head
 from mmfusion.models.fusion_layer import ModalityFusion
 from mmfusion.models.preprocessing import SeriesScaler
 from mmfusion.models.text_lstm import TextLSTM, embedded_tokens
@@ -147,11 +148,11 @@ class JointLSTM:
             c.text_lstm_units,
             c.series_lstm_units,
             c.dense_units,
-            c.get("dropout", 0.0),
-            c.get("fusion_layer", "concat"),
-            c.get("fusion_units", 32),
+            c.dropout,
+            c.fusion_layer,
+            c.fusion_units,
             self.text.embedding_matrix(),
-            c.get("trainable_embedding", True),
+            c.trainable_embedding,
         )
 
     def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
@@ -162,15 +163,17 @@ class JointLSTM:
         with devices.scope(self.strategy):
             self.network = self.build_network()
             self.network.compile(
-                optimizer=make_optimizer(self.cfg), loss="sparse_categorical_crossentropy", metrics=["accuracy"]
+                optimizer=recipes.optimizer(self.cfg.optimizer, float(self.cfg.lr)),
+                loss="sparse_categorical_crossentropy",
+                metrics=["accuracy"],
             )
         c = self.cfg
-        data = ModalityDropout(self.inputs(x), y, c.batch_size, c.get("modality_dropout", 0.0), c.get("seed", 0))
+        data = ModalityDropout(self.inputs(x), y, c.batch_size, c.modality_dropout, c.seed)
         callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks]
         validation, early_stopping = None, None
         if val is not None and len(val[1]):
             validation = (self.inputs(val[0]), np.asarray(val[1]))
-            if c.get("early_stopping_patience"):
+            if c.early_stopping_patience:
                 early_stopping = keras.callbacks.EarlyStopping(
                     monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
                 )

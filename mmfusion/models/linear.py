@@ -46,7 +46,7 @@ class LinearModality:
 
         x_train, y_train = train
         self.fit_features(x_train)
-        weight = self.cfg.get("class_weight")
+        weight = self.cfg.class_weight
         self.classifier = LogisticRegression(
             C=float(self.cfg.C), max_iter=int(self.cfg.max_iter), class_weight=weight if weight else None
         ).fit(self.features(x_train), np.asarray(y_train))
@@ -58,7 +58,7 @@ class LinearModality:
 
     def predict_log_proba(self, x) -> np.ndarray:
         """Log-softmax of the multinomial decision function (no log of a rounded probability)."""
-        from mmfusion.evaluation.calibration import log_softmax
+        from mmfusion.probability import log_softmax
 
         if self.classifier is None:
             raise RuntimeError(f"the {self.modality} model is not trained or loaded")

@@ -56,8 +56,8 @@ class SeriesMiniRocket(LinearModality):
         return require_aeon()(
             n_kernels=int(c.n_kernels),
             max_dilations_per_kernel=int(c.max_dilations_per_kernel),
-            n_jobs=int(c.get("n_jobs", 1)),
-            random_state=int(c.get("random_state", 0)),
+            n_jobs=int(c.n_jobs),
+            random_state=int(c.random_state),
         )
 
     def _channels_first(self, x) -> np.ndarray:
@@ -94,7 +94,7 @@ class SeriesMiniRocket(LinearModality):
         rocket = self._transformer()
         rocket.parameters = tuple(arrays[f"minirocket_{name}"] for name in PARAMETER_NAMES)
         rocket.n_kernels_ = max(int(state["n_kernels"]), 84)
-        rocket._n_jobs = max(int(self.cfg.get("n_jobs", 1)), 1)
+        rocket._n_jobs = max(int(self.cfg.n_jobs), 1)
         rocket.is_fitted = True  # what aeon's fit would have set; shapes are checked by zscore.transform
         self.rocket = rocket
         self.mean, self.std = arrays["feature_mean"], arrays["feature_std"]

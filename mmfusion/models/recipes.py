@@ -14,30 +14,26 @@ import math
 import keras
 import numpy as np
 
-from mmfusion.errors import ConfigError
-
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
-SCHEDULES = ("none", "reduce_on_plateau", "cosine")
 
 
 def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
     """`optimizer` at `lr`; `clipnorm` clips each gradient's L2 norm; `weight_decay` > 0 decouples weight
-    decay (Adam becomes AdamW); `lr_schedule=cosine` decays the rate to 0 over `epochs` epochs."""
-    name = str(cfg.get("optimizer", "adam")).lower()
-    if name not in OPTIMIZERS:
-        raise ConfigError(f"optimizer={name!r} is not known; choose one of {sorted(OPTIMIZERS)}")
-    schedule = str(cfg.get("lr_schedule", "none"))
-    if schedule not in SCHEDULES:
-        raise ConfigError(f"lr_schedule={schedule!r} is not known; choose one of {list(SCHEDULES)}")
+    decay (Adam becomes AdamW); `lr_schedule=cosine` decays the rate to 0 over `epochs` epochs. The
+    schema (mmfusion/schemas/models.py) holds every key's default and allowed values."""
     lr = float(cfg.lr)
-    if schedule == "cosine":
+    if cfg.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(cfg.epochs) * int(steps_per_epoch)))
+    return optimizer(cfg.optimizer, lr, cfg.clipnorm, cfg.weight_decay)
+
+
+def optimizer(name: str, lr, clipnorm: float | None = None, weight_decay: float = 0.0) -> keras.optimizers.Optimizer:
+    """The optimiser `name` at the rate `lr` (a number or a schedule); clipnorm null or 0: no clipping."""
     kwargs = {"learning_rate": lr}
-    if cfg.get("clipnorm"):  # null or 0: no clipping
-        kwargs["clipnorm"] = float(cfg.clipnorm)
-    decay = float(cfg.get("weight_decay") or 0.0)
-    if decay > 0:
-        kwargs["weight_decay"] = decay
+    if clipnorm:
+        kwargs["clipnorm"] = float(clipnorm)
+    if weight_decay > 0:
+        kwargs["weight_decay"] = float(weight_decay)
         if name == "adam":
             return keras.optimizers.AdamW(**kwargs)
     return OPTIMIZERS[name](**kwargs)
@@ -48,7 +44,7 @@ def steps_per_epoch(n: int, batch_size: int) -> int:
 
 
 def smoothing(cfg) -> float:
-    return float(cfg.get("label_smoothing") or 0.0)
+    return float(cfg.label_smoothing)
 
 
 def make_loss(cfg):
@@ -68,11 +64,8 @@ def targets(cfg, y, num_classes: int) -> np.ndarray:
 
 def class_weights(cfg, y, num_classes: int) -> dict[int, float] | None:
     """`class_weight=balanced`: n / (classes present * count) per class, as scikit-learn's 'balanced'."""
-    kind = str(cfg.get("class_weight") or "none")
-    if kind == "none":
+    if cfg.class_weight != "balanced":  # none
         return None
-    if kind != "balanced":
-        raise ConfigError(f"class_weight={kind!r} is not known; choose none or balanced")
     counts = np.bincount(np.asarray(y, dtype=int), minlength=num_classes)
     present = int((counts > 0).sum())
     return {c: (float(len(y)) / (present * counts[c]) if counts[c] else 1.0) for c in range(num_classes)}
@@ -81,15 +74,15 @@ def class_weights(cfg, y, num_classes: int) -> dict[int, float] | None:
 def make_callbacks(cfg, has_val: bool) -> list:
     """Early stopping (needs validation data) and reduce-on-plateau (val_loss, else training loss)."""
     out = []
-    patience = cfg.get("early_stopping_patience")
+    patience = cfg.early_stopping_patience
     if has_val and patience:
         out.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=int(patience), restore_best_weights=True))
-    if str(cfg.get("lr_schedule", "none")) == "reduce_on_plateau":
+    if cfg.lr_schedule == "reduce_on_plateau":
         out.append(
             keras.callbacks.ReduceLROnPlateau(
                 monitor="val_loss" if has_val else "loss",
-                factor=float(cfg.get("lr_factor", 0.5)),
-                patience=int(cfg.get("lr_patience", 3)),
+                factor=float(cfg.lr_factor),
+                patience=int(cfg.lr_patience),
                 min_lr=float(cfg.lr) * 1e-3,
             )
         )
@@ -97,14 +90,14 @@ def make_callbacks(cfg, has_val: bool) -> list:
 
 
 def ensemble_size(cfg) -> int:
-    return int(cfg.get("ensemble") or 1)
+    return int(cfg.ensemble)
 
 
 def seed_member(cfg, k: int) -> None:
     """Member 0 keeps the run's seeding (so ensemble=1 is today's network); member k > 0 reseeds Keras
     from (ensemble_seed, k), a stream of its own."""
     if k > 0:
-        base = int(cfg.get("ensemble_seed") or 0)
+        base = int(cfg.ensemble_seed)
         keras.utils.set_random_seed(int(np.random.SeedSequence([base, k]).generate_state(1)[0]))
 
 

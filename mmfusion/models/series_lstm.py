@@ -26,5 +26,5 @@ class SeriesLSTM(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_series_lstm(
-            (self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units, c.get("dropout", 0.0)
+            (self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units, c.dropout
         )

@@ -53,16 +53,14 @@ def build_series_conv1d(
 class SeriesGRU(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
-        return build_series_gru(
-            (self.length, self.variables), self.num_classes, c.gru_units, c.dense_units, c.get("dropout", 0.0)
-        )
+        return build_series_gru((self.length, self.variables), self.num_classes, c.gru_units, c.dense_units, c.dropout)
 
 
 class SeriesBiLSTM(SeriesNetwork):
     def build_network(self) -> keras.Model:
         c = self.cfg
         return build_series_bilstm(
-            (self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units, c.get("dropout", 0.0)
+            (self.length, self.variables), self.num_classes, c.lstm_units, c.dense_units, c.dropout
         )
 
 
@@ -75,5 +73,5 @@ class SeriesConv1D(SeriesNetwork):
             c.filters,
             c.kernel_sizes,
             c.dense_units,
-            c.get("dropout", 0.0),
+            c.dropout,
         )

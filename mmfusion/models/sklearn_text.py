@@ -23,16 +23,16 @@ class TextTfidfLogReg(LinearModality):
     modality = "text"
 
     def _settings(self, analyzer: str) -> dict | None:
-        span = self.cfg.get(ANALYZERS[analyzer])
+        span = self.cfg[ANALYZERS[analyzer]]
         if not span:  # null or []: this analyzer is switched off
             return None
-        max_features = self.cfg.get("max_features")
+        max_features = self.cfg.max_features
         return {
             "analyzer": analyzer,
             "ngram_range": [int(span[0]), int(span[1])],
-            "lowercase": bool(self.cfg.get("lowercase", True)),
-            "sublinear_tf": bool(self.cfg.get("sublinear_tf", True)),
-            "min_df": int(self.cfg.get("min_df", 1)),
+            "lowercase": bool(self.cfg.lowercase),
+            "sublinear_tf": bool(self.cfg.sublinear_tf),
+            "min_df": int(self.cfg.min_df),
             "max_features": int(max_features) if max_features else None,
         }
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from mmfusion.errors import ConfigError
 from mmfusion.models.base import KerasModality
 from mmfusion.models.preprocessing import TextVectorizer, as_texts, tokenize
 
@@ -43,11 +42,9 @@ class TextNetwork(KerasModality):
         tokenised like TextVectorization does; rows of words without a vector (and of padding and
         [UNK]) stay zero. Both read the word2vec_* keys (window, epochs, seed).
         """
-        kind = str(self.cfg.get("embedding", "learned"))
+        kind = self.cfg.embedding
         if kind == "learned":
             return None
-        if kind not in VECTORS:
-            raise ConfigError(f"model.text.embedding must be 'learned', 'word2vec' or 'fasttext', got {kind!r}")
         import gensim.models
 
         tokens = tokenize(self.train_texts)
@@ -55,11 +52,11 @@ class TextNetwork(KerasModality):
         vectors = getattr(gensim.models, VECTORS[kind])(
             tokens,
             vector_size=dim,
-            window=int(self.cfg.get("word2vec_window", 5)),
+            window=int(self.cfg.word2vec_window),
             min_count=1,
             workers=1,
-            seed=int(self.cfg.get("word2vec_seed", 0)),
-            epochs=int(self.cfg.get("word2vec_epochs", 20)),
+            seed=int(self.cfg.word2vec_seed),
+            epochs=int(self.cfg.word2vec_epochs),
         ).wv
         matrix = np.zeros((len(self.vocabulary), dim), dtype=np.float32)
         for i, word in enumerate(self.vocabulary):
@@ -79,9 +76,9 @@ class TextNetwork(KerasModality):
             c.embedding_dim,
             c.lstm_units,
             c.dense_units,
-            c.get("dropout", 0.0),
+            c.dropout,
             self.embedding_matrix(),
-            c.get("trainable_embedding", True),
+            c.trainable_embedding,
         )
 
     def preprocessing_state(self) -> dict:

@@ -37,12 +37,12 @@ def configure(cfg) -> DeviceSetup:
     import keras
     import tensorflow as tf
 
-    distribute = str(cfg.get("distribute", "auto")).lower()
+    distribute = str(cfg.distribute).lower()
     if distribute not in DISTRIBUTE:
         raise ConfigError(f"distribute={distribute!r} is not known; choose one of {list(DISTRIBUTE)}")
     gpus = tf.config.list_physical_devices("GPU")
     pools = threads(cpu_only=not gpus)
-    mixed = bool(cfg.get("mixed_precision", False))
+    mixed = bool(cfg.mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     if mixed and not gpus:
         log.warning("mixed_precision=true without a GPU: float16 on the CPU is slower, not faster")

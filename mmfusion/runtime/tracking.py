@@ -33,14 +33,15 @@ HPARAM_GROUPS = ("model", "fusion", "joint", "training", "objective")  # config 
 
 
 def _settings(cfg):
-    return cfg.get("tracking") or {}
+    """The tracking section (typed by schemas: every key present)."""
+    return cfg.tracking
 
 
 def check(cfg) -> None:
-    t = _settings(cfg)
+    t = cfg.tracking
     needs = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
     for key, (module, extra) in needs.items():
-        if t.get(key) and importlib.util.find_spec(module) is None:
+        if t[key] and importlib.util.find_spec(module) is None:
             raise ConfigError(
                 f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
                 f"(or choose tracking=none)"

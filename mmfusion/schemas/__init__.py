@@ -48,3 +48,14 @@ def register() -> None:
         for name, node in options.items():
             cs.store(group=f"schema/{group}", name=name, node=node)
     _done = True
+
+
+def over_defaults(schema, values=None):
+    """`values` (a mapping with some or all of the schema's keys, e.g. a saved run's node) over the
+    schema dataclass's defaults, as a typed DictConfig; keys the schema does not know are left out."""
+    from omegaconf import OmegaConf
+
+    node = OmegaConf.structured(schema)
+    if values is None:
+        return node
+    return OmegaConf.merge(node, {k: v for k, v in values.items() if k in node})

@@ -402,3 +402,13 @@ def check_bounds(cfg: DictConfig) -> None:
     _unknown_keys(cfg)
     _bounds(cfg)
     _fits_series(cfg)
+
+
+def require_val_split(cfg, reason: str) -> None:
+    """The validation-split rule, in one place: refuse `reason` (what needs validation data, e.g.
+    "fusion=stacking is fitted on a validation split") unless `dataset.val_fraction > 0`. With cfg
+    None the data at hand (a finished run's) has no validation split: always refused."""
+    if cfg is not None and cfg.dataset.val_fraction > 0:
+        return
+    again = " and train again" if cfg is None else ""
+    raise ConfigError(f"{reason}: set dataset.val_fraction > 0 (e.g. dataset.val_fraction=0.2){again}")

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.commands.train import train
 from mmfusion.data import build_dataset

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from helpers import run_cli
 
 from mmfusion.config import compose_config
 from mmfusion.data import build_dataset

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED_DATA, compose_cfg, run_cli
+from helpers import SHARED_DATA, compose_cfg, run_cli
 
 from mmfusion.commands.train import train
 from mmfusion.data import build_dataset

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.data import build_dataset
 from mmfusion.errors import ConfigError

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import compose_cfg
+from helpers import compose_cfg
 
 from mmfusion.data import build_dataset, factory
 from mmfusion.data.series import simulate as simulate_module

@@ -133,7 +133,7 @@ def test_spill_moves_unique_data_to_a_memory_map(tmp_path):
 
 
 def test_training_from_a_memory_map_gives_the_in_memory_results(tmp_path, monkeypatch):
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.commands.train import train
 
@@ -150,7 +150,7 @@ def test_training_from_a_memory_map_gives_the_in_memory_results(tmp_path, monkey
 
 
 def test_memory_budget_must_be_positive_or_null():
-    from conftest import compose_cfg
+    from helpers import compose_cfg
 
     from mmfusion.config import validate
     from mmfusion.errors import ConfigError

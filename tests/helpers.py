@@ -1,0 +1,61 @@
+"""What the tests share besides fixtures: the shrunk config, the paths, and the CLI in a subprocess.
+
+Test modules import these with `from helpers import ...` (pytest puts tests/ on sys.path, since
+tests/ is not a package); conftest.py holds only fixtures and hooks, built from these helpers.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+# Tiny data, tiny networks, two epochs: every code path of the real pipeline, in seconds.
+SHRINK_SYNTHETIC = [
+    "dataset=synthetic",
+    "dataset.samples_per_class=16",
+    "dataset.series_length=12",
+    "dataset.series_variables=4",
+]
+SHRINK_MODELS = [
+    "model.text.epochs=2",
+    "model.series.epochs=2",
+    "model.text.embedding_dim=8",
+    "model.text.lstm_units=8",
+    "model.text.dense_units=[8,8,8]",
+    "model.series.lstm_units=[8,6,4]",
+    "model.series.dense_units=[8,8,8]",
+]
+SHRINK = SHRINK_SYNTHETIC + SHRINK_MODELS
+
+
+def compose_cfg(overrides: list[str] | None = None, shrink: bool = True) -> DictConfig:
+    """The real config with overrides; shrunk models, and shrunk data when the dataset is synthetic."""
+    overrides = list(overrides or [])
+    other_dataset = any(o.startswith("dataset=") and o != "dataset=synthetic" for o in overrides)
+    base = (SHRINK_MODELS + ([] if other_dataset else SHRINK_SYNTHETIC)) if shrink else []
+    with initialize_config_module(config_module="mmfusion.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=base + overrides)
+
+
+def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`mmfusion ...` in a subprocess, as a user would type it."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "mmfusion", *args],
+        cwd=cwd,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
