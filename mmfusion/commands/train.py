@@ -29,12 +29,13 @@ from mmfusion.config import compose_config, validate
 from mmfusion.data import Dataset, build_dataset
 from mmfusion.data.factory import cache_root
 from mmfusion.data.store import spill_dataset
-from mmfusion.errors import ConfigError, DataError, MmfusionError
+from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
 from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
+from mmfusion.schemas.check import require_val_split
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
@@ -50,15 +51,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     validate(cfg)
     objective.check(cfg)  # a search objective needs a validation split: refuse before any work
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
-    if (
-        len(basemodels.base_models(cfg)) > 1
-        and fusion.needs_val(cfg.fusion)
-        and not float(cfg.dataset.get("val_fraction") or 0) > 0
-    ):
-        raise ConfigError(
-            f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split: "
-            f"set dataset.val_fraction > 0, e.g. dataset.val_fraction=0.2"
-        )
+    if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
+        require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
     prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
     with interrupt.stage("building the dataset"), prov.stage("data"):
         ds = build_dataset(cfg.dataset, cfg.modalities)  # only the modalities trained; before TensorFlow
