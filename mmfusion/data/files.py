@@ -46,6 +46,11 @@ def _read_npz(path: Path):
             x = x.astype(np.float32)
             variables = f["variables"].astype(str).tolist() if "variables" in f.files else None
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+        if "allow_pickle" in str(err):  # an object array: loading it would unpickle Python objects
+            raise DataError(
+                f"{path}: holds Python objects (an object array), which mmfusion never unpickles; save the "
+                f"series without pickles, as numeric and string arrays (numpy.savez)"
+            ) from None
         raise DataError(f"{path}: not a readable .npz of plain arrays ({err}); save it with numpy.savez") from None
     if x.ndim != 3 or len(x) != len(ids):
         raise DataError(f"{path}: 'x' must be (n, T, F) with n = len(ids) = {len(ids)}; got {x.shape}")
