@@ -10,6 +10,9 @@ EXTRAS ?= dev,tune,mlflow
 AEON_VENV  ?= .venv-aeon
 AEON_STAMP  = $(AEON_VENV)/.mmfusion-installed
 ARGS   ?=
+# pytest workers (pytest-xdist; each test file stays on one worker, so its module fixtures are built once)
+WORKERS ?= 2
+PYTEST  = $(BIN)/python -m pytest -q -rs -n $(WORKERS) --dist loadfile
 
 .PHONY: install install-aeon train test test-aeon test-fast lint format clean-venv
 
@@ -50,11 +53,11 @@ test-aeon: install-aeon
 	$(AEON_VENV)/bin/python -m pytest -q -rs -m aeon
 
 test: lint test-aeon
-	$(BIN)/python -m pytest -q -rs -m "not aeon"
+	$(PYTEST) -m "not aeon"
 
 # The fast lane (docs/testing.md): lint, then every test not marked e2e (no CLI subprocess, no training).
 test-fast: lint
-	$(BIN)/python -m pytest -q -rs -m "not e2e and not aeon"
+	$(PYTEST) -m "not e2e and not aeon"
 
 clean-venv:
 	rm -rf $(VENV) $(AEON_VENV)
