@@ -59,3 +59,22 @@ def run_cli(*args: str, cwd: Path, env: dict | None = None, timeout: int = 600) 
         text=True,
         timeout=timeout,
     )
+
+
+def stop_at_epoch(monkeypatch, n: int) -> list[int]:
+    """Raise Interrupted (what a signal raises) as the n-th epoch begins, counted over fits; returns the
+    epochs begun."""
+    import signal
+
+    from mmfusion.models.base import EpochLogger
+    from mmfusion.runtime import interrupt
+
+    calls: list[int] = []
+
+    def begin(self, epoch, logs=None):
+        calls.append(epoch)
+        if len(calls) == n:
+            raise interrupt.Interrupted(signal.SIGINT, [])
+
+    monkeypatch.setattr(EpochLogger, "on_epoch_begin", begin, raising=False)
+    return calls

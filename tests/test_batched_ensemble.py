@@ -7,10 +7,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from helpers import compose_cfg
+from helpers import compose_cfg, stop_at_epoch
 
 from mmfusion.models import batched, build_model
-from mmfusion.models.base import EpochLogger
 from mmfusion.runtime import interrupt
 
 TEXTS = [
@@ -106,21 +105,6 @@ def test_member_k_starts_from_sequential_member_ks_weights():
         single = model.build_network()
         for a, b in zip(single.get_weights(), members[k].get_weights()):
             np.testing.assert_array_equal(a, b)
-
-
-def stop_at_epoch(monkeypatch, n: int) -> list[int]:
-    """Interrupt training at the start of the n-th epoch (counted over fits), as a signal would."""
-    calls: list[int] = []
-
-    def begin(self, epoch, logs=None):
-        calls.append(epoch)
-        if len(calls) == n:
-            import signal
-
-            raise interrupt.Interrupted(signal.SIGINT, [])
-
-    monkeypatch.setattr(EpochLogger, "on_epoch_begin", begin, raising=False)
-    return calls
 
 
 @pytest.mark.parametrize("modality", ["series", "text"])

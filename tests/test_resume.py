@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from helpers import SHRINK, run_cli
+from helpers import SHRINK, run_cli, stop_at_epoch
 
 from mmfusion import rundir
 from mmfusion.runtime import interrupt
@@ -92,21 +91,6 @@ def test_joint_network_resumes_at_epoch_k_plus_1_and_a_finished_one_is_loaded(tm
     assert rundir.is_complete(run) and not (run / "checkpoints").exists()
     assert len((run / "history" / "joint.csv").read_text().splitlines()) == 1 + 4  # both sessions' epochs
     same_files(ref, run, ("history/series.csv", "history/text.csv", "history/joint.csv", "metrics.json"))
-
-
-def stop_at_epoch(monkeypatch, n: int) -> list:
-    """Raise Interrupted (what a signal raises) as the n-th epoch begins; returns the epochs begun."""
-    from mmfusion.models.base import EpochLogger
-
-    calls = []
-
-    def begin(self, epoch, logs=None):
-        calls.append(epoch)
-        if len(calls) == n:
-            raise interrupt.Interrupted(signal.SIGINT, [])
-
-    monkeypatch.setattr(EpochLogger, "on_epoch_begin", begin, raising=False)
-    return calls
 
 
 def test_reduce_on_plateau_state_survives_an_interruption(tmp_path, monkeypatch):
