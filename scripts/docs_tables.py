@@ -254,12 +254,16 @@ def cv_paper_table4(page: Page) -> str:
 def cv_paper_table3(page: Page) -> str:
     """README and results.md: Table III cross-validated (pooled per-class AUC of experiment=paper) beside the paper."""
     t = report("cv_paper_lstm").table("Table III (pooled AUC)", "Group `all runs`")
+    return markdown(["type", "sequence model", "text model", "fused"], _auc_rows(t))
+
+
+def _auc_rows(t) -> list[list[str]]:
+    """Table III's rows: each class's AUC of the series, text and fused models, then the paper's."""
     rows = []
     for i, cls in enumerate(CLASSES, 1):
         row = t.row(cls)
         rows.append([f"{i} {cls.replace('_', ' ')}", row["series"], row["text"], row["fused"]])
-    rows.append(["paper", *_paper_auc()])
-    return markdown(["type", "sequence model", "text model", "fused"], rows)
+    return rows + [["paper", *_paper_auc()]]
 
 
 def _single_split_accuracy(folder: str) -> list[str]:
@@ -285,12 +289,7 @@ def single_split_table4(page: Page) -> str:
 def single_split_table3(page: Page) -> str:
     """results.md: Table III on the single split (honest), mean ± std over seeds."""
     t = report("paper_real_honest").table("class", "One-vs-rest AUC")
-    rows = []
-    for i, cls in enumerate(CLASSES, 1):
-        row = t.row(cls)
-        rows.append([f"{i} {cls.replace('_', ' ')}", row["series"], row["text"], row["fused"]])
-    rows.append(["paper", *_paper_auc()])
-    return markdown(["type", "sequence model", "text model", "proposed (fused)"], rows)
+    return markdown(["type", "sequence model", "text model", "proposed (fused)"], _auc_rows(t))
 
 
 WINDOWS = [(10, "0.5"), (20, "1"), (40, "2"), (100, "5")]  # dataset.series.window.length -> hours (20 samples/h)
