@@ -5,7 +5,6 @@ model, predicting where a modality is present, fusing every split, and the run-d
 from __future__ import annotations
 
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
@@ -120,8 +119,8 @@ def save_finished(model, run_dir: Path, name: str, history: dict) -> None:
     with interrupt.deferred():
         model.save(models_dir(run_dir, name))
         path = rundir_path(run_dir, "history", f"{name}.csv")
-        pd.DataFrame(history).rename_axis("epoch").rename(lambda i: i + 1).to_csv(f"{path}.tmp")
-        os.replace(f"{path}.tmp", path)
+        table = pd.DataFrame(history).rename_axis("epoch").rename(lambda i: i + 1)
+        rundir.write_atomic(path, table.to_csv)  # whole or absent; a failed write names the file
         resume.drop_checkpoints(run_dir, name)
 
 
