@@ -32,11 +32,6 @@ MLFLOW_RUN = "mlflow_run.json"  # {"uri", "run_id"} of the run's MLflow run
 HPARAM_GROUPS = ("model", "fusion", "joint", "training", "objective")  # config keys shown as hyper-parameters
 
 
-def _settings(cfg):
-    """The tracking section (typed by schemas: every key present)."""
-    return cfg.tracking
-
-
 def check(cfg) -> None:
     t = cfg.tracking
     needs = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
@@ -49,7 +44,7 @@ def check(cfg) -> None:
 
 
 def callbacks(cfg, run_dir: Path, modality: str) -> list:
-    t = _settings(cfg)
+    t = cfg.tracking
     out = []
     if t.get("tensorboard"):
         import keras
@@ -110,7 +105,7 @@ def model_metrics(metrics: dict) -> dict[str, float]:
 def finish(cfg, run_dir: Path, metrics: dict) -> str | None:
     """TensorBoard hparams and test scalars (tracking.tensorboard), MLflow test metrics and artefacts
     (tracking.mlflow); returns the MLflow run id (None without MLflow)."""
-    t = _settings(cfg)
+    t = cfg.tracking
     run_dir = Path(run_dir).resolve()
     if t.get("tensorboard"):
         write_hparams(cfg, run_dir / "tensorboard", metrics)
@@ -141,7 +136,7 @@ def write_hparams(cfg, log_dir: Path, metrics: dict) -> None:
 
 
 def _mlflow_uri(cfg, run_dir: Path) -> str:
-    return _settings(cfg).get("mlflow_uri") or f"sqlite:///{Path(run_dir).resolve().parent / 'mlflow.db'}"
+    return cfg.tracking.get("mlflow_uri") or f"sqlite:///{Path(run_dir).resolve().parent / 'mlflow.db'}"
 
 
 def _mlflow_error(uri: str, run_dir: Path, err: Exception) -> ConfigError:
@@ -165,7 +160,7 @@ def _mlflow_run(cfg, run_dir: Path):
         saved = json.loads(record.read_text())
         if saved.get("uri") == uri:
             return client, saved["run_id"]
-    name = str(_settings(cfg).get("experiment") or "mmfusion")
+    name = str(cfg.tracking.get("experiment") or "mmfusion")
     experiment = client.get_experiment_by_name(name)
     if experiment is None:
         location = (run_dir.parent / "mlartifacts").as_uri() if uri.startswith("sqlite:") else None
