@@ -6,7 +6,7 @@
 #   scripts/benchmark_search.sh [text|series] [trials]      (default: text 30)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
+source scripts/lib.sh
 M=${1:-text}
 TRIALS=${2:-30}
 SWEEP="$RUNS/early_search${TRIALS}_$M"

@@ -9,18 +9,10 @@
 # that change, when model/<m>=lstm was the experiments' default and not written on the command line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
-FOLDS="dataset.cv.folds=5 dataset.cv.fold=0,1,2,3,4"
+source scripts/lib.sh
 # found by scripts/search_lstms.sh (Optuna on seed 0's validation split, early experiment, 2 h)
 TEXT_SEARCHED="model.text.lr=0.0083 model.text.batch_size=32 model.text.dropout=0.48 model.text.weight_decay=0.001 model.text.clipnorm=1.0 model.text.token_dropout=0.1"
 SERIES_SEARCHED="model.series.lr=0.0029 model.series.batch_size=32 model.series.dropout=0.10 model.series.weight_decay=1e-4 model.series.label_smoothing=0.05 model.series.jitter=0.05 model.series.time_shift=2"
-sweep() {  # sweep <name> <overrides...>
-  local name=$1; shift
-  step "$name: mmfusion train -m $*"
-  mmfusion train -m "$@" hydra.sweep.dir="$RUNS/$name" || echo "(some jobs of $name failed: see the report)"
-  mmfusion report "$RUNS/$name"
-  python scripts/collect_results.py "$RUNS/$name" "$RESULTS/$name"
-}
 parts=("$@"); [ ${#parts[@]} -gt 0 ] || parts=(early_text paper_text early_series)
 for part in "${parts[@]}"; do
   case $part in

@@ -9,16 +9,10 @@
 # early|paper|interaction|summary` runs one part (default: all four).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
+source scripts/lib.sh
 SEEDS=${SEEDS:-0,1,2}
 CV_SEEDS=${CV_SEEDS:-0}  # one repeat: a 25 h series epoch takes 30-45 s on a shared 2-core machine
-FOLDS="dataset.cv.folds=5 dataset.cv.fold=0,1,2,3,4"
 PART=${1:-all}
-fuse_all() {  # every job re-fused with every rule and the missing-modality study (no retraining)
-  for job in "$1"/*/; do
-    [ -f "$job/COMPLETE" ] && mmfusion fuse "$job" fusion=all robustness.enabled=true || true
-  done
-}
 
 if [[ $PART == all || $PART == early ]]; then
 step "early diagnosis, 5-fold CV: the LSTMs, every rule and the joint network (the sweeps of scripts/reproduce_cv.sh)"
@@ -32,9 +26,8 @@ step "the paper experiment (25 h series), 3-fold CV, validation split for the he
 mmfusion data build experiment=paper
 mmfusion train -m experiment=paper $REAL dataset.val_fraction=0.15 joint=lstm joint.epochs=20 \
   dataset.cv.folds=3 dataset.cv.fold=0,1,2 seed=$CV_SEEDS hydra.sweep.dir="$RUNS/cv_paper_joint" || true
-fuse_all "$RUNS/cv_paper_joint"
-mmfusion report "$RUNS/cv_paper_joint" || true
-python scripts/collect_results.py "$RUNS/cv_paper_joint" "$RESULTS/cv_paper_joint"
+fuse_all "$RUNS/cv_paper_joint" robustness.enabled=true
+publish "cv_paper_joint"
 fi
 
 if [[ $PART == all || $PART == interaction ]]; then
@@ -45,7 +38,7 @@ mmfusion train -m dataset=custom dataset.classes=[consistent,mismatch] \
   dataset.val_fraction=0.2 model.text.epochs=30 model.series.epochs=30 model.text.early_stopping_patience=8 \
   model.series.early_stopping_patience=8 joint=lstm joint.epochs=40 joint.early_stopping_patience=8 \
   seed=$SEEDS hydra.sweep.dir="$RUNS/joint_interaction" || true
-fuse_all "$RUNS/joint_interaction"
+fuse_all "$RUNS/joint_interaction" robustness.enabled=true
 python scripts/collect_results.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"
 fi
 

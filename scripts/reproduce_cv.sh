@@ -10,24 +10,13 @@
 #   paper_conv1d     Conv1D series + the text LSTM with the paper's training, two repeats
 #   paper_lstm       experiment=paper (its text LSTM with the searched recipe), two repeats
 #   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
+#   early_fresh      a fresh CV repeat of experiment=early (fold seed 10) with LSTM + TF-IDF text and LSTM + Conv1D
+#                    series, every rule re-fused: the figures of no choice (not in the default list)
 # Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
 # robustness.enabled=true`) for scripts/joint_summary.py (see scripts/joint_results.sh summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
-FOLDS="dataset.cv.folds=5 dataset.cv.fold=0,1,2,3,4"
-sweep() {  # sweep <name> <overrides...>
-  local name=$1; shift
-  step "$name: mmfusion train -m $*"
-  mmfusion train -m "$@" hydra.sweep.dir="$RUNS/$name" || echo "(some jobs of $name failed: see the report)"
-  if [[ " $* " == *" joint=lstm "* ]]; then
-    for job in "$RUNS/$name"/*/; do
-      [ -f "$job/COMPLETE" ] && mmfusion fuse "$job" fusion=all robustness.enabled=true || true
-    done
-  fi
-  mmfusion report "$RUNS/$name"
-  python scripts/collect_results.py "$RUNS/$name" "$RESULTS/$name"
-}
+source scripts/lib.sh
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_text_original early_peers early_lstm early_lstm_original
   paper_conv1d paper_lstm paper_peers)
@@ -49,8 +38,15 @@ for part in "${parts[@]}"; do
       sweep cv_paper_conv1d experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=0
       mmfusion train -m experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=1 \
         hydra.sweep.dir="$RUNS/cv_paper_conv1d" 'hydra.sweep.subdir=seed1-${hydra.job.num}'
-      mmfusion report "$RUNS/cv_paper_conv1d"
-      python scripts/collect_results.py "$RUNS/cv_paper_conv1d" "$RESULTS/cv_paper_conv1d" ;;
+      publish cv_paper_conv1d ;;
+    early_fresh)  # a fresh repeat (fold seed 10, used for no choice) of experiment=early with two base models
+      # per modality, declared before any of its numbers were seen; 5 h last (its jobs go to h5-<n>)
+      FRESH=(experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' 'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10)
+      mmfusion train -m "${FRESH[@]}" dataset.series.window.length=40,20,10 hydra.sweep.dir="$RUNS/cv_early_fresh" || true
+      mmfusion train -m "${FRESH[@]}" dataset.series.window.length=100 hydra.sweep.dir="$RUNS/cv_early_fresh" \
+        'hydra.sweep.subdir=h5-${hydra.job.num}' || true
+      fuse_all "$RUNS/cv_early_fresh"
+      publish cv_early_fresh ;;
     paper_lstm) sweep cv_paper_lstm experiment=paper $FOLDS seed=0,1 ;;
     paper_peers) sweep cv_paper_peers experiment=paper model/series=conv1d model/text=tfidf_logreg $FOLDS seed=0,1 ;;
     *) echo "unknown part $part (see the header of $0)" >&2; exit 2 ;;

@@ -4,14 +4,7 @@
 # copied to outputs/results/. The text is the bundled factoryReports.csv (REPORTS=<path>: another copy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
-sweep() {  # sweep <name> <overrides...>
-  local name=$1; shift
-  step "$name: mmfusion train -m $*"
-  mmfusion train -m "$@" hydra.sweep.dir="$RUNS/$name" || echo "(some jobs of $name failed: see the report)"
-  mmfusion report "$RUNS/$name"
-  python scripts/collect_results.py "$RUNS/$name" "$RESULTS/$name"
-}
+source scripts/lib.sh
 
 step "simulate the paper's pool of TEP runs once (cached)"
 mmfusion data build experiment=paper

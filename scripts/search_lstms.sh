@@ -6,7 +6,7 @@
 # Needs the tune extra: pip install 'mmfusion[tune]'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/settings.sh
+source scripts/lib.sh
 M=${1:-text}
 TRIALS=${2:-12}
 SWEEP="$RUNS/early_search_$M"
@@ -18,12 +18,7 @@ time mmfusion train hparams_search="${M}_lstm" experiment=early "model/$M=lstm" 
 mmfusion report "$SWEEP"
 python scripts/collect_results.py "$SWEEP" "$RESULTS/early_search_$M"
 # the best parameters as overrides, e.g. model.text.lr=0.003 model.text.embedding=fasttext ...
-BEST=$(python - "$SWEEP/optimization_results.yaml" <<'PY'
-import sys, yaml
-best = yaml.safe_load(open(sys.argv[1]))["best_params"]
-print(" ".join(f"{k}={'null' if v is None else v}" for k, v in best.items()))
-PY
-)
+BEST=$(best_params "$SWEEP")
 step "defaults vs the search's best ($BEST), seeds 1-3"
 mmfusion train -m experiment=early "model/$M=lstm" $REAL modalities=[$M] seed=1,2,3 hydra.sweep.dir="$RUNS/early_search_${M}_defaults"
 mmfusion train -m experiment=early "model/$M=lstm" $REAL modalities=[$M] seed=1,2,3 $BEST hydra.sweep.dir="$RUNS/early_search_${M}_best"
@@ -34,6 +29,5 @@ if [ -n "${ENSEMBLE:-}" ]; then
   RUNS_DONE="$RUNS_DONE early_search_${M}_best_ensemble"
 fi
 for d in $RUNS_DONE; do
-  mmfusion report "$RUNS/$d"
-  python scripts/collect_results.py "$RUNS/$d" "$RESULTS/$d"
+  publish "$d"
 done
