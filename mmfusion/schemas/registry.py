@@ -18,6 +18,7 @@ only type a config (`joint=none`, `tracking`) register no builder.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -43,6 +44,9 @@ def register(kind: str, name: str, builder: str | Callable | None = None):
     """Decorator for the schema dataclass of option `name` of config group `kind`, built by `builder`."""
 
     def add(schema: type) -> type:
+        said = _default(schema, SELECTOR.get(kind, "name"))
+        if said is not None and said != name:
+            raise ValueError(f"{schema.__qualname__} registers {kind}={name} but its default says {said!r}")
         old = _ENTRIES.get(kind, {}).get(name)
         if old is not None and (old.schema.__module__, old.schema.__qualname__) != (
             schema.__module__,
@@ -141,6 +145,13 @@ def _store(entry: Entry) -> None:
     from hydra.core.config_store import ConfigStore
 
     ConfigStore.instance().store(group=f"schema/{entry.kind}", name=entry.name, node=entry.schema)
+
+
+def _default(schema: type, key: str):
+    """The schema's default for `key` (its own name, e.g. `name: str = choice("equal", "equal")`), if any."""
+    fields = {f.name: f for f in dataclasses.fields(schema)} if dataclasses.is_dataclass(schema) else {}
+    default = fields[key].default if key in fields else None
+    return default if isinstance(default, str) else None
 
 
 def _options(kind: str) -> dict[str, Entry]:
