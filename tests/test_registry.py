@@ -39,17 +39,26 @@ def option_cfg(kind: str, name: str, extra=()):
     return node_of(compose_cfg([*first, f"{kind}={name}", *extra], shrink=False), kind)
 
 
+def yaml_option(kind: str, stem: str) -> tuple[str, str | None]:
+    """(the option conf/<kind>/<stem>.yaml sets, the schema its defaults list names); a preset such as
+    lstm_tuned.yaml names its base option first and sets no name of its own."""
+    node = OmegaConf.load(ROOT / "conf" / kind / f"{stem}.yaml")
+    first = str(node.defaults[0])
+    if not first.startswith("/schema/"):
+        return yaml_option(kind, first)[0], None
+    return node[registry.SELECTOR.get(kind, "name")], first
+
+
 def test_the_registry_knows_exactly_the_groups_and_options_of_conf():
+    """Each registered option has its YAML, naming its registered schema, and each YAML a registered
+    option (composing them all: tests/test_config.py)."""
     assert registry.kinds() == [k for k in GROUPS if k != "tracking"] and sorted(KINDS) == sorted(registry.kinds())
     for kind in KINDS:
-        selector = registry.SELECTOR.get(kind, "name")
-        named = {}
-        for yaml in sorted((ROOT / "conf" / kind).glob("*.yaml")):  # presets (lstm_tuned) name their base option
-            node = option_cfg(kind, yaml.stem)
-            named[yaml.stem] = node[selector]
-            assert OmegaConf.get_type(node) is registry.schema(kind, node[selector]), f"{kind}={yaml.stem}"
-        assert set(named.values()) == set(registry.names(kind)), kind
-        assert all(stem == name for stem, name in named.items() if not stem.endswith("_tuned")), named
+        named = {p.stem: yaml_option(kind, p.stem) for p in sorted((ROOT / "conf" / kind).glob("*.yaml"))}
+        assert {name for name, _ in named.values()} == set(registry.names(kind)), kind
+        for stem, (name, schema) in named.items():
+            assert schema is None or (stem == name and schema == f"/schema/{kind}/{name}@_here_"), (kind, stem)
+    assert OmegaConf.get_type(option_cfg("fusion", "stacking")) is registry.schema("fusion", "stacking")
 
 
 def test_the_fusion_rules_keep_their_order():
@@ -106,17 +115,15 @@ def test_every_dataset_and_source_builds(tmp_path):
 
     classes = ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
     csv = tmp_path / "texts.csv"
-    labels = [
-        "Electronic Failure",
-        "Leak",
-        "Mechanical Failure",
-        "Software Failure",
-    ]  # conf/dataset/text/csv.yaml's map
+    labels = ["Electronic Failure", "Leak", "Mechanical Failure", "Software Failure"]  # csv.yaml's label_map
     csv.write_text("Description,Category\n" + "".join(f"report {i} of {c},{c}\n" for c in labels for i in range(3)))
     for name, extra in (("generate", []), ("factory_reports", []), ("csv", [f"dataset.text.path={csv}"])):
         texts = factory.load_texts(option_cfg("dataset/text", name, extra), classes, 3, 0)
         assert set(texts.y.tolist()) == {0, 1, 2, 3}, name
 
+
+@pytest.mark.e2e  # simulates four short TEP runs (seconds)
+def test_every_series_source_builds(tmp_path):
     fast = ["horizon_h=2.0", "onset_h=0.5", "workers=1", "runs_per_class=1", f"cache_dir={tmp_path}"]
     series = factory.load_series(option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]), 0)
     assert series.x.shape[:2] == (4, 40) and sorted(series.y.tolist()) == [0, 1, 2, 3]
