@@ -117,6 +117,8 @@ class Catalogue(Mapping):
         self.kind = kind
 
     def __getitem__(self, name: str) -> Callable:
+        if name not in self:
+            raise KeyError(name)  # Mapping.get relies on it; registry.lookup says which names there are
         return lookup(self.kind, name)
 
     def __contains__(self, name) -> bool:
