@@ -30,7 +30,8 @@ def load_series_file(path, id_column: str = "id", step_column: str = "step"):
     return read_series_file(path, id_column, step_column)
 
 
-def build(cfg) -> Dataset:
+def build(cfg, modalities=None) -> Dataset:
+    """Both modalities, whichever `modalities` asks for (the records pair a text with a series by id)."""
     if cfg.pairing != "by_id":
         raise ConfigError(f"dataset=custom pairs records by id: set dataset.pairing=by_id (got {cfg.pairing!r})")
     if cfg.missing not in ("error", "mask"):

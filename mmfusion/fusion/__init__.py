@@ -1,6 +1,6 @@
-"""Decision-level fusion: the registry of rules and the one path that `train`, `fuse` and `predict`
-share (`fuse_splits`: fit a rule, after optional temperature scaling `fusion.calibrate`, on the
-validation split or training accuracies, then fuse every split). Pure numpy; the fused class is the
+"""Decision-level fusion: the rules by name (`FUSIONS`, a view of mmfusion.schemas.registry) and the one
+path that `train`, `fuse` and `predict` share (`fuse_splits`: fit a rule, after optional temperature
+scaling `fusion.calibrate`, on the validation split or training accuracies, then fuse every split). Pure numpy; the fused class is the
 argmax (eq. 14; ties go to the lowest class index).
 
 - base.py: the `Rule` base class and the helpers every rule uses;
@@ -13,23 +13,23 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmfusion.errors import ConfigError
 from mmfusion.fusion.base import Rule, accuracy_weights, equal_weights, predict, weighted_average
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 from mmfusion.fusion.weighted import Accuracy, Equal
+from mmfusion.schemas import registry
 from mmfusion.schemas.check import require_val_split
 
-# name -> rule class; one conf/fusion/<name>.yaml each
-FUSIONS: dict[str, type[Rule]] = {
-    "equal": Equal,
-    "accuracy": Accuracy,
-    "per_class": PerClass,
-    "product": Product,
-    "stacking": Stacking,
-    "ensemble_selection": EnsembleSelection,
-}
+# name -> rule class, a live view of the registry (each schema in mmfusion/schemas/fusion.py names its
+# rule; one conf/fusion/<name>.yaml each), in the order tables list the rules
+FUSIONS = registry.Catalogue("fusion")
 __all__ = [
     "FUSIONS",
+    "Accuracy",
+    "EnsembleSelection",
+    "Equal",
+    "PerClass",
+    "Product",
+    "Stacking",
     "Rule",
     "accuracy_weights",
     "equal_weights",
@@ -45,14 +45,11 @@ __all__ = [
 
 
 def rule_class(cfg) -> type[Rule]:
-    name = cfg.name
-    if name not in FUSIONS:
-        raise ConfigError(f"fusion.name={name!r} is not known; choose one of {sorted(FUSIONS)}")
-    return FUSIONS[name]
+    return registry.lookup("fusion", cfg.name)
 
 
 def get_rule(cfg) -> Rule:
-    return rule_class(cfg)(cfg)
+    return registry.build("fusion", cfg)
 
 
 def needs_val(cfg) -> bool:

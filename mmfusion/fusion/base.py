@@ -13,7 +13,7 @@ import numpy as np
 from omegaconf import DictConfig
 
 from mmfusion.errors import DataError
-from mmfusion.schemas import over_defaults
+from mmfusion.schemas import over_defaults, registry
 from mmfusion.schemas.check import require_val_split
 from mmfusion.schemas.fusion import RuleSchema
 
@@ -22,17 +22,21 @@ class Rule:
     """Base of every rule; `fits_on_val = True` for rules always fitted on the validation split."""
 
     fits_on_val = False
-    schema = RuleSchema  # its dataclass in mmfusion/schemas/fusion.py: the rule's keys and their defaults
 
     def __init__(self, cfg=None):
         self.cfg = self.settings(cfg)
+
+    @classmethod
+    def schema(cls) -> type:
+        """The dataclass registered for this rule (mmfusion/schemas/fusion.py): its keys and defaults."""
+        return registry.schema_of("fusion", cls) or RuleSchema
 
     @classmethod
     def settings(cls, cfg=None) -> DictConfig:
         """`cfg` over the schema's defaults: a rule built without a config, or from some of its keys,
         reads the same values as `fusion=<name>` would give. Keys the schema does not know (a saved
         config of an older run) are left out."""
-        return over_defaults(cls.schema, cfg)
+        return over_defaults(cls.schema(), cfg)
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:

@@ -19,7 +19,6 @@ import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.fusion.base import Rule, need_val, presence, present_weights, stack, weighted_average
-from mmfusion.schemas.fusion import EnsembleSelectionSchema, PerClassSchema, ProductSchema, StackingSchema
 
 
 class PerClass(Rule):
@@ -27,7 +26,6 @@ class PerClass(Rule):
     P(k) = sum_i w_ik p_i(k) over the present modalities (w renormalised), then rows renormalised."""
 
     fits_on_val = True
-    schema = PerClassSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "per_class")
@@ -76,8 +74,6 @@ def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
 
 class Product(Rule):
     """P(k) ∝ prod_i max(p_i(k), eps)^w_i over the present modalities (weights renormalised)."""
-
-    schema = ProductSchema
 
     @classmethod
     def fitted_on_val(cls, cfg) -> bool:
@@ -128,7 +124,6 @@ class Stacking(Rule):
     concatenated validation probabilities (one model per subset of modalities, for missing ones)."""
 
     fits_on_val = True
-    schema = StackingSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         from sklearn.linear_model import LogisticRegression
@@ -176,7 +171,6 @@ class EnsembleSelection(Rule):
     gives the lowest validation log-loss of the averaged ensemble; w_i = count_i / rounds, P = sum_i w_i p_i."""
 
     fits_on_val = True
-    schema = EnsembleSelectionSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         p, y = need_val(val_probs, val_y, "ensemble_selection")

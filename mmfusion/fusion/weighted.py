@@ -15,13 +15,10 @@ from mmfusion.fusion.base import (
     weighted_average,
 )
 from mmfusion.schemas.check import require_val_split
-from mmfusion.schemas.fusion import AccuracySchema, EqualSchema
 
 
 class Equal(Rule):
     """w_i = 1 / N."""
-
-    schema = EqualSchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         return {"weights": equal_weights(len(train_acc)).tolist()}
@@ -35,8 +32,6 @@ class Equal(Rule):
 
 class Accuracy(Equal):
     """w_i = acc_i / sum_j acc_j, acc_i the training accuracy (the paper) or the validation accuracy."""
-
-    schema = AccuracySchema
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         weights = self.cfg.weights

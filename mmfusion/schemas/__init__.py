@@ -1,25 +1,18 @@
 """Typed config schemas (Hydra structured configs), one dataclass per config group option.
 
-`register()` stores them in Hydra's ConfigStore under the group `schema/<group>` with the option's
-name; each YAML file names its schema first in its defaults list (e.g. conf/model/series/lstm.yaml:
-`- /schema/model/series/lstm@_here_`), so the YAML stays what users read and OmegaConf checks every
-key's type at composition. `mmfusion.schemas.check.check(cfg)` then checks ranges and cross-key rules.
+Each schema registers itself with the option it types and what builds that option
+(`mmfusion.schemas.registry`: the one link name -> builder -> schema). `register()` stores them in
+Hydra's ConfigStore under the group `schema/<group>` with the option's name; each YAML file names its
+schema first in its defaults list (e.g. conf/model/series/lstm.yaml: `- /schema/model/series/lstm@_here_`),
+so the YAML stays what users read and OmegaConf checks every key's type at composition. `mmfusion.schemas.check.check(cfg)` then checks ranges and cross-key rules.
 """
 
 from __future__ import annotations
 
-from mmfusion.schemas import dataset, fusion, joint, models, run
+from mmfusion.schemas import dataset, fusion, joint, models, registry, run  # noqa: F401 (each registers its schemas)
 
-GROUPS = {
-    "dataset": {"synthetic": dataset.SyntheticSchema, "factory": dataset.FactorySchema, "custom": dataset.CustomSchema},
-    "dataset/series": dataset.SERIES,
-    "dataset/text": dataset.TEXT,
-    "model/text": models.TEXT,
-    "model/series": models.SERIES,
-    "fusion": fusion.RULES,
-    "joint": joint.JOINT,
-    "tracking": {"tracking": run.TrackingSchema},
-}
+TYPED_ONLY = {"tracking": {"tracking": run.TrackingSchema}}  # one schema for every tracking option; builds nothing
+GROUPS = {**{kind: registry.schemas(kind) for kind in registry.kinds()}, **TYPED_ONLY}  # group -> option -> schema
 _done = False
 
 
@@ -44,7 +37,8 @@ def register() -> None:
     _share_config_store()
     cs = ConfigStore.instance()
     cs.store(group="schema", name="config", node=run.ConfigSchema)
-    for group, options in GROUPS.items():
+    registry.store()  # every registered option's schema (and any registered later)
+    for group, options in TYPED_ONLY.items():
         for name, node in options.items():
             cs.store(group=f"schema/{group}", name=name, node=node)
     _done = True

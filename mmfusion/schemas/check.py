@@ -18,7 +18,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from mmfusion.errors import ConfigError
-from mmfusion.schemas.dataset import MAX_FAULT, SERIES, TEXT
+from mmfusion.schemas import registry
+from mmfusion.schemas.dataset import MAX_FAULT
 from mmfusion.schemas.models import TRAINING_KEYS, UntrainedSchema
 from mmfusion.schemas.run import ConfigSchema
 
@@ -82,7 +83,7 @@ def composition_message(err: BaseException) -> str | None:
     if "not in" in str(getattr(cause, "msg", "")) and dataclasses.is_dataclass(cls):
         parent = key.rsplit(".", 1)[0] if "." in key else "the top level"
         names = ", ".join(f.name for f in dataclasses.fields(cls))
-        sources = {"dataset.series": SERIES, "dataset.text": TEXT}.get(parent, {})
+        sources = registry.schemas(parent.replace(".", "/")) if parent in ("dataset.series", "dataset.text") else {}
         owners = [name for name, schema in sources.items() if key.rsplit(".", 1)[1] in schema.__dataclass_fields__]
         where = f" (it belongs to {parent.replace('.', '/')}={'|'.join(owners)})" if owners else ""
         return f"{key} is not a key of {parent}{where}; its keys are: {names}"
@@ -222,9 +223,8 @@ def _models(cfg) -> None:
 def _added_models(cfg) -> None:
     """More than one model per modality: `model.<modality>_<label>` (mmfusion/basemodels.py)."""
     from mmfusion import basemodels
-    from mmfusion.schemas import models
 
-    basemodels.check(cfg, {"text": list(models.TEXT), "series": list(models.SERIES)})
+    basemodels.check(cfg, {m: registry.names(f"model/{m}") for m in ("text", "series")})
 
 
 def _joint(cfg) -> None:

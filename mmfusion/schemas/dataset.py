@@ -1,4 +1,6 @@
-"""Schemas of the `dataset` group: synthetic, factory (with its series and text sources), custom."""
+"""Schemas of the `dataset` group: synthetic, factory (with its series and text sources), custom; each
+registers what builds it (mmfusion.schemas.registry): a dataset's `build(cfg, modalities)`, a source's
+`from_config` (series: `(cfg, seed, progress)`, text: `(cfg, classes, per_class, seed)`)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig
 
 from mmfusion.schemas.fields import at_least, choice, fraction, int_range, positive, spec
+from mmfusion.schemas.registry import register
 
 MAX_FAULT = {"simulate": 28, "rieth": 20, "braatz": 21}  # highest fault number of each series source; 0 = normal
 
@@ -46,6 +49,7 @@ class CvSchema:
     fold: int = at_least(0, 0)
 
 
+@register("dataset", "synthetic", "mmfusion.data.synthetic:build")
 @dataclass
 class SyntheticSchema:
     name: str = choice("synthetic", "synthetic")
@@ -84,6 +88,7 @@ class SeriesSourceSchema:
     window: WindowSchema = field(default_factory=WindowSchema)
 
 
+@register("dataset/series", "simulate", "mmfusion.data.series.simulate:from_config")
 @dataclass
 class SimulateSchema(SeriesSourceSchema):
     source: str = choice("simulate", "simulate")
@@ -98,6 +103,7 @@ class SimulateSchema(SeriesSourceSchema):
     on_shutdown: str = choice("error", "error", "drop")
 
 
+@register("dataset/series", "rieth", "mmfusion.data.series.rieth:from_config")
 @dataclass
 class RiethSchema(SeriesSourceSchema):
     source: str = choice("rieth", "rieth")
@@ -110,6 +116,7 @@ class RiethSchema(SeriesSourceSchema):
     cache_dir: str | None = None
 
 
+@register("dataset/series", "braatz", "mmfusion.data.series.braatz:from_config")
 @dataclass
 class BraatzSchema(SeriesSourceSchema):
     source: str = choice("braatz", "braatz")
@@ -120,6 +127,7 @@ class BraatzSchema(SeriesSourceSchema):
     cache_dir: str | None = None
 
 
+@register("dataset/text", "generate", "mmfusion.data.text.generate:from_config")
 @dataclass
 class GenerateSchema:
     source: str = choice("generate", "generate")
@@ -133,6 +141,7 @@ class GenerateSchema:
     typo_rate: float = fraction(0.02)
 
 
+@register("dataset/text", "csv", "mmfusion.data.text.csv:from_config")
 @dataclass
 class CsvSchema:
     source: str = choice("csv", "csv")
@@ -145,16 +154,14 @@ class CsvSchema:
     label_map: Any = mapping()
 
 
+@register("dataset/text", "factory_reports", "mmfusion.data.text.factory_reports:from_config")
 @dataclass
 class FactoryReportsSchema:
     source: str = choice("factory_reports", "factory_reports")
     label_map: Any = mapping()
 
 
-SERIES = {"simulate": SimulateSchema, "rieth": RiethSchema, "braatz": BraatzSchema}
-TEXT = {"factory_reports": FactoryReportsSchema, "generate": GenerateSchema, "csv": CsvSchema}
-
-
+@register("dataset", "factory", "mmfusion.data.factory:build")
 @dataclass
 class FactorySchema:
     name: str = choice("factory", "factory")
@@ -170,6 +177,7 @@ class FactorySchema:
     text: Any = MISSING  # typed by the source's schema: dataset/text=factory_reports | generate | csv
 
 
+@register("dataset", "custom", "mmfusion.data.custom:build")
 @dataclass
 class CustomSchema:
     name: str = choice("custom", "custom")

@@ -1,4 +1,5 @@
-"""Schemas of the `fusion` group, one per rule.
+"""Schemas of the `fusion` group, one per rule, each registering its rule class
+(mmfusion.schemas.registry); tables list the rules in the order they are registered here.
 
 Where fitted weights come from has one key across the rules, `fusion.weights`:
 `equal | train_accuracy | val_accuracy` (accuracy: the two accuracies; product: all three). The old
@@ -11,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmfusion.schemas.fields import at_least, choice, positive, spec
+from mmfusion.schemas.registry import register
 
 
 @dataclass
@@ -19,17 +21,26 @@ class RuleSchema:
     calibrate: bool = False
 
 
+@register("fusion", "equal", "mmfusion.fusion.weighted:Equal")
 @dataclass
 class EqualSchema(RuleSchema):
     name: str = choice("equal", "equal")
 
 
+@register("fusion", "accuracy", "mmfusion.fusion.weighted:Accuracy")
 @dataclass
 class AccuracySchema(RuleSchema):
     name: str = choice("accuracy", "accuracy")
     weights: str = choice("train_accuracy", "train_accuracy", "val_accuracy")
 
 
+@register("fusion", "per_class", "mmfusion.fusion.rules:PerClass")
+@dataclass
+class PerClassSchema(RuleSchema):
+    name: str = choice("per_class", "per_class")
+
+
+@register("fusion", "product", "mmfusion.fusion.rules:Product")
 @dataclass
 class ProductSchema(RuleSchema):
     name: str = choice("product", "product")
@@ -37,11 +48,7 @@ class ProductSchema(RuleSchema):
     eps: float = spec(1.0e-6, "a number in (0, 1)", lambda v: 0 < v < 1)
 
 
-@dataclass
-class PerClassSchema(RuleSchema):
-    name: str = choice("per_class", "per_class")
-
-
+@register("fusion", "stacking", "mmfusion.fusion.rules:Stacking")
 @dataclass
 class StackingSchema(RuleSchema):
     name: str = choice("stacking", "stacking")
@@ -49,17 +56,8 @@ class StackingSchema(RuleSchema):
     C: float = positive(1.0)
 
 
+@register("fusion", "ensemble_selection", "mmfusion.fusion.rules:EnsembleSelection")
 @dataclass
 class EnsembleSelectionSchema(RuleSchema):
     name: str = choice("ensemble_selection", "ensemble_selection")
     rounds: int = at_least(20, 1)
-
-
-RULES = {
-    "equal": EqualSchema,
-    "accuracy": AccuracySchema,
-    "product": ProductSchema,
-    "per_class": PerClassSchema,
-    "stacking": StackingSchema,
-    "ensemble_selection": EnsembleSelectionSchema,
-}

@@ -6,15 +6,18 @@ from dataclasses import dataclass
 
 from mmfusion.schemas.fields import at_least, choice, fraction, int_list, positive
 from mmfusion.schemas.models import OPTIMIZERS, patience
+from mmfusion.schemas.registry import register
 
 FUSION_LAYERS = ("concat", "gated", "attention")  # mmfusion.models.fusion_layer.MODES
 
 
+@register("joint", "none")  # no jointly trained model: nothing to build
 @dataclass
 class JointNoneSchema:
     name: str = choice("none", "none")
 
 
+@register("joint", "lstm", "mmfusion.models.joint:JointLSTM")
 @dataclass
 class JointLSTMSchema:
     name: str = choice("lstm", "lstm")
@@ -39,6 +42,3 @@ class JointLSTMSchema:
     series_lstm_units: list[int] = int_list([52, 40, 25])
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
     dropout: float = fraction(0.0)
-
-
-JOINT = {"none": JointNoneSchema, "lstm": JointLSTMSchema}

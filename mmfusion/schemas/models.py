@@ -1,4 +1,5 @@
-"""Schemas of the `model/text` and `model/series` groups, one per option.
+"""Schemas of the `model/text` and `model/series` groups, one per option, each registering its model
+class (mmfusion.schemas.registry; named by its import path, imported only when a model is built).
 
 Models trained by epochs share `TrainedSchema` (lr, epochs, batch_size, optimizer, dropout, early
 stopping). The others (tfidf_logreg, minirocket) carry no training keys in their YAML; their schemas
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mmfusion.schemas.fields import at_least, choice, fraction, int_list, int_range, positive, spec
+from mmfusion.schemas.registry import register
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 SCHEDULES = ("none", "reduce_on_plateau", "cosine")
@@ -78,18 +80,21 @@ class SeriesNetSchema(TrainedSchema):
     time_shift: int = at_least(0, 0)
 
 
+@register("model/text", "lstm", "mmfusion.models.text_lstm:TextLSTM")
 @dataclass
 class TextLSTMSchema(TextNetSchema):
     name: str = choice("lstm", "lstm")
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
 
 
+@register("model/text", "bilstm", "mmfusion.models.text_nets:TextBiLSTM")
 @dataclass
 class TextBiLSTMSchema(TextNetSchema):
     name: str = choice("bilstm", "bilstm")
     lstm_units: int = at_least(64, 1)
 
 
+@register("model/text", "tfidf_logreg", "mmfusion.models.sklearn_text:TextTfidfLogReg")
 @dataclass
 class TfidfLogregSchema(UntrainedSchema):
     name: str = choice("tfidf_logreg", "tfidf_logreg")
@@ -104,6 +109,7 @@ class TfidfLogregSchema(UntrainedSchema):
     class_weight: str | None = choice(None, "balanced")
 
 
+@register("model/series", "lstm", "mmfusion.models.series_lstm:SeriesLSTM")
 @dataclass
 class SeriesLSTMSchema(SeriesNetSchema):
     name: str = choice("lstm", "lstm")
@@ -111,18 +117,21 @@ class SeriesLSTMSchema(SeriesNetSchema):
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
 
 
+@register("model/series", "bilstm", "mmfusion.models.series_nets:SeriesBiLSTM")
 @dataclass
 class SeriesBiLSTMSchema(SeriesNetSchema):
     name: str = choice("bilstm", "bilstm")
     lstm_units: list[int] = int_list([32, 16])
 
 
+@register("model/series", "gru", "mmfusion.models.series_nets:SeriesGRU")
 @dataclass
 class SeriesGRUSchema(SeriesNetSchema):
     name: str = choice("gru", "gru")
     gru_units: list[int] = int_list([64, 32])
 
 
+@register("model/series", "conv1d", "mmfusion.models.series_nets:SeriesConv1D")
 @dataclass
 class SeriesConv1DSchema(SeriesNetSchema):
     name: str = choice("conv1d", "conv1d")
@@ -130,6 +139,7 @@ class SeriesConv1DSchema(SeriesNetSchema):
     kernel_sizes: list[int] = int_list([7, 5, 3])
 
 
+@register("model/series", "minirocket", "mmfusion.models.minirocket:SeriesMiniRocket")  # extra: mmfusion[minirocket]
 @dataclass
 class MiniRocketSchema(UntrainedSchema):
     name: str = choice("minirocket", "minirocket")
@@ -140,13 +150,3 @@ class MiniRocketSchema(UntrainedSchema):
     C: float = positive(1.0)
     max_iter: int = at_least(1000, 1)
     class_weight: str | None = choice(None, "balanced")
-
-
-TEXT = {"lstm": TextLSTMSchema, "bilstm": TextBiLSTMSchema, "tfidf_logreg": TfidfLogregSchema}
-SERIES = {
-    "lstm": SeriesLSTMSchema,
-    "bilstm": SeriesBiLSTMSchema,
-    "gru": SeriesGRUSchema,
-    "conv1d": SeriesConv1DSchema,
-    "minirocket": MiniRocketSchema,
-}

@@ -26,6 +26,7 @@ import numpy as np
 from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series import cache as disk
 from mmfusion.data.series.tep import VARIABLES
+from mmfusion.data.sources import cache_root, need_path
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -160,3 +161,15 @@ def load_braatz(
     if key is not None:
         disk.store_series(cache_dir, key, params, data)
     return data
+
+
+def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+    """`dataset/series=braatz`: windows of the dNN.dat files `cfg` (BraatzSchema) points at."""
+    return load_braatz(
+        need_path(cfg, "series"),
+        list(cfg.faults),
+        window=int(cfg.braatz_window),
+        stride=int(cfg.braatz_stride),
+        test_onset=int(cfg.test_onset),
+        cache_dir=cache_root(cfg.get("cache_dir")) / "braatz",
+    )

@@ -47,6 +47,7 @@ from mmfusion.data.series.rieth_files import (  # noqa: F401 (re-exported: tests
     default_files,
 )
 from mmfusion.data.series.tep import VARIABLES
+from mmfusion.data.sources import cache_root, need_path
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -251,3 +252,18 @@ def load_rieth(
     if cache_dir is not None:
         disk.store_series(cache_dir, key, params, data)
     return data
+
+
+def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+    """`dataset/series=rieth`: the runs `cfg` (RiethSchema) selects from the Rieth 2017 files."""
+    files = dict(cfg.files) if cfg.get("files") else None
+    return load_rieth(
+        need_path(cfg, "series"),
+        list(cfg.faults),
+        int(cfg.runs_per_class),
+        part=cfg.part,
+        first_run=int(cfg.first_run),
+        length=cfg.length,
+        files=files,
+        cache_dir=cache_root(cfg.get("cache_dir")) / "rieth",
+    )

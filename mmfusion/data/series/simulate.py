@@ -26,6 +26,7 @@ import numpy as np
 from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series.cache import atomic_write as _atomic_write
 from mmfusion.data.series.tep import VARIABLES
+from mmfusion.data.sources import cache_root
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.runtime import interrupt
 from mmfusion.runtime.progress import counter as progress_counter
@@ -267,4 +268,21 @@ def simulate(
             "cache_rebuilt": rebuilt,
             "cache_dir": str(cache),
         },
+    )
+
+
+def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+    """`dataset/series=simulate`: the runs `cfg` (SimulateSchema) describes, simulated or from the cache."""
+    return simulate(
+        list(cfg.faults),
+        int(cfg.runs_per_class),
+        int(seed),
+        horizon_h=cfg.horizon_h,
+        onset_h=cfg.onset_h,
+        sample_interval_h=cfg.sample_interval_h,
+        control_interval_h=cfg.control_interval_h,
+        workers=int(cfg.workers),
+        cache_dir=cache_root(cfg.cache_dir) / "tep",
+        progress=progress,
+        on_shutdown=cfg.on_shutdown,
     )

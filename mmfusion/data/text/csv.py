@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from mmfusion.data.dataset import TextData
+from mmfusion.data.sources import need_path
 from mmfusion.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -178,3 +179,18 @@ def load_text_csv(
         info["class_counts"],
     )
     return TextData(texts=np.asarray(texts, dtype=object), y=y, ids=np.asarray(ids), info=info)
+
+
+def from_config(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
+    """`dataset/text=csv`: the texts of the CSV file `cfg` (CsvSchema) points at."""
+    label_map = dict(cfg.label_map) if cfg.get("label_map") else None
+    return load_text_csv(
+        need_path(cfg, "text"),
+        classes,
+        label_map,
+        text_column=cfg.text_column,
+        label_column=cfg.label_column,
+        id_column=cfg.get("id_column"),
+        encoding=cfg.encoding,
+        empty=cfg.empty,
+    )

@@ -42,3 +42,8 @@ def load_factory_reports(classes: list[str], label_map: dict[str, str] | None = 
     )
     data.info.update({"source": "factory_reports", "citation": CITATION, "license": LICENSE})
     return data
+
+
+def from_config(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
+    """`dataset/text=factory_reports`: the bundled factoryReports.csv, labels mapped by `label_map`."""
+    return load_factory_reports(classes, dict(cfg.label_map) if cfg.get("label_map") else None)

@@ -215,3 +215,16 @@ def generate_reports(
     )
     ids = np.asarray([f"gen-{i + 1:05d}" for i in range(len(texts))])
     return TextData(texts=texts_arr, y=np.asarray(labels, dtype=np.int64)[order], ids=ids, info=info)
+
+
+def from_config(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
+    """`dataset/text=generate`: `reports_per_class` (else `per_class`) generated reports per class."""
+    n = int(cfg.reports_per_class) if cfg.get("reports_per_class") else per_class
+    return generate_reports(
+        classes,
+        n,
+        int(seed),
+        categories=list(cfg.categories) if cfg.get("categories") else None,
+        ambiguous_share=float(cfg.ambiguous_share),
+        typo_rate=float(cfg.typo_rate),
+    )
