@@ -140,6 +140,12 @@ def collect(src: Path, dst: Path, check: bool = True) -> dict:
     if (src / "report.md").is_file():
         m = HEADING.match((src / "report.md").read_text(encoding="utf-8").split("\n", 1)[0])
         title = m.group(1) if m else title
+    if Path(title).is_absolute():
+        print(
+            f"note: the report's heading names {title}, a path of this machine; for a heading without it, "
+            f"report the run from the repository with a relative path (mmfusion report outputs/runs/...) first",
+            file=sys.stderr,
+        )
     record: dict = {"source": title, "citable_files": files, "reportable": False}
     if search.is_search(src):
         record["reason"] = "a hyper-parameter search: its report reads the Optuna study, which is not kept"

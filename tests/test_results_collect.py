@@ -146,6 +146,7 @@ def test_results_index_verifies_collected_folders(collected, tmp_path, monkeypat
     assert results_index.main(["--verify"]) == 1
 
 
+@pytest.mark.e2e  # a report per published folder (none yet)
 def test_every_committed_reportable_folder_regenerates_its_report():
     """outputs/results/: each folder whose collected.json says it re-reports does so (none before
     collect_results kept the predictions; the folders from before are skipped)."""
