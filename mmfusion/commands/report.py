@@ -9,6 +9,9 @@ A cross-validation group (`dataset.cv.folds=K`) pools its out-of-fold prediction
 (pooled.py): Tables IV and III with cluster-bootstrap intervals, Fig. 7 over every unit, a per-fold
 table, the number of unique texts and runs covered; repeats (seeds) are averaged. Jobs that failed
 or never finished are listed, never averaged. Beside report.md, a self-contained report.html.
+metrics.json and predictions.npz are checked against the run's checksums.json before use. A folder
+collected by scripts/collect_results.py (outputs/results/) reports as its run did: the heading names
+the run directory recorded in its collected.json, so report.md is the same wherever it is made.
 The tables and their Markdown sections are built in report_sections.py.
 """
 
