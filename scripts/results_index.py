@@ -9,9 +9,14 @@ For each entry of outputs/results/ (folders, and the loose files beside them):
 - added: the first commit that added a file under it (`git log --diff-filter=A`), with its date.
 - cited by: the docs pages and README.md that name it (its name, or a pattern such as
   `outputs/results/early_real_*/` or `early_search_{text,series}` that matches it).
+- re-reportable: whether `mmfusion report <folder>` regenerates its report.md (a folder made by
+  scripts/collect_results.py that checked so, see its collected.json), and the commit(s) of the code
+  that made its runs (their provenance.json; "not recorded" for runs made before it existed).
 
     python scripts/results_index.py            # rewrite outputs/results/INDEX.md
     python scripts/results_index.py --check    # exit 1 when INDEX.md misses a folder or lists a gone one
+    python scripts/results_index.py --verify [NAME ...]  # regenerate each re-reportable folder's report
+        # from a temporary copy and compare it with the committed report.md; exit 1 on a difference
 
 tests/test_docs.py checks (without git) that INDEX.md lists exactly the entries of outputs/results/.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import json
 import re
 import subprocess
 import sys
@@ -33,6 +39,7 @@ INDEX = RESULTS / "INDEX.md"
 ROW = re.compile(r"^\| \[`([^`]+)`\]")
 REPORT_DIR = re.compile(r"^# mmfusion report: `([^`]+)`")
 BENCHMARK = re.compile(r"^benchmark: `([^`]+)`")
+COLLECTED = "collected.json"  # mmfusion.rundir.COLLECTED, written by scripts/collect_results.py
 PATTERN = re.compile(r"outputs/results/([\w*{},.\-]+)|`([\w{},\-]+)`")
 
 
@@ -102,6 +109,53 @@ def command(path: Path) -> str:
         if m:
             parts.append(f"`{m.group(1)}`")
     return "; ".join(parts) if parts else "unknown"
+
+
+def reportable(path: Path) -> bool:
+    """A folder collected for re-reporting (collected.json says its report regenerated identically)."""
+    try:
+        record = json.loads((path / COLLECTED).read_text(encoding="utf-8")) if path.is_dir() else None
+    except (OSError, ValueError):
+        return False
+    return bool(isinstance(record, dict) and record.get("reportable") and (path / "report.md").is_file())
+
+
+def made_by(path: Path) -> str:
+    """The commit(s) of the code behind an entry's runs, from their provenance.json (`+dirty` where the
+    tracked files differed from it); "not recorded" where no run recorded one."""
+    if not path.is_dir():
+        return "not recorded"
+    commits: dict[str, bool] = {}
+    for prov in sorted([path / "provenance.json", *path.glob("*/provenance.json")]):
+        try:
+            record = json.loads(prov.read_text(encoding="utf-8")) if prov.is_file() else {}
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("commit"):
+            key = str(record["commit"])[:10]
+            commits[key] = commits.get(key, False) or bool(record.get("dirty"))
+    return ", ".join(f"{c}+dirty" if d else c for c, d in sorted(commits.items())) or "not recorded"
+
+
+def verify(names: list[str] | None = None) -> list[str]:
+    """The re-reportable folders (all, or those named) whose regenerated report.md differs; prints each diff."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import collect_results  # a sibling script (imported here: the index itself needs no mmfusion)
+
+    failed = []
+    for name in names or entries():
+        path = RESULTS / name
+        if not reportable(path):
+            if names:
+                print(f"{name}: not re-reportable (no collected.json that says so)", file=sys.stderr)
+                failed.append(name)
+            continue
+        diff = collect_results.difference(path)
+        print(f"{name}: {'differs' if diff else 'identical'}")
+        if diff:
+            print(diff, file=sys.stderr)
+            failed.append(name)
+    return failed
 
 
 def first_added() -> dict[str, tuple[str, str]]:
@@ -174,10 +228,13 @@ def render() -> str:
         "first line; `report:` the run directory its `report.md` was made from; *unknown* where none records",
         "it), the first commit that added it and that commit's date, and the pages that cite it. Commands",
         "are as recorded; the config groups they did not name took the defaults of their day, which may",
-        "differ from today's (see the docs page that cites each folder).",
+        "differ from today's (see the docs page that cites each folder). *re-reportable*: `mmfusion report",
+        "<folder>` regenerates its report.md (made by scripts/collect_results.py; checked by",
+        "`python scripts/results_index.py --verify`); *made by*: the commit of the code behind its runs",
+        "(their provenance.json), beside the commit that added the folder.",
         "",
-        "| result | command | added | cited by |",
-        "|---|---|---|---|",
+        "| result | command | added | re-reportable | made by | cited by |",
+        "|---|---|---|---|---|---|",
     ]
     for name in names:
         path = RESULTS / name
@@ -186,14 +243,27 @@ def render() -> str:
         when = f"{commit} ({date})" if date else commit
         pages = ", ".join(f"[{p}](../../{p})" for p in cited[name]) or "none"
         made = command(path).replace("|", "\\|")
-        out.append(f"| [`{link}`]({link}) | {made} | {when} | {pages} |")
+        again = "yes" if reportable(path) else "no"
+        out.append(f"| [`{link}`]({link}) | {made} | {when} | {again} | {made_by(path)} | {pages} |")
     return "\n".join(out) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="exit 1 when INDEX.md does not list exactly the entries")
+    parser.add_argument(
+        "--verify",
+        nargs="*",
+        metavar="NAME",
+        help="regenerate the report of each re-reportable folder (or those named) from a copy; exit 1 on a difference",
+    )
     args = parser.parse_args(argv)
+    if args.verify is not None:
+        failed = verify(args.verify)
+        if failed:
+            print(f"report.md not regenerated identically: {', '.join(failed)}", file=sys.stderr)
+            return 1
+        return 0
     if args.check:
         have = listed(INDEX.read_text(encoding="utf-8")) if INDEX.exists() else []
         if sorted(have) != entries():

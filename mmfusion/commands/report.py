@@ -9,6 +9,9 @@ A cross-validation group (`dataset.cv.folds=K`) pools its out-of-fold prediction
 (pooled.py): Tables IV and III with cluster-bootstrap intervals, Fig. 7 over every unit, a per-fold
 table, the number of unique texts and runs covered; repeats (seeds) are averaged. Jobs that failed
 or never finished are listed, never averaged. Beside report.md, a self-contained report.html.
+metrics.json and predictions.npz are checked against the run's checksums.json before use. A folder
+collected by scripts/collect_results.py (outputs/results/) reports as its run did: the heading names
+the run directory recorded in its collected.json, so report.md is the same wherever it is made.
 The tables and their Markdown sections are built in report_sections.py.
 """
 
@@ -71,6 +74,7 @@ def load_jobs(root: Path):
     for job in find_jobs(root):
         if rundir.is_complete(job) and (job / rundir.METRICS).exists():
             done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_json(job / rundir.METRICS)})
+            rundir.verify(job, (rundir.METRICS, rundir.PREDICTIONS))  # a damaged file: named, not a NumPy error
         else:
             failed.append(job)
     if not done:
@@ -149,7 +153,7 @@ def report(root: str | Path) -> Path:
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
         out = root / "report.md"
-        lines = [f"# mmfusion report: `{root}`", "", *search.section(root, find_jobs(root))]
+        lines = [f"# mmfusion report: `{rundir.report_title(root)}`", "", *search.section(root, find_jobs(root))]
         rundir.write_text(out, "\n".join(lines))
         rundir.write_text(
             root / "report.html", markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}")
@@ -167,7 +171,7 @@ def report(root: str | Path) -> Path:
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
     lines = [
-        f"# mmfusion report: `{root}`",
+        f"# mmfusion report: `{rundir.report_title(root)}`",  # a collected folder: the run it was made from
         "",
         f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s).",
     ]
