@@ -110,3 +110,23 @@ def test_no_section_without_a_window_sweep(tmp_path):
     groups, _ = load_jobs(tmp_path / "sweep")
     one = {k: v for k, v in list(groups.items())[:1]}
     assert report_hours.hours_table(one, lambda jobs: _evaluation(jobs[0])) is None
+
+
+def test_several_seeds_of_a_single_split_and_a_window_not_all_refused(tmp_path):
+    """Rules only where every job of the window was re-fused; several seeds: mean ± std over them."""
+    import shutil
+
+    arrays = split_sweep(tmp_path / "sweep", seeds=(0, 1))
+    groups, _ = load_jobs(tmp_path / "sweep")
+    first = next(j for j in groups[next(iter(groups))] if j["metrics"]["seed"] == 1)
+    shutil.rmtree(first["dir"] / "fuse")  # the 0.5 h window: seed 1 not re-fused
+    df = report_hours.hours_table(groups, lambda jobs: _evaluation(jobs[0]))
+    early, late = (df[df["hours since onset"] == h].set_index("line") for h in (0.5, 1.0))
+    assert list(early.index) == BASE + ["fused", "joint"]
+    assert list(late.index) == LINES and late["best_rule"].sum() >= 1
+    for line in LINES:
+        acc = [_acc(job["y"], *job["lines"][line]) for job in arrays[1.0]]
+        assert late.loc[line, "accuracy"] == pytest.approx(np.mean(acc))
+        assert late.loc[line, "ci_hi"] - late.loc[line, "accuracy"] == pytest.approx(np.std(acc, ddof=1))
+    assert set(df["interval"]) == {"± std over seeds"}
+    assert "±" in report_hours.wide(df).loc["1", "text"]

@@ -60,7 +60,8 @@ def rule_label(rule: str) -> str:
 def _lines(jobs) -> tuple[list[tuple[str, str]], dict[str, str]]:
     """[(line, kind)] of a group in table order, and {rule line: rule} of the `fuse fusion=all` rules that
     every job of the group has."""
-    models = list(jobs[0]["metrics"]["models"])
+    shared = set.intersection(*(set(j["metrics"]["models"]) for j in jobs))  # every job of the group has it
+    models = [m for m in jobs[0]["metrics"]["models"] if m in shared]
     base = [m for m in models if modality_of(m) in MODALITIES]
     base.sort(key=lambda m: MODALITIES.index(modality_of(m)))  # grouped by modality, configured order within
     rules: dict[str, str] = {}
