@@ -8,6 +8,9 @@ Output: a new directory `<run-dir>/fuse/<rule>-<timestamp>/` (never overwriting)
 predictions.npz, config.yaml, tables/, figures/ as a run has them, and COMPLETE last. `fusion=all`
 fuses with every rule and writes `tables/comparison.{csv,md}` (accuracy, macro AUC with CIs, NLL, ...).
 `robustness.enabled=true` adds `tables/robustness.*` and `figures/robustness.png`.
+`models=[text,series]` fits and fuses only those base models of the run (several per modality:
+docs/several-models.md), as a run that trained only them would; its output folder is
+`fuse/<rule>_only_<model>+<model>-<timestamp>`, beside (never instead of) the fusion of every model.
 The files of the output directory are written by fuse_outputs.py.
 """
 
@@ -21,6 +24,7 @@ from pathlib import Path
 from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
+from mmfusion.basemodels import modality_of
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
     comparison_table,
     joint_block,
@@ -45,6 +49,62 @@ def load_run(run_dir) -> dict:
         m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series") if f"proba_test_joint_without_{m}" in pred
     }
     return run
+
+
+MODELS_KEY = "models="  # `models=[text,series]`: fuse only these base models (read by fuse, not by Hydra)
+
+
+def models_override(overrides: list[str]) -> tuple[list[str] | None, list[str]]:
+    """(the base models named by `models=[a,b]` / `models=a,b`, None for `models=null` or no such
+    override; the other overrides)."""
+    given = [o for o in overrides if o.startswith(MODELS_KEY)]
+    rest = [o for o in overrides if not o.startswith(MODELS_KEY)]
+    if not given:
+        return None, rest
+    value = given[-1][len(MODELS_KEY) :].strip()
+    if value.lower() in ("null", "none", "", "[]"):
+        return None, rest
+    return [v.strip().strip("'\"") for v in value.strip("[]").split(",") if v.strip()], rest
+
+
+def select_models(run: dict, models: list[str] | None) -> dict:
+    """The run restricted to the base models `models` (in the run's order), as if it had trained only
+    those: names, probabilities, presence, train accuracies and the test units of their modalities.
+    None or every base model: the run as it is. An unknown or repeated name, or fewer than two: one
+    ConfigError naming the run's base models."""
+    names = run["names"]
+    if models is None:
+        return run
+    unknown = [m for m in models if m not in names]
+    if unknown or len(set(models)) != len(models) or len(models) < 2:
+        why = (
+            f"{unknown} {'is' if len(unknown) == 1 else 'are'} not among them"
+            if unknown
+            else "a model is named twice"
+            if len(set(models)) != len(models)
+            else "fusion needs two or more"
+        )
+        raise ConfigError(
+            f"models={','.join(models)}: choose two or more base models of {run['dir']} ({why}); "
+            f"its base models are {names}"
+        )
+    keep = [m for m in names if m in models]
+    if keep == names:
+        return run
+    pred = run["pred"]
+    mods = {modality_of(m) for m in keep}
+    out = dict(run)
+    out["names"] = keep
+    for key in ("probs", "present", "logprobs"):
+        out[key] = {s: {m: v[m] for m in keep} for s, v in run[key].items()}
+    out["train_acc"] = [a for m, a in zip(names, run["train_acc"]) if m in keep]
+    out["units"] = [pred[f"units_test_{m}"] for m in names if m in mods and f"units_test_{m}" in pred]
+    out["metrics"] = {
+        **run["metrics"],
+        "train_accuracy": {m: run["metrics"]["train_accuracy"][m] for m in keep},
+    }
+    out["subset"] = keep
+    return out
 
 
 def compose(run: dict, rule: str, overrides: list[str]):
@@ -106,8 +166,10 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     prov = rundir.Provenance(None, "fuse")  # the output's provenance.json, saved once that directory exists
     with prov.stage("fusion"):
         run = load_run(run_dir)
-    rule = next((o.split("=", 1)[1] for o in overrides if o.startswith("fusion=")), None)
-    rest = [o for o in overrides if not o.startswith("fusion=")]
+    models, others = models_override(overrides)
+    run = select_models(run, models)
+    rule = next((o.split("=", 1)[1] for o in others if o.startswith("fusion=")), None)
+    rest = [o for o in others if not o.startswith("fusion=")]
     rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
@@ -122,13 +184,22 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                 raise
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
-    out = new_dir(run["dir"], rule)
+    # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
+    out = new_dir(run["dir"], rule + (f"_only_{'+'.join(run['subset'])}" if run.get("subset") else ""))
     prov.locate(out)
     prov.start("evaluation")  # tables, figures and files
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
     rundir.write_text(
-        out / "config.yaml", OmegaConf.to_yaml({"source_run": str(run["dir"]), "overrides": list(overrides), **saved})
+        out / "config.yaml",
+        OmegaConf.to_yaml(
+            {
+                "source_run": str(run["dir"]),
+                "overrides": list(overrides),
+                **({"models": run["subset"]} if run.get("subset") else {}),
+                **saved,
+            }
+        ),
     )
     if rule != "all":
         write_single(run, cfg, fitted[rule], out)
@@ -165,11 +236,15 @@ def main(args: list[str]) -> None:
     ap = argparse.ArgumentParser(
         prog="mmfusion fuse",
         description=__doc__.split("\n\n")[0],
-        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true",
+        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true; "
+        "mmfusion fuse <run> fusion=all models=[text,series] (only those base models)",
     )
     ap.add_argument("run_dir", help="a finished run directory (with COMPLETE)")
     ap.add_argument(
-        "overrides", nargs="*", help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed"
+        "overrides",
+        nargs="*",
+        help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed, "
+        "models=[<base model>,...] (default: every base model of the run)",
     )
     ns = ap.parse_args(args)
     if "=" in ns.run_dir:

@@ -39,11 +39,15 @@ def _fuse() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="mmfusion fuse",
         description=DESCRIPTIONS["fuse"],
-        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true",
+        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true; "
+        "mmfusion fuse <run> fusion=all models=[text,series] (only those base models)",
     )
     ap.add_argument("run_dir", help="a finished run directory (with COMPLETE)")
     ap.add_argument(
-        "overrides", nargs="*", help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed"
+        "overrides",
+        nargs="*",
+        help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed, "
+        "models=[<base model>,...] (default: every base model of the run)",
     )
     return ap
 

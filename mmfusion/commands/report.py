@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from mmfusion import rundir
-from mmfusion.commands import search
+from mmfusion.commands import report_hours, search
 from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the tables used to live here)
     PAPER_ACCURACY,
     PAPER_AUC,
@@ -190,6 +190,9 @@ def report(root: str | Path) -> Path:
     timing = time_table(groups, pools)
     if timing is not None:
         lines += time_section(timing, fig_dir)
+    hours = report_hours.hours_table(groups, lambda jobs: _evaluation(jobs[0]))  # per model and rule, pooled
+    if hours is not None:
+        lines += report_hours.hours_section(hours, root, fig_dir)
     for i, (label, jobs) in enumerate(groups.items()):
         if label in pools:
             lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"], jobs)

@@ -19,7 +19,7 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from mmfusion import rundir
+from mmfusion import basemodels, rundir
 
 KEY_CHOICES = (
     "dataset",
@@ -45,7 +45,11 @@ def run_start(cfg, run_dir: str | Path, choices: dict | None = None, device: str
         sources.append(f"series={ds.series.source}")
     if ds.get("text") is not None and ds.text.get("source"):
         sources.append(f"text={ds.text.source}")
-    models = [f"{m}={cfg.model[m].name}" for m in mods if m in cfg.get("model", {}) and cfg.model[m].get("name")]
+    models = [  # every base model, several per modality where configured (mmfusion/basemodels.py)
+        f"{m}={cfg.model[m].name}"
+        for m in basemodels.base_models(cfg)
+        if m in cfg.get("model", {}) and cfg.model[m].get("name")
+    ]
     lines = [
         f"run directory: {run_dir}",
         f"  dataset: {ds.name}" + (f" ({', '.join(sources)})" if sources else "") + f", modalities {mods}",

@@ -19,7 +19,9 @@ from mmfusion.evaluation.metrics import evaluate
 
 
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
-    pred = rundir.load_npz(job["dir"] / rundir.PREDICTIONS)
+    """One job's test arrays: its predictions.npz, or `job["pred"]` where the caller merged arrays of
+    several files (a run's and its `fuse fusion=all` rules', report_hours.py)."""
+    pred = job["pred"] if "pred" in job else rundir.load_npz(job["dir"] / rundir.PREDICTIONS)
     n = len(pred["y_test"])
     out = {
         "y": pred["y_test"],
