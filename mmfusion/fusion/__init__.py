@@ -133,7 +133,9 @@ def fuse_splits(
         from mmfusion.fusion import crossfit
 
         fit = crossfit.fit_set(get_rule(cfg).cfg, oof, probs, y, logprobs, names)
-        params = {**fit_rule(cfg, fit["probs"], fit["y"], fit["acc"], fit["logprobs"]), "crossfit": fit["record"]}
+        params = fit_rule(cfg, fit["probs"], fit["y"], fit["acc"], fit["logprobs"])
+        if crossfit.fits_anything(rule_class(cfg), cfg):  # equal weights: nothing was fitted, nothing to record
+            params["crossfit"] = fit["record"]
     else:
         has_val = "val" in probs and len(y["val"]) > 0
         val_probs = [probs["val"][m] for m in names] if has_val else None

@@ -75,6 +75,12 @@ def fit_set(rule_cfg, oof: dict | None, probs: dict, y: dict, logprobs: dict | N
     return {"probs": fit_probs, "y": fit_y, "logprobs": fit_log, "acc": acc, "record": record}
 
 
+def fits_anything(rule_class, cfg) -> bool:
+    """Whether the configured rule learns from data: from a validation split (or the fit set that takes
+    its place), or from the training accuracies (`fusion.weights=train_accuracy`); `equal` does not."""
+    return rule_class.fitted_on_val(cfg) or rule_class.settings(cfg).get("weights") == "train_accuracy"
+
+
 def oof_accuracy(p: np.ndarray, y) -> float:
     """Accuracy of out-of-fold predictions over the samples that have them (NaN rows: modality absent)."""
     ok = np.isfinite(p).all(axis=1)
