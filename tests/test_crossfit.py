@@ -256,3 +256,20 @@ def test_fuse_refits_every_rule_on_the_saved_oof_predictions_and_report_works(ru
     assert "crossfit" not in val["fusion"]["params"]
     report(copy)
     assert (copy / "report.md").is_file()
+
+
+def test_a_crossfitted_stacking_run_needs_no_validation_split(tmp_path):
+    """Two tf-idf text models, dataset.val_fraction=0: the rule is fitted on the OOF training rows alone."""
+    from mmfusion.commands.train import train
+
+    cfg = compose_cfg(
+        SHRINK_SYNTHETIC
+        + TEXTS
+        + CROSSFIT[1:]
+        + ["modalities=[text]", "dataset.val_fraction=0", "evaluation.bootstrap=50"],
+        shrink=False,
+    )
+    metrics = train(cfg, tmp_path / "run")["metrics"]
+    record = metrics["fusion"]["params"]["crossfit"]
+    assert "val" not in metrics["sizes"]
+    assert record["samples"] == record["train_samples"] == metrics["sizes"]["train"] and record["val_samples"] == 0

@@ -67,6 +67,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     names = base_models(cfg, ds)  # several models per modality: `<modality>_<label>` beside each (basemodels.py)
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
+    crossfit = train_crossfit.wanted(cfg, names)  # fusion.fit_on=crossfit: K extra trainings per base model
+    folds = train_crossfit.folds_by_modality(cfg, ds, names) if crossfit else None  # too few units: refused now
     if objective.parse(cfg) and "val" not in ds.splits:
         raise DataError(
             f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
@@ -80,7 +82,6 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     joint = (cfg.get("joint") or {}).get("name", "none") != "none"
     models = names + (["joint"] if joint else [])
     progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
-    crossfit = train_crossfit.wanted(cfg, names)  # fusion.fit_on=crossfit: K extra trainings per base model
     if crossfit:
         train_crossfit.plan(cfg, names)
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
@@ -93,7 +94,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         with prov.stage("model_joint" if joint else None):
             hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
         with prov.stage(None):  # crossfit_<model> timed inside
-            oof = train_crossfit.out_of_fold(cfg, ds, names, strategy, prov.stages) if crossfit else None
+            oof = train_crossfit.out_of_fold(cfg, ds, names, strategy, prov.stages, folds) if crossfit else None
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
         return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden, prov, oof)
 

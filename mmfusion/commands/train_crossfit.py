@@ -63,6 +63,14 @@ def unit_folds(split, modality: str, folds: int, seed: int, classes: list[str]) 
     return np.asarray([assigned[u] if p else -1 for u, p in zip(units, present)], dtype=np.int64)
 
 
+def folds_by_modality(cfg: DictConfig, ds: Dataset, names: list[str]) -> dict[str, np.ndarray]:
+    """{modality: the fold of every training sample} for the modalities of `names`; called before any
+    model trains, so a class with too few units is refused at once."""
+    folds = int(cfg.fusion.crossfit_folds)
+    mods = dict.fromkeys(modality_of(m) for m in names)
+    return {mod: unit_folds(ds.splits["train"], mod, folds, cfg.seed, ds.classes) for mod in mods}
+
+
 def plan(cfg: DictConfig, names: list[str]) -> None:
     """Add the fold models' epochs to the run's plan (runtime/progress.py), so the ETA counts them."""
     folds = int(cfg.fusion.crossfit_folds)
@@ -71,20 +79,21 @@ def plan(cfg: DictConfig, names: list[str]) -> None:
             progress.PLAN.total[m] *= folds + 1
 
 
-def out_of_fold(cfg: DictConfig, ds: Dataset, names: list[str], strategy=None, timings=None) -> dict:
+def out_of_fold(
+    cfg: DictConfig, ds: Dataset, names: list[str], strategy=None, timings=None, by_modality: dict | None = None
+) -> dict:
     """{"folds": K, "fold": {model: (n_train,) fold}, "probs" / "logprobs": {model: (n_train, q)}}: each
-    training sample predicted once, by the fold model that did not see its unit (NaN where absent)."""
+    training sample predicted once, by the fold model that did not see its unit (NaN where absent).
+    `by_modality`: the folds from `folds_by_modality`, when already dealt."""
     from mmfusion.models import build_model
 
     folds, q = int(cfg.fusion.crossfit_folds), ds.num_classes
     tr, va = ds.splits["train"], ds.splits.get("val")
     unique = bool(cfg.training.unique_units)
-    by_modality = {}
+    by_modality = by_modality if by_modality is not None else folds_by_modality(cfg, ds, names)
     out = {"folds": folds, "fold": {}, "probs": {}, "logprobs": {}}
     for m in names:
         mod = modality_of(m)
-        if mod not in by_modality:
-            by_modality[mod] = unit_folds(tr, mod, folds, cfg.seed, ds.classes)
         fold = by_modality[mod]
         lp = np.full((len(tr), q), np.nan)
         clock = rundir.timed(timings, f"crossfit_{m}").start()
