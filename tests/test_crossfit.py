@@ -273,3 +273,17 @@ def test_a_crossfitted_stacking_run_needs_no_validation_split(tmp_path):
     record = metrics["fusion"]["params"]["crossfit"]
     assert "val" not in metrics["sizes"]
     assert record["samples"] == record["train_samples"] == metrics["sizes"]["train"] and record["val_samples"] == 0
+
+
+def test_a_run_saved_before_the_keys_existed_still_resumes_with_the_defaults():
+    from omegaconf import OmegaConf
+
+    from mmfusion.commands.resume import comparable, differences
+
+    now = compose_cfg()
+    old = comparable(now)
+    del old["fusion"]["fit_on"], old["fusion"]["crossfit_folds"]  # a config.yaml written before them
+    assert differences(old, comparable(now)) == []
+    crossfit = compose_cfg(["fusion.fit_on=crossfit"])
+    assert differences(old, comparable(crossfit)) == ["fusion.fit_on: '<absent>' in the run, 'crossfit' now"]
+    assert OmegaConf.select(crossfit, "fusion.crossfit_folds") == 5
