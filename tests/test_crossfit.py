@@ -287,3 +287,35 @@ def test_a_run_saved_before_the_keys_existed_still_resumes_with_the_defaults():
     crossfit = compose_cfg(["fusion.fit_on=crossfit"])
     assert differences(old, comparable(crossfit)) == ["fusion.fit_on: '<absent>' in the run, 'crossfit' now"]
     assert OmegaConf.select(crossfit, "fusion.crossfit_folds") == 5
+
+
+def test_paired_data_keeps_identical_texts_and_each_run_in_one_fold():
+    """On paired data (pairing.py), texts that differ only in case, spacing or punctuation are one unit,
+    as the splits have them: the cross-fit folds never split such a group, nor a run."""
+    from mmfusion.data.dataset import SeriesData, TextData
+    from mmfusion.data.pairing import pair_by_label
+    from mmfusion.data.splits import text_key
+
+    rng = np.random.default_rng(0)
+    words = ["valve", "pump", "sensor", "motor", "pipe", "seal"]
+    texts, ty = [], []
+    for k in range(2):
+        for i, w in enumerate(words):
+            base = f"class {k} {w} fault {i}"
+            texts += [base, base.upper() + ".", "  " + base.replace(" ", "  ") + "!"]  # one unit, three spellings
+            ty += [k, k, k]
+    td = TextData(texts=np.array(texts, dtype=object), y=np.array(ty), ids=np.array([f"r{i}" for i in range(len(ty))]))
+    sy = np.repeat([0, 1], 8)
+    sd = SeriesData(
+        x=rng.normal(size=(16, 5, 2)), y=sy, run_ids=np.array([f"run{i}" for i in range(16)]), variables=["a", "b"]
+    )
+    ds = pair_by_label(["a", "b"], td, sd, 40, 0.25, 0.0, True, seed=1)
+    tr = ds.splits["train"]
+    for mod, key in (("text", lambda s: text_key(s)), ("series", None)):
+        fold = train_crossfit.unit_folds(tr, mod, 2, seed=5, classes=ds.classes)
+        groups = np.array([key(t) for t in tr.x["text"]]) if key else tr.units["series"]
+        if mod == "text":  # several spellings of one text were drawn into the training split
+            assert len(set(groups)) < len(set(tr.x["text"]))
+        for g in set(groups):
+            assert len(set(fold[groups == g])) == 1, (mod, g)
+        assert set(fold.tolist()) == {0, 1}
