@@ -104,6 +104,7 @@ def test_unit_folds_keep_every_unit_on_one_side_and_stratify_by_class():
 # --- (a) the fitted params never see test data -----------------------------------------------------
 
 
+@pytest.mark.e2e  # trains 2 x 2 tf-idf fold models and seeds TensorFlow: seconds
 def test_poisoned_test_data_gives_the_same_oof_predictions_and_fitted_params():
     """The fold models are trained and the rule is fitted without the test split: scrambling its
     labels and inputs changes neither the OOF predictions nor any fitted parameter (tf-idf models only:
