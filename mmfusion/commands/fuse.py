@@ -33,6 +33,7 @@ from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked 
 )
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, FileError, MmfusionError, RunDirError, writing
+from mmfusion.fusion import crossfit as fusion_crossfit
 from mmfusion.fusion.robustness import robustness_table, write_robustness
 from mmfusion.runtime import interrupt
 
@@ -48,6 +49,7 @@ def load_run(run_dir) -> dict:
     run["joint_without"] = {
         m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series") if f"proba_test_joint_without_{m}" in pred
     }
+    run["oof"] = fusion_crossfit.from_arrays(pred, run["names"])  # fusion.fit_on=crossfit runs: refit on these
     return run
 
 
@@ -129,6 +131,8 @@ def compose(run: dict, rule: str, overrides: list[str]):
             for k, v in own_keys.items()
             if k != "name" and not isinstance(v, (dict, list))
         ]
+    if run.get("oof") is not None and rule != own:  # a cross-fitted run: every rule refits on its OOF predictions
+        base += ["++fusion.fit_on=crossfit", f"++fusion.crossfit_folds={run['oof']['folds']}"]
     if saved is not None and "evaluation" in saved:
         base += [f"++evaluation.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.evaluation).items()]
     return compose_config(base + overrides)
@@ -138,7 +142,7 @@ def fuse_one(run: dict, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
     y, names = run["y"], run["names"]
     params, fused, fused_log = fusion.fuse_splits(
-        cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names, run["logprobs"]
+        cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names, run["logprobs"], run.get("oof")
     )
     test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
     test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}

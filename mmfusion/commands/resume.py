@@ -22,6 +22,8 @@ from mmfusion.errors import ConfigError
 CHECKPOINTS = "checkpoints"
 CONFIG = "config.yaml"  # the resolved config, saved in the run directory when it is complete
 IGNORED_KEYS = ("resume",)  # keys that may differ between a run and its rerun
+# keys added after runs were saved: absent in such a run and at this default now, they are the same config
+ADDED_KEYS = {"fusion.fit_on": "val", "fusion.crossfit_folds": 5}
 
 
 def comparable(cfg) -> dict:
@@ -36,6 +38,8 @@ def differences(old, new, prefix: str = "") -> list[str]:
         for key in sorted(set(old) | set(new), key=str):
             out += differences(old.get(key, "<absent>"), new.get(key, "<absent>"), f"{prefix}{key}.")
         return out
+    if old == "<absent>" and prefix[:-1] in ADDED_KEYS and new == ADDED_KEYS[prefix[:-1]]:
+        return []
     return [] if old == new else [f"{prefix[:-1]}: {old!r} in the run, {new!r} now"]
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from mmfusion import basemodels, fusion, rundir
-from mmfusion.commands import resume
+from mmfusion.commands import resume, train_crossfit
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
     base_models,
     fit_joint,
@@ -33,6 +33,7 @@ from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
 from mmfusion.evaluation.tables import write_tables
+from mmfusion.fusion import crossfit as fusion_crossfit
 from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 from mmfusion.schemas.check import require_val_split
@@ -66,6 +67,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         raise DataError(f"dataset {cfg.dataset.name!r} has no modality {missing}; it has {ds.modalities}")
     names = base_models(cfg, ds)  # several models per modality: `<modality>_<label>` beside each (basemodels.py)
     log.info("dataset %s: classes %s, sizes %s", cfg.dataset.name, ds.classes, ds.sizes())
+    crossfit = train_crossfit.wanted(cfg, names)  # fusion.fit_on=crossfit: K extra trainings per base model
+    folds = train_crossfit.folds_by_modality(cfg, ds, names) if crossfit else None  # too few units: refused now
     if objective.parse(cfg) and "val" not in ds.splits:
         raise DataError(
             f"objective.metric={cfg.objective.metric}: dataset {cfg.dataset.name!r} built no validation "
@@ -79,6 +82,8 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     joint = (cfg.get("joint") or {}).get("name", "none") != "none"
     models = names + (["joint"] if joint else [])
     progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
+    if crossfit:
+        train_crossfit.plan(cfg, names)
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
     with interrupt.stage("training", kept=lambda: saved() and f"{saved()} saved in {run_dir / 'models'}"):
         resuming = mode == "resume"
@@ -88,8 +93,10 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
             )
         with prov.stage("model_joint" if joint else None):
             hidden = fit_joint(cfg, ds, run_dir, probs, train_acc, histories, strategy, resuming) if joint else {}
+        with prov.stage(None):  # crossfit_<model> timed inside
+            oof = train_crossfit.out_of_fold(cfg, ds, names, strategy, prov.stages, folds) if crossfit else None
     with interrupt.stage("evaluating and writing the results", kept=f"the trained models in {run_dir / 'models'}"):
-        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden, prov)
+        return _finish(cfg, ds, run_dir, names, probs, logprobs, train_acc, histories, hidden, prov, oof)
 
 
 def _finish(
@@ -103,10 +110,11 @@ def _finish(
     histories,
     hidden: dict,
     prov: rundir.Provenance | None = None,
+    oof: dict | None = None,
 ) -> dict:
     prov = prov or rundir.Provenance(run_dir, "train")
     with prov.stage("fusion"):
-        params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names) if len(names) > 1 else None
+        params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names, oof) if len(names) > 1 else None
     prov.start("evaluation")  # scoring, figures and files, up to the marker
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
@@ -125,6 +133,8 @@ def _finish(
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
 
     arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs)
+    if oof is not None:  # proba_oof_<model>, ...: `mmfusion fuse` refits any rule on them (fusion/crossfit.py)
+        arrays.update(fusion_crossfit.to_arrays(oof))
     rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
     metrics = rundir.metrics_record(
         ds.classes,

@@ -201,11 +201,14 @@ def rundir_path(run_dir: Path, *parts: str) -> Path:
     return path
 
 
-def fuse_all(rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str]) -> dict:
+def fuse_all(
+    rule_cfg, ds: Dataset, probs: dict, logprobs: dict, train_acc: dict, names: list[str], oof: dict | None = None
+) -> dict:
+    """Fit the rule (on `oof`, the out-of-fold training predictions, with fusion.fit_on=crossfit) and fuse every split."""
     y = {s: split.y for s, split in ds.splits.items()}
     present = {s: split.present for s, split in ds.splits.items()}
     params, fused, fused_log = fusion.fuse_splits(
-        rule_cfg, probs, y, present, [train_acc[m] for m in names], names, logprobs
+        rule_cfg, probs, y, present, [train_acc[m] for m in names], names, logprobs, oof
     )
     for split_name in ds.splits:
         probs[split_name]["fused"] = fused[split_name]

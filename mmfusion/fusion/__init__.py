@@ -6,7 +6,8 @@ argmax (eq. 14; ties go to the lowest class index).
 - base.py: the `Rule` base class and the helpers every rule uses;
 - weighted.py: the paper's rules, `equal` and `accuracy`;
 - rules.py: rules fitted on the validation split, `per_class`, `product`, `stacking`, `ensemble_selection`;
-- robustness.py: fusion with modalities dropped from test samples.
+- robustness.py: fusion with modalities dropped from test samples;
+- crossfit.py: `fusion.fit_on=crossfit`, rules fitted on out-of-fold predictions of the training split.
 """
 
 from __future__ import annotations
@@ -53,8 +54,10 @@ def get_rule(cfg) -> Rule:
 
 
 def needs_val(cfg) -> bool:
-    """Whether this fusion config is fitted on a validation split (checked before any training)."""
-    return rule_class(cfg).fitted_on_val(cfg)
+    """Whether this fusion config is fitted on a validation split (checked before any training); a
+    cross-fitted rule (`fusion.fit_on=crossfit`) is fitted on out-of-fold training predictions instead."""
+    cls = rule_class(cfg)
+    return cls.fitted_on_val(cfg) and cls.settings(cfg).fit_on != "crossfit"
 
 
 def _logs(probs, logprobs) -> list[np.ndarray]:
@@ -109,15 +112,32 @@ def combine_log(cfg, params: dict, probs, present=None, logprobs=None) -> np.nda
 
 
 def fuse_splits(
-    cfg, probs: dict, y: dict, present: dict, train_acc: list, names: list[str], logprobs: dict | None = None
+    cfg,
+    probs: dict,
+    y: dict,
+    present: dict,
+    train_acc: list,
+    names: list[str],
+    logprobs: dict | None = None,
+    oof: dict | None = None,
 ):
     """Fit on `val` (when there is one) and fuse every split: probs[split][m] (n, q) with NaN rows where
     absent, y[split], present[split][m], optional logprobs[split][m]. Returns (params, {split: fused});
-    with `logprobs`, (params, {split: fused}, {split: fused log-probabilities})."""
-    has_val = "val" in probs and len(y["val"]) > 0
-    val_probs = [probs["val"][m] for m in names] if has_val else None
-    val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
-    params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
+    with `logprobs`, (params, {split: fused}, {split: fused log-probabilities}). With
+    `fusion.fit_on=crossfit` the rule is fitted on `oof` (out-of-fold training predictions, crossfit.py)
+    followed by `val`, and params gets `crossfit` (K, the samples it was fitted on)."""
+    if get_rule(cfg).cfg.fit_on == "crossfit":
+        from mmfusion.fusion import crossfit
+
+        fit = crossfit.fit_set(get_rule(cfg).cfg, oof, probs, y, logprobs, names)
+        params = fit_rule(cfg, fit["probs"], fit["y"], fit["acc"], fit["logprobs"])
+        if crossfit.fits_anything(rule_class(cfg), cfg):  # equal weights: nothing was fitted, nothing to record
+            params["crossfit"] = fit["record"]
+    else:
+        has_val = "val" in probs and len(y["val"]) > 0
+        val_probs = [probs["val"][m] for m in names] if has_val else None
+        val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
+        params = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
     lp = (lambda s: [logprobs[s][m] for m in names]) if logprobs is not None else (lambda s: None)
     fused = {
         s: combine_probs(cfg, params, [probs[s][m] for m in names], [present[s][m] for m in names], lp(s))

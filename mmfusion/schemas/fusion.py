@@ -5,6 +5,11 @@ Where fitted weights come from has one key across the rules, `fusion.weights`:
 `equal | train_accuracy | val_accuracy` (accuracy: the two accuracies; product: all three). The old
 spelling `fusion.weights_from=train|val` is refused with a message naming the new key (RENAMED in
 mmfusion.schemas.check); `mmfusion fuse` maps it for runs made before the change.
+
+What a rule is fitted on has one key across the rules, `fusion.fit_on`: `val` (the validation split,
+or the training accuracies: what every run did before the key existed) or `crossfit` (out-of-fold
+predictions of the training split from `fusion.crossfit_folds` extra trainings per base model, plus the
+validation split when there is one; mmfusion/commands/train_crossfit.py, docs/fusion.md).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from mmfusion.schemas.registry import register
 class RuleSchema:
     name: str = "?"
     calibrate: bool = False
+    fit_on: str = choice("val", "val", "crossfit")
+    crossfit_folds: int = at_least(5, 2)
 
 
 @register("fusion", "equal", "mmfusion.fusion.weighted:Equal")
