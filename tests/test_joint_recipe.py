@@ -12,6 +12,7 @@ import yaml
 from helpers import compose_cfg, run_cli
 
 from mmfusion import rundir
+from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
 from mmfusion.models import recipes
 from mmfusion.models.joint import JointLSTM
@@ -135,7 +136,7 @@ def test_the_search_objective_is_the_joint_validation_loss(run):
     assert result["objective"] == pytest.approx(nll(pred["y_val"], pred["proba_val_joint"]))
     record = json.loads((out / rundir.METRICS).read_text())["objective"]
     assert record["metric"] == "val/joint/loss" and record["direction"] == "minimize"
-    with pytest.raises(Exception, match="not trained"):  # no joint network in the run: refused before training
+    with pytest.raises(ConfigError, match="not trained"):  # no joint network in the run: refused before training
         objective.check(compose_cfg(["dataset.val_fraction=0.25", "objective.metric=val/joint/loss"]))
 
 
