@@ -2,8 +2,8 @@
 validation split only, never on the test split.
 
 `objective.metric` is `val/<model>/<accuracy|loss>`, where `<model>` is a trained modality (`series`,
-`text`) or `fused` (two or more modalities); loss is the mean negative log-likelihood. `check` runs
-before any data is built, so a run whose objective cannot be computed stops at once.
+`text`), `fused` (two or more modalities) or `joint` (joint=lstm); loss is the mean negative
+log-likelihood. `check` runs before any data is built, so a run whose objective cannot be computed stops at once.
 """
 
 from __future__ import annotations
@@ -44,6 +44,8 @@ def check(cfg) -> None:
     model, _ = parsed
     modalities = list(cfg.modalities) + [m for m in base_models(cfg) if extra_key(m)]  # added: text_tfidf
     known = modalities + (["fused"] if len(modalities) > 1 else [])
+    if str((cfg.get("joint") or {}).get("name", "none")) != "none":
+        known.append("joint")  # joint=lstm: its validation probabilities (hparams_search=joint_lstm)
     if model not in known:
         raise ConfigError(
             f"objective.metric={cfg.objective.metric}: {model!r} is not trained in this run; name one of {known}"

@@ -12,6 +12,12 @@ fitted on the training texts, optional word2vec) through TextLSTM's hooks, the z
 `SeriesScaler`; both states are saved as JSON beside `joint.keras` (loaded in Keras safe mode).
 Input `x` is a dict: `text` (n,) str, `series` (n, T, F), optional `present` (n, 2) bool; rows of a
 missing modality are never read.
+
+Training follows the modality models' recipes (models/recipes.py, the same keys under `joint.`):
+optimizer with clipnorm / weight decay / learning-rate schedule, label smoothing, class weights,
+augmentation in front of each branch (`token_dropout` on the tokens, `jitter` / `time_shift` on the
+series; models/augment.py), and `ensemble` seeded joint networks averaged into one saved network. The
+defaults are the plain training (conf/joint/lstm.yaml); conf/joint/lstm_tuned.yaml sets a recipe.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ import keras
 import numpy as np
 
 from mmfusion.errors import DataError
-from mmfusion.models import recipes
+from mmfusion.models import augment, recipes
 from mmfusion.models.base import EpochLogger, dense_head
 from mmfusion.models.fusion_layer import ModalityFusion
 from mmfusion.models.preprocessing import SeriesScaler
@@ -155,49 +161,83 @@ class JointLSTM:
             c.trainable_embedding,
         )
 
+    def augmented(self, network: keras.Model) -> keras.Model:
+        """The network behind the configured augmentation layers (models/augment.py): `token_dropout` on
+        the text branch's tokens, `jitter` / `time_shift` on the series branch; unchanged without them."""
+        text, series = augment.layers(self.cfg, "text"), augment.layers(self.cfg, "series")
+        if not text and not series:
+            return network
+        inputs = {t.name: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t.name) for t in network.inputs}
+        x = dict(inputs)
+        for name, extra in (("tokens", text), ("series", series)):
+            for layer in extra:
+                x[name] = layer(x[name])
+        return keras.Model(inputs, network(x), name=f"{network.name}_augmented")
+
     def fit(self, train: tuple, val: tuple | None = None, callbacks=()) -> dict[str, list[float]]:
+        """The training recipe of the modality models (models/recipes.py): optimizer with clipnorm / weight
+        decay / schedule, loss with label smoothing, class weights, augmentation, and `ensemble` seeded
+        networks averaged (member 0 is the run's network: with the defaults, the joint's plain training)."""
         x, y = train
+        c, q = self.cfg, self.num_classes
         present = self.present_of(x, len(y))
         self.text.fit_preprocessing(np.asarray(x["text"], dtype=object)[present[:, 0]])
         self.scaler.fit(np.asarray(x["series"])[present[:, 1]])
+        inputs, y = self.inputs(x), np.asarray(y)
+        validation = None
+        if val is not None and len(val[1]):
+            validation = (self.inputs(val[0]), recipes.targets(c, val[1], q))  # one-hot when label_smoothing > 0
+        members, history, size = [], {}, recipes.ensemble_size(c)
+        for k in range(size):  # ensemble=K: K independently seeded joint networks
+            recipes.seed_member(c, k)
+            # member 0 draws its batches and modality dropout from `seed`, as always; member k > 0 from
+            # numpy's global RNG, which seed_member has just seeded (as the modality models' batch orders)
+            seed = int(c.seed) if k == 0 else int(np.random.randint(2**31 - 1))
+            data = ModalityDropout(inputs, recipes.targets(c, y, q), c.batch_size, c.modality_dropout, seed)
+            checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
+            if size > 1 and checkpoints is not None:
+                checkpoints = Path(checkpoints) / f"member{k}"
+            network, hist = self._fit_network(data, y, validation, callbacks, checkpoints)
+            members.append(network)
+            history = history or hist  # the first member's history (members may stop at different epochs)
+        self.network = members[0] if size == 1 else recipes.average_named(members)
+        return history
+
+    def _fit_network(self, data: ModalityDropout, y, validation, callbacks, checkpoint_dir) -> tuple:
+        """One joint network, compiled with the recipe and trained on `data`; (network, history)."""
+        c = self.cfg
         with devices.scope(self.strategy):
-            self.network = self.build_network()
-            self.network.compile(
-                optimizer=recipes.optimizer(self.cfg.optimizer, float(self.cfg.lr)),
-                loss="sparse_categorical_crossentropy",
+            network = self.augmented(self.build_network())
+            network.compile(
+                optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
+                loss=recipes.make_loss(c),
                 metrics=["accuracy"],
             )
-        c = self.cfg
-        data = ModalityDropout(self.inputs(x), y, c.batch_size, c.modality_dropout, c.seed)
-        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks]
-        validation, early_stopping = None, None
-        if val is not None and len(val[1]):
-            validation = (self.inputs(val[0]), np.asarray(val[1]))
-            if c.early_stopping_patience:
-                early_stopping = keras.callbacks.EarlyStopping(
-                    monitor="val_loss", patience=int(c.early_stopping_patience), restore_best_weights=True
-                )
-                callbacks.append(early_stopping)
+        extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
+        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
+        early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
+        reduce_lr = next((cb for cb in extra if isinstance(cb, keras.callbacks.ReduceLROnPlateau)), None)
         checkpoint = None
-        if self.checkpoint_dir is not None:  # last: it saves early stopping's state too
+        if checkpoint_dir is not None:  # last: it saves early stopping's and reduce-on-plateau's state too
             from mmfusion.models.checkpoint import EpochCheckpoint, read_state
 
-            checkpoint = EpochCheckpoint(self.checkpoint_dir, self.modality, early_stopping)
+            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping, reduce_lr)
             callbacks.append(checkpoint)
-            state = read_state(Path(self.checkpoint_dir))
+            state = read_state(Path(checkpoint_dir))
             if state:  # a resumed training: the per-epoch draws continue where it stopped
                 data.start_at(int(state["epoch"]))
-        hist = self.network.fit(
+        hist = network.fit(
             data,  # shuffled every epoch by itself, from `seed`; Keras' shuffle (Python's global RNG) stays off
             validation_data=validation,  # so that a resumed run continues with the same batches
             epochs=int(c.epochs),
             shuffle=False,
             verbose=0,
             callbacks=callbacks,
+            class_weight=recipes.class_weights(c, y, self.num_classes),
         )
         if checkpoint is not None:  # every epoch, those restored from the checkpoint included
-            return {k: list(vals) for k, vals in checkpoint.history.items()}
-        return {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+            return network, {k: list(vals) for k, vals in checkpoint.history.items()}
+        return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
 
     def predict_proba(self, x: dict) -> np.ndarray:
         if self.network is None:

@@ -4,7 +4,8 @@ paper's training unchanged: optimizer (clipnorm, weight_decay -> AdamW), learnin
 since Keras 3's sparse loss has no smoothing), class weights (balanced), extra callbacks, and the
 seeds and averaging of an ensemble of K networks (`ensemble`).
 
-Small functions that `KerasModality.fit` calls; they never see the data pipeline, only sizes and labels.
+Small functions that `KerasModality.fit` and the joint network (`JointLSTM.fit`) call; they never see
+the data pipeline, only sizes and labels.
 """
 
 from __future__ import annotations
@@ -112,3 +113,16 @@ def average(members: list[keras.Model]) -> keras.Model:
         outs.append(member(inp))
     out = keras.layers.Average(name="probabilities", dtype="float32")(outs)
     return keras.Model(inp, out, name=f"{base}_ensemble")
+
+
+def average_named(members: list[keras.Model]) -> keras.Model:
+    """`average` for networks with several named inputs (the joint network's tokens, series, present):
+    one network that feeds every member the same dict of inputs and outputs the mean probabilities."""
+    base = members[0].name
+    inputs = {t.name: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t.name) for t in members[0].inputs}
+    outs = []
+    for k, member in enumerate(members):
+        member.name = f"{base}_member{k}"
+        outs.append(member(inputs))
+    out = keras.layers.Average(name="probabilities", dtype="float32")(outs)
+    return keras.Model(inputs, out, name=f"{base}_ensemble")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mmfusion.schemas.fields import at_least, choice, fraction, int_list, positive
-from mmfusion.schemas.models import OPTIMIZERS, patience
+from mmfusion.schemas.fields import at_least, choice, fraction, int_list, positive, spec
+from mmfusion.schemas.models import OPTIMIZERS, SCHEDULES, patience
 from mmfusion.schemas.registry import register
 
 FUSION_LAYERS = ("concat", "gated", "attention")  # mmfusion.models.fusion_layer.MODES
@@ -42,3 +42,18 @@ class JointLSTMSchema:
     series_lstm_units: list[int] = int_list([52, 40, 25])
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
     dropout: float = fraction(0.0)
+    # training recipe: the modality models' keys (models/recipes.py, models/augment.py), same meaning and
+    # defaults (the defaults keep the joint's plain-Adam training); conf/joint/lstm_tuned.yaml sets them
+    clipnorm: float | None = spec(None, "null, 0 (no clipping) or a number > 0", lambda v: v >= 0)
+    weight_decay: float = spec(0.0, "a number >= 0", lambda v: v >= 0)
+    lr_schedule: str = choice("none", *SCHEDULES)
+    lr_patience: int = at_least(3, 1)
+    lr_factor: float = spec(0.5, "a number in (0, 1)", lambda v: 0 < v < 1)
+    label_smoothing: float = fraction(0.0)
+    class_weight: str = choice("none", "none", "balanced")
+    ensemble: int = at_least(1, 1)
+    ensemble_seed: int = spec("${seed}", "an integer >= 0", lambda v: v >= 0)  # follows the run's seed
+    token_dropout: float = fraction(0.0)  # text branch
+    jitter: float = spec(0.0, "a number >= 0", lambda v: v >= 0)  # series branch
+    time_shift: int = at_least(0, 0)  # series branch
+
