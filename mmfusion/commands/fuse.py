@@ -23,7 +23,6 @@ from omegaconf import DictConfig, OmegaConf
 from mmfusion import fusion, rundir
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
     comparison_table,
-    joint_block,
     write_all,
     write_single,
 )
@@ -35,31 +34,26 @@ from mmfusion.runtime import interrupt
 log = logging.getLogger(__name__)
 
 
-def load_run(run_dir) -> dict:
+def load_run(run_dir) -> rundir.Run:
     run = rundir.load_run(run_dir)
-    if len(run["names"]) < 2:
-        raise RunDirError(f"{run['dir']}: the run has one modality ({run['names']}); there is nothing to fuse")
-    pred = run["pred"]  # the jointly trained model (joint=lstm), when the run has one
-    run["joint"] = {s: pred[f"proba_{s}_joint"] for s in run["y"] if f"proba_{s}_joint" in pred}
-    run["joint_without"] = {
-        m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series") if f"proba_test_joint_without_{m}" in pred
-    }
+    if len(run.names) < 2:
+        raise RunDirError(f"{run.dir}: the run has one modality ({run.names}); there is nothing to fuse")
     return run
 
 
-def compose(run: dict, rule: str, overrides: list[str]):
+def compose(run: rundir.Run, rule: str, overrides: list[str]):
     """The fusion config: the run's own settings for its own rule, then the user's overrides."""
     if rule not in fusion.FUSIONS:
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
-    base = [f"fusion={rule}", f"seed={int(run['metrics'].get('seed', 0))}"]
-    saved = rundir.read_config(run["dir"])
+    base = [f"fusion={rule}", f"seed={int(run.metrics.seed)}"]
+    saved = rundir.read_config(run.dir)
     for key in ("fusion", "evaluation"):
         if saved is not None and key in saved and not isinstance(saved.get(key), DictConfig):
             raise RunDirError(
-                f"{run['dir'] / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
+                f"{run.dir / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
                 f"was changed after the run: restore it or rerun the run"
             )
-    own = (run["metrics"].get("fusion") or {}).get("name")
+    own = (run.metrics.fusion or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
         own_keys = OmegaConf.to_container(saved.fusion)
         if own_keys.get("weights_from"):  # a run made before fusion.weights replaced weights_from
@@ -74,16 +68,16 @@ def compose(run: dict, rule: str, overrides: list[str]):
     return compose_config(base + overrides)
 
 
-def fuse_one(run: dict, cfg) -> dict:
+def fuse_one(run: rundir.Run, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
-    y, names = run["y"], run["names"]
+    y, names = run.y, run.names
     params, fused, fused_log = fusion.fuse_splits(
-        cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names, run["logprobs"]
+        cfg.fusion, run.probs, y, run.present, run.train_acc, names, run.logprobs
     )
-    test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
-    test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
-    if "test" in run["joint"]:  # the jointly trained model of the run, scored beside the rule
-        test_probs["joint"] = run["joint"]["test"]
+    test_probs = {**{m: run.probs["test"][m] for m in names}, "fused": fused["test"]}
+    test_log = {**{m: run.logprobs["test"][m] for m in names}, "fused": fused_log["test"]}
+    if "test" in run.joint:  # the jointly trained model of the run, scored beside the rule
+        test_probs["joint"] = run.joint["test"]
     return {"params": params, "fused": fused, "fused_log": fused_log, "test_probs": test_probs, "test_log": test_log}
 
 
@@ -108,10 +102,10 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         run = load_run(run_dir)
     rule = next((o.split("=", 1)[1] for o in overrides if o.startswith("fusion=")), None)
     rest = [o for o in overrides if not o.startswith("fusion=")]
-    rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
+    rule = rule or (run.metrics.fusion or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
-    log.info("re-fusing %s (modalities %s) with %s", run["dir"], run["names"], ", ".join(rules))
+    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -122,13 +116,13 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                 raise
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
-    out = new_dir(run["dir"], rule)
+    out = new_dir(run.dir, rule)
     prov.locate(out)
     prov.start("evaluation")  # tables, figures and files
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
     rundir.write_text(
-        out / "config.yaml", OmegaConf.to_yaml({"source_run": str(run["dir"]), "overrides": list(overrides), **saved})
+        out / "config.yaml", OmegaConf.to_yaml({"source_run": str(run.dir), "overrides": list(overrides), **saved})
     )
     if rule != "all":
         write_single(run, cfg, fitted[rule], out)
@@ -136,16 +130,16 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         write_all(run, cfgs, fitted, skipped, out)
     if cfg.robustness.enabled:
         joint = (
-            {"full": run["joint"]["test"], **run["joint_without"]}
-            if "test" in run["joint"] and len(run["joint_without"]) == 2
+            {"full": run.joint["test"], **run.joint_without}
+            if "test" in run.joint and len(run.joint_without) == 2
             else None
         )
         table = robustness_table(
             {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
-            run["probs"]["test"],
-            run["y"]["test"],
-            run["present"]["test"],
-            run["names"],
+            run.probs["test"],
+            run.y["test"],
+            run.present["test"],
+            run.names,
             list(cfg.robustness.drop),
             list(cfg.robustness.rates),
             int(cfg.seed),
