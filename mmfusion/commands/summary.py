@@ -10,7 +10,6 @@ after the failing job's batch, before its own end-of-multirun hook).
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from mmfusion import rundir
+from mmfusion.errors import FileError
 
 KEY_CHOICES = (
     "dataset",
@@ -91,11 +91,11 @@ def _job_overrides(job_dir: Path) -> list[str]:
 def _accuracy(job_dir: Path) -> tuple[str, float] | None:
     """(model, test accuracy) of a finished job: the fused model's, or the one modality's alone."""
     try:
-        metrics = json.loads((job_dir / rundir.METRICS).read_text())
-    except (OSError, ValueError):
+        metrics = rundir.read_metrics(job_dir)
+    except FileError:
         return None
-    models = metrics.get("models") or {}
-    for name in ("fused", *metrics.get("modalities", [])):
+    models = metrics.models or {}
+    for name in ("fused", *(metrics.modalities or [])):
         if isinstance(models.get(name), dict) and "accuracy" in models[name]:
             return name, float(models[name]["accuracy"])
     return None
