@@ -45,7 +45,7 @@ def run_start(cfg, run_dir: str | Path, choices: dict | None = None, device: str
         sources.append(f"series={ds.series.source}")
     if ds.get("text") is not None and ds.text.get("source"):
         sources.append(f"text={ds.text.source}")
-    models = [f"{m}={cfg.model[m].name}" for m in mods if m in cfg.get("model", {}) and cfg.model[m].get("name")]
+    models = [f"{m}={cfg.model[m].name}" for m in mods if m in cfg.model]
     lines = [
         f"run directory: {run_dir}",
         f"  dataset: {ds.name}" + (f" ({', '.join(sources)})" if sources else "") + f", modalities {mods}",
@@ -64,11 +64,9 @@ def device(cfg) -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     text = f"{len(gpus)} GPU(s)" if gpus else "CPU"
-    if gpus and (
-        str(cfg.get("distribute", "auto")) == "mirrored" or (cfg.get("distribute") == "auto" and len(gpus) > 1)
-    ):
+    if gpus and (str(cfg.distribute) == "mirrored" or (cfg.distribute == "auto" and len(gpus) > 1)):
         text += ", MirroredStrategy"
-    return text + (", mixed precision" if cfg.get("mixed_precision") else "")
+    return text + (", mixed precision" if cfg.mixed_precision else "")
 
 
 def run_end(run_dir: str | Path) -> str:

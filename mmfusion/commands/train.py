@@ -47,8 +47,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if mode == "skip":
         log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
         return resume.saved_result(run_dir)
-    validate(cfg)
-    objective.check(cfg)  # a search objective needs a validation split: refuse before any work
+    validate(cfg)  # ranges and rules between keys (a search objective: its model and validation split)
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
         require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
@@ -75,7 +74,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("resuming the interrupted run in %s", run_dir)
     elif cfg.training.checkpoint:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
-    joint = (cfg.get("joint") or {}).get("name", "none") != "none"
+    joint = cfg.joint.name != "none"
     models = names + (["joint"] if joint else [])
     progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
     saved = lambda: ", ".join(f"the {m} model" for m in models if resume.finished(run_dir, m))  # noqa: E731
