@@ -193,6 +193,10 @@ BAD = [
     ),
     (["model/text=tfidf_logreg", "model.text.C=0"], "model.text.C=0: expected a number > 0"),
     (
+        ["model/text=tfidf_logreg", "model.text.word_ngrams=null", "model.text.char_ngrams=null"],
+        "model.text: set word_ngrams and/or char_ngrams; both are off",
+    ),
+    (
         ["model/text=tfidf_logreg", "model.text.class_weight=auto"],
         "model.text.class_weight=auto: expected one of balanced",
     ),

@@ -225,6 +225,10 @@ def _added_models(cfg) -> None:
     from mmfusion.schemas import models
 
     basemodels.check(cfg, {"text": list(models.TEXT), "series": list(models.SERIES)})
+    for name in basemodels.base_models(cfg):  # TF-IDF: at least one of its two analyzers
+        mc = cfg.model[name]
+        if "word_ngrams" in mc and "char_ngrams" in mc and not mc.word_ngrams and not mc.char_ngrams:
+            raise ConfigError("model.text: set word_ngrams and/or char_ngrams; both are off")
 
 
 def _joint(cfg) -> None:
