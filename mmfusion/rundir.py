@@ -3,7 +3,9 @@
 model), `versions.json`, and the marker `COMPLETE`.
 
 A run writes every file first and the marker last, so an interrupted run never looks complete;
-`fuse`, `predict` and `report` read only these files, through this module.
+`fuse`, `predict` and `report` read only these files, through this module. metrics.json and
+predictions.npz are typed records here (`Metrics`, `RuleComparison`, `Predictions`, a finished `Run`):
+no other module parses them, and the defaults for keys older runs lack are set once, in the records.
 
 Every write goes to a temporary name in the same folder, then is renamed over the target (a full disk
 or a kill leaves the previous file whole); every failed read or write is one `FileError` naming the
