@@ -175,6 +175,11 @@ def _dataset(d) -> None:
         _split_sizes(d)
     if d.get("name") != "factory":
         return
+    if cv is not None and cv.folds and not d.split_before_resampling:  # data/pairing.py makes the folds
+        raise ConfigError(
+            "dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
+            "unique texts and runs, which the paper's protocol resamples before splitting"
+        )
     n, s, t = len(d.classes), d.series, d.text
     if len(s.faults) != n:
         _fail("dataset.series.faults", s.faults, f"one fault number per class ({n} classes: {show(d.classes)})")
