@@ -360,15 +360,14 @@ def thread_env(threads: str | None) -> dict:
 
 
 def run_fold(overrides: list[str], env: dict) -> dict:
-    import json
+    from mmfusion import rundir
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         args = [sys.executable, "-m", "mmfusion", "train", *overrides, "evaluation.bootstrap=0", f"hydra.run.dir={run}"]
         out = timed_child(args, env)
-        metrics = run / "metrics.json"
-        if "error" not in out and metrics.exists():
-            out["accuracy"] = {k: v["accuracy"] for k, v in json.loads(metrics.read_text())["models"].items()}
+        if "error" not in out and (run / rundir.METRICS).exists():
+            out["accuracy"] = {k: v["accuracy"] for k, v in rundir.read_metrics(run).models.items()}
     return out
 
 

@@ -27,7 +27,6 @@ import bisect
 import difflib
 import fnmatch
 import functools
-import json
 import posixpath
 import re
 import sys
@@ -548,13 +547,14 @@ def joint_cv_paper(page: Page) -> str:
 def _seeds_cell(folder: str, model: str) -> str:
     """mean ± std over a sweep's seeds (its report) and each seed's 95% bootstrap interval (its jobs' metrics.json)."""
     cell = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")[model]
+    from mmfusion import rundir
+
     jobs = sorted(
-        (RESULTS / folder).glob("*/metrics.json"),
-        key=lambda p: json.loads(p.read_text(encoding="utf-8"))["seed"],
+        (rundir.read_metrics(p.parent) for p in (RESULTS / folder).glob("*/metrics.json")), key=lambda m: m.seed
     )
     ends = []
     for job in jobs:
-        lo, hi = json.loads(job.read_text(encoding="utf-8"))["models"][model]["accuracy_ci"]
+        lo, hi = job.models[model]["accuracy_ci"]
         ends.append(f"{lo * 100:.1f}-{hi * 100:.1f}")
     return f"{cell} [{', '.join(ends)}]"
 

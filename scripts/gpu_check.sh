@@ -85,9 +85,10 @@ step="6 report"
 "$PYTHON" - "$OUT" "$((t1 - t0))" "$CPU_EPOCH_S" "$(( $(date +%s) - start ))" <<'EOF' | tee "$OUT/gpu_check.md"
 import json, sys
 from pathlib import Path
+from mmfusion import rundir
 out, paper_s, cpu, total = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 r = json.loads((out / "gpu_check.json").read_text())
-m = json.loads((out / "paper_small" / "metrics.json").read_text())
+m = rundir.read_metrics(out / "paper_small")  # metrics.json, through its one reader
 f32, f16 = r["series_epoch_s_float32"], r["series_epoch_s_mixed_float16"]
 print(f"# GPU check (`bash scripts/gpu_check.sh`)\n")
 print(f"- GPU(s): {', '.join(r['gpus']) or 'NONE (ALLOW_CPU=1: CPU figures)'}; TensorFlow {r['tensorflow']} (CUDA {r['cuda_version']}, cuDNN "
@@ -99,7 +100,7 @@ print(f"- series network, {r['samples']:,} x 500 x 52, batch 32: {f32:.2f} s/epo
 if cpu:
     print(f"- speed-up over the CPU's {float(cpu):.1f} s/epoch: float32 {float(cpu) / f32:.1f}x, mixed "
           f"{float(cpu) / f16:.1f}x (target >= 10x)")
-acc = {k: v["accuracy"] for k, v in m["models"].items()}
+acc = {k: v["accuracy"] for k, v in m.models.items()}
 print(f"- small experiment=paper (100 pairs per class, 10 runs per fault, 3 epochs each): {paper_s} s end to "
       f"end, test accuracy {acc}")
 print(f"- whole check: {total} s")

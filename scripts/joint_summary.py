@@ -21,7 +21,6 @@ joint_robustness_<group>.png (accuracy against the share of test samples missing
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from mmfusion import rundir
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.evaluation.tables import to_markdown
 
@@ -48,11 +48,11 @@ def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
             {
                 "job": job,
                 "fuse": fdir,
-                "metrics": json.loads((fdir / "metrics.json").read_text()),
+                "metrics": rundir.read_metrics(fdir).as_dict(),
                 "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
                 "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
-                "pred": dict(np.load(fdir / "predictions.npz", allow_pickle=False)),
-                "run_metrics": (rm := json.loads((job / "metrics.json").read_text())),
+                "pred": rundir.read_predictions(fdir).arrays,
+                "run_metrics": (rm := rundir.read_metrics(job).as_dict()),
                 "rule": rm["fusion"]["name"],
             }
         )

@@ -193,6 +193,14 @@ BAD = [
     ),
     (["model/text=tfidf_logreg", "model.text.C=0"], "model.text.C=0: expected a number > 0"),
     (
+        ["dataset.cv.folds=3", "dataset.split_before_resampling=false"],
+        "dataset.cv.folds needs dataset.split_before_resampling=true",
+    ),
+    (
+        ["model/text=tfidf_logreg", "model.text.word_ngrams=null", "model.text.char_ngrams=null"],
+        "model.text: set word_ngrams and/or char_ngrams; both are off",
+    ),
+    (
         ["model/text=tfidf_logreg", "model.text.class_weight=auto"],
         "model.text.class_weight=auto: expected one of balanced",
     ),

@@ -12,10 +12,12 @@ from helpers import compose_cfg, run_cli
 
 from mmfusion import rundir
 from mmfusion.commands.train import train
+from mmfusion.config import validate
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
 from mmfusion.probability import nll
 from mmfusion.runtime import launchers
+from mmfusion.schemas.check import check_objective
 
 
 def test_objective_is_computed_on_the_validation_split_only(tmp_path):
@@ -60,12 +62,10 @@ def test_an_objective_without_a_validation_split_is_refused_before_training(tmp_
     ],
 )
 def test_objectives_that_cannot_be_computed_are_refused(override, message):
-    with pytest.raises(ConfigError, match=message):
-        objective.check(compose_cfg(["dataset.val_fraction=0.25", override]))
+    with pytest.raises(ConfigError, match=message):  # the config check, before any data is built
+        validate(compose_cfg(["dataset.val_fraction=0.25", override]))
     with pytest.raises(ConfigError, match="not trained"):  # one modality: nothing is fused
-        objective.check(
-            compose_cfg(["dataset.val_fraction=0.25", "modalities=[text]", "objective.metric=val/fused/loss"])
-        )
+        validate(compose_cfg(["dataset.val_fraction=0.25", "modalities=[text]", "objective.metric=val/fused/loss"]))
 
 
 def test_cli_refuses_a_search_objective_without_validation_in_one_line(tmp_path):
@@ -147,7 +147,7 @@ def test_every_search_composes_and_searches_existing_keys(name):
             overrides=[f"hparams_search={name}", "dataset.val_fraction=0.2"],
             return_hydra_config=True,
         )
-    objective.check(cfg)
+    check_objective(cfg)
     params = cfg.hydra.sweeper.params
     assert params and cfg.objective.metric.startswith("val/")
     for key in params:

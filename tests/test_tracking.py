@@ -129,8 +129,10 @@ def test_a_run_under_an_explicit_mirrored_strategy_on_the_cpu(tmp_path):
 
 
 def test_an_unknown_distribute_value_is_refused():
-    from mmfusion.errors import ConfigError
-    from mmfusion.runtime import devices
+    import re
 
-    with pytest.raises(ConfigError, match="distribute='mirorred'"):
-        devices.configure(compose_cfg(["distribute=mirorred"]))
+    from mmfusion.config import validate
+    from mmfusion.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=re.escape("distribute=mirorred: expected one of auto | mirrored | none")):
+        validate(compose_cfg(["distribute=mirorred"]))  # the config check, before devices are set up

@@ -16,6 +16,7 @@ The files of the output directory are written by fuse_outputs.py.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import datetime
@@ -27,7 +28,6 @@ from mmfusion import fusion, rundir
 from mmfusion.basemodels import modality_of
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
     comparison_table,
-    joint_block,
     write_all,
     write_single,
 )
@@ -40,16 +40,11 @@ from mmfusion.runtime import interrupt
 log = logging.getLogger(__name__)
 
 
-def load_run(run_dir) -> dict:
+def load_run(run_dir) -> rundir.Run:
     run = rundir.load_run(run_dir)
-    if len(run["names"]) < 2:
-        raise RunDirError(f"{run['dir']}: the run has one modality ({run['names']}); there is nothing to fuse")
-    pred = run["pred"]  # the jointly trained model (joint=lstm), when the run has one
-    run["joint"] = {s: pred[f"proba_{s}_joint"] for s in run["y"] if f"proba_{s}_joint" in pred}
-    run["joint_without"] = {
-        m: pred[f"proba_test_joint_without_{m}"] for m in ("text", "series") if f"proba_test_joint_without_{m}" in pred
-    }
-    run["oof"] = fusion_crossfit.from_arrays(pred, run["names"])  # fusion.fit_on=crossfit runs: refit on these
+    if len(run.names) < 2:
+        raise RunDirError(f"{run.dir}: the run has one modality ({run.names}); there is nothing to fuse")
+    run.oof = fusion_crossfit.from_arrays(run.predictions.arrays, run.names)  # fit_on=crossfit: refit on these
     return run
 
 
@@ -69,12 +64,12 @@ def models_override(overrides: list[str]) -> tuple[list[str] | None, list[str]]:
     return [v.strip().strip("'\"") for v in value.strip("[]").split(",") if v.strip()], rest
 
 
-def select_models(run: dict, models: list[str] | None) -> dict:
+def select_models(run: rundir.Run, models: list[str] | None) -> rundir.Run:
     """The run restricted to the base models `models` (in the run's order), as if it had trained only
     those: names, probabilities, presence, train accuracies and the test units of their modalities.
     None or every base model: the run as it is. An unknown or repeated name, or fewer than two: one
     ConfigError naming the run's base models."""
-    names = run["names"]
+    names = run.names
     if models is None:
         return run
     unknown = [m for m in models if m not in names]
@@ -87,41 +82,43 @@ def select_models(run: dict, models: list[str] | None) -> dict:
             else "fusion needs two or more"
         )
         raise ConfigError(
-            f"models={','.join(models)}: choose two or more base models of {run['dir']} ({why}); "
+            f"models={','.join(models)}: choose two or more base models of {run.dir} ({why}); "
             f"its base models are {names}"
         )
     keep = [m for m in names if m in models]
     if keep == names:
         return run
-    pred = run["pred"]
+    pred = run.predictions.arrays
     mods = {modality_of(m) for m in keep}
-    out = dict(run)
-    out["names"] = keep
-    for key in ("probs", "present", "logprobs"):
-        out[key] = {s: {m: v[m] for m in keep} for s, v in run[key].items()}
-    out["train_acc"] = [a for m, a in zip(names, run["train_acc"]) if m in keep]
-    out["units"] = [pred[f"units_test_{m}"] for m in names if m in mods and f"units_test_{m}" in pred]
-    out["metrics"] = {
-        **run["metrics"],
-        "train_accuracy": {m: run["metrics"]["train_accuracy"][m] for m in keep},
-    }
-    out["subset"] = keep
-    return out
+    metrics = dataclasses.replace(run.metrics, train_accuracy={m: run.metrics.train_accuracy[m] for m in keep})
+    oof = run.oof and {k: ({m: v[m] for m in keep if m in v} if isinstance(v, dict) else v) for k, v in run.oof.items()}
+    return dataclasses.replace(
+        run,
+        names=keep,
+        metrics=metrics,
+        probs={s: {m: v[m] for m in keep} for s, v in run.probs.items()},
+        present={s: {m: v[m] for m in keep} for s, v in run.present.items()},
+        logprobs={s: {m: v[m] for m in keep} for s, v in run.logprobs.items()},
+        train_acc=[a for m, a in zip(names, run.train_acc) if m in keep],
+        units=[pred[f"units_test_{m}"] for m in names if m in mods and f"units_test_{m}" in pred],
+        oof=oof,
+        subset=keep,
+    )
 
 
-def compose(run: dict, rule: str, overrides: list[str]):
+def compose(run: rundir.Run, rule: str, overrides: list[str]):
     """The fusion config: the run's own settings for its own rule, then the user's overrides."""
     if rule not in fusion.FUSIONS:
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
-    base = [f"fusion={rule}", f"seed={int(run['metrics'].get('seed', 0))}"]
-    saved = rundir.read_config(run["dir"])
+    base = [f"fusion={rule}", f"seed={int(run.metrics.seed)}"]
+    saved = rundir.read_config(run.dir)
     for key in ("fusion", "evaluation"):
         if saved is not None and key in saved and not isinstance(saved.get(key), DictConfig):
             raise RunDirError(
-                f"{run['dir'] / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
+                f"{run.dir / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
                 f"was changed after the run: restore it or rerun the run"
             )
-    own = (run["metrics"].get("fusion") or {}).get("name")
+    own = (run.metrics.fusion or {}).get("name")
     if saved is not None and rule == own and "fusion" in saved:
         own_keys = OmegaConf.to_container(saved.fusion)
         if own_keys.get("weights_from"):  # a run made before fusion.weights replaced weights_from
@@ -131,23 +128,23 @@ def compose(run: dict, rule: str, overrides: list[str]):
             for k, v in own_keys.items()
             if k != "name" and not isinstance(v, (dict, list))
         ]
-    if run.get("oof") is not None and rule != own:  # a cross-fitted run: every rule refits on its OOF predictions
-        base += ["++fusion.fit_on=crossfit", f"++fusion.crossfit_folds={run['oof']['folds']}"]
+    if run.oof is not None and rule != own:  # a cross-fitted run: every rule refits on its OOF predictions
+        base += ["++fusion.fit_on=crossfit", f"++fusion.crossfit_folds={run.oof['folds']}"]
     if saved is not None and "evaluation" in saved:
         base += [f"++evaluation.{k}={json.dumps(v)}" for k, v in OmegaConf.to_container(saved.evaluation).items()]
     return compose_config(base + overrides)
 
 
-def fuse_one(run: dict, cfg) -> dict:
+def fuse_one(run: rundir.Run, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
-    y, names = run["y"], run["names"]
+    y, names = run.y, run.names
     params, fused, fused_log = fusion.fuse_splits(
-        cfg.fusion, run["probs"], y, run["present"], run["train_acc"], names, run["logprobs"], run.get("oof")
+        cfg.fusion, run.probs, y, run.present, run.train_acc, names, run.logprobs, run.oof
     )
-    test_probs = {**{m: run["probs"]["test"][m] for m in names}, "fused": fused["test"]}
-    test_log = {**{m: run["logprobs"]["test"][m] for m in names}, "fused": fused_log["test"]}
-    if "test" in run["joint"]:  # the jointly trained model of the run, scored beside the rule
-        test_probs["joint"] = run["joint"]["test"]
+    test_probs = {**{m: run.probs["test"][m] for m in names}, "fused": fused["test"]}
+    test_log = {**{m: run.logprobs["test"][m] for m in names}, "fused": fused_log["test"]}
+    if "test" in run.joint:  # the jointly trained model of the run, scored beside the rule
+        test_probs["joint"] = run.joint["test"]
     return {"params": params, "fused": fused, "fused_log": fused_log, "test_probs": test_probs, "test_log": test_log}
 
 
@@ -174,10 +171,10 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
     run = select_models(run, models)
     rule = next((o.split("=", 1)[1] for o in others if o.startswith("fusion=")), None)
     rest = [o for o in others if not o.startswith("fusion=")]
-    rule = rule or (run["metrics"].get("fusion") or {}).get("name") or "accuracy"
+    rule = rule or (run.metrics.fusion or {}).get("name") or "accuracy"
     rules = list(fusion.FUSIONS) if rule == "all" else [rule]
     cfgs, fitted, skipped = {}, {}, {}
-    log.info("re-fusing %s (modalities %s) with %s", run["dir"], run["names"], ", ".join(rules))
+    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -189,7 +186,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
     # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
-    out = new_dir(run["dir"], rule + (f"_only_{'+'.join(run['subset'])}" if run.get("subset") else ""))
+    out = new_dir(run.dir, rule + (f"_only_{'+'.join(run.subset)}" if run.subset else ""))
     prov.locate(out)
     prov.start("evaluation")  # tables, figures and files
     cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
@@ -198,9 +195,9 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         out / "config.yaml",
         OmegaConf.to_yaml(
             {
-                "source_run": str(run["dir"]),
+                "source_run": str(run.dir),
                 "overrides": list(overrides),
-                **({"models": run["subset"]} if run.get("subset") else {}),
+                **({"models": run.subset} if run.subset else {}),
                 **saved,
             }
         ),
@@ -211,16 +208,16 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         write_all(run, cfgs, fitted, skipped, out)
     if cfg.robustness.enabled:
         joint = (
-            {"full": run["joint"]["test"], **run["joint_without"]}
-            if "test" in run["joint"] and len(run["joint_without"]) == 2
+            {"full": run.joint["test"], **run.joint_without}
+            if "test" in run.joint and len(run.joint_without) == 2
             else None
         )
         table = robustness_table(
             {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
-            run["probs"]["test"],
-            run["y"]["test"],
-            run["present"]["test"],
-            run["names"],
+            run.probs["test"],
+            run.y["test"],
+            run.present["test"],
+            run.names,
             list(cfg.robustness.drop),
             list(cfg.robustness.rates),
             int(cfg.seed),

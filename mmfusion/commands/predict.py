@@ -91,12 +91,12 @@ def load_run(run_dir: Path):
     cfg = rundir.read_config(run_dir)
     if cfg is None:
         raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
-    metrics = rundir.read_json(run_dir / rundir.METRICS)
-    if not isinstance(metrics, dict) or not isinstance(metrics.get("classes"), list) or "modalities" not in metrics:
+    metrics = rundir.read_metrics(run_dir)
+    if not isinstance(metrics, rundir.Metrics) or not metrics.classes or not metrics.modalities:
         raise RunDirError(f"{run_dir / rundir.METRICS}: lacks the classes or modalities of the run; rerun it")
-    for key in ("dataset", *(f"model.{m}" for m in metrics["modalities"])):
+    for key in ("dataset", *(f"model.{m}" for m in metrics.modalities)):
         section(run_dir, cfg, key)
-    if metrics.get("fusion"):
+    if metrics.fusion:
         section(run_dir, cfg, "fusion")
     return run_dir, cfg, metrics
 
@@ -147,7 +147,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
     if text is None and series is None:
         raise MmfusionError("give --text FILE and/or --series FILE")
     run_dir, cfg, metrics = load_run(Path(run_dir))
-    classes, names = list(metrics["classes"]), list(metrics["modalities"])
+    classes, names = list(metrics.classes), list(metrics.modalities)
     inputs = {}
     if text is not None:
         inputs["text"] = read_texts(text, text_column or cfg.dataset.get("text_column"))
@@ -179,13 +179,13 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
         present.append(mask)
         for k, c in enumerate(classes):
             out[f"{m}_{c}"] = p[:, k]
-    if metrics.get("fusion"):
-        fused = fusion.combine_probs(cfg.fusion, metrics["fusion"]["params"], probs, present)
+    if metrics.fusion:
+        fused = fusion.combine_probs(cfg.fusion, metrics.fusion["params"], probs, present)
         for k, c in enumerate(classes):
             out[f"fused_{c}"] = fused[:, k]
         out["fused_class"] = [classes[k] for k in fused.argmax(axis=1)]
         out["fused_probability"] = fused.max(axis=1)
-    if metrics.get("joint") and (run_dir / "models" / "joint.keras").is_file():
+    if metrics.joint and (run_dir / "models" / "joint.keras").is_file():
         add_joint(out, cfg, classes, run_dir, given, len(order))
     return out
 

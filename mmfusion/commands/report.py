@@ -73,8 +73,8 @@ def load_jobs(root: Path):
     done, failed = [], []
     for job in find_jobs(root):
         if rundir.is_complete(job) and (job / rundir.METRICS).exists():
-            done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_json(job / rundir.METRICS)})
             rundir.verify(job, (rundir.METRICS, rundir.PREDICTIONS))  # a damaged file: named, not a NumPy error
+            done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_metrics(job).as_dict()})
         else:
             failed.append(job)
     if not done:
@@ -126,11 +126,11 @@ def training_figures(groups, out: Path) -> list[str]:
 def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
     """Fig. 6 (ROC, first seed) and Fig. 7 (confusion matrices pooled over seeds) of every model."""
     first = jobs[0]
-    pred = rundir.load_npz(first["dir"] / rundir.PREDICTIONS)
+    pred = rundir.read_predictions(first["dir"])
     classes = first["metrics"]["classes"]
     names = []
     for m in first["metrics"]["models"]:
-        y, p = pred["y_test"], pred[f"proba_test_{m}"]
+        y, p = pred.y("test"), pred.proba("test", m)
         keep = ~np.isnan(p).any(axis=1)
         curves = roc_curves(y[keep], p[keep], len(classes))
         figures.plot_roc(

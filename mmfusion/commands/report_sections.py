@@ -6,7 +6,6 @@ report.py finds and groups the jobs, draws the per-run figures and writes report
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -94,7 +93,7 @@ def rule_accuracies(job: Path) -> dict[str, float]:
     done = sorted(d for d in (job / "fuse").glob("all-*") if rundir.is_complete(d)) if (job / "fuse").is_dir() else []
     if not done:
         return {}
-    rules = json.loads((done[-1] / rundir.METRICS).read_text()).get("rules", {})
+    rules = getattr(rundir.read_metrics(done[-1]), "rules", {})
     return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
 
 
@@ -158,9 +157,9 @@ def fold_predictions(jobs, seeds: list[int], model: str) -> list[tuple[str, np.n
     for j in sorted(jobs, key=lambda j: (j["metrics"]["seed"], j["metrics"]["dataset"]["cv_fold"])):
         if int(j["metrics"]["seed"]) not in seeds:
             continue
-        pred = rundir.load_npz(j["dir"] / rundir.PREDICTIONS)
-        y, p = pred["y_test"], pred[f"proba_test_{model}"]
-        keep = pred[f"present_test_{model}"].astype(bool) if f"present_test_{model}" in pred else ~np.isnan(p).any(1)
+        pred = rundir.read_predictions(j["dir"])
+        y, p = pred.y("test"), pred.proba("test", model)
+        keep = pred.present("test", model)
         out.append((f"pooled, seed {j['metrics']['seed']}", y[keep], p[keep]))
     return out
 

@@ -9,7 +9,6 @@ then, with the same config, it is skipped and its saved results are returned.
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -115,7 +114,7 @@ def drop_checkpoints(run_dir: Path, modality: str | None = None) -> None:
 def saved_result(run_dir: Path) -> dict:
     """What train() returns, read back from a finished run."""
     run_dir = Path(run_dir)
-    metrics = json.loads((run_dir / rundir.METRICS).read_text())
+    metrics = rundir.read_metrics(run_dir).as_dict()
     return {
         "run_dir": str(run_dir),
         "accuracy": {n: m["accuracy"] for n, m in metrics["models"].items()},

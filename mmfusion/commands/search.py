@@ -15,7 +15,6 @@ NumPy 2). Without optuna installed or without the study, the importances are lef
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import warnings
 from pathlib import Path
@@ -48,7 +47,7 @@ def trials_table(root: Path, jobs: list[Path], best: dict) -> pd.DataFrame:
     for job in jobs:
         params = _overrides(job)
         done = rundir.is_complete(job) and (job / rundir.METRICS).exists()
-        record = json.loads((job / rundir.METRICS).read_text()).get("objective", {}) if done else {}
+        record = (rundir.read_metrics(job).objective or {}) if done else {}
         value = record.get("value")
         is_best = value is not None and all(params.get(k) == str(v) for k, v in best.items())
         rows.append(
@@ -67,7 +66,7 @@ def trial_values(jobs: list[Path]) -> list[float | None]:
     out = []
     for job in sorted(jobs, key=lambda j: (len(j.name), j.name)):
         done = rundir.is_complete(job) and (job / rundir.METRICS).exists()
-        record = json.loads((job / rundir.METRICS).read_text()).get("objective", {}) if done else {}
+        record = (rundir.read_metrics(job).objective or {}) if done else {}
         out.append(record.get("value"))
     return out
 
@@ -114,9 +113,7 @@ def search_figures(root: Path, jobs: list[Path], direction: str, fig_dir: Path) 
 def section(root: Path, jobs: list[Path]) -> list[str]:
     results = yaml.safe_load((root / RESULTS).read_text()) or {}
     best = results.get("best_params") or {}
-    metrics = [
-        json.loads((j / rundir.METRICS).read_text()).get("objective", {}) for j in jobs if (j / rundir.METRICS).exists()
-    ]
+    metrics = [rundir.read_metrics(j).objective or {} for j in jobs if (j / rundir.METRICS).exists()]
     metric = next((m for m in metrics if m), {})
     lines = [
         "## Hyper-parameter search",

@@ -10,7 +10,6 @@ after the failing job's batch, before its own end-of-multirun hook).
 
 from __future__ import annotations
 
-import json
 import shlex
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from mmfusion import basemodels, rundir
+from mmfusion.errors import FileError
 
 KEY_CHOICES = (
     "dataset",
@@ -46,9 +46,7 @@ def run_start(cfg, run_dir: str | Path, choices: dict | None = None, device: str
     if ds.get("text") is not None and ds.text.get("source"):
         sources.append(f"text={ds.text.source}")
     models = [  # every base model, several per modality where configured (mmfusion/basemodels.py)
-        f"{m}={cfg.model[m].name}"
-        for m in basemodels.base_models(cfg)
-        if m in cfg.get("model", {}) and cfg.model[m].get("name")
+        f"{m}={cfg.model[m].name}" for m in basemodels.base_models(cfg) if m in cfg.model and cfg.model[m].get("name")
     ]
     lines = [
         f"run directory: {run_dir}",
@@ -68,11 +66,9 @@ def device(cfg) -> str:
 
     gpus = tf.config.list_physical_devices("GPU")
     text = f"{len(gpus)} GPU(s)" if gpus else "CPU"
-    if gpus and (
-        str(cfg.get("distribute", "auto")) == "mirrored" or (cfg.get("distribute") == "auto" and len(gpus) > 1)
-    ):
+    if gpus and (str(cfg.distribute) == "mirrored" or (cfg.distribute == "auto" and len(gpus) > 1)):
         text += ", MirroredStrategy"
-    return text + (", mixed precision" if cfg.get("mixed_precision") else "")
+    return text + (", mixed precision" if cfg.mixed_precision else "")
 
 
 def run_end(run_dir: str | Path) -> str:
@@ -95,11 +91,11 @@ def _job_overrides(job_dir: Path) -> list[str]:
 def _accuracy(job_dir: Path) -> tuple[str, float] | None:
     """(model, test accuracy) of a finished job: the fused model's, or the one modality's alone."""
     try:
-        metrics = json.loads((job_dir / rundir.METRICS).read_text())
-    except (OSError, ValueError):
+        metrics = rundir.read_metrics(job_dir)
+    except FileError:
         return None
-    models = metrics.get("models") or {}
-    for name in ("fused", *metrics.get("modalities", [])):
+    models = metrics.models or {}
+    for name in ("fused", *(metrics.modalities or [])):
         if isinstance(models.get(name), dict) and "accuracy" in models[name]:
             return name, float(models[name]["accuracy"])
     return None

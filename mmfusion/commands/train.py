@@ -15,13 +15,14 @@ from omegaconf import DictConfig
 
 from mmfusion import basemodels, fusion, rundir
 from mmfusion.commands import resume, train_crossfit
+from mmfusion.commands.finish import score_and_write
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
     base_models,
     fit_joint,
     fit_modalities,
     fuse_all,
     joint_inputs,
-    joint_summary,
+    joint_settings,
     predict_present,
     rundir_path,
 )
@@ -31,8 +32,6 @@ from mmfusion.data.factory import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
-from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, score_models
-from mmfusion.evaluation.tables import write_tables
 from mmfusion.fusion import crossfit as fusion_crossfit
 from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
@@ -49,8 +48,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if mode == "skip":
         log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
         return resume.saved_result(run_dir)
-    validate(cfg)
-    objective.check(cfg)  # a search objective needs a validation split: refuse before any work
+    validate(cfg)  # ranges and rules between keys (a search objective: its model and validation split)
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
         require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
@@ -79,7 +77,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
         log.info("resuming the interrupted run in %s", run_dir)
     elif cfg.training.checkpoint:
         resume.begin(cfg, run_dir)  # from here on, a rerun into this directory continues it
-    joint = (cfg.get("joint") or {}).get("name", "none") != "none"
+    joint = cfg.joint.name != "none"
     models = names + (["joint"] if joint else [])
     progress.plan_run(cfg, models)  # every network's epochs: the epoch lines give the run's ETA
     if crossfit:
@@ -119,54 +117,49 @@ def _finish(
     joint = "joint" in probs["test"]
     model_names = names + (["fused"] if params is not None else []) + (["joint"] if joint else [])
 
-    test = ds.splits["test"]
-    temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
-    test_probs = {n: probs["test"][n] for n in model_names}
-    test_log = {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]}  # joint: from its probs
-    weights = draw_weights(
-        cfg, len(test.y), [test.units[m] for m in names if m in test.units], test.y
-    )  # texts, runs within class
-    results = score_models(
-        test.y, test_probs, test.present, ds.classes, cfg, run_dir / "figures", temps, test_log, weights=weights
-    )
     for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
-
-    arrays = rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs)
-    if oof is not None:  # proba_oof_<model>, ...: `mmfusion fuse` refits any rule on them (fusion/crossfit.py)
-        arrays.update(fusion_crossfit.to_arrays(oof))
-    rundir.write_npz(run_dir / rundir.PREDICTIONS, {**arrays, **hidden})
-    metrics = rundir.metrics_record(
-        ds.classes,
-        names,
-        results,
-        train_acc,
-        {"name": cfg.fusion.name, "params": params} if params is not None else None,
-        compare(
-            test.y,
-            test_probs,
-            test.present,
-            [n for n in model_names if n != "joint"],
-            weights,
-            eval_settings(cfg)["ci_level"],
-        ),
-        ds.sizes(),
-        ds.class_counts(),
-        ds.info,
-        cfg.seed,
-        joint=joint_summary(cfg, test.y, test_probs, test.present, names) if joint else None,
-    )
     score = None
     if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
         va = ds.splits["val"]
         score = objective.value(cfg, va.y, probs["val"], va.present)
-        metrics["objective"] = {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score}
         log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
-    rundir.write_json(run_dir / rundir.METRICS, metrics)
+    test = ds.splits["test"]
+    metrics, table = score_and_write(
+        cfg,
+        run_dir,
+        {
+            "y": test.y,
+            "present": test.present,
+            "units": [test.units[m] for m in names if m in test.units],
+            "probs": {n: probs["test"][n] for n in model_names},
+            "logprobs": {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]},  # joint: its probs
+        },
+        names,
+        params,
+        {
+            **rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs),
+            **(fusion_crossfit.to_arrays(oof) if oof is not None else {}),  # proba_oof_<model>: `fuse` refits on them
+            **hidden,
+        },
+        rundir.Metrics(
+            classes=list(ds.classes),
+            modalities=list(names),
+            train_accuracy=train_acc,
+            sizes=ds.sizes(),
+            class_counts=ds.class_counts(),
+            dataset=ds.info,
+            seed=cfg.seed,
+            objective=None
+            if score is None
+            else {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score},
+        ),
+        joint_settings(cfg) if joint else None,
+    )
+    results = metrics.models
     rundir.write_config(run_dir, cfg)  # for predict / fuse
-    table = write_tables(metrics, run_dir / "tables")
     rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
-    tracking.finish(cfg, run_dir, metrics)  # MLflow when tracking.mlflow; before the marker
+    tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
     prov.stop("evaluation")
     prov.finish()  # provenance.json complete before the marker
     with interrupt.deferred():
@@ -176,7 +169,7 @@ def _finish(
     return {
         "run_dir": str(run_dir),
         "accuracy": {n: results[n]["accuracy"] for n in model_names},
-        "metrics": metrics,
+        "metrics": metrics.as_dict(),
         "table": table,
         "objective": score,
     }

@@ -15,7 +15,6 @@ from mmfusion import basemodels, fusion, rundir
 from mmfusion.basemodels import extra_key, modality_of, models_dir
 from mmfusion.commands import resume
 from mmfusion.data import Dataset
-from mmfusion.evaluation.scoring import joint_comparisons
 from mmfusion.runtime import interrupt, tracking
 from mmfusion.runtime.seeding import seed_everything
 
@@ -184,15 +183,11 @@ def fit_joint(
     return hidden
 
 
-def joint_summary(cfg: DictConfig, y, test_probs: dict, present: dict, names: list[str]) -> dict:
-    """metrics.json's `joint`: its settings and McNemar against the best single model and the run's rule."""
+def joint_settings(cfg: DictConfig) -> dict:
+    """metrics.json's `joint`: its settings (the step that scores adds McNemar against the best single
+    model and the run's rule, commands/finish.py)."""
     jc = cfg.joint
-    return {
-        "name": str(jc.name),
-        "fusion_layer": str(jc.fusion_layer),
-        "modality_dropout": float(jc.modality_dropout),
-        "comparisons": joint_comparisons(y, test_probs, present, names, ["fused"]),
-    }
+    return {"name": str(jc.name), "fusion_layer": str(jc.fusion_layer), "modality_dropout": float(jc.modality_dropout)}
 
 
 def rundir_path(run_dir: Path, *parts: str) -> Path:

@@ -98,12 +98,7 @@ def pair_by_label(
     if texts is None and series is None:
         raise ConfigError("pair_by_label needs texts, time series or both")
     fixed_split = series is not None and series.split is not None
-    if cv is not None:
-        if not split_before_resampling:
-            raise ConfigError(
-                "dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
-                "unique texts and runs, which the paper's protocol resamples before splitting"
-            )
+    if cv is not None:  # folds need split_before_resampling: the config check refuses it off
         if fixed_split:
             raise ConfigError(
                 "dataset.cv.folds: this series source fixes its own train/test split "

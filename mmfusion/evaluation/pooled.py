@@ -21,17 +21,16 @@ from mmfusion.evaluation.metrics import evaluate
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
     """One job's test arrays: its predictions.npz, or `job["pred"]` where the caller merged arrays of
     several files (a run's and its `fuse fusion=all` rules', report_hours.py)."""
-    pred = job["pred"] if "pred" in job else rundir.load_npz(job["dir"] / rundir.PREDICTIONS)
-    n = len(pred["y_test"])
+    if "pred" in job:
+        pred = rundir.Predictions(job["dir"] / rundir.PREDICTIONS, job["pred"])
+    else:
+        pred = rundir.read_predictions(job["dir"])
     out = {
-        "y": pred["y_test"],
-        "ids": pred.get("ids_test", np.arange(n).astype(str)),
-        "probs": {m: pred[f"proba_test_{m}"] for m in models},
-        "present": {
-            m: pred[f"present_test_{m}"].astype(bool) if f"present_test_{m}" in pred else np.ones(n, bool)
-            for m in models
-        },
-        "units": {m: pred[f"units_test_{m}"].astype(str) for m in modalities if f"units_test_{m}" in pred},
+        "y": pred.y("test"),
+        "ids": pred.ids("test"),
+        "probs": {m: pred.proba("test", m) for m in models},
+        "present": {m: pred.present("test", m) for m in models},
+        "units": {m: u.astype(str) for m in modalities if (u := pred.units("test", m)) is not None},
     }
     if not out["units"]:  # runs from before units were saved: each test sample is its own unit
         out["units"] = {"sample": out["ids"].astype(str)}

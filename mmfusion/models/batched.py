@@ -50,7 +50,7 @@ SUBDIR = "batched"  # checkpoints of a batched ensemble, apart from the sequenti
 
 
 def enabled(cfg) -> bool:
-    return bool(cfg.get("batched_ensemble", False))
+    return bool(cfg.batched_ensemble)  # every Keras modality model's schema has it (schemas/models.py)
 
 
 @keras.saving.register_keras_serializable(package="mmfusion")

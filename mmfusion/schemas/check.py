@@ -176,6 +176,11 @@ def _dataset(d) -> None:
         _split_sizes(d)
     if d.get("name") != "factory":
         return
+    if cv is not None and cv.folds and not d.split_before_resampling:  # data/pairing.py makes the folds
+        raise ConfigError(
+            "dataset.cv.folds needs dataset.split_before_resampling=true: folds are made of "
+            "unique texts and runs, which the paper's protocol resamples before splitting"
+        )
     n, s, t = len(d.classes), d.series, d.text
     if len(s.faults) != n:
         _fail("dataset.series.faults", s.faults, f"one fault number per class ({n} classes: {show(d.classes)})")
@@ -225,12 +230,16 @@ def _added_models(cfg) -> None:
     from mmfusion import basemodels
 
     basemodels.check(cfg, {m: registry.names(f"model/{m}") for m in ("text", "series")})
+    for name in basemodels.base_models(cfg):  # TF-IDF: at least one of its two analyzers
+        mc = cfg.model[name]
+        if "word_ngrams" in mc and "char_ngrams" in mc and not mc.word_ngrams and not mc.char_ngrams:
+            raise ConfigError("model.text: set word_ngrams and/or char_ngrams; both are off")
 
 
 def _joint(cfg) -> None:
     """joint=lstm trains one network on both modalities: both must be listed."""
     jc = cfg.get("joint")
-    if jc is not None and jc.get("name", "none") != "none" and not {"text", "series"} <= set(cfg.modalities):
+    if jc is not None and jc.name != "none" and not {"text", "series"} <= set(cfg.modalities):
         _fail("modalities", cfg.modalities, "both series and text with joint=lstm (or joint=none)")
 
 
@@ -264,6 +273,46 @@ def _crossfit(cfg) -> None:
             )
 
 
+OBJECTIVE_MEASURES = ("accuracy", "loss")
+
+
+def objective_parts(spec) -> tuple[str, str] | None:
+    """(model, measure) of `objective.metric` = val/<model>/<accuracy|loss>; None: no objective."""
+    if spec in (None, "", "none"):
+        return None
+    parts = str(spec).split("/")
+    if len(parts) != 3 or parts[0] != "val" or parts[2] not in OBJECTIVE_MEASURES:
+        raise ConfigError(
+            f"objective.metric={spec!r} is not a validation metric; write val/<model>/accuracy or "
+            f"val/<model>/loss, e.g. objective.metric=val/fused/accuracy (the test split is never used)"
+        )
+    return parts[1], parts[2]
+
+
+def check_objective(cfg) -> None:
+    """A search objective (evaluation/objective.py) names a trained model and has a validation split."""
+    from mmfusion import basemodels
+
+    parsed = objective_parts(cfg.objective.metric)
+    if parsed is None:
+        return
+    model, _ = parsed
+    added = [m for m in basemodels.base_models(cfg) if basemodels.extra_key(m)]  # e.g. text_tfidf
+    modalities = list(cfg.modalities) + added
+    known = modalities + (["fused"] if len(modalities) > 1 else [])
+    if "joint" in cfg and cfg.joint.name != "none":
+        known.append("joint")  # joint=lstm: its validation probabilities (hparams_search=joint_lstm)
+    if model not in known:
+        raise ConfigError(
+            f"objective.metric={cfg.objective.metric}: {model!r} is not trained in this run; name one of {known}"
+        )
+    require_val_split(
+        cfg,
+        f"objective.metric={cfg.objective.metric} is computed on the validation split, but "
+        f"dataset.val_fraction={cfg.dataset.val_fraction}",
+    )
+
+
 def check(cfg: DictConfig) -> None:
     """Raise ConfigError (one line naming the key) for the first key out of range; else return."""
     _walk(cfg, "", ConfigSchema if not dataclasses.is_dataclass(OmegaConf.get_type(cfg)) else None)
@@ -274,6 +323,8 @@ def check(cfg: DictConfig) -> None:
     _joint(cfg)
     _crossfit(cfg)
     check_bounds(cfg)
+    if "objective" in cfg:
+        check_objective(cfg)
 
 
 # --- bounds: keys that size memory or time, finite numbers, seeds, windows that fit the series --------

@@ -56,4 +56,3 @@ class JointLSTMSchema:
     token_dropout: float = fraction(0.0)  # text branch
     jitter: float = spec(0.0, "a number >= 0", lambda v: v >= 0)  # series branch
     time_shift: int = at_least(0, 0)  # series branch
-
