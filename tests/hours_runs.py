@@ -76,17 +76,14 @@ def write_job(
     if fold is not None:
         dataset |= {"cv_folds": folds, "cv_fold": fold}
     results = {m: _scores(y, probs[m], present[m]) for m in models}
-    metrics = rundir.metrics_record(
-        CLASSES,
-        BASE,
-        results,
-        {m: 1.0 for m in BASE},
-        {"name": "accuracy", "params": {}},
-        None,
-        None,
-        None,
-        dataset,
-        seed,
+    metrics = rundir.Metrics(
+        classes=list(CLASSES),
+        modalities=list(BASE),
+        models=results,
+        train_accuracy={m: 1.0 for m in BASE},
+        fusion={"name": "accuracy", "params": {}},
+        dataset=dataset,
+        seed=seed,
         joint={"name": "lstm"} if joint else None,
     )
     job.mkdir(parents=True)
@@ -96,7 +93,7 @@ def write_job(
     (job / ".hydra").mkdir()
     rundir.write_text(job / ".hydra" / "overrides.yaml", yaml.safe_dump(over))
     rundir.write_npz(job / rundir.PREDICTIONS, arrays)
-    rundir.write_json(job / rundir.METRICS, metrics)
+    rundir.write_metrics(job, metrics)
     rundir.mark_complete(job)
     shown = {m: (probs[m], present[m]) for m in models}
     if refused:
