@@ -71,7 +71,10 @@ class GroupedLSTM(keras.layers.Layer):
 
     def call(self, inputs):
         if self.wide:
-            return self._call_wide(inputs)
+            try:
+                return self._call_wide(inputs)
+            except NotImplementedError:  # Keras' cuDNN kernel refused (as keras.layers.LSTM, fall back)
+                pass
         return self._call_loop(ops.transpose(inputs, (2, 1, 0, 3)))  # K x T x n x v
 
     # --- CPU: one batched loop per depth ---------------------------------------------------------
@@ -84,9 +87,10 @@ class GroupedLSTM(keras.layers.Layer):
         for d, u in enumerate(self.units):
             size = x.shape[-1]
             # every step's input projection at once: K x (T n) x v times K x v x 4u
-            z = tf.matmul(tf.reshape(x, (k, -1, size)), self.kernels[d]) + self.biases[d][:, None, :]
+            kernel, bias = (ops.cast(w, x.dtype) for w in (self.kernels[d], self.biases[d]))
+            z = tf.matmul(tf.reshape(x, (k, -1, size)), kernel) + bias[:, None, :]
             z = tf.transpose(tf.reshape(z, (k, steps, n, 4 * u)), (1, 0, 2, 3))  # T x K x n x 4u
-            recurrent = self.recurrent_kernels[d]
+            recurrent = ops.cast(self.recurrent_kernels[d], x.dtype)
 
             def step(state, z_t, recurrent=recurrent):
                 h, c = state
@@ -125,7 +129,7 @@ class GroupedLSTM(keras.layers.Layer):
         x = ops.reshape(x, (n, ops.shape(x)[1], k * x.shape[-1]))  # n x T x K v, member-major features
         last = len(self.units) - 1
         for d, u in enumerate(self.units):
-            kernel, recurrent, bias = self.wide_weights(d)
+            kernel, recurrent, bias = (ops.cast(w, x.dtype) for w in self.wide_weights(d))
             zeros = ops.zeros((n, k * u), dtype=x.dtype)
             out, seq, _ = backend.lstm(
                 x,
