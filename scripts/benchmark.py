@@ -32,7 +32,9 @@ accuracy) and `part ensemble` only the ensembles' `fit` (each modality's ensembl
 favours neither; `uptime`'s load average is taken before every run. `--quick` keeps the data sizes per
 epoch (the same texts and series) but simulates fewer TEP runs and trains fewer epochs; `--threads
 INTRA,INTER` sets TensorFlow's thread pools of the children (TF_NUM_INTRAOP_THREADS /
-TF_NUM_INTEROP_THREADS); `--parallel-folds` also times folds 0 and 1 as two jobs at once
+TF_NUM_INTEROP_THREADS); `--grouped` adds a third arm, the batched ensembles with the series one's LSTMs
+grouped into one recurrent loop per depth (`model.series.grouped_lstm=true`, models/grouped.py), run
+sequential, batched, grouped, grouped, batched, sequential; `--parallel-folds` also times folds 0 and 1 as two jobs at once
 (hydra/launcher=local_parallel) against one after the other.
 """
 
@@ -264,7 +266,14 @@ QUICK = {  # same samples per epoch, fewer simulated runs (the series pool) and 
 MODES = {
     "sequential": ["model.text.batched_ensemble=false", "model.series.batched_ensemble=false"],
     "batched": ["model.text.batched_ensemble=true", "model.series.batched_ensemble=true"],
+    # the batched ensembles, the series one with one recurrent loop per LSTM depth (models/grouped.py)
+    "grouped": [
+        "model.text.batched_ensemble=true",
+        "model.series.batched_ensemble=true",
+        "model.series.grouped_lstm=true",
+    ],
 }
+GROUPED_ORDER = ("sequential", "batched", "grouped", "grouped", "batched", "sequential")  # ABCCBA
 
 
 def load_average() -> str:
@@ -388,7 +397,9 @@ def run_parallel_folds(overrides: list[str], env: dict, parallel: bool) -> dict:
         return timed_child(args, env)
 
 
-def ensembles(cases: list[str], parts: list[str], quick: bool, threads: str | None, extra: list[str]) -> list[str]:
+def ensembles(
+    cases: list[str], parts: list[str], quick: bool, threads: str | None, extra: list[str], with_grouped: bool = False
+) -> list[str]:
     env = thread_env(threads)
     lines = []
     for case in cases:
@@ -397,12 +408,13 @@ def ensembles(cases: list[str], parts: list[str], quick: bool, threads: str | No
         overrides += extra
         for part in parts:
             runner = run_fold if part == "fold" else run_ensembles
-            runs = {"sequential": [], "batched": []}
-            for mode in ("sequential", "batched", "batched", "sequential"):  # ABBA
+            order = GROUPED_ORDER if with_grouped else ("sequential", "batched", "batched", "sequential")  # ABBA
+            runs = {mode: [] for mode in order}
+            for mode in order:
                 r = runner(overrides + MODES[mode], env)
                 print(f"  {case} {part} {mode}: {r}", flush=True)
                 runs[mode].append(r)
-            lines += ensemble_rows(case, part, runs)
+            lines += grouped_rows(case, part, runs) if with_grouped else ensemble_rows(case, part, runs)
     return lines
 
 
@@ -454,6 +466,41 @@ def ensemble_rows(case: str, part: str, runs: dict) -> list[str]:
     return rows
 
 
+def grouped_rows(case: str, part: str, runs: dict) -> list[str]:
+    """`--grouped`: one row per ensemble (or whole fold) and arm (sequential, batched, grouped), run in
+    ABCCBA order; the speed-ups are against the sequential arm (means of the two runs)."""
+    rows = []
+    subs = [None] if part == "fold" else sorted(runs["sequential"][0].get("children", {}))
+    loads = " ".join(runs[m][i]["load_before"] for m, i in zip(GROUPED_ORDER, (0, 0, 0, 1, 1, 1)))
+    for sub in subs:
+        what = f"{case}: whole fold" if part == "fold" else f"{case}: {sub} ensemble `fit` alone"
+        base = {k: _mean(runs["sequential"], k, sub) for k in ("wall_s", "cpu_s", "later_epoch_cpu_s")}
+        for mode in ("sequential", "batched", "grouped"):
+            rs = runs[mode]
+            ok = [(r["children"][sub] if sub else r) for r in rs if "error" not in r]
+            if len(ok) != len(rs) or None in base.values():
+                rows.append(f"| {what} | {mode} | {rs[0].get('error', '?')} |||||||||")
+                continue
+            wall, cpu = (" / ".join(f"{o[k]:.0f}" for o in ok) for k in ("wall_s", "cpu_s"))
+            first = later = "-"
+            speed = f"{base['wall_s'] / _mean(rs, 'wall_s', sub):.2f}x wall, {base['cpu_s'] / _mean(rs, 'cpu_s', sub):.2f}x CPU"
+            if sub:
+                first = " / ".join(f"{o['first_epoch_cpu_s']:.1f}" for o in ok)
+                later = " / ".join(f"{o['later_epoch_cpu_s']:.2f}" for o in ok)
+                speed += f"; per epoch {base['later_epoch_cpu_s'] / _mean(rs, 'later_epoch_cpu_s', sub):.2f}x CPU"
+            acc = " / ".join(str(o.get("accuracy")) if not sub else f"{o['accuracy']:.4f}" for o in ok)
+            peak = f"{max(r['peak_rss_gib'] for r in rs):.2f}"
+            rows.append(f"| {what} | {mode} | {wall} | {cpu} | {first} | {later} | {speed} | {peak} | {acc} |")
+    rows.append(f"\nload before each run ({' '.join(GROUPED_ORDER)}): {loads}")
+    return rows
+
+
+GROUPED_HEAD = [
+    "| measured | arm | wall s (run 1 / run 2) | CPU s (run 1 / run 2) | first epoch CPU s (tracing) | "
+    "CPU s per later ensemble epoch (median) | speed-up against sequential (means) | peak RSS GiB | test accuracy |",
+    "|---|---|---|---|---|---|---|---|---|",
+]
+
 ENSEMBLE_HEAD = [
     "| measured | sequential wall s (A1 / A2) | batched wall s (B1 / B2) | sequential CPU s | batched CPU s | "
     "speed-up (mean A / mean B) | peak RSS GiB, seq / batched | load before A1 B1 B2 A2 | "
@@ -488,6 +535,11 @@ def main() -> None:
     p.add_argument("--cases", nargs="*", default=list(ENSEMBLE_CASES), choices=list(ENSEMBLE_CASES))
     p.add_argument("--parts", nargs="+", default=["ensemble", "fold"], choices=["ensemble", "fold"])
     p.add_argument("--threads", default=None, help="ensembles: INTRA,INTER TensorFlow threads of the children")
+    p.add_argument(
+        "--grouped",
+        action="store_true",
+        help="ensembles: a third arm, the batched series ensemble with a grouped LSTM (ABCCBA order)",
+    )
     p.add_argument("--parallel-folds", action="store_true", help="ensembles: also 2 folds at once vs in turn")
     p.add_argument("overrides", nargs="*", default=None)
     args = p.parse_args()
@@ -635,9 +687,9 @@ def ensemble_report(args) -> str:
         f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; threads: "
         f"{args.threads or 'TensorFlow defaults'}; load average at the start: {load_average()}",
         "",
-        *ENSEMBLE_HEAD,
+        *(GROUPED_HEAD if args.grouped else ENSEMBLE_HEAD),
     ]
-    rows = ensembles(args.cases, args.parts, args.quick, args.threads, args.overrides or [])
+    rows = ensembles(args.cases, args.parts, args.quick, args.threads, args.overrides or [], args.grouped)
     lines = head + rows
     if args.parallel_folds:
         env = thread_env(args.threads)

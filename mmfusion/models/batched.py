@@ -37,20 +37,25 @@ JSON, `best_weights` every member's best weights), so checkpoint.py needs no cha
 
 from __future__ import annotations
 
+import logging
 import math
 
 import keras
 import numpy as np
 from keras import ops
 
-from mmfusion.models import augment, recipes
+from mmfusion.models import augment, grouped, recipes
 from mmfusion.runtime import devices
+
+log = logging.getLogger(__name__)
 
 SUBDIR = "batched"  # checkpoints of a batched ensemble, apart from the sequential members' member<k>/
 
 
 def enabled(cfg) -> bool:
-    return bool(cfg.batched_ensemble)  # every Keras modality model's schema has it (schemas/models.py)
+    """`batched_ensemble=true`, or `grouped_lstm=true` (the batched series ensemble with one recurrent
+    loop per depth, models/grouped.py)."""
+    return bool(cfg.batched_ensemble) or grouped.requested(cfg)
 
 
 @keras.saving.register_keras_serializable(package="mmfusion")
@@ -250,6 +255,20 @@ def fit(model, x_train, y, validation, callbacks, logger, checkpoint_dir) -> tup
     seed = int(np.random.randint(2**31 - 1))
     data = model.batches(x_train, recipes.targets(c, y, q), shuffle_seed=seed)
     training, network, members = build(model, c)
+    group, subdir, views = None, SUBDIR, members
+    if grouped.requested(c):  # one recurrent loop per LSTM depth for every member (models/grouped.py)
+        reason = grouped.why_not(c, members)
+        if reason is None:
+            with devices.scope(model.strategy):
+                group = grouped.Grouped(members, StackMembers)
+            training, subdir, views = group.training, grouped.SUBDIR, group.views
+            log.info("%s ensemble: %d members, grouped LSTM (one recurrent loop per depth)", model.modality, size)
+        else:
+            log.warning(
+                "%s ensemble: grouped_lstm=true not applied (%s); training the per-member batched model instead",
+                model.modality,
+                reason,
+            )
     with devices.scope(model.strategy):
         training.compile(
             optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
@@ -260,14 +279,14 @@ def fit(model, x_train, y, validation, callbacks, logger, checkpoint_dir) -> tup
     reduce_lr = next((cb for cb in extra if isinstance(cb, keras.callbacks.ReduceLROnPlateau)), None)
     early_stopping = None
     if any(isinstance(cb, keras.callbacks.EarlyStopping) for cb in extra):
-        early_stopping = MemberEarlyStopping(members, int(c.early_stopping_patience))
+        early_stopping = MemberEarlyStopping(views, int(c.early_stopping_patience))
     schedule = [cb for cb in (early_stopping, reduce_lr) if cb is not None]
     all_callbacks = [MeanLossLogs(size), logger, *callbacks, *schedule]
     checkpoint = None
     if checkpoint_dir is not None:  # last: it saves the schedule's state too
         from mmfusion.models.checkpoint import EpochCheckpoint, read_state
 
-        directory = Path(checkpoint_dir) / SUBDIR
+        directory = Path(checkpoint_dir) / subdir
         checkpoint = EpochCheckpoint(directory, model.modality, early_stopping, reduce_lr)
         all_callbacks.append(checkpoint)
         state = read_state(directory)
@@ -283,6 +302,8 @@ def fit(model, x_train, y, validation, callbacks, logger, checkpoint_dir) -> tup
         callbacks=all_callbacks,
         class_weight=recipes.class_weights(c, y, q),
     )
+    if group is not None:  # the trained LSTM slices into the member networks, which `network` averages
+        group.to_members()
     if checkpoint is not None:
         return network, {k: list(v) for k, v in checkpoint.history.items()}
     return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}

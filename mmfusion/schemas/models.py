@@ -115,6 +115,8 @@ class SeriesLSTMSchema(SeriesNetSchema):
     name: str = choice("lstm", "lstm")
     lstm_units: list[int] = int_list([52, 40, 25])
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
+    # true: a batched ensemble whose members' LSTMs run as one recurrent loop per depth (models/grouped.py)
+    grouped_lstm: bool = False
 
 
 @register("model/series", "bilstm", "mmfusion.models.series_nets:SeriesBiLSTM")
