@@ -9,9 +9,10 @@ Kept per job (a run, or each job of a sweep: numbered or custom subfolders such 
 COMPLETE marker, metrics.json, config.yaml, provenance.json, versions.json, `.hydra/overrides.yaml`,
 history/*.csv, the test split of predictions.npz (labels, ids, presence masks, units and the
 probabilities of every model: the arrays the report reads, saved compressed with their dtypes), and
-of each `fuse/<rule>-<time>/` the marker and its small files (metrics.json: the rule accuracies of
-`fuse fusion=all`). Left behind: models/, the train and validation arrays, log-probabilities, the
-fuse outputs' predictions, per-job figures, logs. Each kept job gets a new checksums.json of what was
+of each `fuse/<rule>-<time>/` the marker, its small files (metrics.json: the rule accuracies of
+`fuse fusion=all`) and the test split of its predictions.npz (the rules' probabilities: the accuracy
+against hours per rule). Left behind: models/, the train and validation arrays, log-probabilities,
+per-job figures, logs. Each kept job gets a new checksums.json of what was
 kept (the run's own listed the models and the full predictions), after the source run's checksums were
 checked: a damaged run is refused, not published.
 
@@ -92,10 +93,12 @@ def _job(src: Path, dst: Path) -> dict:
         info["arrays"] = trimmed_predictions(src / rundir.PREDICTIONS, dst / rundir.PREDICTIONS)
         info["source_predictions_sha256"] = rundir.sha256(src / rundir.PREDICTIONS)
     fused = sorted(p for p in (src / "fuse").iterdir() if p.is_dir()) if (src / "fuse").is_dir() else []
-    for out in fused:  # `fuse <job> fusion=all`: the report's rule accuracies (marker + metrics.json)
-        for name in REPORT_FILES:
+    for out in fused:  # `fuse <job> fusion=all`: the rule accuracies (metrics.json) and, for the accuracy
+        for name in REPORT_FILES:  # against hours per rule (commands/report_hours.py), their test arrays
             if (out / name).is_file():
                 _copy(out / name, dst / "fuse" / out.name / name)
+        if (out / rundir.PREDICTIONS).is_file() and rundir.is_complete(out):
+            trimmed_predictions(out / rundir.PREDICTIONS, dst / "fuse" / out.name / rundir.PREDICTIONS)
         if (out / rundir.CHECKSUMS).is_file():
             rundir.record_checksums(dst / "fuse" / out.name)
     if (src / rundir.CHECKSUMS).is_file():
@@ -185,10 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("destination", type=Path, help="outputs/results/<name>")
     ap.add_argument("--no-check", action="store_true", help="do not regenerate the report to compare it")
     ns = ap.parse_args(argv)
+    created = not ns.destination.exists()
     try:
         record = collect(ns.source, ns.destination, check=not ns.no_check)
-    except MmfusionError as err:
-        print(f"collect_results: error: {err}", file=sys.stderr)
+    except (MmfusionError, OSError, KeyboardInterrupt) as err:
+        if created and ns.destination.exists():
+            shutil.rmtree(ns.destination)  # no half-collected folder left looking complete
+        if isinstance(err, KeyboardInterrupt):
+            raise
+        print(f"collect_results: error: {err} (nothing was collected into {ns.destination})", file=sys.stderr)
         return 2
     size = sum(p.stat().st_size for p in ns.destination.rglob("*") if p.is_file())
     jobs = len(record.get("jobs") or {})

@@ -27,6 +27,7 @@ import bisect
 import difflib
 import fnmatch
 import functools
+import json
 import posixpath
 import re
 import sys
@@ -768,6 +769,120 @@ def search_targets(page: Page) -> str:
     return markdown(["target", "measured", ""], rows)
 
 
+# ----------------------------------------------------------------------- the fresh repeat (fold seed 10)
+
+FRESH = "cv_early_fresh"  # experiment=early, two base models per modality, fold seed 10 (scripts/reproduce_cv.sh early_fresh)
+FRESH_BATCHED = "cv_early_fresh_batched"  # its 2 h group again with both LSTM ensembles batched (issue 23)
+FRESH_MODELS = [
+    ("series", "series LSTM"),
+    ("series_conv1d", "series Conv1D"),
+    ("text", "text LSTM"),
+    ("text_tfidf_logreg", "text TF-IDF+LR"),
+]
+EARLY_TARGETS = {"0.5": 95.0, "1": 98.0, "2": 99.0}  # issue 22: fused, the run's own rule, pooled CV
+
+
+def _point(cell: str) -> float:
+    return float(cell.split()[0])
+
+
+def _target_cell(fused: str, hours: str) -> str:
+    if hours not in EARLY_TARGETS:
+        return ""
+    t, got = EARLY_TARGETS[hours], _point(fused)
+    return f">= {t:g}: met" if got >= t else f">= {t:g}: missed by {t - got:.2f} points"
+
+
+def _best_rule_cell(folder: str, hours: str) -> str:
+    """The best `fuse fusion=all` rule at one window (the report's hours table), picked on the test data."""
+    t = report(folder).table("hours since onset", "per model and rule")
+    row = next(r for r in t.rows if float(r[0]) == float(hours))
+    return dict(zip(t.header, row, strict=True))["best rule (picked on test)"]
+
+
+def cv_early_fresh(page: Page) -> str:
+    """early-diagnosis.md: the fresh repeat, each base model, the run's rule over all four, the target."""
+    header = [
+        "hours since onset",
+        *[label for _, label in FRESH_MODELS],
+        "fused (run's rule: validation-accuracy weights, 4 models)",
+        "fused minus best [95% CI]",
+        "target (issue 22)",
+        "best rule of `fuse fusion=all` (picked on test)",
+    ]
+    rows = []
+    for length, hours in WINDOWS:
+        acc, gain = _pooled(FRESH, f"dataset.series.window.length={length}")
+        rows.append(
+            [
+                hours,
+                *[acc[m] for m, _ in FRESH_MODELS],
+                bold(acc["fused"]),
+                _gain_cell(gain),
+                _target_cell(acc["fused"], hours),
+                _best_rule_cell(FRESH, hours),
+            ]
+        )
+    return markdown(header, rows)
+
+
+def cv_early_fresh_vs_selection(page: Page) -> str:
+    """early-diagnosis.md: the LSTMs of the fresh repeat beside the selection repeat (cv_early_lstm, seed 0)."""
+    header = [
+        "hours since onset",
+        "series LSTM, selection repeat",
+        "series LSTM, fresh repeat",
+        "text LSTM, selection repeat",
+        "text LSTM, fresh repeat",
+        "fused, selection repeat (2 LSTMs)",
+        "fused, fresh repeat (4 models)",
+    ]
+    rows = []
+    for length, hours in WINDOWS:
+        group = f"dataset.series.window.length={length}"
+        old, _ = _pooled("cv_early_lstm", group)
+        new, _ = _pooled(FRESH, group)
+        rows.append([hours, old["series"], new["series"], old["text"], new["text"], old["fused"], new["fused"]])
+    return markdown(header, rows)
+
+
+def _overrides(job: Path) -> list[str]:
+    return yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text(encoding="utf-8")) or []
+
+
+def _stage_cpu(folder: str, stage: str) -> dict[str, float]:
+    """{fold: CPU seconds} of one stage in the provenance.json of each 2 h job of a committed sweep
+    (stage "fold": every stage but the data stage)."""
+    out = {}
+    for job in _jobs(folder, "dataset.series.window.length=40"):
+        stages = json.loads((job / "provenance.json").read_text(encoding="utf-8"))["stages"]
+        fold = next(o for o in _overrides(job) if o.startswith("dataset.cv.fold="))
+        out[fold] = (
+            sum(v["cpu_s"] for k, v in stages.items() if k != "data") if stage == "fold" else stages[stage]["cpu_s"]
+        )
+    return out
+
+
+def fresh_batched(page: Page) -> str:
+    """performance-ensembles.md: the fresh repeat's 2 h folds trained sequentially and batched (issue 23):
+    pooled accuracy and CPU seconds per stage, summed over the five folds."""
+    header = ["", "sequential (cv_early_fresh, 2 h)", "batched (cv_early_fresh_batched)", "ratio"]
+    seq, _ = _pooled(FRESH, "dataset.series.window.length=40")
+    bat, _ = _pooled(FRESH_BATCHED)
+    rows = [[f"pooled accuracy %, {label}", seq[m], bat[m], ""] for m, label in [*FRESH_MODELS, ("fused", "fused")]]
+    for stage, label in [
+        ("model_text", "CPU s, text ensemble (5 LSTMs), 5 folds"),
+        ("model_series", "CPU s, series ensemble (3 LSTMs), 5 folds"),
+        ("fold", "CPU s, whole job but the data stage, 5 folds"),
+    ]:
+        a, b = _stage_cpu(FRESH, stage), _stage_cpu(FRESH_BATCHED, stage)
+        if sorted(a) != sorted(b):
+            raise KeyError(f"{FRESH} and {FRESH_BATCHED} hold different folds: {sorted(a)} vs {sorted(b)}")
+        sa, sb = sum(a.values()), sum(b.values())
+        rows.append([label, f"{sa:.1f}", f"{sb:.1f}", f"{sa / sb:.2f}x"])
+    return markdown(header, rows)
+
+
 TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
@@ -791,6 +906,9 @@ TABLES = {
     "joint/split_paper": joint_split_paper,
     "joint/interaction": joint_interaction,
     "joint/split_missing": joint_split_missing,
+    "cv_early/fresh": cv_early_fresh,
+    "cv_early/fresh_vs_selection": cv_early_fresh_vs_selection,
+    "performance/fresh_batched": fresh_batched,
 }
 
 
