@@ -95,7 +95,9 @@ def section(length: int, jobs: list[Path], rows: dict) -> list[str]:
         "",
     ]
     if wrong:
-        out += ["| text (factoryReports row) | filed as | read as (" + ", ".join(text_models) + ") | pairs | fused wrong |"]
+        out += [
+            "| text (factoryReports row) | filed as | read as (" + ", ".join(text_models) + ") | pairs | fused wrong |"
+        ]
         out += ["|---|---|---|---|---|"]
         for unit, w in sorted(wrong.items(), key=lambda kv: (-kv[1]["fused_wrong"], kv[0])):
             text = rows.get(unit, ("?", "?"))[0].replace("|", "\\|")
