@@ -116,7 +116,11 @@ def test_a_run_saved_with_the_old_weights_from_key_is_fused_with_the_new_one(tmp
         ),
         tmp_path / "config.yaml",
     )
-    run = {"dir": tmp_path, "metrics": {"seed": 3, "fusion": {"name": "accuracy"}}}
+    from types import SimpleNamespace
+
+    from mmfusion import rundir
+
+    run = SimpleNamespace(dir=tmp_path, metrics=rundir.Metrics(seed=3, fusion={"name": "accuracy"}), oof=None)
     cfg = compose(run, "accuracy", [])
     assert cfg.fusion.weights == "val_accuracy" and "weights_from" not in cfg.fusion and cfg.seed == 3
 

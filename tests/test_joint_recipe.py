@@ -13,10 +13,10 @@ from helpers import compose_cfg, run_cli
 
 from mmfusion import rundir
 from mmfusion.errors import ConfigError
-from mmfusion.evaluation import objective
 from mmfusion.models import recipes
 from mmfusion.models.joint import JointLSTM
 from mmfusion.probability import nll
+from mmfusion.schemas.check import check_objective
 
 SHRINK_JOINT = [
     "joint=lstm",
@@ -137,7 +137,7 @@ def test_the_search_objective_is_the_joint_validation_loss(run):
     record = json.loads((out / rundir.METRICS).read_text())["objective"]
     assert record["metric"] == "val/joint/loss" and record["direction"] == "minimize"
     with pytest.raises(ConfigError, match="not trained"):  # no joint network in the run: refused before training
-        objective.check(compose_cfg(["dataset.val_fraction=0.25", "objective.metric=val/joint/loss"]))
+        check_objective(compose_cfg(["dataset.val_fraction=0.25", "objective.metric=val/joint/loss"]))
 
 
 def test_the_default_joint_keeps_its_plain_training():
@@ -172,7 +172,7 @@ def test_the_joint_search_composes_and_searches_existing_keys():
             overrides=["hparams_search=joint_lstm", "dataset.val_fraction=0.2"],
             return_hydra_config=True,
         )
-    objective.check(cfg)
+    check_objective(cfg)
     assert cfg.joint.name == "lstm" and cfg.objective.metric == "val/joint/loss"
     for key in cfg.hydra.sweeper.params:
         assert key.startswith("joint.") and OmegaConf.select(cfg, key, default="<missing>") != "<missing>", key

@@ -90,7 +90,10 @@ def test_what_is_kept_and_what_is_left_behind(collected, sweep):
         assert record["jobs"][job]["commit"] == rundir.read_provenance(src)["commit"]
     (fused,) = (collected / "0" / "fuse").iterdir()  # fusion=all: its marker and rule accuracies
     assert fused.name.startswith("all-") and rundir.is_complete(fused) and report.rule_accuracies(collected / "0")
-    assert not (fused / rundir.PREDICTIONS).exists()
+    kept = rundir.load_npz(fused / rundir.PREDICTIONS)  # the rules' test arrays (accuracy against hours per rule)
+    assert (
+        kept and all(k == "classes" or "_test" in k for k in kept) and not any(k.startswith("logproba") for k in kept)
+    )
 
 
 def test_custom_job_folders_and_a_failed_job(sweep, tmp_path):

@@ -73,8 +73,8 @@ def load_jobs(root: Path):
     done, failed = [], []
     for job in find_jobs(root):
         if rundir.is_complete(job) and (job / rundir.METRICS).exists():
-            rundir.verify(job, (rundir.METRICS, rundir.PREDICTIONS))  # a damaged file: named, not a NumPy error
             done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_metrics(job).as_dict()})
+            rundir.verify(job, (rundir.METRICS, rundir.PREDICTIONS))  # a damaged file: named, not a NumPy error
         else:
             failed.append(job)
     if not done:

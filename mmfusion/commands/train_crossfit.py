@@ -36,7 +36,7 @@ WHAT = {"text": "texts", "series": "time series runs"}
 
 def wanted(cfg: DictConfig, names: list[str]) -> bool:
     """Whether this run cross-fits: fusion.fit_on=crossfit and at least two base models to fuse."""
-    return str(cfg.fusion.get("fit_on", "val")) == "crossfit" and len(names) > 1
+    return cfg.fusion.fit_on == "crossfit" and len(names) > 1
 
 
 def fold_seed(seed: int, fold: int) -> int:

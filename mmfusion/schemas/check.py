@@ -253,14 +253,14 @@ def _crossfit(cfg) -> None:
         return
     folds = f.crossfit_folds
     cv = d.get("cv")
-    test = 1.0 / cv.folds if cv is not None and cv.folds else d.get("test_fraction", 0)
-    val = d.get("val_fraction", 0) or 0
+    test = 1.0 / cv.folds if cv is not None and cv.folds else d.test_fraction
+    val = d.val_fraction
     limits = []
     if d.get("name") == "synthetic":
         per_class = d.samples_per_class - math.ceil(d.samples_per_class * test) - math.ceil(d.samples_per_class * val)
         limits.append((per_class, f"training samples (dataset.samples_per_class={d.samples_per_class})"))
     runs = (d.get("series") or {}).get("runs_per_class") if d.get("name") == "factory" else None
-    if runs is not None and "series" in cfg.get("modalities", []):
+    if runs is not None and "series" in cfg.modalities:
         limits.append((runs, f"runs in all (dataset.series.runs_per_class={runs})"))
     for most, what in limits:
         if folds > most:
