@@ -103,6 +103,14 @@ def summarise(members: list[dict], resamples: int | None) -> tuple[dict, str, di
     row["joint − best rule"] = f"{100 * c['difference']:+.2f}" + (
         f" [{100 * c['difference_ci'][0]:+.1f}, {100 * c['difference_ci'][1]:+.1f}]" if c.get("difference_ci") else ""
     )
+    if rule in acc:  # the run's own rule, fitted without the test data: joint minus it, from the same draws
+        own = pooled.pool(pool_jobs(members, rules), b, float(ev.get("ci_level", 0.95)), 0, contrast=("joint", [rule]))
+        o = own["comparison"]
+        row["joint − run's rule"] = f"{100 * o['difference']:+.2f}" + (
+            f" [{100 * o['difference_ci'][0]:+.1f}, {100 * o['difference_ci'][1]:+.1f}]"
+            if o.get("difference_ci")
+            else ""
+        )
     row["McNemar per repeat: joint only right / rule only right (p)"] = "; ".join(
         f"{t['a_right_b_wrong']} / {t['a_wrong_b_right']} (p = {t['p_value']:.3g})"
         for t in c.get("mcnemar_per_repeat", [])
