@@ -30,7 +30,7 @@ sweep() {  # sweep <name> <overrides...>: a multirun into $RUNS/<name>, re-fused
   local name=$1; shift  # trains the joint network, then published
   step "$name: mmfusion train -m $*"
   mmfusion train -m "$@" hydra.sweep.dir="$RUNS/$name" || echo "(some jobs of $name failed: see the report)"
-  if [[ " $* " == *" joint=lstm "* ]]; then
+  if [[ " $* " == *" joint=lstm"* ]]; then  # joint=lstm or joint=lstm_tuned
     fuse_all "$RUNS/$name" robustness.enabled=true
   fi
   publish "$name"

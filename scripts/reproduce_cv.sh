@@ -12,6 +12,7 @@
 #   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
 #   early_fresh      a fresh CV repeat of experiment=early (fold seed 10) with LSTM + TF-IDF text and LSTM + Conv1D
 #                    series, every rule re-fused: the figures of no choice (not in the default list)
+#   early_fresh_batched, early_fresh_joint   its 2 h group batched; the joint network with a recipe on its folds
 # Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
 # robustness.enabled=true`) for scripts/joint_summary.py (see scripts/joint_results.sh summary).
 set -euo pipefail
@@ -46,7 +47,17 @@ for part in "${parts[@]}"; do
       mmfusion train -m "${FRESH[@]}" dataset.series.window.length=100 hydra.sweep.dir="$RUNS/cv_early_fresh" \
         'hydra.sweep.subdir=h5-${hydra.job.num}' || true
       fuse_all "$RUNS/cv_early_fresh"
-      publish cv_early_fresh ;;
+      publish cv_early_fresh
+      python scripts/early_errors.py "$RESULTS/cv_early_fresh" ;;
+    early_fresh_batched)  # its 2 h group with both LSTM ensembles batched (docs/performance-ensembles.md)
+      sweep cv_early_fresh_batched experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
+        'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
+        model.text.batched_ensemble=true model.series.batched_ensemble=true ;;
+    early_fresh_joint)  # the joint network with a training recipe on the fresh folds (docs/joint-network.md)
+      sweep cv_early_fresh_joint experiment=early model/text=tfidf_logreg model/series=conv1d \
+        joint=lstm_tuned $FOLDS seed=10 dataset.series.window.length=10,20,40
+      python scripts/joint_summary.py "$RUNS/cv_early_fresh_joint" "$RESULTS/cv_early_fresh_joint" --pooled \
+        --group dataset.series.window.length ;;
     paper_lstm) sweep cv_paper_lstm experiment=paper $FOLDS seed=0,1 ;;
     paper_peers) sweep cv_paper_peers experiment=paper model/series=conv1d model/text=tfidf_logreg $FOLDS seed=0,1 ;;
     *) echo "unknown part $part (see the header of $0)" >&2; exit 2 ;;
