@@ -52,7 +52,10 @@ for part in "${parts[@]}"; do
     early_fresh_batched)  # its 2 h group with both LSTM ensembles batched (docs/performance-ensembles.md)
       sweep cv_early_fresh_batched experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
         'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
-        model.text.batched_ensemble=true model.series.batched_ensemble=true ;;
+        model.text.batched_ensemble=true model.series.batched_ensemble=true
+      sweep cv_early_fresh_grouped experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
+        'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
+        model.text.batched_ensemble=true model.series.grouped_lstm=true ;;
     early_fresh_joint)  # the joint network with a training recipe on the fresh folds (docs/joint-network.md)
       sweep cv_early_fresh_joint experiment=early model/text=tfidf_logreg model/series=conv1d \
         joint=lstm_tuned $FOLDS seed=10 dataset.series.window.length=10,20,40

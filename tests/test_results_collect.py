@@ -140,7 +140,8 @@ def test_results_index_verifies_collected_folders(collected, tmp_path, monkeypat
     (results / "old_style" / "report.md").write_text("# mmfusion report: `outputs/runs/x`\n")
     monkeypatch.setattr(results_index, "RESULTS", results)
     assert results_index.reportable(results / "cv_tiny") and not results_index.reportable(results / "old_style")
-    commit = rundir.read_provenance(collected / "0")["commit"][:10]
+    prov = rundir.read_provenance(collected / "0")  # made from this checkout: dirty while it has edits
+    commit = prov["commit"][:10] + ("+dirty" if prov.get("dirty") else "")
     assert results_index.made_by(results / "cv_tiny") == commit
     assert results_index.made_by(results / "old_style") == "not recorded"
     assert results_index.main(["--verify"]) == 0
