@@ -75,6 +75,7 @@ def test_light_parsers_match_the_commands_own(command, monkeypatch):
     with contextlib.redirect_stdout(own), pytest.raises(SystemExit):
         module.main(["--help"])
     assert parsers.build(command).format_help() == own.getvalue()
+    assert parsers.DESCRIPTIONS[command] == module.__doc__.split("\n\n")[0]  # the module's own words
 
 
 def test_usage_error_is_argparse_exit_2_before_import():

@@ -3,18 +3,15 @@ runs land in the on-disk cache on the way) and print its summary."""
 
 from __future__ import annotations
 
-import argparse
 import json
 
+from mmfusion.commands import parsers
 from mmfusion.config import compose_config
 from mmfusion.runtime import interrupt
 
 
 def main(args: list[str]) -> None:
-    ap = argparse.ArgumentParser(prog="mmfusion data", description=__doc__.split("\n\n")[0])
-    ap.add_argument("action", choices=["build"], help="build: build (and cache) the dataset")
-    ap.add_argument("overrides", nargs="*", help="config overrides as for `mmfusion train`, e.g. dataset=factory")
-    ns = ap.parse_args(args)
+    ns = parsers.build("data").parse_args(args)
     cfg = compose_config(ns.overrides)
     from mmfusion.data import build_dataset
 

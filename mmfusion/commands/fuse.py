@@ -26,6 +26,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.basemodels import modality_of
+from mmfusion.commands import parsers
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
     comparison_table,
     write_all,
@@ -232,21 +233,7 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
 
 
 def main(args: list[str]) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="mmfusion fuse",
-        description=__doc__.split("\n\n")[0],
-        epilog="e.g. mmfusion fuse outputs/2026-01-01/12-00-00 fusion=all robustness.enabled=true; "
-        "mmfusion fuse <run> fusion=all models=[text,series] (only those base models)",
-    )
-    ap.add_argument("run_dir", help="a finished run directory (with COMPLETE)")
-    ap.add_argument(
-        "overrides",
-        nargs="*",
-        help="fusion=<rule>|all, fusion.<key>=..., evaluation.*, robustness.*, seed, "
-        "models=[<base model>,...] (default: every base model of the run)",
-    )
+    ap = parsers.build("fuse")
     ns = ap.parse_args(args)
     if "=" in ns.run_dir:
         ap.error(f"the first argument must be the run directory, got {ns.run_dir!r}")

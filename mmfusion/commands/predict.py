@@ -14,7 +14,6 @@ that have one modality only).
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 from pathlib import Path
@@ -25,6 +24,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mmfusion import fusion, rundir
 from mmfusion.basemodels import modality_of, models_dir
+from mmfusion.commands import parsers
 from mmfusion.data.files import in_float32, read_series_file
 from mmfusion.errors import DataError, FileError, MmfusionError, RunDirError, describe, writing
 from mmfusion.runtime import interrupt
@@ -207,13 +207,7 @@ def add_joint(out: pd.DataFrame, cfg, classes: list[str], run_dir: Path, given: 
 
 
 def main(args: list[str]) -> None:
-    ap = argparse.ArgumentParser(prog="mmfusion predict", description=__doc__.split("\n\n")[0])
-    ap.add_argument("run_dir", type=Path, help="a finished run directory (with COMPLETE)")
-    ap.add_argument("--text", type=Path, help="CSV with id and text columns")
-    ap.add_argument("--series", type=Path, help=".npz (ids, x) or long CSV (id, step, variables...)")
-    ap.add_argument("--text-column", help="name of the text column (default: text, else the run's)")
-    ap.add_argument("--out", type=Path, default=Path("predictions.csv"), help="output CSV (default predictions.csv)")
-    ns = ap.parse_args(args)
+    ns = parsers.build("predict").parse_args(args)
     replaced = check_out(ns.out, [p for p in (ns.text, ns.series) if p is not None])
     with interrupt.stage("classifying", kept="no output file written", hint="rerun the same command"):
         df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from mmfusion import rundir
-from mmfusion.commands import report_hours, search
+from mmfusion.commands import parsers, report_hours, search
 from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the tables used to live here)
     PAPER_ACCURACY,
     PAPER_AUC,
@@ -229,11 +229,7 @@ def _evaluation(job: dict):
 
 
 def main(args: list[str]) -> None:
-    import argparse
-
-    ap = argparse.ArgumentParser(prog="mmfusion report", description=__doc__.split("\n\n")[0])
-    ap.add_argument("directory", help="a run directory or a multirun (sweep) directory of finished runs")
-    ns = ap.parse_args(args)
+    ns = parsers.build("report").parse_args(args)
     with interrupt.stage("writing the report", kept=f"nothing new in {ns.directory}", hint="rerun the same command"):
         out = report(ns.directory)
     print(f"report: {out}")
