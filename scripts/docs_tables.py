@@ -272,54 +272,17 @@ def _single_split_accuracy(folder: str) -> list[str]:
 
 
 def single_split_table4(page: Page) -> str:
-    """results.md: Table IV on the single split, mean ± std over seeds (superseded, kept for the paper's protocol)."""
+    """results.md: Table IV with the paper's protocol (resample, then split), single split, mean ± std over seeds:
+    the only measurement of that protocol (made by older code, not re-reportable)."""
+    folder = "paper_real_paper_protocol"
     rows = [["paper", *_paper_accuracy(), ""]]
-    for label, folder in [
-        ("mmfusion, the paper's protocol (resample, then split)", "paper_real_paper_protocol"),
-        ("mmfusion, honest split (default)", "paper_real_honest"),
-        (
-            "mmfusion, honest split, the project's generated text instead of factoryReports (seeds 0-1)",
-            "paper_generated_honest",
-        ),
-    ]:
-        rows.append([label, *_single_split_accuracy(folder), page.cite(folder)])
+    rows.append(
+        ["mmfusion, the paper's protocol (resample, then split)", *_single_split_accuracy(folder), page.cite(folder)]
+    )
     return markdown(["", "sequence model", "text model", "proposed (fused)", "report"], rows)
 
 
-def single_split_table3(page: Page) -> str:
-    """results.md: Table III on the single split (honest), mean ± std over seeds."""
-    t = report("paper_real_honest").table("class", "One-vs-rest AUC")
-    return markdown(["type", "sequence model", "text model", "proposed (fused)"], _auc_rows(t))
-
-
 WINDOWS = [(10, "0.5"), (20, "1"), (40, "2"), (100, "5")]  # dataset.series.window.length -> hours (20 samples/h)
-
-
-def _cv_early(folder: str, series: str, text: str, emphasis: set[str]) -> str:
-    header = [
-        "hours since onset",
-        series,
-        text,
-        "fused (validation-accuracy weights)",
-        "fused minus best [95% CI]",
-        "McNemar p",
-    ]
-    rows = []
-    for length, hours in WINDOWS:
-        acc, gain = _pooled(folder, f"dataset.series.window.length={length}")
-        fused = bold(acc["fused"]) if hours in emphasis else acc["fused"]
-        rows.append([hours, acc["series"], acc["text"], fused, _gain_cell(gain), gain["mcnemar"]])
-    return markdown(header, rows)
-
-
-def cv_early_peers(page: Page) -> str:
-    """early-diagnosis.md: the peers cross-validated at each window."""
-    return _cv_early("cv_early_peers", "series Conv1D", "text TF-IDF+LR", set())
-
-
-def cv_early_lstm(page: Page) -> str:
-    """early-diagnosis.md: the paper's LSTMs (searched recipes) cross-validated at each window."""
-    return _cv_early("cv_early_lstm", "series LSTM", "text LSTM", {"1", "2"})
 
 
 def _group(folder: str, group: str, model: str) -> str:
@@ -378,39 +341,6 @@ def cv_recipes(page: Page) -> str:
             ", ".join(page.cite(f) for f in early_text),
         ],
     ]
-    return markdown(header, rows)
-
-
-RULES = ["equal", "accuracy", "per_class", "product", "stacking", "ensemble_selection"]
-COUNT = {2: "two", 3: "three", 4: "four", 5: "five", 6: "six"}
-
-
-def _best_rule(row: dict[str, str]) -> str:
-    """The highest of `fuse fusion=all` at one window (mean ± std over seeds), with every rule that reaches it."""
-    cells = {rule: row[f"fused ({rule})"] for rule in RULES if row.get(f"fused ({rule})")}
-    means = {rule: float(cell.split(" ± ")[0]) for rule, cell in cells.items()}
-    top = max(means.values())
-    best = [rule for rule in cells if means[rule] == top]
-    shown = cells[best[0]] if len({cells[r] for r in best}) == 1 else cells[best[0]].split(" ± ")[0]
-    names = ", ".join(best) if len(best) <= 3 else f"{COUNT[len(best)]} rules"
-    return f"{shown} ({names})"
-
-
-def early_single_split(page: Page) -> str:
-    """early-diagnosis.md: the single split, seeds 0-2, the paper's LSTMs and the peers, the run's rule and the best."""
-    header = ["hours since onset"]
-    for kind, series, text in [("LSTMs", "series LSTM", "text LSTM"), ("peers", "series Conv1D", "text TF-IDF+LR")]:
-        header += [series, text, f"fused ({kind})", f"best rule ({kind})"]
-    tables = [
-        report(f).table("hours since onset", "Accuracy against hours") for f in ("early_real_lstm", "early_real_peers")
-    ]
-    rows = []
-    for _, hours in WINDOWS:
-        cells = [hours]
-        for t in tables:
-            row = t.row(f"{float(hours):.1f}")
-            cells += [row["series"], row["text"], row["fused"], _best_rule(row)]
-        rows.append(cells)
     return markdown(header, rows)
 
 
@@ -498,37 +428,6 @@ def _joint_windows(folder: str, series: str, text: str, rule_header: str) -> str
     return markdown(header, rows)
 
 
-def joint_cv_early(page: Page) -> str:
-    """joint-network.md: the joint network against the rules, early diagnosis, cross-validated (searched recipes)."""
-    return _joint_windows("cv_early_lstm", "series LSTM", "text LSTM", "run's rule (`accuracy`)")
-
-
-def joint_cv_early_paper_training(page: Page) -> str:
-    """joint-network.md: the same with the paper's training for the modality models."""
-    return _joint_windows("cv_early_lstm_paper_training", "series LSTM", "text LSTM", "run's rule (`accuracy`)")
-
-
-def joint_cv_early_missing(page: Page) -> str:
-    """joint-network.md: missing modalities, the run's rule against the joint network at each window."""
-    t = report("cv_early_lstm", "joint_summary.md").table("test samples", "")
-    windows = [row["hours since onset"] for row in _joint_rows("cv_early_lstm")]
-    header = ["test samples missing", f"{windows[0]}: run's rule / joint", *(w for w in windows[1:])]
-    rows = []
-    for label, drop, rate in [
-        ("none", "text", "0%"),
-        ("text, 50% of them", "text", "50%"),
-        ("text, all", "text", "100%"),
-        ("series, all", "series", "100%"),
-        ("either, all (each keeps one at random)", "either", "100%"),
-    ]:
-        cells = []
-        for w in windows:
-            row = t.row(f"{w}, {drop} missing in {rate}")
-            cells.append(row["run's rule"] + " / " + row["joint"])
-        rows.append([label, *cells])
-    return markdown(header, rows)
-
-
 def joint_cv_paper(page: Page) -> str:
     """joint-network.md: the joint network on the paper experiment, 3-fold cross-validation."""
     header = [
@@ -543,39 +442,6 @@ def joint_cv_paper(page: Page) -> str:
     ]
     (row,) = _joint_rows("cv_paper_joint")
     return markdown(header, [["accuracy %", *_joint_cells(row, "accuracy")]])
-
-
-def _seeds_cell(folder: str, model: str) -> str:
-    """mean ± std over a sweep's seeds (its report) and each seed's 95% bootstrap interval (its jobs' metrics.json)."""
-    cell = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")[model]
-    from mmfusion import rundir
-
-    jobs = sorted(
-        (rundir.read_metrics(p.parent) for p in (RESULTS / folder).glob("*/metrics.json")), key=lambda m: m.seed
-    )
-    ends = []
-    for job in jobs:
-        lo, hi = job.models[model]["accuracy_ci"]
-        ends.append(f"{lo * 100:.1f}-{hi * 100:.1f}")
-    return f"{cell} [{', '.join(ends)}]"
-
-
-def search_seeds(page: Page) -> str:
-    """hparams-search.md: the defaults, the searched settings and their 3-network ensembles on seeds 1-3."""
-    header = ["run (seeds 1-3)", "defaults", "searched", "searched, `ensemble=3`", "reports"]
-    rows = []
-    for label, kind, model in [
-        ("text LSTM alone", "text", "text"),
-        ("series LSTM alone", "series", "series"),
-        ("fused LSTMs (validation-accuracy weights)", "fused", "fused"),
-    ]:
-        folders = [f"early_search_{kind}_{v}" for v in ("defaults", "best", "best_ensemble")]
-        cells = [_seeds_cell(f, model) for f in folders]
-        if kind == "fused":
-            both = report(folders[2]).table("accuracy %", "Accuracy on the test split").row("all runs")
-            cells[2] += f" (both models `ensemble=3`; text {both['text']}, series {both['series']} in these runs)"
-        rows.append([label, *cells, ", ".join(page.cite(f) for f in folders)])
-    return markdown(header, rows)
 
 
 def fusion_rules(page: Page) -> str:
@@ -659,18 +525,6 @@ def _joint_split_rows(folder: str) -> list[list[str]]:
 SPLIT_HEADER = ["series LSTM", "text LSTM", "run's rule (`accuracy`)", "best rule", "joint network"]
 
 
-def joint_split_early(page: Page) -> str:
-    """joint-network.md: the superseded single-split early-diagnosis runs (joint_early)."""
-    header = ["hours since onset", *SPLIT_HEADER, "joint vs best rule (p)"]
-    return markdown(header, _joint_split_rows("joint_early"))
-
-
-def joint_split_paper(page: Page) -> str:
-    """joint-network.md: the superseded single-split paper run (joint_paper, seed 0)."""
-    rows = [["accuracy %", *r[1:]] for r in _joint_split_rows("joint_paper")]
-    return markdown(["", *SPLIT_HEADER, "joint vs best rule (p)"], rows)
-
-
 def joint_interaction(page: Page) -> str:
     """joint-network.md: the records whose class is an interaction of the modalities (joint_interaction)."""
     rows = [["accuracy %", *r[1:]] for r in _joint_split_rows("joint_interaction")]
@@ -678,12 +532,8 @@ def joint_interaction(page: Page) -> str:
 
 
 def joint_split_missing(page: Page) -> str:
-    """joint-network.md: missing modalities of the single-split early runs and the interaction data.
-
-    A column shows the run's rule, the best rule and the joint network, or "rule (= best)" when the two
-    rules score the same on every row."""
-    columns = [("joint_early", f"{h} h", f"early {h} h") for h in ("0.5", "1", "2")]
-    columns.append(("joint_interaction", "all runs", "interaction"))
+    """joint-network.md: missing modalities on the interaction data (joint_interaction), the run's rule against
+    the joint network ("rule (= best)" when the best rule scores the same as the run's on every row)."""
     kinds = [
         ("none", "text", "0%"),
         ("text, 50% of them", "text", "50%"),
@@ -692,17 +542,15 @@ def joint_split_missing(page: Page) -> str:
         ("series, all", "series", "100%"),
         ("either, all (each keeps one at random)", "either", "100%"),
     ]
-    header, cells = ["test samples missing"], [[label] for label, *_ in kinds]
-    for folder, group, title in columns:
-        t = report(folder, "joint_summary.md").table("test samples", "")
-        found = [t.row(f"{group}, {drop} missing in {rate}") for _, drop, rate in kinds]
-        same = all(r["run's rule"] == r["best rule"] for r in found)
-        header.append(f"{title}: rule (= best) / joint" if same else f"{title}: rule / best / joint")
-        for row, r in zip(cells, found, strict=True):
-            row.append(
-                " / ".join([r["run's rule"], r["joint"]] if same else [r["run's rule"], r["best rule"], r["joint"]])
-            )
-    return markdown(header, cells)
+    t = report("joint_interaction", "joint_summary.md").table("test samples", "")
+    found = [t.row(f"all runs, {drop} missing in {rate}") for _, drop, rate in kinds]
+    same = all(r["run's rule"] == r["best rule"] for r in found)
+    title = "interaction: rule (= best) / joint" if same else "interaction: rule / best / joint"
+    rows = []
+    for (label, *_), r in zip(kinds, found, strict=True):
+        cells = [r["run's rule"], r["joint"]] if same else [r["run's rule"], r["best rule"], r["joint"]]
+        rows.append([label, " / ".join(cells)])
+    return markdown(["test samples missing", title], rows)
 
 
 def _verdict(cell: str, target: float) -> str:
@@ -925,23 +773,13 @@ TABLES = {
     "cv_paper/table4": cv_paper_table4,
     "cv_paper/table3": cv_paper_table3,
     "single_split/table4": single_split_table4,
-    "single_split/table3": single_split_table3,
-    "cv_early/peers": cv_early_peers,
-    "cv_early/lstm": cv_early_lstm,
     "cv_recipes": cv_recipes,
-    "early/single_split": early_single_split,
     "fig5/learning_rates": fig5_learning_rates,
-    "search/seeds": search_seeds,
     "search/targets": search_targets,
     "fusion/rules": fusion_rules,
     "performance/benchmark": benchmark,
     "performance/scaling": scaling,
-    "joint/cv_early": joint_cv_early,
-    "joint/cv_early_missing": joint_cv_early_missing,
-    "joint/cv_early_paper_training": joint_cv_early_paper_training,
     "joint/cv_paper": joint_cv_paper,
-    "joint/split_early": joint_split_early,
-    "joint/split_paper": joint_split_paper,
     "joint/interaction": joint_interaction,
     "joint/split_missing": joint_split_missing,
     "cv_early/fresh": cv_early_fresh,

@@ -54,24 +54,14 @@ def test_the_main_tables_are_generated(dt):
     """README's Tables III-IV, results.md and the early-diagnosis tables are marked, so the check covers them."""
     expected = {
         "README.md": {"cv_paper/table4", "cv_paper/table3"},
-        "docs/results.md": {
-            "cv_paper/table4",
-            "cv_paper/table3",
-            "single_split/table4",
-            "single_split/table3",
-            "fig5/learning_rates",
-        },
-        "docs/early-diagnosis.md": {"cv_early/peers", "cv_early/lstm", "early/single_split"},
-        "docs/hparams-search.md": {"cv_recipes", "search/seeds", "search/targets"},
+        "docs/results.md": {"cv_paper/table4", "cv_paper/table3", "single_split/table4", "fig5/learning_rates"},
+        "docs/early-diagnosis.md": {"cv_early/fresh", "cv_early/fresh_vs_selection", "cv_early/fresh_joint"},
+        "docs/hparams-search.md": {"cv_recipes", "search/targets"},
         "docs/fusion.md": {"fusion/rules"},
         "docs/performance.md": {"performance/benchmark", "performance/scaling"},
         "docs/joint-network.md": {
-            "joint/cv_early",
-            "joint/cv_early_missing",
-            "joint/cv_early_paper_training",
+            "cv_early/fresh_joint",
             "joint/cv_paper",
-            "joint/split_early",
-            "joint/split_paper",
             "joint/interaction",
             "joint/split_missing",
         },
