@@ -12,9 +12,12 @@ For each entry of outputs/results/ (folders, and the loose files beside them):
 - re-reportable: whether `mmfusion report <folder>` regenerates its report.md (a folder made by
   scripts/collect_results.py that checked so, see its collected.json), and the commit(s) of the code
   that made its runs (their provenance.json; "not recorded" for runs made before it existed).
+- why it stays: for an entry that is not re-reportable, the reason it is kept, read from
+  outputs/results/kept.yaml (entry -> reason; results that a newer folder supersedes are removed instead).
 
     python scripts/results_index.py            # rewrite outputs/results/INDEX.md
-    python scripts/results_index.py --check    # exit 1 when INDEX.md misses a folder or lists a gone one
+    python scripts/results_index.py --check    # exit 1 when INDEX.md misses a folder or lists a gone one,
+        # or when an entry that is not re-reportable has no reason in kept.yaml (or kept.yaml names a gone one)
     python scripts/results_index.py --verify [NAME ...]  # regenerate each re-reportable folder's report
         # from a temporary copy and compare it with the committed report.md; exit 1 on a difference
 
@@ -36,6 +39,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "outputs" / "results"
 INDEX = RESULTS / "INDEX.md"
+KEPT = RESULTS / "kept.yaml"  # entry -> why it stays although `mmfusion report` cannot regenerate it
 ROW = re.compile(r"^\| \[`([^`]+)`\]")
 REPORT_DIR = re.compile(r"^# mmfusion report: `([^`]+)`")
 BENCHMARK = re.compile(r"^benchmark: `([^`]+)`")
@@ -45,7 +49,8 @@ PATTERN = re.compile(r"outputs/results/([\w*{},.\-]+)|`([\w{},\-]+)`")
 
 def entries() -> list[str]:
     """Every folder and loose file of outputs/results/, INDEX.md itself excluded."""
-    return sorted(p.name for p in RESULTS.iterdir() if p.name != INDEX.name and not p.name.startswith("."))
+    skip = {INDEX.name, KEPT.name}
+    return sorted(p.name for p in RESULTS.iterdir() if p.name not in skip and not p.name.startswith("."))
 
 
 def listed(text: str) -> list[str]:
@@ -118,6 +123,39 @@ def reportable(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return bool(isinstance(record, dict) and record.get("reportable") and (path / "report.md").is_file())
+
+
+def kept_reasons() -> dict[str, str]:
+    """{entry: why it stays} from outputs/results/kept.yaml ({} when there is none)."""
+    if not KEPT.is_file():
+        return {}
+    data = yaml.safe_load(KEPT.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{KEPT.relative_to(ROOT)}: expected a mapping entry -> reason")
+    return {str(k): str(v).strip() for k, v in data.items() if v is not None and str(v).strip()}
+
+
+def reason_problems() -> list[str]:
+    """What is wrong between kept.yaml and the entries: a not re-reportable entry without a reason, a reason
+    for an entry that is gone, or a reason for a re-reportable one (it needs none)."""
+    names, reasons = entries(), kept_reasons()
+    problems = [
+        f"{n}: not re-reportable and no reason in {KEPT.name}"
+        for n in names
+        if n not in reasons and not reportable(RESULTS / n)
+    ]
+    problems += [f"{n}: in {KEPT.name} but not under outputs/results/" for n in sorted(reasons) if n not in names]
+    problems += [
+        f"{n}: re-reportable, so it needs no reason in {KEPT.name}"
+        for n in sorted(reasons)
+        if n in names and reportable(RESULTS / n)
+    ]
+    return problems
+
+
+def _cell(text: str) -> str:
+    """Text as one markdown table cell."""
+    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def made_by(path: Path) -> str:
@@ -216,6 +254,7 @@ def _expand(token: str) -> list[str]:
 
 def render() -> str:
     names = entries()
+    reasons = kept_reasons()
     added = first_added()
     cited = citing_pages(names)
     out = [
@@ -231,10 +270,12 @@ def render() -> str:
         "differ from today's (see the docs page that cites each folder). *re-reportable*: `mmfusion report",
         "<folder>` regenerates its report.md (made by scripts/collect_results.py; checked by",
         "`python scripts/results_index.py --verify`); *made by*: the commit of the code behind its runs",
-        "(their provenance.json), beside the commit that added the folder.",
+        "(their provenance.json), beside the commit that added the folder; *why it stays*: for a result",
+        "that is not re-reportable, the reason it is kept (from `kept.yaml`; results that a newer folder",
+        "supersedes are removed instead).",
         "",
-        "| result | command | added | re-reportable | made by | cited by |",
-        "|---|---|---|---|---|---|",
+        "| result | command | added | re-reportable | made by | why it stays | cited by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name in names:
         path = RESULTS / name
@@ -243,8 +284,11 @@ def render() -> str:
         when = f"{commit} ({date})" if date else commit
         pages = ", ".join(f"[{p}](../../{p})" for p in cited[name]) or "none"
         made = command(path).replace("|", "\\|")
-        again = "yes" if reportable(path) else "no"
-        out.append(f"| [`{link}`]({link}) | {made} | {when} | {again} | {made_by(path)} | {pages} |")
+        again = reportable(path)
+        why = "" if again else _cell(reasons.get(name, "**no reason given**"))
+        out.append(
+            f"| [`{link}`]({link}) | {made} | {when} | {'yes' if again else 'no'} | {made_by(path)} | {why} | {pages} |"
+        )
     return "\n".join(out) + "\n"
 
 
@@ -268,6 +312,23 @@ def main(argv: list[str] | None = None) -> int:
         have = listed(INDEX.read_text(encoding="utf-8")) if INDEX.exists() else []
         if sorted(have) != entries():
             print("outputs/results/INDEX.md is out of date: run python scripts/results_index.py", file=sys.stderr)
+            return 1
+        problems = reason_problems()
+        if problems:
+            print(f"outputs/results/{KEPT.name}:\n  " + "\n  ".join(problems), file=sys.stderr)
+            return 1
+        reasons = kept_reasons()
+        rows = {
+            m.group(1).rstrip("/"): line
+            for line in INDEX.read_text(encoding="utf-8").splitlines()
+            if (m := ROW.match(line))
+        }
+        stale = [n for n, why in reasons.items() if f" | {_cell(why)} | " not in rows.get(n, "")]
+        if stale:
+            print(
+                f"outputs/results/INDEX.md is out of date for {', '.join(stale)}: run python scripts/results_index.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     INDEX.write_text(render(), encoding="utf-8")

@@ -48,6 +48,24 @@ def test_results_index_lists_every_folder():
     assert sorted(idx.listed(index)) == idx.entries(), "outputs/results/INDEX.md is stale: run scripts/results_index.py"
 
 
+def test_every_kept_result_says_why(tmp_path, monkeypatch):
+    """Each result that is not re-reportable has a reason in kept.yaml; one without, or a reason for a gone
+    folder, is a problem that --check reports."""
+    idx = _script("results_index")
+    assert idx.reason_problems() == []
+    results = tmp_path / "results"
+    (results / "old").mkdir(parents=True)
+    (results / "older").mkdir()
+    (results / "kept.yaml").write_text('old: "the only record of X"\ngone: "was here"\n', encoding="utf-8")
+    monkeypatch.setattr(idx, "RESULTS", results)
+    monkeypatch.setattr(idx, "KEPT", results / "kept.yaml")
+    assert idx.entries() == ["old", "older"]
+    assert idx.reason_problems() == [
+        "older: not re-reportable and no reason in kept.yaml",
+        "gone: in kept.yaml but not under outputs/results/",
+    ]
+
+
 def test_results_index_reads_commands_from_the_folders(tmp_path, monkeypatch):
     """Jobs' overrides become one sweep; a folder with nothing recorded says unknown."""
     idx = _script("results_index")
