@@ -16,8 +16,8 @@ PART=${1:-all}
 
 if [[ $PART == all || $PART == early ]]; then
 step "early diagnosis, 5-fold CV: the LSTMs, every rule and the joint network (the sweeps of scripts/reproduce_cv.sh)"
-# experiment=early (searched recipes) at 0.5 / 1 / 2 / 5 h, and the paper's training at 0.5 / 1 / 2 h
-bash scripts/reproduce_cv.sh early_lstm early_lstm_original
+# experiment=early (searched recipes) at 0.5 / 1 / 2 / 5 h
+bash scripts/reproduce_cv.sh early_lstm
 fi
 
 if [[ $PART == all || $PART == paper ]]; then
@@ -45,8 +45,6 @@ fi
 if [[ $PART == all || $PART == summary ]]; then
 step "summary tables and missing-modality figures"
 python scripts/joint_summary.py "$RUNS/cv_early_lstm" "$RESULTS/cv_early_lstm" --pooled \
-  --group dataset.series.window.length
-python scripts/joint_summary.py "$RUNS/cv_early_lstm_paper_training" "$RESULTS/cv_early_lstm_paper_training" --pooled \
   --group dataset.series.window.length
 python scripts/joint_summary.py "$RUNS/cv_paper_joint" "$RESULTS/cv_paper_joint" --pooled
 python scripts/joint_summary.py "$RUNS/joint_interaction" "$RESULTS/joint_interaction"

@@ -3,38 +3,30 @@
 # "Fusion inside the network"): grouped 5-fold CV, pooled out of fold by `mmfusion report` with
 # cluster-bootstrap intervals. Same conventions as scripts/reproduce_paper.sh; the text is the bundled
 # factoryReports.csv. `scripts/reproduce_cv.sh [part ...]` runs some parts (default: all, in this order):
-#   paper_text_original early_text_original  the text LSTM alone with the paper's training (model/text=lstm)
-#   early_peers      Conv1D + TF-IDF, windows 0.5 / 1 / 2 / 5 h
+#   paper_text_original  the text LSTM alone with the paper's training (model/text=lstm), two repeats
 #   early_lstm       experiment=early's LSTMs (searched recipes, ensembles) and the joint network, 0.5-5 h
-#   early_lstm_original  the paper's training for the LSTMs and the joint network, 0.5 / 1 / 2 h
 #   paper_conv1d     Conv1D series + the text LSTM with the paper's training, two repeats
 #   paper_lstm       experiment=paper (its text LSTM with the searched recipe), two repeats
 #   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
 #   early_fresh      a fresh CV repeat of experiment=early (fold seed 10) with LSTM + TF-IDF text and LSTM + Conv1D
 #                    series, every rule re-fused: the figures of no choice (not in the default list)
 #   early_fresh_batched, early_fresh_joint   its 2 h group batched; the joint network with a recipe on its folds
+#   paper_fresh      a fresh CV repeat of experiment=paper (fold seed 10, used for no choice), every rule
+#                    re-fused (not in the default list)
 # Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
 # robustness.enabled=true`) for scripts/joint_summary.py (see scripts/joint_results.sh summary).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
 parts=("$@")
-[ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_text_original early_peers early_lstm early_lstm_original
-  paper_conv1d paper_lstm paper_peers)
+[ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_lstm paper_conv1d paper_lstm paper_peers)
 mmfusion data build experiment=early
 mmfusion data build experiment=paper
 for part in "${parts[@]}"; do
   case $part in
-    early_text_original) sweep cv_early_text experiment=early model/text=lstm $REAL modalities=[text] $FOLDS seed=0 ;;
     paper_text_original) sweep cv_paper_text experiment=paper model/text=lstm $REAL modalities=[text] $FOLDS seed=0,1 ;;
-    early_peers)
-      sweep cv_early_peers experiment=early $REAL model/series=conv1d model/text=tfidf_logreg \
-        dataset.series.window.length=10,20,40,100 $FOLDS seed=0 ;;
     early_lstm)
       sweep cv_early_lstm experiment=early joint=lstm dataset.series.window.length=10,20,40,100 $FOLDS seed=0 ;;
-    early_lstm_original)
-      sweep cv_early_lstm_paper_training experiment=early model/text=lstm model/series=lstm joint=lstm \
-        dataset.series.window.length=10,20,40 $FOLDS seed=0 ;;
     paper_conv1d)  # the second repeat goes into the same sweep directory, so report pools both seeds
       sweep cv_paper_conv1d experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=0
       mmfusion train -m experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=1 \
@@ -62,6 +54,10 @@ for part in "${parts[@]}"; do
       python scripts/joint_summary.py "$RUNS/cv_early_fresh_joint" "$RESULTS/cv_early_fresh_joint" --pooled \
         --group dataset.series.window.length ;;
     paper_lstm) sweep cv_paper_lstm experiment=paper $FOLDS seed=0,1 ;;
+    paper_fresh)  # declared before any of its numbers were seen: experiment=paper as shipped, on new folds
+      mmfusion train -m experiment=paper $FOLDS seed=10 hydra.sweep.dir="$RUNS/cv_paper_fresh" || true
+      fuse_all "$RUNS/cv_paper_fresh"
+      publish cv_paper_fresh ;;
     paper_peers) sweep cv_paper_peers experiment=paper model/series=conv1d model/text=tfidf_logreg $FOLDS seed=0,1 ;;
     *) echo "unknown part $part (see the header of $0)" >&2; exit 2 ;;
   esac
