@@ -548,11 +548,9 @@ def joint_cv_paper(page: Page) -> str:
 def _seeds_cell(folder: str, model: str) -> str:
     """mean ± std over a sweep's seeds (its report) and each seed's 95% bootstrap interval (its jobs' metrics.json)."""
     cell = report(folder).table("accuracy %", "Accuracy on the test split").row("all runs")[model]
-    from mmfusion import rundir
+    from mmfusion.rundir.records import read_metrics
 
-    jobs = sorted(
-        (rundir.read_metrics(p.parent) for p in (RESULTS / folder).glob("*/metrics.json")), key=lambda m: m.seed
-    )
+    jobs = sorted((read_metrics(p.parent) for p in (RESULTS / folder).glob("*/metrics.json")), key=lambda m: m.seed)
     ends = []
     for job in jobs:
         lo, hi = job.models[model]["accuracy_ci"]

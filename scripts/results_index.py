@@ -39,7 +39,7 @@ INDEX = RESULTS / "INDEX.md"
 ROW = re.compile(r"^\| \[`([^`]+)`\]")
 REPORT_DIR = re.compile(r"^# mmfusion report: `([^`]+)`")
 BENCHMARK = re.compile(r"^benchmark: `([^`]+)`")
-COLLECTED = "collected.json"  # mmfusion.rundir.COLLECTED, written by scripts/collect_results.py
+COLLECTED = "collected.json"  # mmfusion.rundir.collected.COLLECTED, written by scripts/collect_results.py
 PATTERN = re.compile(r"outputs/results/([\w*{},.\-]+)|`([\w{},\-]+)`")
 
 

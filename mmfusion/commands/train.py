@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from mmfusion import basemodels, fusion, rundir
+from mmfusion import basemodels, fusion
 from mmfusion.commands import resume, train_crossfit
 from mmfusion.commands.finish import score_and_write
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
@@ -33,6 +33,10 @@ from mmfusion.data.store import spill_dataset
 from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.fusion import crossfit as fusion_crossfit
+from mmfusion.rundir.files import VERSIONS, write_config, write_json
+from mmfusion.rundir.markers import mark_complete
+from mmfusion.rundir.provenance import Provenance, versions
+from mmfusion.rundir.records import Metrics, prediction_arrays
 from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 from mmfusion.schemas.check import require_val_split
@@ -52,7 +56,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
         require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
-    prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
+    prov = Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
     with interrupt.stage("building the dataset"), prov.stage("data"):
         ds = build_dataset(cfg.dataset, cfg.modalities)  # only the modalities trained; before TensorFlow
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
@@ -107,10 +111,10 @@ def _finish(
     train_acc,
     histories,
     hidden: dict,
-    prov: rundir.Provenance | None = None,
+    prov: Provenance | None = None,
     oof: dict | None = None,
 ) -> dict:
-    prov = prov or rundir.Provenance(run_dir, "train")
+    prov = prov or Provenance(run_dir, "train")
     with prov.stage("fusion"):
         params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names, oof) if len(names) > 1 else None
     prov.start("evaluation")  # scoring, figures and files, up to the marker
@@ -138,11 +142,11 @@ def _finish(
         names,
         params,
         {
-            **rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs),
+            **prediction_arrays(ds.classes, ds.splits, names, probs, logprobs),
             **(fusion_crossfit.to_arrays(oof) if oof is not None else {}),  # proba_oof_<model>: `fuse` refits on them
             **hidden,
         },
-        rundir.Metrics(
+        Metrics(
             classes=list(ds.classes),
             modalities=list(names),
             train_accuracy=train_acc,
@@ -157,13 +161,13 @@ def _finish(
         joint_settings(cfg) if joint else None,
     )
     results = metrics.models
-    rundir.write_config(run_dir, cfg)  # for predict / fuse
-    rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
+    write_config(run_dir, cfg)  # for predict / fuse
+    write_json(run_dir / VERSIONS, versions())
     tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
     prov.stop("evaluation")
     prov.finish()  # provenance.json complete before the marker
     with interrupt.deferred():
-        rundir.mark_complete(run_dir)
+        mark_complete(run_dir)
         resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmfusion import rundir
 from mmfusion.evaluation import stats
 from mmfusion.evaluation.metrics import evaluate
+from mmfusion.rundir.files import PREDICTIONS
+from mmfusion.rundir.records import Predictions, read_predictions
 
 
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
     """One job's test arrays: its predictions.npz, or `job["pred"]` where the caller merged arrays of
     several files (a run's and its `fuse fusion=all` rules', report_hours.py)."""
     if "pred" in job:
-        pred = rundir.Predictions(job["dir"] / rundir.PREDICTIONS, job["pred"])
+        pred = Predictions(job["dir"] / PREDICTIONS, job["pred"])
     else:
-        pred = rundir.read_predictions(job["dir"])
+        pred = read_predictions(job["dir"])
     out = {
         "y": pred.y("test"),
         "ids": pred.ids("test"),
