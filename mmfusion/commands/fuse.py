@@ -175,12 +175,40 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
         run = load_run(run_dir)
     models, others = models_override(overrides)
     run = select_models(run, models)
+    rule, rest = _rule(run, others)
+    rules = list(fusion.FUSIONS) if rule == "all" else [rule]
+    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
+    cfgs, fitted, skipped = _fit_rules(run, rule, rules, rest, prov)
+    # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
+    out = new_dir(run.dir, rule + (f"_only_{'+'.join(run.subset)}" if run.subset else ""))
+    prov.locate(out)
+    prov.start("evaluation")  # tables, figures and files
+    cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
+    _write_fuse_config(out, run, overrides, cfg)
+    if rule != "all":
+        write_single(run, cfg, fitted[rule], out)
+    else:
+        write_all(run, cfgs, fitted, skipped, out)
+    if cfg.robustness.enabled:
+        _write_robustness(run, cfg, cfgs, fitted, out)
+    prov.stop("evaluation")
+    prov.finish()
+    mark_complete(out)
+    log.info("fusion results written to %s", out)
+    return out
+
+
+def _rule(run: Run, others: list[str]) -> tuple[str, list[str]]:
+    """(the rule of `fusion=<rule>`, else the run's own, else accuracy; the other overrides)."""
     rule = next((o.split("=", 1)[1] for o in others if o.startswith("fusion=")), None)
     rest = [o for o in others if not o.startswith("fusion=")]
-    rule = rule or (run.metrics.fusion or {}).get("name") or "accuracy"
-    rules = list(fusion.FUSIONS) if rule == "all" else [rule]
+    return rule or (run.metrics.fusion or {}).get("name") or "accuracy", rest
+
+
+def _fit_rules(run: Run, rule: str, rules: list[str], rest: list[str], prov: Provenance) -> tuple[dict, dict, dict]:
+    """({rule: config}, {rule: fuse_one's result}, {rule: why it was skipped}); with `fusion=all` a rule
+    that fails is skipped, otherwise its error is raised."""
     cfgs, fitted, skipped = {}, {}, {}
-    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -191,14 +219,14 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                 raise
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
-    # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
-    out = new_dir(run.dir, rule + (f"_only_{'+'.join(run.subset)}" if run.subset else ""))
-    prov.locate(out)
-    prov.start("evaluation")  # tables, figures and files
-    cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
+    return cfgs, fitted, skipped
+
+
+def _write_fuse_config(out: Path, run: Run, overrides: list[str], cfg) -> None:
+    """config.yaml of the output: the run fused, the overrides, the models kept and the settings used."""
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
     write_text(
-        out / "config.yaml",
+        out / CONFIG,
         OmegaConf.to_yaml(
             {
                 "source_run": str(run.dir),
@@ -208,33 +236,28 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
             }
         ),
     )
-    if rule != "all":
-        write_single(run, cfg, fitted[rule], out)
-    else:
-        write_all(run, cfgs, fitted, skipped, out)
-    if cfg.robustness.enabled:
-        joint = (
-            {"full": run.joint["test"], **run.joint_without}
-            if "test" in run.joint and len(run.joint_without) == 2
-            else None
-        )
-        table = robustness_table(
-            {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
-            run.probs["test"],
-            run.y["test"],
-            run.present["test"],
-            run.names,
-            list(cfg.robustness.drop),
-            list(cfg.robustness.rates),
-            int(cfg.seed),
-            joint,
-        )
-        write_robustness(table, out)
-    prov.stop("evaluation")
-    prov.finish()
-    mark_complete(out)
-    log.info("fusion results written to %s", out)
-    return out
+
+
+def _write_robustness(run: Run, cfg, cfgs: dict, fitted: dict, out: Path) -> None:
+    """tables/robustness.* and figures/robustness.png: every fitted rule (and the joint model, when the
+    run has its predictions without each modality) with modalities dropped at random."""
+    joint = (
+        {"full": run.joint["test"], **run.joint_without}
+        if "test" in run.joint and len(run.joint_without) == 2
+        else None
+    )
+    table = robustness_table(
+        {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
+        run.probs["test"],
+        run.y["test"],
+        run.present["test"],
+        run.names,
+        list(cfg.robustness.drop),
+        list(cfg.robustness.rates),
+        int(cfg.seed),
+        joint,
+    )
+    write_robustness(table, out)
 
 
 def main(args: list[str]) -> None:

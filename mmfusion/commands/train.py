@@ -114,6 +114,7 @@ def _finish(
     prov: Provenance | None = None,
     oof: dict | None = None,
 ) -> dict:
+    """Fuse, score and write the run's files, then the marker; the run's result for `train`."""
     prov = prov or Provenance(run_dir, "train")
     with prov.stage("fusion"):
         params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names, oof) if len(names) > 1 else None
@@ -123,22 +124,11 @@ def _finish(
 
     for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
-    score = None
-    if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
-        va = ds.splits["val"]
-        score = objective.value(cfg, va.y, probs["val"], va.present)
-        log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
-    test = ds.splits["test"]
+    score = _objective_score(cfg, ds, probs)
     metrics, table = score_and_write(
         cfg,
         run_dir,
-        {
-            "y": test.y,
-            "present": test.present,
-            "units": [test.units[m] for m in names if m in test.units],
-            "probs": {n: probs["test"][n] for n in model_names},
-            "logprobs": {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]},  # joint: its probs
-        },
+        _test_split(ds, names, model_names, probs, logprobs),
         names,
         params,
         {
@@ -146,29 +136,11 @@ def _finish(
             **(fusion_crossfit.to_arrays(oof) if oof is not None else {}),  # proba_oof_<model>: `fuse` refits on them
             **hidden,
         },
-        Metrics(
-            classes=list(ds.classes),
-            modalities=list(names),
-            train_accuracy=train_acc,
-            sizes=ds.sizes(),
-            class_counts=ds.class_counts(),
-            dataset=ds.info,
-            seed=cfg.seed,
-            objective=None
-            if score is None
-            else {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score},
-        ),
+        _metrics_record(cfg, ds, names, train_acc, score),
         joint_settings(cfg) if joint else None,
     )
     results = metrics.models
-    write_config(run_dir, cfg)  # for predict / fuse
-    write_json(run_dir / VERSIONS, versions())
-    tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
-    prov.stop("evaluation")
-    prov.finish()  # provenance.json complete before the marker
-    with interrupt.deferred():
-        mark_complete(run_dir)
-        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
+    _seal(cfg, run_dir, metrics, prov)
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {
         "run_dir": str(run_dir),
@@ -177,6 +149,56 @@ def _finish(
         "table": table,
         "objective": score,
     }
+
+
+def _objective_score(cfg: DictConfig, ds: Dataset, probs) -> float | None:
+    """The value a sweeper (hparams_search=...) optimises, on validation data only; None when unset."""
+    if not objective.parse(cfg):
+        return None
+    va = ds.splits["val"]
+    score = objective.value(cfg, va.y, probs["val"], va.present)
+    log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
+    return score
+
+
+def _test_split(ds: Dataset, names: list[str], model_names: list[str], probs, logprobs) -> dict:
+    """What score_and_write scores: the test split's labels, presence, units and every model's outputs."""
+    test = ds.splits["test"]
+    return {
+        "y": test.y,
+        "present": test.present,
+        "units": [test.units[m] for m in names if m in test.units],
+        "probs": {n: probs["test"][n] for n in model_names},
+        "logprobs": {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]},  # joint: its probs
+    }
+
+
+def _metrics_record(cfg: DictConfig, ds: Dataset, names: list[str], train_acc, score: float | None) -> Metrics:
+    """The run's metrics.json before scoring fills in its models (score_and_write)."""
+    return Metrics(
+        classes=list(ds.classes),
+        modalities=list(names),
+        train_accuracy=train_acc,
+        sizes=ds.sizes(),
+        class_counts=ds.class_counts(),
+        dataset=ds.info,
+        seed=cfg.seed,
+        objective=None
+        if score is None
+        else {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score},
+    )
+
+
+def _seal(cfg: DictConfig, run_dir: Path, metrics: Metrics, prov: Provenance) -> None:
+    """The config, versions and provenance, then the COMPLETE marker (last); checkpoints go after it."""
+    write_config(run_dir, cfg)  # for predict / fuse
+    write_json(run_dir / VERSIONS, versions())
+    tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
+    prov.stop("evaluation")
+    prov.finish()  # provenance.json complete before the marker
+    with interrupt.deferred():
+        mark_complete(run_dir)
+        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
 
 
 def _resume_hint(cfg, out: str) -> str:
