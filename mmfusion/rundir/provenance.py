@@ -15,8 +15,6 @@ from mmfusion.errors import FileError
 from mmfusion.rundir.files import write_json
 
 PROVENANCE = "provenance.json"
-
-
 KEY_PACKAGES = (
     "mmfusion",
     "tensorflow",
