@@ -369,14 +369,15 @@ def thread_env(threads: str | None) -> dict:
 
 
 def run_fold(overrides: list[str], env: dict) -> dict:
-    from mmfusion import rundir
+    from mmfusion.rundir.files import METRICS
+    from mmfusion.rundir.records import read_metrics
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         args = [sys.executable, "-m", "mmfusion", "train", *overrides, "evaluation.bootstrap=0", f"hydra.run.dir={run}"]
         out = timed_child(args, env)
-        if "error" not in out and (run / rundir.METRICS).exists():
-            out["accuracy"] = {k: v["accuracy"] for k, v in rundir.read_metrics(run).models.items()}
+        if "error" not in out and (run / METRICS).exists():
+            out["accuracy"] = {k: v["accuracy"] for k, v in read_metrics(run).models.items()}
     return out
 
 

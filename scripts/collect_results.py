@@ -36,13 +36,28 @@ import sys
 import tempfile
 from pathlib import Path
 
-from mmfusion import rundir
 from mmfusion.errors import MmfusionError
+from mmfusion.rundir.checksums import record_checksums, verify
+from mmfusion.rundir.collected import COLLECTED
+from mmfusion.rundir.files import (
+    CHECKSUMS,
+    CONFIG,
+    MARKER,
+    METRICS,
+    PREDICTIONS,
+    VERSIONS,
+    load_npz,
+    sha256,
+    write_json,
+    write_npz,
+)
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.provenance import PROVENANCE, read_provenance
 
 KEEP = {".md", ".html", ".png", ".csv", ".json", ".yaml"}
 SKIP_DIRS = {"models", "tensorboard", "mlruns"}
-SKIP_FILES = {rundir.CHECKSUMS, rundir.COLLECTED}  # written anew for what is kept
-REPORT_FILES = (rundir.MARKER, rundir.METRICS, rundir.CONFIG, rundir.PROVENANCE, rundir.VERSIONS)
+SKIP_FILES = {CHECKSUMS, COLLECTED}  # written anew for what is kept
+REPORT_FILES = (MARKER, METRICS, CONFIG, PROVENANCE, VERSIONS)
 ARRAYS = re.compile(r"(classes|y_test|ids_test|(present|units|proba)_test_.+)")  # what `report` reads
 HEADING = re.compile(r"^# mmfusion report: `([^`]+)`")
 
@@ -72,38 +87,38 @@ def _copy(src: Path, dst: Path) -> None:
 
 def trimmed_predictions(src: Path, dst: Path) -> list[str]:
     """dst: the arrays of src that `report` reads, compressed, dtypes as they were; their names."""
-    arrays = rundir.load_npz(src)
+    arrays = load_npz(src)
     kept = {k: v for k, v in arrays.items() if ARRAYS.fullmatch(k)}
-    rundir.write_npz(dst, kept)
+    write_npz(dst, kept)
     return sorted(kept)
 
 
 def _job(src: Path, dst: Path) -> dict:
     """One job's report files into dst; {arrays, predictions sha256, commit, dirty}."""
     info: dict = {}
-    if rundir.is_complete(src):
-        rundir.verify(src)  # the source whole, models included: a damaged run is not published
+    if is_complete(src):
+        verify(src)  # the source whole, models included: a damaged run is not published
     for name in REPORT_FILES:
         if (src / name).is_file():
             _copy(src / name, dst / name)
     overrides = src / ".hydra" / "overrides.yaml"
     if overrides.is_file():
         _copy(overrides, dst / ".hydra" / "overrides.yaml")
-    if (src / rundir.PREDICTIONS).is_file() and rundir.is_complete(src):
-        info["arrays"] = trimmed_predictions(src / rundir.PREDICTIONS, dst / rundir.PREDICTIONS)
-        info["source_predictions_sha256"] = rundir.sha256(src / rundir.PREDICTIONS)
+    if (src / PREDICTIONS).is_file() and is_complete(src):
+        info["arrays"] = trimmed_predictions(src / PREDICTIONS, dst / PREDICTIONS)
+        info["source_predictions_sha256"] = sha256(src / PREDICTIONS)
     fused = sorted(p for p in (src / "fuse").iterdir() if p.is_dir()) if (src / "fuse").is_dir() else []
     for out in fused:  # `fuse <job> fusion=all`: the rule accuracies (metrics.json) and, for the accuracy
         for name in REPORT_FILES:  # against hours per rule (commands/report_hours.py), their test arrays
             if (out / name).is_file():
                 _copy(out / name, dst / "fuse" / out.name / name)
-        if (out / rundir.PREDICTIONS).is_file() and rundir.is_complete(out):
-            trimmed_predictions(out / rundir.PREDICTIONS, dst / "fuse" / out.name / rundir.PREDICTIONS)
-        if (out / rundir.CHECKSUMS).is_file():
-            rundir.record_checksums(dst / "fuse" / out.name)
-    if (src / rundir.CHECKSUMS).is_file():
-        rundir.record_checksums(dst)  # what was kept, as the collected folder holds it
-    prov = rundir.read_provenance(src) or {}
+        if (out / PREDICTIONS).is_file() and is_complete(out):
+            trimmed_predictions(out / PREDICTIONS, dst / "fuse" / out.name / PREDICTIONS)
+        if (out / CHECKSUMS).is_file():
+            record_checksums(dst / "fuse" / out.name)
+    if (src / CHECKSUMS).is_file():
+        record_checksums(dst)  # what was kept, as the collected folder holds it
+    prov = read_provenance(src) or {}
     info["commit"], info["dirty"] = prov.get("commit"), prov.get("dirty")
     return info
 
@@ -165,7 +180,7 @@ def collect(src: Path, dst: Path, check: bool = True) -> dict:
         if jobs_info:
             record["arrays"] = ARRAYS.pattern
             record["commits"] = sorted({i["commit"] for i in jobs_info.values() if i.get("commit")})
-    rundir.write_json(dst / rundir.COLLECTED, record)
+    write_json(dst / COLLECTED, record)
     if record.get("jobs"):
         if not (src / "report.md").is_file():
             report.report(dst)  # no report of the run: the collected folder's own, from the kept files
@@ -178,7 +193,7 @@ def collect(src: Path, dst: Path, check: bool = True) -> dict:
             if diff:
                 record["reason"] = "the regenerated report.md differs from the run's (rerun `mmfusion report` on it?)"
                 print(diff, file=sys.stderr)
-        rundir.write_json(dst / rundir.COLLECTED, record)
+        write_json(dst / COLLECTED, record)
     return record
 
 

@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mmfusion import rundir
 from mmfusion.data.text.factory_reports import bundled_path
+from mmfusion.rundir.files import write_text
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.records import read_predictions
 
 WINDOW = "dataset.series.window.length="
 SAMPLES_PER_HOUR = 20  # dataset.series.sample_interval_h = 0.05 in experiment=early
@@ -47,13 +49,13 @@ def windows(folder: Path) -> dict[int, list[Path]]:
     for over in sorted(folder.glob("*/.hydra/overrides.yaml")):
         job = over.parents[1]
         length = next((o[len(WINDOW) :] for o in yaml.safe_load(over.read_text()) or [] if o.startswith(WINDOW)), None)
-        if length is not None and rundir.is_complete(job):
+        if length is not None and is_complete(job):
             out[int(length)].append(job)
     return dict(sorted(out.items()))
 
 
 def section(length: int, jobs: list[Path], rows: dict) -> list[str]:
-    preds = [rundir.read_predictions(j) for j in jobs]
+    preds = [read_predictions(j) for j in jobs]
     classes = [str(c) for c in preds[0].arrays["classes"]]
     text_models = [m for m in ("text", "text_tfidf_logreg") if preds[0].has("test", m)]
     y = np.concatenate([p.y("test") for p in preds])
@@ -123,7 +125,7 @@ def main(argv=None) -> int:
     for length, jobs in groups.items():
         lines += section(length, jobs, rows)
     out = args.out or args.folder / "errors.md"
-    rundir.write_text(out, "\n".join(lines))
+    write_text(out, "\n".join(lines))
     print(f"written {out}")
     return 0
 

@@ -85,10 +85,10 @@ step="6 report"
 "$PYTHON" - "$OUT" "$((t1 - t0))" "$CPU_EPOCH_S" "$(( $(date +%s) - start ))" <<'EOF' | tee "$OUT/gpu_check.md"
 import json, sys
 from pathlib import Path
-from mmfusion import rundir
+from mmfusion.rundir.records import read_metrics
 out, paper_s, cpu, total = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 r = json.loads((out / "gpu_check.json").read_text())
-m = rundir.read_metrics(out / "paper_small")  # metrics.json, through its one reader
+m = read_metrics(out / "paper_small")  # metrics.json, through its one reader
 f32, f16 = r["series_epoch_s_float32"], r["series_epoch_s_mixed_float16"]
 print(f"# GPU check (`bash scripts/gpu_check.sh`)\n")
 print(f"- GPU(s): {', '.join(r['gpus']) or 'NONE (ALLOW_CPU=1: CPU figures)'}; TensorFlow {r['tensorflow']} (CUDA {r['cuda_version']}, cuDNN "

@@ -29,9 +29,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion import rundir
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.rundir.records import read_metrics, read_predictions
 
 
 def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
@@ -48,11 +48,11 @@ def jobs(sweep: Path, group: str | None) -> dict[str, list[dict]]:
             {
                 "job": job,
                 "fuse": fdir,
-                "metrics": rundir.read_metrics(fdir).as_dict(),
+                "metrics": read_metrics(fdir).as_dict(),
                 "table": pd.read_csv(fdir / "tables" / "comparison.csv", index_col=0),
                 "robustness": pd.read_csv(fdir / "tables" / "robustness.csv"),
-                "pred": rundir.read_predictions(fdir).arrays,
-                "run_metrics": (rm := rundir.read_metrics(job).as_dict()),
+                "pred": read_predictions(fdir).arrays,
+                "run_metrics": (rm := read_metrics(job).as_dict()),
                 "rule": rm["fusion"]["name"],
             }
         )

@@ -43,7 +43,7 @@ KEPT = RESULTS / "kept.yaml"  # entry -> why it stays although `mmfusion report`
 ROW = re.compile(r"^\| \[`([^`]+)`\]")
 REPORT_DIR = re.compile(r"^# mmfusion report: `([^`]+)`")
 BENCHMARK = re.compile(r"^benchmark: `([^`]+)`")
-COLLECTED = "collected.json"  # mmfusion.rundir.COLLECTED, written by scripts/collect_results.py
+COLLECTED = "collected.json"  # mmfusion.rundir.collected.COLLECTED, written by scripts/collect_results.py
 PATTERN = re.compile(r"outputs/results/([\w*{},.\-]+)|`([\w{},\-]+)`")
 
 

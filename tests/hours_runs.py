@@ -1,5 +1,5 @@
 """Small fake sweeps of `dataset.series.window.length` for the accuracy-against-hours report, written
-with the project's own run-directory writers (mmfusion/rundir.py): no training, no simulation.
+with the project's own run-directory writers (mmfusion/rundir/): no training, no simulation.
 
 Each job has four base models (`series`, `series_conv1d`, `text`, `text_tfidf_logreg`), the run's rule
 `fused`, the joint network `joint`, and (where asked) a finished `fuse/all-<stamp>` folder with every
@@ -15,8 +15,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mmfusion import rundir
 from mmfusion.fusion import FUSIONS
+from mmfusion.rundir.files import METRICS, PREDICTIONS, write_json, write_npz, write_text
+from mmfusion.rundir.markers import mark_complete
+from mmfusion.rundir.records import Metrics, write_metrics
 
 CLASSES = ["a", "b", "c"]
 BASE = ["series", "series_conv1d", "text", "text_tfidf_logreg"]
@@ -76,7 +78,7 @@ def write_job(
     if fold is not None:
         dataset |= {"cv_folds": folds, "cv_fold": fold}
     results = {m: _scores(y, probs[m], present[m]) for m in models}
-    metrics = rundir.Metrics(
+    metrics = Metrics(
         classes=list(CLASSES),
         modalities=list(BASE),
         models=results,
@@ -91,10 +93,10 @@ def write_job(
         [f"dataset.cv.fold={fold}"] if fold is not None else []
     )
     (job / ".hydra").mkdir()
-    rundir.write_text(job / ".hydra" / "overrides.yaml", yaml.safe_dump(over))
-    rundir.write_npz(job / rundir.PREDICTIONS, arrays)
-    rundir.write_metrics(job, metrics)
-    rundir.mark_complete(job)
+    write_text(job / ".hydra" / "overrides.yaml", yaml.safe_dump(over))
+    write_npz(job / PREDICTIONS, arrays)
+    write_metrics(job, metrics)
+    mark_complete(job)
     shown = {m: (probs[m], present[m]) for m in models}
     if refused:
         out = job / "fuse" / "all-20260101-000000"
@@ -102,10 +104,10 @@ def write_job(
         rules = {r: _probs(rng, y, _share(r, length) - 0.05 * i) for i, r in enumerate(FUSIONS)}
         fuse_arrays = {k: v for k, v in arrays.items() if not k.endswith("_fused")}
         fuse_arrays |= {f"proba_test_{r}": p for r, p in rules.items()}
-        rundir.write_npz(out / rundir.PREDICTIONS, fuse_arrays)
+        write_npz(out / PREDICTIONS, fuse_arrays)
         ones = np.ones(n, bool)
-        rundir.write_json(
-            out / rundir.METRICS,
+        write_json(
+            out / METRICS,
             {
                 "classes": CLASSES,
                 "modalities": BASE,
@@ -114,7 +116,7 @@ def write_job(
                 "joint": None,
             },
         )
-        rundir.mark_complete(out)
+        mark_complete(out)
         shown |= {f"rule {r}": (p, ones) for r, p in rules.items()}
     return {"y": y, "lines": shown}
 

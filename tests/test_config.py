@@ -118,9 +118,9 @@ def test_a_run_saved_with_the_old_weights_from_key_is_fused_with_the_new_one(tmp
     )
     from types import SimpleNamespace
 
-    from mmfusion import rundir
+    from mmfusion.rundir.records import Metrics
 
-    run = SimpleNamespace(dir=tmp_path, metrics=rundir.Metrics(seed=3, fusion={"name": "accuracy"}), oof=None)
+    run = SimpleNamespace(dir=tmp_path, metrics=Metrics(seed=3, fusion={"name": "accuracy"}), oof=None)
     cfg = compose(run, "accuracy", [])
     assert cfg.fusion.weights == "val_accuracy" and "weights_from" not in cfg.fusion and cfg.seed == 3
 

@@ -45,9 +45,9 @@ def run(tmp_path_factory):
 
 
 def _load(run):
-    from mmfusion import rundir
+    from mmfusion.rundir.files import read_json
 
-    return rundir.read_json(run / "metrics.json"), dict(np.load(run / "predictions.npz", allow_pickle=False))
+    return read_json(run / "metrics.json"), dict(np.load(run / "predictions.npz", allow_pickle=False))
 
 
 # --- (b) out-of-fold predictions: every training sample once, folds grouped by units ------------------
@@ -232,17 +232,17 @@ def test_the_default_fits_on_val_exactly_as_before():
 def test_fuse_refits_every_rule_on_the_saved_oof_predictions_and_report_works(run, tmp_path):
     import shutil
 
-    from mmfusion import rundir
     from mmfusion.commands.fuse import fuse_run
     from mmfusion.commands.report import report
+    from mmfusion.rundir.files import read_json
 
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     metrics, _ = _load(copy)
-    own = rundir.read_json(fuse_run(copy, []) / "metrics.json")  # the run's own rule: the same params
+    own = read_json(fuse_run(copy, []) / "metrics.json")  # the run's own rule: the same params
     assert own["fusion"]["params"] == metrics["fusion"]["params"]
     assert own["models"]["fused"]["accuracy"] == metrics["models"]["fused"]["accuracy"]
-    every = rundir.read_json(fuse_run(copy, ["fusion=all"]) / "metrics.json")
+    every = read_json(fuse_run(copy, ["fusion=all"]) / "metrics.json")
     assert every["skipped"] == {}
     fitted = {r for r, v in every["rules"].items() if "crossfit" in v["params"]}
     assert fitted == {
@@ -253,7 +253,7 @@ def test_fuse_refits_every_rule_on_the_saved_oof_predictions_and_report_works(ru
     }  # equal, product (equal weights): nothing
     assert {every["rules"][r]["params"]["crossfit"]["folds"] for r in fitted} == {FOLDS}
     # fit on the validation split instead, from the same run
-    val = rundir.read_json(fuse_run(copy, ["fusion.fit_on=val"]) / "metrics.json")
+    val = read_json(fuse_run(copy, ["fusion.fit_on=val"]) / "metrics.json")
     assert "crossfit" not in val["fusion"]["params"]
     report(copy)
     assert (copy / "report.md").is_file()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import SHRINK, run_cli
 
-from mmfusion import rundir
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
 
 @pytest.fixture(scope="module")
@@ -27,14 +27,14 @@ def cv_sweep(tmp_path_factory):
 
 
 def test_the_folds_test_ids_partition_the_synthetic_samples(cv_sweep):
-    preds = [rundir.load_npz(cv_sweep / str(k) / rundir.PREDICTIONS) for k in range(3)]
+    preds = [load_npz(cv_sweep / str(k) / PREDICTIONS) for k in range(3)]
     test_ids = np.concatenate([p["ids_test"] for p in preds])
     expected = [f"syn-{i:05d}" for i in range(64)]  # 16 samples x 4 classes, the sample ids
     assert sorted(test_ids.tolist()) == expected
     for p in preds:  # log-probabilities beside the probabilities, for every model
         for m in ("series", "text", "fused"):
             np.testing.assert_allclose(np.exp(p[f"logproba_test_{m}"]), p[f"proba_test_{m}"], rtol=1e-9)
-    metrics = json.loads((cv_sweep / "0" / rundir.METRICS).read_text())
+    metrics = json.loads((cv_sweep / "0" / METRICS).read_text())
     assert metrics["dataset"]["cv_folds"] == 3 and metrics["comparison"]["difference_ci"] is not None
 
 

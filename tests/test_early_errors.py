@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mmfusion import rundir
+from mmfusion.rundir.records import read_predictions
 from tests.hours_runs import WINDOWS, cv_sweep
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def test_counts_match_the_jobs_arrays(tmp_path):
             for j in (tmp_path / "sweep").iterdir()
             if f"window.length={length}" in (j / ".hydra/overrides.yaml").read_text()
         ]
-        preds = [rundir.read_predictions(j) for j in jobs]
+        preds = [read_predictions(j) for j in jobs]
         y = np.concatenate([p.y("test") for p in preds])
         right = sum(int((p.proba("test", "fused").argmax(1) == p.y("test")).sum()) for p in preds)
         misread = set()

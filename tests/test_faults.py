@@ -26,7 +26,10 @@ import numpy as np
 import pytest
 from helpers import SHRINK, run_cli
 
-from mmfusion import rundir
+import mmfusion
+from mmfusion.rundir.checksums import verify
+from mmfusion.rundir.files import CHECKSUMS, MARKER, sha256, write_json
+from mmfusion.rundir.markers import is_complete
 
 # Run the CLI with writes under a path pattern (fnmatch on the absolute path, or a folder prefix)
 # failing with an errno: argv = pattern, errno, mmfusion arguments...
@@ -92,7 +95,7 @@ def assert_unchanged(before: dict, root: Path) -> None:
     """Every file that existed is byte for byte the same; no new folder claims to be complete."""
     after = snapshot(root)
     assert {k: after.get(k) for k in before} == before
-    assert not [k for k in after if k not in before and k.endswith(rundir.MARKER)]
+    assert not [k for k in after if k not in before and k.endswith(MARKER)]
 
 
 # --- the one tiny run, trained while a second writer is refused ---------------------------------------
@@ -133,9 +136,9 @@ def run(base_run, tmp_path) -> Path:
 def test_a_second_writer_is_refused_and_the_first_run_completes_intact(concurrent):
     run, first, second, took = concurrent
     assert_one_line(second, "train", str(run), "is in use by process", "nothing was written")
-    assert first.returncode == 0 and rundir.is_complete(run), first.stderr[-3000:]
+    assert first.returncode == 0 and is_complete(run), first.stderr[-3000:]
     assert not (run / ".mmfusion.lock").exists()  # released at exit
-    rundir.verify(run)  # every file the run wrote matches its checksum
+    verify(run)  # every file the run wrote matches its checksum
     hydra_overrides = (run / ".hydra" / "overrides.yaml").read_text()
     assert "evaluation.bootstrap=20" in hydra_overrides
     assert not second.stdout.strip() and took < 60
@@ -179,7 +182,7 @@ def _random_bytes(path: Path) -> None:
 
 
 def _drop_checksums(run: Path) -> None:
-    (run / rundir.CHECKSUMS).unlink()
+    (run / CHECKSUMS).unlink()
 
 
 DAMAGE = {  # name -> (change to the run, file named in the message, words in it)
@@ -208,7 +211,7 @@ DAMAGE = {  # name -> (change to the run, file named in the message, words in it
         "metrics.json",
         "not valid JSON",
     ),
-    "damaged checksum list": (lambda r: _truncate(r / rundir.CHECKSUMS), rundir.CHECKSUMS, "not valid JSON"),
+    "damaged checksum list": (lambda r: _truncate(r / CHECKSUMS), CHECKSUMS, "not valid JSON"),
     "invalid YAML config": (
         lambda r: (r / "config.yaml").write_text("fusion: [unclosed\n  name: x: y\n"),
         "config.yaml",
@@ -266,7 +269,7 @@ def test_fuse_out_of_space_at_its_predictions_leaves_no_complete_marker(run, tmp
     assert_one_line(res, "fuse", "out of disk space writing", "predictions.npz")
     assert_unchanged(before, run)
     (out,) = (run / "fuse").iterdir()
-    assert not (out / rundir.MARKER).exists() and not list(out.glob(".*tmp*"))  # no temporary file left
+    assert not (out / MARKER).exists() and not list(out.glob(".*tmp*"))  # no temporary file left
 
 
 def test_report_names_a_cut_off_metrics_file(run, tmp_path):
@@ -294,7 +297,7 @@ def test_report_on_runs_with_different_classes(base_run, tmp_path):
         shutil.rmtree(job / ".hydra")
     metrics = json.loads((sweep / "1" / "metrics.json").read_text())
     metrics["classes"] = [f"other{i}" for i in range(len(metrics["classes"]))]
-    rundir.write_json(sweep / "1" / "metrics.json", metrics)  # keeps the checksum current
+    write_json(sweep / "1" / "metrics.json", metrics)  # keeps the checksum current
     before = snapshot(sweep)
     res = run_cli("report", str(sweep), cwd=tmp_path, timeout=120)
     assert_one_line(res, "report", "classes", str(sweep / "1"))
@@ -512,14 +515,14 @@ def test_train_into_a_full_or_read_only_disk(tmp_path, code, words):
     run = tmp_path / "run"
     res = injected(f"{run}/.hydra", code, "train", *SHRINK, f"hydra.run.dir={run}", cwd=tmp_path)
     assert_one_line(res, "train", words, str(run / ".hydra"))
-    assert not (run / rundir.MARKER).exists() and not (run / ".mmfusion.lock").exists()
+    assert not (run / MARKER).exists() and not (run / ".mmfusion.lock").exists()
 
 
 # --- the readers themselves: no pickles, no unsafe YAML, no unsafe Keras -------------------------------
 
 
 def test_no_code_path_loads_pickles_unsafe_yaml_or_unsafe_keras_objects():
-    root = Path(rundir.__file__).parent
+    root = Path(mmfusion.__file__).parent
     unsafe = ("allow_pickle=True", "safe_mode=False", "yaml.load(", "yaml.unsafe_load", "pickle.load", "UnsafeLoader")
     found = [f"{p.relative_to(root)}: {word}" for p in root.rglob("*.py") for word in unsafe if word in p.read_text()]
     assert not found
@@ -541,7 +544,7 @@ def test_a_damaged_checkpoint_is_set_aside_for_the_previous_one(tmp_path, caplog
         name = f"epoch-{epoch:04d}.weights.h5"
         (d / name).write_bytes(b"\x89HDF\r\n\x1a\n" + bytes(200 + epoch))
         state = {"epoch": epoch, "weights": name, "finished": False, "history": {"loss": [1.0] * epoch}}
-        state["files"] = {name: {"bytes": (d / name).stat().st_size, "sha256": rundir.sha256(d / name)}}
+        state["files"] = {name: {"bytes": (d / name).stat().st_size, "sha256": sha256(d / name)}}
         if previous:
             (d / checkpoint.PREVIOUS).write_text(json.dumps(previous))
         (d / checkpoint.METADATA).write_text(json.dumps(state))

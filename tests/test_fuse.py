@@ -12,11 +12,11 @@ import pytest
 from helpers import run_cli
 from tiny_run import tiny_val_run
 
-from mmfusion import rundir
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.errors import ConfigError, RunDirError
 from mmfusion.fusion import FUSIONS
 from mmfusion.fusion.robustness import drop_modalities
+from mmfusion.rundir.files import load_npz, write_npz
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +58,7 @@ def test_another_rule_with_calibration(run):
     m = metrics(out)
     assert m["fusion"]["name"] == "stacking" and len(m["fusion"]["params"]["temperatures"]) == 2
     assert "calibrated" in m["models"]["text"] and "calibrated" not in m["models"]["fused"]
-    pred = rundir.load_npz(out / "predictions.npz")
+    pred = load_npz(out / "predictions.npz")
     assert m["models"]["fused"]["accuracy"] == pytest.approx(
         np.mean(pred["proba_test_fused"].argmax(1) == pred["y_test"])
     )
@@ -131,8 +131,8 @@ def test_bad_inputs(run, tmp_path):
     # a run without a validation split: the rules fitted on it say which key to set
     noval = tmp_path / "noval"
     shutil.copytree(run, noval, ignore=shutil.ignore_patterns("fuse", "models"))
-    arrays = {k: v for k, v in rundir.load_npz(run / "predictions.npz").items() if "_val" not in k}
-    rundir.write_npz(noval / "predictions.npz", arrays)
+    arrays = {k: v for k, v in load_npz(run / "predictions.npz").items() if "_val" not in k}
+    write_npz(noval / "predictions.npz", arrays)
     with pytest.raises(ConfigError, match="dataset.val_fraction"):
         fuse_run(noval, ["fusion=per_class"])
     out = fuse_run(noval, ["fusion=all"])  # `all` skips them and says why

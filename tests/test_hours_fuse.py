@@ -10,9 +10,9 @@ import pytest
 import yaml
 from helpers import SHRINK_SYNTHETIC, compose_cfg
 
-from mmfusion import rundir
 from mmfusion.commands.fuse import fuse_run, models_override
 from mmfusion.errors import ConfigError
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
 CONV = ["epochs=2", "filters=[4,4]", "kernel_sizes=[3,3]", "dense_units=[8]"]
 COMMON = SHRINK_SYNTHETIC + [  # cheap models: TF-IDF + logistic regression, a tiny Conv1D
@@ -44,7 +44,7 @@ def runs(tmp_path_factory):
 
 
 def metrics(d):
-    return json.loads((d / rundir.METRICS).read_text())
+    return json.loads((d / METRICS).read_text())
 
 
 def test_fusing_two_of_four_models_gives_the_numbers_of_a_run_trained_with_those_two(runs):
@@ -57,7 +57,7 @@ def test_fusing_two_of_four_models_gives_the_numbers_of_a_run_trained_with_those
     assert m["fusion"]["params"]["weights"] == pytest.approx(ref["fusion"]["params"]["weights"])
     for key in ("accuracy", "accuracy_ci", "macro_auc", "nll"):
         assert m["models"]["fused"][key] == pytest.approx(ref["models"]["fused"][key])
-    p, q = rundir.load_npz(out / rundir.PREDICTIONS), rundir.load_npz(two / rundir.PREDICTIONS)
+    p, q = load_npz(out / PREDICTIONS), load_npz(two / PREDICTIONS)
     np.testing.assert_allclose(p["proba_test_fused"], q["proba_test_fused"])
     assert yaml.safe_load((out / "config.yaml").read_text())["models"] == ["series", "text"]
 

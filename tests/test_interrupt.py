@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 from helpers import SHRINK, run_cli
 
-from mmfusion import rundir
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
+from mmfusion.rundir.markers import is_complete
 from mmfusion.runtime import interrupt
 
 HERE = Path(__file__).resolve().parent
@@ -173,7 +174,7 @@ def uninterrupted(tmp_path_factory):
 def assert_same_run(a: Path, b: Path) -> None:
     for name in ("history/series.csv", "history/text.csv", "metrics.json"):
         assert (a / name).read_text() == (b / name).read_text(), name
-    pa, pb = rundir.load_npz(a / rundir.PREDICTIONS), rundir.load_npz(b / rundir.PREDICTIONS)
+    pa, pb = load_npz(a / PREDICTIONS), load_npz(b / PREDICTIONS)
     assert pa.keys() == pb.keys() and all((pa[k] == pb[k]).all() for k in pa)
 
 
@@ -192,7 +193,7 @@ def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(
     assert last.startswith("mmfusion train: interrupted by ") and f"while training the {model} model: " in last
     assert f"{'epochs 1-' if finished > 1 else 'epoch '}{finished} checkpointed in {ckpt}" in last
     assert f"{run} is not marked complete; rerun the same command with hydra.run.dir={run} to continue" in last
-    assert not rundir.is_complete(run) and not (run / rundir.METRICS).exists()
+    assert not is_complete(run) and not (run / METRICS).exists()
     assert json.loads((ckpt / "training_metadata.json").read_text())["epoch"] == finished
 
     again = run_cli(*args, cwd=tmp_path)
@@ -203,7 +204,7 @@ def test_training_interrupted_after_epoch_k_resumes_at_k_plus_1_and_matches(
     assert epochs == [str(e) for e in range(finished + 1, 5)]  # the rerun trained only the epochs left
     if model == "text":
         assert "the series model had finished; loading it" in log and "series epoch" not in log
-    assert rundir.is_complete(run) and not (run / "checkpoints").exists()
+    assert is_complete(run) and not (run / "checkpoints").exists()
     assert len((run / "history" / f"{model}.csv").read_text().splitlines()) == 1 + 4  # every epoch, both sessions
     assert_same_run(uninterrupted, run)
 
@@ -267,7 +268,7 @@ def test_a_resumed_sweep_skips_the_finished_job_resumes_the_interrupted_one_runs
     last = res.stderr.strip().splitlines()[-1]
     assert "while training the series model: epoch 1 checkpointed" in last
     assert f"rerun the same command with hydra.sweep.dir={sweep} resume=true to continue the sweep" in last
-    assert rundir.is_complete(sweep / "0") and not rundir.is_complete(sweep / "1") and not (sweep / "2").exists()
+    assert is_complete(sweep / "0") and not is_complete(sweep / "1") and not (sweep / "2").exists()
     finished = {
         p: p.stat().st_mtime_ns
         for p in (sweep / "0").rglob("*")
@@ -279,7 +280,7 @@ def test_a_resumed_sweep_skips_the_finished_job_resumes_the_interrupted_one_runs
     assert {p: p.stat().st_mtime_ns for p in finished} == finished  # job 0 kept as it was, not retrained
     assert "complete with the same config; skipped" in (sweep / "0" / "mmfusion.log").read_text()
     assert "series model: resuming after epoch 1 of 2" in (sweep / "1" / "mmfusion.log").read_text()
-    assert all(rundir.is_complete(sweep / j) for j in "012")
+    assert all(is_complete(sweep / j) for j in "012")
     rep = run_cli("report", str(sweep), cwd=tmp_path)
     assert rep.returncode == 0, rep.stderr[-3000:]
     text = (sweep / "report.md").read_text()
@@ -317,7 +318,7 @@ def test_report_fuse_predict_interrupted(tmp_path, tmp_path_factory, command, ta
     assert last.startswith(f"mmfusion {command}: interrupted by SIGTERM while ") and kept in last, last
     assert "Traceback" not in res.stderr
     assert not (run / "report.md").exists() and not (tmp_path / "out.csv").exists()
-    assert not any(rundir.is_complete(d) for d in (run / "fuse").glob("*")) if (run / "fuse").exists() else True
+    assert not any(is_complete(d) for d in (run / "fuse").glob("*")) if (run / "fuse").exists() else True
 
 
 # --- SLURM: requeued jobs resume --------------------------------------------------------------------

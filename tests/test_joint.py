@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 from helpers import compose_cfg
 
-from mmfusion import rundir
 from mmfusion.errors import ConfigError
 from mmfusion.fusion import FUSIONS
+from mmfusion.rundir.files import load_npz
 
 SHRINK_JOINT = [
     "joint=lstm",
@@ -36,7 +36,7 @@ def test_training_writes_the_joint_model_its_probabilities_and_table_columns(run
     assert {"joint.keras", "joint.json"} <= {p.name for p in (run / "models").iterdir()}
     state = json.loads((run / "models/joint.json").read_text())  # preprocessing as plain JSON
     assert state["text"]["vocabulary"] and len(state["series"]["mean"]) == 4
-    pred = rundir.load_npz(run / "predictions.npz")
+    pred = load_npz(run / "predictions.npz")
     for split in ("train", "val", "test"):
         p = pred[f"proba_{split}_joint"]
         assert p.shape == (len(pred[f"y_{split}"]), 4) and np.allclose(p.sum(axis=1), 1, atol=1e-5)
@@ -64,7 +64,7 @@ def test_reload_is_exact_and_serves_records_missing_a_modality(run):
     from mmfusion.models import load_model
 
     cfg = OmegaConf.load(run / "config.yaml")
-    pred = rundir.load_npz(run / "predictions.npz")
+    pred = load_npz(run / "predictions.npz")
     model = load_model("joint", cfg.joint, 4, run / "models")
     test = build_dataset(cfg.dataset).splits["test"]
     np.testing.assert_allclose(model.predict_proba(joint_inputs(test)), pred["proba_test_joint"], rtol=0, atol=1e-6)
@@ -93,7 +93,7 @@ def test_predict_command_uses_the_joint_model(run, tmp_path):
     cols = [f"joint_{c}" for c in json.loads((run / "metrics.json").read_text())["classes"]]
     assert out[cols].notna().all().all() and np.allclose(out[cols].sum(axis=1), 1, atol=1e-5)
     assert out["text_" + cols[0][6:]].isna().sum() == len(ids) - 8  # text-less records: no text model output
-    pred = rundir.load_npz(run / "predictions.npz")
+    pred = load_npz(run / "predictions.npz")
     both = slice(4, 8)  # records with both modalities match the run's own test probabilities
     np.testing.assert_allclose(out[cols].to_numpy()[both], pred["proba_test_joint"][both], rtol=0, atol=1e-6)
     np.testing.assert_allclose(out[cols].to_numpy()[:4], pred["proba_test_joint_without_series"][:4], atol=1e-6)
@@ -119,7 +119,7 @@ def test_fuse_all_has_a_joint_row_and_robustness_line(run, tmp_path):
     joint = rob[rob.rule == "joint"]
     assert len(joint) == 3 * 4
     assert joint[joint.rate == 0].accuracy.tolist() == pytest.approx([table.loc["joint", "accuracy"]] * 3)
-    pred = rundir.load_npz(copy / "predictions.npz")
+    pred = load_npz(copy / "predictions.npz")
     no_text = joint[(joint["drop"] == "text") & (joint.rate == 1)].accuracy.item()
     assert no_text == pytest.approx(np.mean(pred["proba_test_joint_without_text"].argmax(1) == pred["y_test"]))
     own = fuse_run(copy, [])  # the run's own rule: its metrics, joint included, reproduced

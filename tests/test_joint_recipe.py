@@ -11,11 +11,11 @@ import pytest
 import yaml
 from helpers import compose_cfg, run_cli
 
-from mmfusion import rundir
 from mmfusion.errors import ConfigError
 from mmfusion.models import recipes
 from mmfusion.models.joint import JointLSTM
 from mmfusion.probability import nll
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 from mmfusion.schemas.check import check_objective
 
 SHRINK_JOINT = [
@@ -91,7 +91,7 @@ def test_the_ensemble_saves_and_reloads_with_identical_predictions(run):
 
     out, _, _ = run
     cfg = OmegaConf.load(out / "config.yaml")
-    pred = rundir.load_npz(out / rundir.PREDICTIONS)
+    pred = load_npz(out / PREDICTIONS)
     model = load_model("joint", cfg.joint, 4, out / "models")
     members = unstack(model.network)
     assert len(members) == 2  # one joint.keras holding both members
@@ -126,15 +126,15 @@ def test_an_interrupted_ensemble_resumes_in_its_second_member(run, tmp_path, mon
     train(compose_cfg(SHRINK_JOINT + RECIPE), tmp_path / "run")
     assert calls[8:] == [1]  # the rerun trained member 1's second epoch only
     assert (ref / "history/joint.csv").read_text() == (tmp_path / "run/history/joint.csv").read_text()
-    a, b = rundir.load_npz(ref / rundir.PREDICTIONS), rundir.load_npz(tmp_path / "run" / rundir.PREDICTIONS)
+    a, b = load_npz(ref / PREDICTIONS), load_npz(tmp_path / "run" / PREDICTIONS)
     np.testing.assert_allclose(a["proba_test_joint"], b["proba_test_joint"], rtol=0, atol=1e-3)
 
 
 def test_the_search_objective_is_the_joint_validation_loss(run):
     out, _, result = run
-    pred = rundir.load_npz(out / rundir.PREDICTIONS)
+    pred = load_npz(out / PREDICTIONS)
     assert result["objective"] == pytest.approx(nll(pred["y_val"], pred["proba_val_joint"]))
-    record = json.loads((out / rundir.METRICS).read_text())["objective"]
+    record = json.loads((out / METRICS).read_text())["objective"]
     assert record["metric"] == "val/joint/loss" and record["direction"] == "minimize"
     with pytest.raises(ConfigError, match="not trained"):  # no joint network in the run: refused before training
         check_objective(compose_cfg(["dataset.val_fraction=0.25", "objective.metric=val/joint/loss"]))
@@ -207,8 +207,8 @@ def test_two_trial_joint_search_runs(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert "joint.lr" in results["best_params"]
-    values = [json.loads((sweep / str(i) / rundir.METRICS).read_text())["objective"]["value"] for i in (0, 1)]
+    values = [json.loads((sweep / str(i) / METRICS).read_text())["objective"]["value"] for i in (0, 1)]
     assert results["best_value"] == pytest.approx(min(values))  # a loss: minimised
     for i in (0, 1):
-        pred = rundir.load_npz(sweep / str(i) / rundir.PREDICTIONS)
+        pred = load_npz(sweep / str(i) / PREDICTIONS)
         assert values[i] == pytest.approx(nll(pred["y_val"], pred["proba_val_joint"]))

@@ -12,9 +12,9 @@ import pytest
 from helpers import SHRINK, run_cli
 from test_joint import SHRINK_JOINT
 
-from mmfusion import rundir
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.fusion import FUSIONS
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "joint_summary.py"
 
@@ -48,7 +48,7 @@ def test_pooled_summary_matches_a_direct_computation_over_the_folds(sweep, tmp_p
     root, fused = sweep
     res = summary(root, tmp_path / "out", cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
-    preds = [rundir.load_npz(f / rundir.PREDICTIONS) for f in fused]
+    preds = [load_npz(f / PREDICTIONS) for f in fused]
     y = np.concatenate([p["y_test"] for p in preds])
     assert len(y) == 64  # every synthetic sample tested once over the 3 folds
 
@@ -61,7 +61,7 @@ def test_pooled_summary_matches_a_direct_computation_over_the_folds(sweep, tmp_p
         assert nums.loc[m, "accuracy_lo"] <= nums.loc[m, "accuracy"] <= nums.loc[m, "accuracy_hi"], m
         assert nums.loc[m, "n"] == 64
     # the joint network straight from the training runs, not from the fuse copies
-    joint = [rundir.load_npz(root / str(k) / rundir.PREDICTIONS) for k in range(3)]
+    joint = [load_npz(root / str(k) / PREDICTIONS) for k in range(3)]
     assert nums.loc["joint", "accuracy"] == pytest.approx(
         np.mean(np.concatenate([(p["proba_test_joint"].argmax(1) == p["y_test"]) for p in joint]))
     )
@@ -102,10 +102,10 @@ def test_report_pool_compares_fused_with_a_single_modality_never_the_joint_netwo
     for k in range(3):
         job = tmp_path / str(k)
         shutil.copytree(root / str(k), job)
-        pred = rundir.load_npz(job / rundir.PREDICTIONS)
+        pred = load_npz(job / PREDICTIONS)
         pred["proba_test_joint"] = np.eye(4)[pred["y_test"]]  # a perfect joint network: the best model
-        np.savez(job / rundir.PREDICTIONS, **pred)
-        jobs.append({"dir": job, "metrics": json.loads((job / rundir.METRICS).read_text())})
+        np.savez(job / PREDICTIONS, **pred)
+        jobs.append({"dir": job, "metrics": json.loads((job / METRICS).read_text())})
     res = pooled.pool(jobs, 50)
     assert res["models"]["joint"]["accuracy"] == 1.0
     assert res["comparison"]["a"] == "fused" and res["comparison"]["b"] in ("series", "text")

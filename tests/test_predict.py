@@ -9,9 +9,9 @@ from helpers import run_cli
 from omegaconf import OmegaConf
 from tiny_run import tiny_val_run
 
-from mmfusion import rundir
 from mmfusion.commands.predict import predict
 from mmfusion.errors import DataError, RunDirError
+from mmfusion.rundir.files import load_npz
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def cols(df, model, classes):
 
 def test_own_test_records_reproduce_saved_probabilities(run, records):
     d, test = records
-    saved = rundir.load_npz(run / "predictions.npz")
+    saved = load_npz(run / "predictions.npz")
     classes = saved["classes"].tolist()
     df = predict(run, d / "text.csv", d / "series.npz")
     assert df["id"].tolist() == test.ids.tolist()
@@ -53,7 +53,7 @@ def test_own_test_records_reproduce_saved_probabilities(run, records):
 
 def test_records_with_one_modality_are_fused_over_what_they_have(run, records, tmp_path):
     d, test = records
-    classes = rundir.load_npz(run / "predictions.npz")["classes"].tolist()
+    classes = load_npz(run / "predictions.npz")["classes"].tolist()
     np.savez(tmp_path / "few.npz", ids=test.ids[:5], x=test.x["series"][:5])
     df = predict(run, d / "text.csv", tmp_path / "few.npz")
     assert df[[f"series_{c}" for c in classes]].iloc[5:].isna().all().all()
@@ -84,7 +84,7 @@ def test_cli_predict_writes_the_csv(run, records, tmp_path):
     )
     assert res.returncode == 0, res.stderr[-2000:]
     df = pd.read_csv(out)
-    saved = rundir.load_npz(run / "predictions.npz")
+    saved = load_npz(run / "predictions.npz")
     classes = saved["classes"].tolist()
     assert list(df.columns[:1]) == ["id"] and {"fused_class", "fused_probability"} <= set(df.columns)
     np.testing.assert_allclose(

@@ -14,9 +14,10 @@ import pytest
 from tiny_run import tiny_val_run
 
 import mmfusion
-from mmfusion import rundir
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.commands.report_sections import provenance_section
+from mmfusion.rundir.files import VERSIONS
+from mmfusion.rundir.provenance import PROVENANCE, Provenance, git_state, package_version, read_provenance
 
 ROOT = Path(__file__).resolve().parents[1]
 STAGES = ("data", "setup", "model_series", "model_text", "fusion", "evaluation")
@@ -36,10 +37,10 @@ def _git(*args: str, cwd: Path) -> str | None:
 
 
 def test_run_records_its_provenance_and_stage_seconds(run):
-    prov = json.loads((run / rundir.PROVENANCE).read_text())
+    prov = json.loads((run / PROVENANCE).read_text())
     assert {"command", "commit", "dirty", "version", "started", "finished", "resumed", "stages"} <= set(prov)
     assert prov["command"] == "train" and prov["resumed"] == []
-    assert prov["version"] == rundir.package_version()
+    assert prov["version"] == package_version()
     started, finished = (datetime.fromisoformat(prov[k]) for k in ("started", "finished"))
     assert started <= finished
     assert set(prov["stages"]) == set(STAGES)
@@ -54,24 +55,24 @@ def test_run_records_its_provenance_and_stage_seconds(run):
 
 
 def test_commit_is_the_checkout_head(run):
-    prov = rundir.read_provenance(run)
+    prov = read_provenance(run)
     pkg = Path(mmfusion.__file__).resolve().parent
     if _git("ls-files", "--error-unmatch", "__init__.py", cwd=pkg) is None:
         assert prov["commit"] is None and prov["dirty"] is None  # an installed package: unknown, not invented
         return
     assert prov["commit"] == _git("rev-parse", "HEAD", cwd=pkg)
     assert isinstance(prov["dirty"], bool)
-    versions = json.loads((run / rundir.VERSIONS).read_text())
-    assert versions["commit"] == prov["commit"] and versions["provenance"] == rundir.PROVENANCE
+    versions = json.loads((run / VERSIONS).read_text())
+    assert versions["commit"] == prov["commit"] and versions["provenance"] == PROVENANCE
 
 
 def test_git_state_is_unknown_outside_a_checkout(tmp_path):
     (tmp_path / "__init__.py").write_text("")
-    assert rundir.git_state(tmp_path) == {"commit": None, "dirty": None}
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}
     if _git("init", "-q", cwd=tmp_path) is None:
         pytest.skip("git is not installed")
     # a repository that does not track the package (e.g. a venv inside some other checkout): unknown too
-    assert rundir.git_state(tmp_path) == {"commit": None, "dirty": None}
+    assert git_state(tmp_path) == {"commit": None, "dirty": None}
 
 
 def test_git_state_of_a_committed_then_changed_package(tmp_path):
@@ -83,22 +84,22 @@ def test_git_state_of_a_committed_then_changed_package(tmp_path):
     _git("add", ".", cwd=tmp_path)
     assert _git(*who, "commit", "-q", "-m", "one", cwd=tmp_path) is not None
     head = _git("rev-parse", "HEAD", cwd=tmp_path)
-    assert rundir.git_state(tmp_path / "pkg") == {"commit": head, "dirty": False}
+    assert git_state(tmp_path / "pkg") == {"commit": head, "dirty": False}
     (tmp_path / "outputs").mkdir()
     (tmp_path / "outputs" / "run.txt").write_text("untracked run output\n")
-    assert rundir.git_state(tmp_path / "pkg")["dirty"] is False  # untracked files are not code changes
+    assert git_state(tmp_path / "pkg")["dirty"] is False  # untracked files are not code changes
     (tmp_path / "pkg" / "__init__.py").write_text("x = 2\n")
-    assert rundir.git_state(tmp_path / "pkg") == {"commit": head, "dirty": True}
+    assert git_state(tmp_path / "pkg") == {"commit": head, "dirty": True}
 
 
 def test_a_resumed_run_keeps_its_start_and_adds_its_seconds(tmp_path):
-    first = rundir.Provenance(tmp_path, "train")
+    first = Provenance(tmp_path, "train")
     with first.stage("data"):
         pass
     first.stages["model_text"] = {"wall_s": 5.0, "cpu_s": 7.0}  # as if interrupted after the text model
     first.save()
-    assert rundir.read_provenance(tmp_path)["finished"] is None
-    again = rundir.Provenance(tmp_path, "train", resumed=True)
+    assert read_provenance(tmp_path)["finished"] is None
+    again = Provenance(tmp_path, "train", resumed=True)
     with again.stage("model_text"):
         pass
     record = again.finish()
@@ -106,24 +107,24 @@ def test_a_resumed_run_keeps_its_start_and_adds_its_seconds(tmp_path):
     assert len(record["resumed"]) == 1 and record["finished"] is not None
     assert record["stages"]["model_text"]["wall_s"] >= 5.0 and record["stages"]["model_text"]["cpu_s"] >= 7.0
     assert set(record["stages"]) == {"data", "model_text"}
-    assert rundir.read_provenance(tmp_path) == record
+    assert read_provenance(tmp_path) == record
 
 
 def test_fuse_records_its_provenance(run, tmp_path):
     copy = tmp_path / "run"
     shutil.copytree(run, copy)
     out = fuse_run(copy, ["fusion=equal"])
-    prov = rundir.read_provenance(out)
+    prov = read_provenance(out)
     assert prov["command"] == "fuse" and prov["finished"] is not None
     assert set(prov["stages"]) == {"fusion", "evaluation"}
-    assert prov["commit"] == rundir.read_provenance(run)["commit"]
+    assert prov["commit"] == read_provenance(run)["commit"]
 
 
 def test_report_section_only_for_runs_that_have_provenance(run, tmp_path):
     lines = provenance_section({"all runs": [{"dir": run}]})
     assert lines[0] == "## Provenance"
     text = "\n".join(lines)
-    prov = rundir.read_provenance(run)
+    prov = read_provenance(run)
     assert (prov["commit"] or "unknown")[:12] in text and prov["version"] in text
     assert all(f"{s} (s)" in text for s in STAGES)
     old = tmp_path / "old"

@@ -1,4 +1,4 @@
-"""The run directory's records (mmfusion/rundir.py): metrics.json and predictions.npz written and read
+"""The run directory's records (mmfusion/rundir/records.py): metrics.json and predictions.npz written and read
 only there, typed (Metrics, RuleComparison, Predictions, Run). No training: records are built by hand."""
 
 from __future__ import annotations
@@ -11,8 +11,20 @@ import numpy as np
 import pytest
 from helpers import ROOT
 
-from mmfusion import rundir
 from mmfusion.errors import FileError, RunDirError
+from mmfusion.rundir.files import METRICS
+from mmfusion.rundir.markers import mark_complete
+from mmfusion.rundir.records import (
+    Metrics,
+    Predictions,
+    RuleComparison,
+    load_run,
+    prediction_arrays,
+    read_metrics,
+    read_predictions,
+    write_metrics,
+    write_predictions,
+)
 
 CLASSES = ["normal", "fault1"]
 NAMES = ["series", "text"]
@@ -31,8 +43,8 @@ RUN_KEYS = [  # the order train has always written them in
 ]
 
 
-def _metrics(**extra) -> rundir.Metrics:
-    return rundir.Metrics(
+def _metrics(**extra) -> Metrics:
+    return Metrics(
         classes=CLASSES,
         modalities=NAMES,
         models={m: {"accuracy": a, "n": 4} for m, a in (("series", 0.5), ("text", 0.75), ("fused", 1.0))},
@@ -71,35 +83,35 @@ def run_dir(tmp_path) -> Path:
     for s, sp in splits.items():
         probs[s]["fused"] = _probs(len(sp.y), 7, np.ones(len(sp.y), bool))
         probs[s]["joint"] = _probs(len(sp.y), 8, np.ones(len(sp.y), bool))
-    arrays = rundir.prediction_arrays(CLASSES, splits, NAMES, probs)
+    arrays = prediction_arrays(CLASSES, splits, NAMES, probs)
     arrays["proba_test_joint_without_text"] = probs["test"]["joint"]
-    rundir.write_predictions(tmp_path, arrays)
-    rundir.write_metrics(tmp_path, _metrics(joint={"name": "lstm", "comparisons": []}))
-    rundir.mark_complete(tmp_path)
+    write_predictions(tmp_path, arrays)
+    write_metrics(tmp_path, _metrics(joint={"name": "lstm", "comparisons": []}))
+    mark_complete(tmp_path)
     return tmp_path
 
 
 def test_metrics_round_trip_keeps_the_file_layout(tmp_path):
     record = _metrics()
-    rundir.write_metrics(tmp_path, record)
-    data = json.loads((tmp_path / rundir.METRICS).read_text())
+    write_metrics(tmp_path, record)
+    data = json.loads((tmp_path / METRICS).read_text())
     assert list(data) == RUN_KEYS  # objective and source_run: left out when not set
     assert data["joint"] is None and data["seed"] == 3
-    assert rundir.read_metrics(tmp_path) == record
+    assert read_metrics(tmp_path) == record
 
     searched = _metrics(objective={"metric": "accuracy", "direction": "maximize", "value": 0.5})
-    rundir.write_metrics(tmp_path, searched)
-    assert list(json.loads((tmp_path / rundir.METRICS).read_text())) == [*RUN_KEYS, "objective"]
-    assert rundir.read_metrics(tmp_path).objective["value"] == 0.5
+    write_metrics(tmp_path, searched)
+    assert list(json.loads((tmp_path / METRICS).read_text())) == [*RUN_KEYS, "objective"]
+    assert read_metrics(tmp_path).objective["value"] == 0.5
 
     fused = _metrics(source_run="/runs/a", extra={"later_key": [1, 2]})
-    rundir.write_metrics(tmp_path, fused)
-    assert list(json.loads((tmp_path / rundir.METRICS).read_text())) == [*RUN_KEYS, "source_run", "later_key"]
-    assert rundir.read_metrics(tmp_path) == fused  # a key the record does not know is kept, not dropped
+    write_metrics(tmp_path, fused)
+    assert list(json.loads((tmp_path / METRICS).read_text())) == [*RUN_KEYS, "source_run", "later_key"]
+    assert read_metrics(tmp_path) == fused  # a key the record does not know is kept, not dropped
 
 
 def test_rule_comparison_round_trip(tmp_path):
-    record = rundir.RuleComparison(
+    record = RuleComparison(
         classes=CLASSES,
         modalities=NAMES,
         models={"series": {"accuracy": 0.5}},
@@ -108,24 +120,24 @@ def test_rule_comparison_round_trip(tmp_path):
         skipped={"stacking": "needs a validation split"},
         source_run="/runs/a",
     )
-    rundir.write_metrics(tmp_path, record)
-    data = json.loads((tmp_path / rundir.METRICS).read_text())
+    write_metrics(tmp_path, record)
+    data = json.loads((tmp_path / METRICS).read_text())
     assert list(data) == ["classes", "modalities", "models", "rules", "joint", "skipped", "source_run"]
-    assert rundir.read_metrics(tmp_path) == record
+    assert read_metrics(tmp_path) == record
 
 
 def test_an_old_metrics_json_without_the_newer_keys_reads(tmp_path):
     old = {k: v for k, v in _metrics().as_dict().items() if k not in ("joint", "objective")}
-    (tmp_path / rundir.METRICS).write_text(json.dumps(old))
-    record = rundir.read_metrics(tmp_path)
-    assert isinstance(record, rundir.Metrics)
+    (tmp_path / METRICS).write_text(json.dumps(old))
+    record = read_metrics(tmp_path)
+    assert isinstance(record, Metrics)
     assert record.joint is None and record.objective is None and record.source_run is None
     assert record.train_accuracy == old["train_accuracy"] and record.seed == 3
 
     old_all = {"classes": CLASSES, "modalities": NAMES, "models": {}, "rules": {"product": {}}, "skipped": {}}
-    (tmp_path / rundir.METRICS).write_text(json.dumps(old_all))  # fusion=all before the joint model existed
-    record = rundir.read_metrics(tmp_path)
-    assert isinstance(record, rundir.RuleComparison) and record.joint is None and list(record.rules) == ["product"]
+    (tmp_path / METRICS).write_text(json.dumps(old_all))  # fusion=all before the joint model existed
+    record = read_metrics(tmp_path)
+    assert isinstance(record, RuleComparison) and record.joint is None and list(record.rules) == ["product"]
 
 
 def test_every_committed_result_reads():
@@ -136,7 +148,7 @@ def test_every_committed_result_reads():
         pytest.skip("no committed results in this checkout")
     for path in files:
         data = json.loads(path.read_text())
-        written = rundir.read_metrics(path.parent).as_dict()
+        written = read_metrics(path.parent).as_dict()
         assert {k: written[k] for k in data} == data, path
 
 
@@ -150,19 +162,19 @@ def test_every_committed_result_reads():
     ],
 )
 def test_a_damaged_metrics_json_names_the_file(tmp_path, content, words):
-    (tmp_path / rundir.METRICS).write_text(content)
+    (tmp_path / METRICS).write_text(content)
     with pytest.raises(FileError) as err:
-        rundir.read_metrics(tmp_path)
-    assert str(tmp_path / rundir.METRICS) in str(err.value) and words in str(err.value)
+        read_metrics(tmp_path)
+    assert str(tmp_path / METRICS) in str(err.value) and words in str(err.value)
 
 
 def test_a_missing_metrics_json_names_the_file(tmp_path):
-    with pytest.raises(FileError, match=str(tmp_path / rundir.METRICS)):
-        rundir.read_metrics(tmp_path)
+    with pytest.raises(FileError, match=str(tmp_path / METRICS)):
+        read_metrics(tmp_path)
 
 
 def test_load_run_reads_the_typed_run(run_dir):
-    run = rundir.load_run(run_dir)
+    run = load_run(run_dir)
     assert run.dir == run_dir and run.names == NAMES and run.classes == CLASSES
     assert run.metrics == _metrics(joint={"name": "lstm", "comparisons": []})
     assert run.train_acc == [0.6, 0.8]
@@ -176,13 +188,13 @@ def test_load_run_reads_the_typed_run(run_dir):
 
 
 def test_predictions_read_through_their_record(run_dir):
-    pred = rundir.read_predictions(run_dir)
+    pred = read_predictions(run_dir)
     assert pred.splits == ["train", "val", "test"] and pred.has("test", "fused") and not pred.has("test", "nope")
     assert pred.present("test", "text").tolist() == [False, True, True, False]
     assert pred.ids("test").tolist() == ["s0", "s1", "s2", "s3"]
     assert pred.units("test", "text") is None and pred.units("test", "series") is not None
     # runs made before the masks and ids were saved: rows without NaN, and the positions as ids
-    old = rundir.Predictions(pred.path, {k: v for k, v in pred.arrays.items() if not k.startswith(("present", "ids"))})
+    old = Predictions(pred.path, {k: v for k, v in pred.arrays.items() if not k.startswith(("present", "ids"))})
     assert old.present("test", "text").tolist() == [False, True, True, False]
     assert old.ids("test").tolist() == ["0", "1", "2", "3"]
     with pytest.raises(RunDirError, match="proba_test_nope"):
@@ -190,13 +202,13 @@ def test_predictions_read_through_their_record(run_dir):
 
 
 def test_load_run_refuses_a_damaged_or_foreign_run(run_dir, tmp_path):
-    (run_dir / rundir.METRICS).write_text("{")  # changed after the run: its checksum says so first
+    (run_dir / METRICS).write_text("{")  # changed after the run: its checksum says so first
     with pytest.raises(RunDirError, match="damaged or changed"):
-        rundir.load_run(run_dir)
+        load_run(run_dir)
 
     other = tmp_path / "all"
-    rundir.write_metrics(other, rundir.RuleComparison(classes=CLASSES, modalities=NAMES))
-    rundir.write_predictions(other, {"y_test": np.zeros(2)})
-    rundir.mark_complete(other)
+    write_metrics(other, RuleComparison(classes=CLASSES, modalities=NAMES))
+    write_predictions(other, {"y_test": np.zeros(2)})
+    mark_complete(other)
     with pytest.raises(RunDirError, match="unreadable or incomplete"):
-        rundir.load_run(other)  # a fuse fusion=all directory is not a run
+        load_run(other)  # a fuse fusion=all directory is not a run

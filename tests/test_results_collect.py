@@ -17,10 +17,14 @@ import numpy as np
 import pytest
 from helpers import ROOT, SHRINK, run_cli
 
-from mmfusion import rundir
 from mmfusion.commands import report
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.errors import RunDirError
+from mmfusion.rundir.checksums import verify
+from mmfusion.rundir.collected import COLLECTED
+from mmfusion.rundir.files import CONFIG, MARKER, METRICS, PREDICTIONS, load_npz, sha256
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.provenance import PROVENANCE, read_provenance
 
 
 def _script(name: str):
@@ -74,23 +78,23 @@ def test_the_collected_folder_reports_identically_elsewhere(collected, sweep, tm
 
 
 def test_what_is_kept_and_what_is_left_behind(collected, sweep):
-    record = json.loads((collected / rundir.COLLECTED).read_text())
+    record = json.loads((collected / COLLECTED).read_text())
     assert sorted(record["jobs"]) == ["0", "1"]
     for job in ("0", "1"):
         src, dst = sweep / job, collected / job
-        for name in (rundir.MARKER, rundir.METRICS, rundir.CONFIG, rundir.PROVENANCE, ".hydra/overrides.yaml"):
+        for name in (MARKER, METRICS, CONFIG, PROVENANCE, ".hydra/overrides.yaml"):
             assert (dst / name).is_file(), name
         assert not (dst / "models").exists() and not (dst / ".hydra" / "hydra.yaml").exists()
-        want, got = rundir.load_npz(src / rundir.PREDICTIONS), rundir.load_npz(dst / rundir.PREDICTIONS)
+        want, got = load_npz(src / PREDICTIONS), load_npz(dst / PREDICTIONS)
         assert set(got) == {k for k in want if collect_results.ARRAYS.fullmatch(k)} and "y_train" not in got
         for k, v in got.items():  # the same numbers, the same dtypes
             assert v.dtype == want[k].dtype and np.array_equal(v, want[k]), k
-        rundir.verify(dst)  # its checksums.json lists what was kept
-        assert record["jobs"][job]["source_predictions_sha256"] == rundir.sha256(src / rundir.PREDICTIONS)
-        assert record["jobs"][job]["commit"] == rundir.read_provenance(src)["commit"]
+        verify(dst)  # its checksums.json lists what was kept
+        assert record["jobs"][job]["source_predictions_sha256"] == sha256(src / PREDICTIONS)
+        assert record["jobs"][job]["commit"] == read_provenance(src)["commit"]
     (fused,) = (collected / "0" / "fuse").iterdir()  # fusion=all: its marker and rule accuracies
-    assert fused.name.startswith("all-") and rundir.is_complete(fused) and report.rule_accuracies(collected / "0")
-    kept = rundir.load_npz(fused / rundir.PREDICTIONS)  # the rules' test arrays (accuracy against hours per rule)
+    assert fused.name.startswith("all-") and is_complete(fused) and report.rule_accuracies(collected / "0")
+    kept = load_npz(fused / PREDICTIONS)  # the rules' test arrays (accuracy against hours per rule)
     assert (
         kept and all(k == "classes" or "_test" in k for k in kept) and not any(k.startswith("logproba") for k in kept)
     )
@@ -101,17 +105,17 @@ def test_custom_job_folders_and_a_failed_job(sweep, tmp_path):
     src = tmp_path / "custom"
     for job, name in (("0", "h5-0"), ("1", "h5-1"), ("1", "h5-2")):
         shutil.copytree(sweep / job, src / name)
-    (src / "h5-2" / rundir.MARKER).unlink()  # never finished
+    (src / "h5-2" / MARKER).unlink()  # never finished
     report.report(src)
     assert "`h5-2`" in (src / "report.md").read_text()
     record = collect_results.collect(src, tmp_path / "published" / "custom")
     assert record["reportable"] and sorted(record["jobs"]) == ["h5-0", "h5-1", "h5-2"]
-    assert not (tmp_path / "published" / "custom" / "h5-2" / rundir.PREDICTIONS).exists()
+    assert not (tmp_path / "published" / "custom" / "h5-2" / PREDICTIONS).exists()
 
 
 def test_a_damaged_predictions_file_is_named(collected, tmp_path):
     copy = Path(shutil.copytree(collected, tmp_path / "damaged"))
-    pred = copy / "1" / rundir.PREDICTIONS
+    pred = copy / "1" / PREDICTIONS
     pred.write_bytes(pred.read_bytes()[:-50])
     with pytest.raises(RunDirError, match=f"{pred}: damaged or changed"):
         report.report(copy)
@@ -119,11 +123,11 @@ def test_a_damaged_predictions_file_is_named(collected, tmp_path):
 
 def test_a_missing_predictions_file_is_one_clear_error(collected, tmp_path):
     copy = Path(shutil.copytree(collected, tmp_path / "missing"))
-    (copy / "0" / rundir.PREDICTIONS).unlink()
+    (copy / "0" / PREDICTIONS).unlink()
     res = run_cli("report", str(copy), cwd=tmp_path, timeout=120)
     assert res.returncode == 2 and "Traceback" not in res.stderr, res.stderr[-3000:]
     errors = [ln for ln in res.stderr.splitlines() if ln.startswith("mmfusion report: error: ")]
-    assert len(errors) == 1 and f"{copy / '0' / rundir.PREDICTIONS}: missing" in errors[0], res.stderr[-3000:]
+    assert len(errors) == 1 and f"{copy / '0' / PREDICTIONS}: missing" in errors[0], res.stderr[-3000:]
 
 
 def test_collect_refuses_a_damaged_run(sweep, tmp_path):
@@ -140,7 +144,7 @@ def test_results_index_verifies_collected_folders(collected, tmp_path, monkeypat
     (results / "old_style" / "report.md").write_text("# mmfusion report: `outputs/runs/x`\n")
     monkeypatch.setattr(results_index, "RESULTS", results)
     assert results_index.reportable(results / "cv_tiny") and not results_index.reportable(results / "old_style")
-    prov = rundir.read_provenance(collected / "0")  # made from this checkout: dirty while it has edits
+    prov = read_provenance(collected / "0")  # made from this checkout: dirty while it has edits
     commit = prov["commit"][:10] + ("+dirty" if prov.get("dirty") else "")
     assert results_index.made_by(results / "cv_tiny") == commit
     assert results_index.made_by(results / "old_style") == "not recorded"

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 from helpers import SHRINK, run_cli, stop_at_epoch
 
-from mmfusion import rundir
+from mmfusion.rundir.files import PREDICTIONS, load_npz
+from mmfusion.rundir.markers import is_complete
 from mmfusion.runtime import interrupt
 
 HERE = Path(__file__).resolve().parent
@@ -46,7 +47,7 @@ def signal_at(sig: str, target: str, n: int, *args: str, cwd: Path) -> subproces
 def same_files(a: Path, b: Path, names: tuple[str, ...]) -> None:
     for name in names:
         assert (a / name).read_text() == (b / name).read_text(), name
-    pa, pb = rundir.load_npz(a / rundir.PREDICTIONS), rundir.load_npz(b / rundir.PREDICTIONS)
+    pa, pb = load_npz(a / PREDICTIONS), load_npz(b / PREDICTIONS)
     assert pa.keys() == pb.keys() and all((pa[k] == pb[k]).all() for k in pa)
 
 
@@ -68,7 +69,7 @@ def test_joint_network_resumes_at_epoch_k_plus_1_and_a_finished_one_is_loaded(tm
     assert f"the series model, the text model saved in {run / 'models'}" in last, last
     state = json.loads((ckpt / "training_metadata.json").read_text())
     assert state["epoch"] == 2 and not state["finished"] and len(state["history"]["loss"]) == 2
-    assert not (run / "models" / "joint.keras").exists() and not rundir.is_complete(run)
+    assert not (run / "models" / "joint.keras").exists() and not is_complete(run)
 
     # 2. the rerun trains epochs 3-4 only; SIGTERM once the joint network is saved, before the results
     res = signal_at("SIGTERM", "mmfusion.commands.train:_finish", 1, *args, cwd=tmp_path)
@@ -88,7 +89,7 @@ def test_joint_network_resumes_at_epoch_k_plus_1_and_a_finished_one_is_loaded(tm
     log = (run / "mmfusion.log").read_text().split("resuming the interrupted run")
     assert len(log) == 3
     assert "the joint model had finished; loading it" in log[2] and not re.search(r"\w+ epoch \d/", log[2])
-    assert rundir.is_complete(run) and not (run / "checkpoints").exists()
+    assert is_complete(run) and not (run / "checkpoints").exists()
     assert len((run / "history" / "joint.csv").read_text().splitlines()) == 1 + 4  # both sessions' epochs
     same_files(ref, run, ("history/series.csv", "history/text.csv", "history/joint.csv", "metrics.json"))
 

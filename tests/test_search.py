@@ -10,12 +10,12 @@ import pytest
 import yaml
 from helpers import compose_cfg, run_cli
 
-from mmfusion import rundir
 from mmfusion.commands.train import train
 from mmfusion.config import validate
 from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
 from mmfusion.probability import nll
+from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, load_npz
 from mmfusion.runtime import launchers
 from mmfusion.schemas.check import check_objective
 
@@ -30,11 +30,11 @@ def test_objective_is_computed_on_the_validation_split_only(tmp_path):
         ]
     )
     result = train(cfg, tmp_path / "run")
-    pred = rundir.load_npz(tmp_path / "run" / rundir.PREDICTIONS)
+    pred = load_npz(tmp_path / "run" / PREDICTIONS)
     y_val, p_val = pred["y_val"], pred["proba_val_fused"]
     assert result["objective"] == pytest.approx(nll(y_val, p_val))
     assert result["objective"] != pytest.approx(nll(pred["y_test"], pred["proba_test_fused"]))
-    record = json.loads((tmp_path / "run" / rundir.METRICS).read_text())["objective"]
+    record = json.loads((tmp_path / "run" / METRICS).read_text())["objective"]
     assert record == {"metric": "val/fused/loss", "direction": "minimize", "value": result["objective"]}
     # the other metrics, from the same validation probabilities
     present = {m: ~np.isnan(pred[f"proba_val_{m}"]).any(axis=1) for m in ("series", "text")}
@@ -78,7 +78,7 @@ def test_cli_refuses_a_search_objective_without_validation_in_one_line(tmp_path)
     )
     assert proc.returncode != 0
     assert "dataset.val_fraction" in proc.stderr + proc.stdout and "Traceback" not in proc.stderr
-    assert not (tmp_path / "run" / rundir.MARKER).exists()
+    assert not (tmp_path / "run" / MARKER).exists()
 
 
 def test_a_search_without_the_tune_extra_names_it(monkeypatch):
@@ -113,7 +113,7 @@ def test_two_trial_optuna_search_writes_results_study_and_report(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = yaml.safe_load((sweep / "optimization_results.yaml").read_text())
     assert "model.text.lr" in results["best_params"]
-    values = [json.loads((sweep / str(i) / rundir.METRICS).read_text())["objective"]["value"] for i in (0, 1)]
+    values = [json.loads((sweep / str(i) / METRICS).read_text())["objective"]["value"] for i in (0, 1)]
     assert results["best_value"] == pytest.approx(max(values))
     import optuna
 

@@ -10,7 +10,7 @@ import pytest
 from helpers import compose_cfg
 from omegaconf import OmegaConf
 
-from mmfusion import basemodels, rundir
+from mmfusion import basemodels
 from mmfusion.commands import resume
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.commands.predict import predict
@@ -18,6 +18,7 @@ from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, MmfusionError
 from mmfusion.fusion import FUSIONS
 from mmfusion.fusion.robustness import drop_modalities
+from mmfusion.rundir.files import load_npz
 
 EXTRA = [
     "+model/text@model.text_tfidf=tfidf_logreg",
@@ -56,7 +57,7 @@ def test_every_base_model_is_trained_saved_and_scored(run):
     models = run / "models"
     assert (models / "text.keras").is_file() and (models / "series.keras").is_file()
     assert (models / "series_conv1d" / "series.keras").is_file() and any((models / "text_tfidf").iterdir())
-    pred = rundir.load_npz(run / "predictions.npz")
+    pred = load_npz(run / "predictions.npz")
     for name in BASE:
         same = basemodels.modality_of(name)
         assert np.array_equal(pred[f"present_test_{name}"], pred[f"present_test_{same}"])
@@ -104,7 +105,7 @@ def test_predict_with_a_missing_modality_drops_all_its_models(run, tmp_path):
     pd.DataFrame({"id": test.ids, "text": test.x["text"]}).to_csv(tmp_path / "text.csv", index=False)
     np.savez(tmp_path / "series.npz", ids=test.ids, x=test.x["series"])
     both = predict(run, text=tmp_path / "text.csv", series=tmp_path / "series.npz")
-    pred = rundir.load_npz(run / "predictions.npz")
+    pred = load_npz(run / "predictions.npz")
     for name in BASE:  # the saved models reproduce the run's own test predictions
         got = both[[f"{name}_{c}" for c in classes]].to_numpy()
         np.testing.assert_allclose(got, pred[f"proba_test_{name}"], atol=1e-5)

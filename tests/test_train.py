@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from helpers import compose_cfg
 
-from mmfusion import rundir
 from mmfusion.commands.train import train
 from mmfusion.errors import ConfigError
+from mmfusion.rundir.files import load_npz
 
 EXPECTED_FILES = [
     "models/text.keras",
@@ -62,7 +62,7 @@ def test_metrics_and_predictions_are_consistent(finished_run):
     acc = [metrics["train_accuracy"][m] for m in ("series", "text")]
     np.testing.assert_allclose(w, np.array(acc) / sum(acc))
 
-    pred = rundir.load_npz(out / "predictions.npz")
+    pred = load_npz(out / "predictions.npz")
     assert pred["classes"].tolist() == metrics["classes"]
     y = pred["y_test"]
     for name in ("series", "text", "fused"):
@@ -100,7 +100,7 @@ def test_saved_models_reload_with_their_preprocessing(finished_run):
 
     cfg = compose_cfg(["dataset.val_fraction=0.2"])
     test = build_dataset(cfg.dataset).splits["test"]
-    pred = rundir.load_npz(out / "predictions.npz")
+    pred = load_npz(out / "predictions.npz")
     for m in ("text", "series"):
         model = load_model(m, cfg.model[m], 4, out / "models")
         np.testing.assert_allclose(model.predict_proba(test.x[m]), pred[f"proba_test_{m}"], atol=1e-6)
@@ -110,7 +110,7 @@ def test_same_seed_same_metrics(tmp_path):
     a = train(compose_cfg(["seed=3"]), tmp_path / "a")
     b = train(compose_cfg(["seed=3"]), tmp_path / "b")
     assert a["metrics"]["models"] == b["metrics"]["models"]
-    pa, pb = (rundir.load_npz(tmp_path / d / "predictions.npz") for d in "ab")
+    pa, pb = (load_npz(tmp_path / d / "predictions.npz") for d in "ab")
     np.testing.assert_array_equal(pa["proba_test_fused"], pb["proba_test_fused"])
 
 

@@ -1,6 +1,6 @@
 """The one score-and-write step of `mmfusion train` (commands/train.py) and of `mmfusion fuse` with one
 rule (commands/fuse_outputs.py): score the test split's models, then write predictions.npz, metrics.json
-(rundir.Metrics) and tables/ into the output directory. One step, so a re-fusion of a run with its own
+(Metrics) and tables/ into the output directory. One step, so a re-fusion of a run with its own
 rule reproduces the run's metrics and tables exactly.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mmfusion import rundir
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import write_tables
+from mmfusion.rundir.records import Metrics, write_metrics, write_predictions
 
 
 def score_and_write(
@@ -20,9 +20,9 @@ def score_and_write(
     names: list[str],
     params: dict | None,
     arrays: dict,
-    record: rundir.Metrics,
+    record: Metrics,
     joint_settings: dict | None = None,
-) -> tuple[rundir.Metrics, str]:
+) -> tuple[Metrics, str]:
     """Score the test split and write the output directory's records; returns (metrics, accuracy table).
 
     test: y, present[m], units (per modality, for cluster CIs), probs and logprobs of every model to
@@ -44,7 +44,7 @@ def score_and_write(
         if "joint" in probs
         else None
     )
-    rundir.write_predictions(out, arrays)
-    rundir.write_metrics(out, record)
+    write_predictions(out, arrays)
+    write_metrics(out, record)
     table = write_tables(record.as_dict(), out / "tables")
     return record, table

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
 
-from mmfusion import fusion, rundir
+from mmfusion import fusion
 from mmfusion.basemodels import modality_of
 from mmfusion.commands import parsers
 from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
@@ -36,13 +36,18 @@ from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, FileError, MmfusionError, RunDirError, writing
 from mmfusion.fusion import crossfit as fusion_crossfit
 from mmfusion.fusion.robustness import robustness_table, write_robustness
+from mmfusion.rundir.files import CONFIG, read_config, write_text
+from mmfusion.rundir.markers import mark_complete
+from mmfusion.rundir.provenance import Provenance
+from mmfusion.rundir.records import Run
+from mmfusion.rundir.records import load_run as load_finished_run
 from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
 
 
-def load_run(run_dir) -> rundir.Run:
-    run = rundir.load_run(run_dir)
+def load_run(run_dir) -> Run:
+    run = load_finished_run(run_dir)
     if len(run.names) < 2:
         raise RunDirError(f"{run.dir}: the run has one modality ({run.names}); there is nothing to fuse")
     run.oof = fusion_crossfit.from_arrays(run.predictions.arrays, run.names)  # fit_on=crossfit: refit on these
@@ -65,7 +70,7 @@ def models_override(overrides: list[str]) -> tuple[list[str] | None, list[str]]:
     return [v.strip().strip("'\"") for v in value.strip("[]").split(",") if v.strip()], rest
 
 
-def select_models(run: rundir.Run, models: list[str] | None) -> rundir.Run:
+def select_models(run: Run, models: list[str] | None) -> Run:
     """The run restricted to the base models `models` (in the run's order), as if it had trained only
     those: names, probabilities, presence, train accuracies and the test units of their modalities.
     None or every base model: the run as it is. An unknown or repeated name, or fewer than two: one
@@ -107,16 +112,16 @@ def select_models(run: rundir.Run, models: list[str] | None) -> rundir.Run:
     )
 
 
-def compose(run: rundir.Run, rule: str, overrides: list[str]):
+def compose(run: Run, rule: str, overrides: list[str]):
     """The fusion config: the run's own settings for its own rule, then the user's overrides."""
     if rule not in fusion.FUSIONS:
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
     base = [f"fusion={rule}", f"seed={int(run.metrics.seed)}"]
-    saved = rundir.read_config(run.dir)
+    saved = read_config(run.dir)
     for key in ("fusion", "evaluation"):
         if saved is not None and key in saved and not isinstance(saved.get(key), DictConfig):
             raise RunDirError(
-                f"{run.dir / rundir.CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
+                f"{run.dir / CONFIG}: {key} is {saved.get(key)!r}, not the section the run saved; the file "
                 f"was changed after the run: restore it or rerun the run"
             )
     own = (run.metrics.fusion or {}).get("name")
@@ -136,7 +141,7 @@ def compose(run: rundir.Run, rule: str, overrides: list[str]):
     return compose_config(base + overrides)
 
 
-def fuse_one(run: rundir.Run, cfg) -> dict:
+def fuse_one(run: Run, cfg) -> dict:
     """Fit and apply one rule; score the test split. Returns params, fused probs, results, comparison."""
     y, names = run.y, run.names
     params, fused, fused_log = fusion.fuse_splits(
@@ -165,17 +170,45 @@ def new_dir(run_dir: Path, label: str) -> Path:
 
 
 def fuse_run(run_dir, overrides: list[str]) -> Path:
-    prov = rundir.Provenance(None, "fuse")  # the output's provenance.json, saved once that directory exists
+    prov = Provenance(None, "fuse")  # the output's provenance.json, saved once that directory exists
     with prov.stage("fusion"):
         run = load_run(run_dir)
     models, others = models_override(overrides)
     run = select_models(run, models)
+    rule, rest = _rule(run, others)
+    rules = list(fusion.FUSIONS) if rule == "all" else [rule]
+    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
+    cfgs, fitted, skipped = _fit_rules(run, rule, rules, rest, prov)
+    # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
+    out = new_dir(run.dir, rule + (f"_only_{'+'.join(run.subset)}" if run.subset else ""))
+    prov.locate(out)
+    prov.start("evaluation")  # tables, figures and files
+    cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
+    _write_fuse_config(out, run, overrides, cfg)
+    if rule != "all":
+        write_single(run, cfg, fitted[rule], out)
+    else:
+        write_all(run, cfgs, fitted, skipped, out)
+    if cfg.robustness.enabled:
+        _write_robustness(run, cfg, cfgs, fitted, out)
+    prov.stop("evaluation")
+    prov.finish()
+    mark_complete(out)
+    log.info("fusion results written to %s", out)
+    return out
+
+
+def _rule(run: Run, others: list[str]) -> tuple[str, list[str]]:
+    """(the rule of `fusion=<rule>`, else the run's own, else accuracy; the other overrides)."""
     rule = next((o.split("=", 1)[1] for o in others if o.startswith("fusion=")), None)
     rest = [o for o in others if not o.startswith("fusion=")]
-    rule = rule or (run.metrics.fusion or {}).get("name") or "accuracy"
-    rules = list(fusion.FUSIONS) if rule == "all" else [rule]
+    return rule or (run.metrics.fusion or {}).get("name") or "accuracy", rest
+
+
+def _fit_rules(run: Run, rule: str, rules: list[str], rest: list[str], prov: Provenance) -> tuple[dict, dict, dict]:
+    """({rule: config}, {rule: fuse_one's result}, {rule: why it was skipped}); with `fusion=all` a rule
+    that fails is skipped, otherwise its error is raised."""
     cfgs, fitted, skipped = {}, {}, {}
-    log.info("re-fusing %s (modalities %s) with %s", run.dir, run.names, ", ".join(rules))
     for r in rules:
         cfgs[r] = compose(run, r, rest)
         try:
@@ -186,14 +219,14 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
                 raise
             skipped[r] = str(err)
             log.warning("fusion=%s skipped: %s", r, err)
-    # a subset of the base models has its own folder name: `fuse/all-*` stays the fusion of every model
-    out = new_dir(run.dir, rule + (f"_only_{'+'.join(run.subset)}" if run.subset else ""))
-    prov.locate(out)
-    prov.start("evaluation")  # tables, figures and files
-    cfg = cfgs[rules[0]] if rule != "all" else cfgs[next(iter(fitted))]
+    return cfgs, fitted, skipped
+
+
+def _write_fuse_config(out: Path, run: Run, overrides: list[str], cfg) -> None:
+    """config.yaml of the output: the run fused, the overrides, the models kept and the settings used."""
     saved = {k: cfg[k] for k in ("seed", "fusion", "evaluation", "robustness") if k in cfg}
-    rundir.write_text(
-        out / "config.yaml",
+    write_text(
+        out / CONFIG,
         OmegaConf.to_yaml(
             {
                 "source_run": str(run.dir),
@@ -203,33 +236,28 @@ def fuse_run(run_dir, overrides: list[str]) -> Path:
             }
         ),
     )
-    if rule != "all":
-        write_single(run, cfg, fitted[rule], out)
-    else:
-        write_all(run, cfgs, fitted, skipped, out)
-    if cfg.robustness.enabled:
-        joint = (
-            {"full": run.joint["test"], **run.joint_without}
-            if "test" in run.joint and len(run.joint_without) == 2
-            else None
-        )
-        table = robustness_table(
-            {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
-            run.probs["test"],
-            run.y["test"],
-            run.present["test"],
-            run.names,
-            list(cfg.robustness.drop),
-            list(cfg.robustness.rates),
-            int(cfg.seed),
-            joint,
-        )
-        write_robustness(table, out)
-    prov.stop("evaluation")
-    prov.finish()
-    rundir.mark_complete(out)
-    log.info("fusion results written to %s", out)
-    return out
+
+
+def _write_robustness(run: Run, cfg, cfgs: dict, fitted: dict, out: Path) -> None:
+    """tables/robustness.* and figures/robustness.png: every fitted rule (and the joint model, when the
+    run has its predictions without each modality) with modalities dropped at random."""
+    joint = (
+        {"full": run.joint["test"], **run.joint_without}
+        if "test" in run.joint and len(run.joint_without) == 2
+        else None
+    )
+    table = robustness_table(
+        {r: (cfgs[r].fusion, f["params"]) for r, f in fitted.items()},
+        run.probs["test"],
+        run.y["test"],
+        run.present["test"],
+        run.names,
+        list(cfg.robustness.drop),
+        list(cfg.robustness.rates),
+        int(cfg.seed),
+        joint,
+    )
+    write_robustness(table, out)
 
 
 def main(args: list[str]) -> None:

@@ -8,19 +8,19 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmfusion import rundir
 from mmfusion.commands.finish import score_and_write
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
 from mmfusion.evaluation.tables import mcnemar_line, to_markdown
+from mmfusion.rundir.records import Metrics, RuleComparison, Run, write_metrics, write_predictions
 
 
-def write_single(run: rundir.Run, cfg, res: dict, out: Path) -> rundir.Metrics:
+def write_single(run: Run, cfg, res: dict, out: Path) -> Metrics:
     """One rule's output directory, scored and written by the step `mmfusion train` uses (commands/finish.py)."""
     m0, test = run.metrics, "test"
     arrays = {k: v for k, v in run.predictions.arrays.items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_fused": p for s, p in res["fused"].items()})
     arrays.update({f"logproba_{s}_fused": p for s, p in res["fused_log"].items()})
-    record = rundir.Metrics(
+    record = Metrics(
         classes=run.classes,
         modalities=run.names,
         train_accuracy=m0.train_accuracy,
@@ -61,7 +61,7 @@ def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
     return df
 
 
-def write_all(run: rundir.Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
+def write_all(run: Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
     names, y, present = run.names, run.y["test"], run.present["test"]
     first = cfgs[next(iter(fitted))]
     weights = draw_weights(first, len(y), run.units, y)
@@ -109,9 +109,9 @@ def write_all(run: rundir.Run, cfgs: dict, fitted: dict, skipped: dict, out: Pat
     note = "".join(f"\nskipped {r}: {msg}\n" for r, msg in skipped.items())
     note += mcnemar_line({"joint": joint}) if joint else ""
     (out / "tables" / "comparison.md").write_text(to_markdown(table) + note)
-    rundir.write_metrics(
+    write_metrics(
         out,
-        rundir.RuleComparison(
+        RuleComparison(
             classes=run.classes,
             modalities=names,
             models=singles,
@@ -124,4 +124,4 @@ def write_all(run: rundir.Run, cfgs: dict, fitted: dict, skipped: dict, out: Pat
     arrays = {k: v for k, v in run.predictions.arrays.items() if not k.endswith("_fused")}
     arrays.update({f"proba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused"].items()})
     arrays.update({f"logproba_{s}_{r}": p for r, f in fitted.items() for s, p in f["fused_log"].items()})
-    rundir.write_predictions(out, arrays)
+    write_predictions(out, arrays)

@@ -22,11 +22,14 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, OmegaConf
 
-from mmfusion import fusion, rundir
+from mmfusion import fusion
 from mmfusion.basemodels import modality_of, models_dir
 from mmfusion.commands import parsers
 from mmfusion.data.files import in_float32, read_series_file
 from mmfusion.errors import DataError, FileError, MmfusionError, RunDirError, describe, writing
+from mmfusion.rundir.files import CONFIG, METRICS, read_config, write_atomic
+from mmfusion.rundir.markers import require_complete
+from mmfusion.rundir.records import Metrics, read_metrics
 from mmfusion.runtime import interrupt
 
 
@@ -87,13 +90,13 @@ def check_series(ids, x, model, path) -> np.ndarray:
 
 
 def load_run(run_dir: Path):
-    run_dir = rundir.require_complete(run_dir, needs=(rundir.METRICS, "models"))
-    cfg = rundir.read_config(run_dir)
+    run_dir = require_complete(run_dir, needs=(METRICS, "models"))
+    cfg = read_config(run_dir)
     if cfg is None:
         raise RunDirError(f"{run_dir}: no config.yaml or .hydra/config.yaml; cannot rebuild its models")
-    metrics = rundir.read_metrics(run_dir)
-    if not isinstance(metrics, rundir.Metrics) or not metrics.classes or not metrics.modalities:
-        raise RunDirError(f"{run_dir / rundir.METRICS}: lacks the classes or modalities of the run; rerun it")
+    metrics = read_metrics(run_dir)
+    if not isinstance(metrics, Metrics) or not metrics.classes or not metrics.modalities:
+        raise RunDirError(f"{run_dir / METRICS}: lacks the classes or modalities of the run; rerun it")
     for key in ("dataset", *(f"model.{m}" for m in metrics.modalities)):
         section(run_dir, cfg, key)
     if metrics.fusion:
@@ -106,7 +109,7 @@ def section(run_dir: Path, cfg, key: str):
     node = OmegaConf.select(cfg, key, default=None)
     if not isinstance(node, DictConfig) or not isinstance(node.get("name"), str):
         raise RunDirError(
-            f"{run_dir / rundir.CONFIG}: {key} is {OmegaConf.to_yaml(node).strip() if node is not None else 'missing'!s}, "
+            f"{run_dir / CONFIG}: {key} is {OmegaConf.to_yaml(node).strip() if node is not None else 'missing'!s}, "
             f"not the section the run saved; the file was changed after the run: restore it or rerun the run"
         )
     return node
@@ -211,7 +214,7 @@ def main(args: list[str]) -> None:
     replaced = check_out(ns.out, [p for p in (ns.text, ns.series) if p is not None])
     with interrupt.stage("classifying", kept="no output file written", hint="rerun the same command"):
         df = predict(ns.run_dir, ns.text, ns.series, ns.text_column)
-    rundir.write_atomic(ns.out, lambda tmp: df.to_csv(tmp, index=False))  # whole, or the old file as it was
+    write_atomic(ns.out, lambda tmp: df.to_csv(tmp, index=False))  # whole, or the old file as it was
     print(
         f"{len(df)} record(s) classified; written to {ns.out}"
         + (" (it replaced the previous file)" if replaced else "")

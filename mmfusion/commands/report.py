@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from mmfusion import rundir
 from mmfusion.commands import parsers, report_hours, search
 from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the tables used to live here)
     PAPER_ACCURACY,
@@ -42,6 +41,11 @@ from mmfusion.evaluation import figures, pooled
 from mmfusion.evaluation.html import markdown_to_html
 from mmfusion.evaluation.metrics import roc_curves
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.rundir.checksums import verify
+from mmfusion.rundir.collected import report_title
+from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, write_text
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.records import read_metrics, read_predictions
 from mmfusion.runtime import interrupt
 from mmfusion.schemas import over_defaults
 from mmfusion.schemas.run import EvaluationSchema
@@ -53,10 +57,10 @@ log = logging.getLogger(__name__)
 
 
 def find_jobs(root: Path) -> list[Path]:
-    if (root / rundir.MARKER).exists() or (root / ".hydra").is_dir() or (root / rundir.METRICS).exists():
+    if (root / MARKER).exists() or (root / ".hydra").is_dir() or (root / METRICS).exists():
         return [root]
     jobs = sorted(
-        (p for p in root.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / rundir.METRICS).exists())),
+        (p for p in root.iterdir() if p.is_dir() and ((p / ".hydra").is_dir() or (p / METRICS).exists())),
         key=lambda p: (len(p.name), p.name),
     )
     if not jobs:
@@ -72,18 +76,18 @@ def overrides(job: Path) -> list[str]:
 def load_jobs(root: Path):
     done, failed = [], []
     for job in find_jobs(root):
-        if rundir.is_complete(job) and (job / rundir.METRICS).exists():
-            done.append({"dir": job, "overrides": overrides(job), "metrics": rundir.read_metrics(job).as_dict()})
-            rundir.verify(job, (rundir.METRICS, rundir.PREDICTIONS))  # a damaged file: named, not a NumPy error
+        if is_complete(job) and (job / METRICS).exists():
+            done.append({"dir": job, "overrides": overrides(job), "metrics": read_metrics(job).as_dict()})
+            verify(job, (METRICS, PREDICTIONS))  # a damaged file: named, not a NumPy error
         else:
             failed.append(job)
     if not done:
-        raise RunDirError(f"{root}: no finished run (no {rundir.MARKER} marker in {[str(f) for f in failed]})")
+        raise RunDirError(f"{root}: no finished run (no {MARKER} marker in {[str(f) for f in failed]})")
     for j in done:  # one report compares runs of the same classes (a damaged or foreign metrics.json says so)
         if not isinstance(j["metrics"], dict) or j["metrics"].get("classes") != done[0]["metrics"].get("classes"):
             classes = j["metrics"].get("classes") if isinstance(j["metrics"], dict) else None
             raise RunDirError(
-                f"{j['dir'] / rundir.METRICS}: its classes {classes} differ from {done[0]['metrics'].get('classes')} "
+                f"{j['dir'] / METRICS}: its classes {classes} differ from {done[0]['metrics'].get('classes')} "
                 f"of {done[0]['dir']}; report runs of the same classes together (move the others to their own folder)"
             )
     varying = sorted({o for j in done for o in j["overrides"]} - set.intersection(*(set(j["overrides"]) for j in done)))
@@ -126,7 +130,7 @@ def training_figures(groups, out: Path) -> list[str]:
 def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
     """Fig. 6 (ROC, first seed) and Fig. 7 (confusion matrices pooled over seeds) of every model."""
     first = jobs[0]
-    pred = rundir.read_predictions(first["dir"])
+    pred = read_predictions(first["dir"])
     classes = first["metrics"]["classes"]
     names = []
     for m in first["metrics"]["models"]:
@@ -153,11 +157,9 @@ def report(root: str | Path) -> Path:
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
         out = root / "report.md"
-        lines = [f"# mmfusion report: `{rundir.report_title(root)}`", "", *search.section(root, find_jobs(root))]
-        rundir.write_text(out, "\n".join(lines))
-        rundir.write_text(
-            root / "report.html", markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}")
-        )
+        lines = [f"# mmfusion report: `{report_title(root)}`", "", *search.section(root, find_jobs(root))]
+        write_text(out, "\n".join(lines))
+        write_text(root / "report.html", markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}"))
         log.info("search report written to %s and report.html", out)
         return out
     groups, failed = load_jobs(root)
@@ -171,7 +173,7 @@ def report(root: str | Path) -> Path:
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
     lines = [
-        f"# mmfusion report: `{rundir.report_title(root)}`",  # a collected folder: the run it was made from
+        f"# mmfusion report: `{report_title(root)}`",  # a collected folder: the run it was made from
         "",
         f"{sum(map(len, groups.values()))} finished job(s) in {len(groups)} group(s).",
     ]
@@ -214,8 +216,8 @@ def report(root: str | Path) -> Path:
         lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in training] + [""]
     lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
     out, page = root / "report.md", root / "report.html"
-    rundir.write_text(out, "\n".join(lines))  # whole, or the previous report as it was (also when interrupted)
-    rundir.write_text(page, markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
+    write_text(out, "\n".join(lines))  # whole, or the previous report as it was (also when interrupted)
+    write_text(page, markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
     log.info("report written to %s and %s (figures in %s)", out, page.name, fig_dir)
     return out
 

@@ -24,11 +24,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmfusion import rundir
 from mmfusion.basemodels import MODALITIES, modality_of
 from mmfusion.evaluation import figures, pooled
 from mmfusion.evaluation.tables import to_markdown
 from mmfusion.fusion import FUSIONS
+from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz, read_json, write_atomic, write_text
+from mmfusion.rundir.markers import is_complete
 
 FIGURE = "accuracy_vs_hours"
 TABLE = "accuracy_vs_hours"
@@ -49,7 +50,7 @@ def hours_of(metrics: dict) -> float | None:
 def fuse_all_dir(job_dir: Path) -> Path | None:
     """The newest finished `mmfusion fuse <job> fusion=all` output (`fuse/all-<stamp>`), or None."""
     root = Path(job_dir) / "fuse"
-    done = sorted(d for d in root.glob("all-*") if rundir.is_complete(d)) if root.is_dir() else []
+    done = sorted(d for d in root.glob("all-*") if is_complete(d)) if root.is_dir() else []
     return done[-1] if done else None
 
 
@@ -67,7 +68,7 @@ def _lines(jobs) -> tuple[list[tuple[str, str]], dict[str, str]]:
     rules: dict[str, str] = {}
     found = [fuse_all_dir(j["dir"]) for j in jobs]
     if all(found):
-        have = set.intersection(*(set(rundir.read_json(d / rundir.METRICS).get("rules") or {}) for d in found))
+        have = set.intersection(*(set(read_json(d / METRICS).get("rules") or {}) for d in found))
         rules = {rule_label(r): r for r in FUSIONS if r in have}
     lines = [(m, KINDS[0]) for m in base]
     lines += [("fused", KINDS[1])] if "fused" in models else []
@@ -81,8 +82,8 @@ def _with_rules(job: dict, rules: dict[str, str]) -> dict:
     if not rules:
         return job
     d = fuse_all_dir(job["dir"])
-    fm, fp = rundir.read_json(d / rundir.METRICS), rundir.load_npz(d / rundir.PREDICTIONS)
-    pred = dict(rundir.load_npz(job["dir"] / rundir.PREDICTIONS))
+    fm, fp = read_json(d / METRICS), load_npz(d / PREDICTIONS)
+    pred = dict(load_npz(job["dir"] / PREDICTIONS))
     pred.update({f"proba_test_{label}": fp[f"proba_test_{r}"] for label, r in rules.items()})
     models = {**job["metrics"]["models"], **{label: fm["rules"][r] for label, r in rules.items()}}
     return {**job, "pred": pred, "metrics": {**job["metrics"], "models": models}}
@@ -115,7 +116,7 @@ def _group_rows(jobs, lines, rules, ev) -> list[dict]:
     for j in jobs:
         res = dict(j["metrics"]["models"])
         if rules:
-            fm = rundir.read_json(fuse_all_dir(j["dir"]) / rundir.METRICS)
+            fm = read_json(fuse_all_dir(j["dir"]) / METRICS)
             res.update({label: fm["rules"][r] for label, r in rules.items()})
         per_job.append(res)
     rows = []
@@ -225,7 +226,7 @@ def hours_section(df: pd.DataFrame, root: Path, fig_dir: Path) -> list[str]:
     tables = Path(root) / TABLES_DIR
     tables.mkdir(exist_ok=True)
     csv = df.rename(columns={"best_rule": f"best_rule_{PICKED.replace(' ', '_')}"})
-    rundir.write_atomic(tables / f"{TABLE}.csv", lambda tmp: csv.to_csv(tmp, index=False))
+    write_atomic(tables / f"{TABLE}.csv", lambda tmp: csv.to_csv(tmp, index=False))
     shown = to_markdown(wide(df))
     intervals = sorted(set(df["interval"]))
     own = sorted(set(df.loc[df["kind"] == KINDS[1], "rule"]) - {""})
@@ -237,7 +238,7 @@ def hours_section(df: pd.DataFrame, root: Path, fig_dir: Path) -> list[str]:
         f"joint network (`joint`), against hours since the fault onset; intervals: {'; '.join(intervals)}. "
         f"The best rule at each time is {PICKED}: it flatters the rules."
     )
-    rundir.write_text(tables / f"{TABLE}.md", shown + "\n" + note + "\n")
+    write_text(tables / f"{TABLE}.md", shown + "\n" + note + "\n")
     return [
         "## Accuracy against hours since onset, per model and rule",
         "",

@@ -11,10 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mmfusion import rundir
 from mmfusion.basemodels import MODALITIES, modality_of
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.provenance import read_provenance
+from mmfusion.rundir.records import read_metrics, read_predictions
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
@@ -90,10 +92,10 @@ def auc_table(jobs) -> pd.DataFrame:
 
 def rule_accuracies(job: Path) -> dict[str, float]:
     """Test accuracy of every fusion rule from the newest finished `mmfusion fuse <job> fusion=all`."""
-    done = sorted(d for d in (job / "fuse").glob("all-*") if rundir.is_complete(d)) if (job / "fuse").is_dir() else []
+    done = sorted(d for d in (job / "fuse").glob("all-*") if is_complete(d)) if (job / "fuse").is_dir() else []
     if not done:
         return {}
-    rules = getattr(rundir.read_metrics(done[-1]), "rules", {})
+    rules = getattr(read_metrics(done[-1]), "rules", {})
     return {f"fused ({r})": v["accuracy"] for r, v in rules.items()}
 
 
@@ -157,7 +159,7 @@ def fold_predictions(jobs, seeds: list[int], model: str) -> list[tuple[str, np.n
     for j in sorted(jobs, key=lambda j: (j["metrics"]["seed"], j["metrics"]["dataset"]["cv_fold"])):
         if int(j["metrics"]["seed"]) not in seeds:
             continue
-        pred = rundir.read_predictions(j["dir"])
+        pred = read_predictions(j["dir"])
         y, p = pred.y("test"), pred.proba("test", model)
         keep = pred.present("test", model)
         out.append((f"pooled, seed {j['metrics']['seed']}", y[keep], p[keep]))
@@ -248,7 +250,7 @@ def provenance_section(groups) -> list[str]:
     """## Provenance: each job's commit, dirty flag, version and wall seconds per stage (provenance.json);
     nothing for runs made before provenance was recorded, so their reports regenerate as they were."""
     jobs = [j for members in groups.values() for j in members]
-    records = [(j, rundir.read_provenance(j["dir"])) for j in jobs]
+    records = [(j, read_provenance(j["dir"])) for j in jobs]
     if not any(p for _, p in records):
         return []
     stages = list(dict.fromkeys(s for _, p in records if p for s in p.get("stages") or {}))

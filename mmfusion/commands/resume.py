@@ -14,9 +14,10 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from mmfusion import rundir
 from mmfusion.basemodels import modality_of, models_dir
 from mmfusion.errors import ConfigError
+from mmfusion.rundir.markers import holds_results, is_complete
+from mmfusion.rundir.records import read_metrics
 
 CHECKPOINTS = "checkpoints"
 CONFIG = "config.yaml"  # the resolved config, saved in the run directory when it is complete
@@ -45,11 +46,11 @@ def differences(old, new, prefix: str = "") -> list[str]:
 def state(run_dir: Path) -> str:
     """fresh (nothing to keep), complete, resumable (interrupted, with checkpoints) or taken."""
     d = Path(run_dir)
-    if rundir.is_complete(d):
+    if is_complete(d):
         return "complete"
     if (d / CHECKPOINTS / CONFIG).is_file():
         return "resumable"
-    return "taken" if rundir.holds_results(d) else "fresh"
+    return "taken" if holds_results(d) else "fresh"
 
 
 def _same_config(cfg, path: Path, run_dir: Path, what: str) -> None:
@@ -114,7 +115,7 @@ def drop_checkpoints(run_dir: Path, modality: str | None = None) -> None:
 def saved_result(run_dir: Path) -> dict:
     """What train() returns, read back from a finished run."""
     run_dir = Path(run_dir)
-    metrics = rundir.read_metrics(run_dir).as_dict()
+    metrics = read_metrics(run_dir).as_dict()
     return {
         "run_dir": str(run_dir),
         "accuracy": {n: m["accuracy"] for n, m in metrics["models"].items()},

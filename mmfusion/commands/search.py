@@ -22,9 +22,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from mmfusion import rundir
 from mmfusion.evaluation import figures
 from mmfusion.evaluation.tables import to_markdown
+from mmfusion.rundir.files import METRICS
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.records import read_metrics
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +48,8 @@ def trials_table(root: Path, jobs: list[Path], best: dict) -> pd.DataFrame:
     rows, searched = [], sorted(best)
     for job in jobs:
         params = _overrides(job)
-        done = rundir.is_complete(job) and (job / rundir.METRICS).exists()
-        record = (rundir.read_metrics(job).objective or {}) if done else {}
+        done = is_complete(job) and (job / METRICS).exists()
+        record = (read_metrics(job).objective or {}) if done else {}
         value = record.get("value")
         is_best = value is not None and all(params.get(k) == str(v) for k, v in best.items())
         rows.append(
@@ -65,8 +67,8 @@ def trial_values(jobs: list[Path]) -> list[float | None]:
     """Each trial's objective (None: failed or unfinished), in trial order."""
     out = []
     for job in sorted(jobs, key=lambda j: (len(j.name), j.name)):
-        done = rundir.is_complete(job) and (job / rundir.METRICS).exists()
-        record = (rundir.read_metrics(job).objective or {}) if done else {}
+        done = is_complete(job) and (job / METRICS).exists()
+        record = (read_metrics(job).objective or {}) if done else {}
         out.append(record.get("value"))
     return out
 
@@ -113,7 +115,7 @@ def search_figures(root: Path, jobs: list[Path], direction: str, fig_dir: Path) 
 def section(root: Path, jobs: list[Path]) -> list[str]:
     results = yaml.safe_load((root / RESULTS).read_text()) or {}
     best = results.get("best_params") or {}
-    metrics = [rundir.read_metrics(j).objective or {} for j in jobs if (j / rundir.METRICS).exists()]
+    metrics = [read_metrics(j).objective or {} for j in jobs if (j / METRICS).exists()]
     metric = next((m for m in metrics if m), {})
     lines = [
         "## Hyper-parameter search",

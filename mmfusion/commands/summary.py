@@ -18,8 +18,10 @@ import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from mmfusion import basemodels, rundir
+from mmfusion import basemodels
 from mmfusion.errors import FileError
+from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.records import read_metrics
 
 KEY_CHOICES = (
     "dataset",
@@ -91,7 +93,7 @@ def _job_overrides(job_dir: Path) -> list[str]:
 def _accuracy(job_dir: Path) -> tuple[str, float] | None:
     """(model, test accuracy) of a finished job: the fused model's, or the one modality's alone."""
     try:
-        metrics = rundir.read_metrics(job_dir)
+        metrics = read_metrics(job_dir)
     except FileError:
         return None
     models = metrics.models or {}
@@ -121,7 +123,7 @@ def sweep_summary(sweep_dir: str | Path, failed: dict[str, str] | None = None, s
     width = max([len(v) for v in own.values()] + [9])
     bad = []
     for job in jobs:
-        if rundir.is_complete(job):
+        if is_complete(job):
             status = "complete"
         elif job.name in failed:
             status = "FAILED"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from omegaconf import DictConfig
 
-from mmfusion import basemodels, fusion, rundir
+from mmfusion import basemodels, fusion
 from mmfusion.commands import resume, train_crossfit
 from mmfusion.commands.finish import score_and_write
 from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts and tests import them from here)
@@ -33,6 +33,10 @@ from mmfusion.data.store import spill_dataset
 from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective
 from mmfusion.fusion import crossfit as fusion_crossfit
+from mmfusion.rundir.files import VERSIONS, write_config, write_json
+from mmfusion.rundir.markers import mark_complete
+from mmfusion.rundir.provenance import Provenance, versions
+from mmfusion.rundir.records import Metrics, prediction_arrays
 from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
 from mmfusion.schemas.check import require_val_split
@@ -52,7 +56,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
     if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
         require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
-    prov = rundir.Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
+    prov = Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
     with interrupt.stage("building the dataset"), prov.stage("data"):
         ds = build_dataset(cfg.dataset, cfg.modalities)  # only the modalities trained; before TensorFlow
         spill_dataset(ds, cfg.get("memory_budget_gb"), cache_root(None) / "spill")  # above the budget: memory-mapped
@@ -107,10 +111,11 @@ def _finish(
     train_acc,
     histories,
     hidden: dict,
-    prov: rundir.Provenance | None = None,
+    prov: Provenance | None = None,
     oof: dict | None = None,
 ) -> dict:
-    prov = prov or rundir.Provenance(run_dir, "train")
+    """Fuse, score and write the run's files, then the marker; the run's result for `train`."""
+    prov = prov or Provenance(run_dir, "train")
     with prov.stage("fusion"):
         params = fuse_all(cfg.fusion, ds, probs, logprobs, train_acc, names, oof) if len(names) > 1 else None
     prov.start("evaluation")  # scoring, figures and files, up to the marker
@@ -119,52 +124,23 @@ def _finish(
 
     for m in histories:
         figures.plot_history(histories[m], f"Training, {m} model", run_dir / "figures" / f"training_{m}.png")
-    score = None
-    if objective.parse(cfg):  # validation data only; the value a sweeper (hparams_search=...) optimises
-        va = ds.splits["val"]
-        score = objective.value(cfg, va.y, probs["val"], va.present)
-        log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
-    test = ds.splits["test"]
+    score = _objective_score(cfg, ds, probs)
     metrics, table = score_and_write(
         cfg,
         run_dir,
-        {
-            "y": test.y,
-            "present": test.present,
-            "units": [test.units[m] for m in names if m in test.units],
-            "probs": {n: probs["test"][n] for n in model_names},
-            "logprobs": {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]},  # joint: its probs
-        },
+        _test_split(ds, names, model_names, probs, logprobs),
         names,
         params,
         {
-            **rundir.prediction_arrays(ds.classes, ds.splits, names, probs, logprobs),
+            **prediction_arrays(ds.classes, ds.splits, names, probs, logprobs),
             **(fusion_crossfit.to_arrays(oof) if oof is not None else {}),  # proba_oof_<model>: `fuse` refits on them
             **hidden,
         },
-        rundir.Metrics(
-            classes=list(ds.classes),
-            modalities=list(names),
-            train_accuracy=train_acc,
-            sizes=ds.sizes(),
-            class_counts=ds.class_counts(),
-            dataset=ds.info,
-            seed=cfg.seed,
-            objective=None
-            if score is None
-            else {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score},
-        ),
+        _metrics_record(cfg, ds, names, train_acc, score),
         joint_settings(cfg) if joint else None,
     )
     results = metrics.models
-    rundir.write_config(run_dir, cfg)  # for predict / fuse
-    rundir.write_json(run_dir / rundir.VERSIONS, rundir.versions())
-    tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
-    prov.stop("evaluation")
-    prov.finish()  # provenance.json complete before the marker
-    with interrupt.deferred():
-        rundir.mark_complete(run_dir)
-        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
+    _seal(cfg, run_dir, metrics, prov)
     log.info("test accuracy: %s", ", ".join(f"{n}={results[n]['accuracy']:.4f}" for n in model_names))
     return {
         "run_dir": str(run_dir),
@@ -173,6 +149,56 @@ def _finish(
         "table": table,
         "objective": score,
     }
+
+
+def _objective_score(cfg: DictConfig, ds: Dataset, probs) -> float | None:
+    """The value a sweeper (hparams_search=...) optimises, on validation data only; None when unset."""
+    if not objective.parse(cfg):
+        return None
+    va = ds.splits["val"]
+    score = objective.value(cfg, va.y, probs["val"], va.present)
+    log.info("objective %s = %.6f (%s)", cfg.objective.metric, score, cfg.objective.direction)
+    return score
+
+
+def _test_split(ds: Dataset, names: list[str], model_names: list[str], probs, logprobs) -> dict:
+    """What score_and_write scores: the test split's labels, presence, units and every model's outputs."""
+    test = ds.splits["test"]
+    return {
+        "y": test.y,
+        "present": test.present,
+        "units": [test.units[m] for m in names if m in test.units],
+        "probs": {n: probs["test"][n] for n in model_names},
+        "logprobs": {n: logprobs["test"][n] for n in model_names if n in logprobs["test"]},  # joint: its probs
+    }
+
+
+def _metrics_record(cfg: DictConfig, ds: Dataset, names: list[str], train_acc, score: float | None) -> Metrics:
+    """The run's metrics.json before scoring fills in its models (score_and_write)."""
+    return Metrics(
+        classes=list(ds.classes),
+        modalities=list(names),
+        train_accuracy=train_acc,
+        sizes=ds.sizes(),
+        class_counts=ds.class_counts(),
+        dataset=ds.info,
+        seed=cfg.seed,
+        objective=None
+        if score is None
+        else {"metric": cfg.objective.metric, "direction": cfg.objective.direction, "value": score},
+    )
+
+
+def _seal(cfg: DictConfig, run_dir: Path, metrics: Metrics, prov: Provenance) -> None:
+    """The config, versions and provenance, then the COMPLETE marker (last); checkpoints go after it."""
+    write_config(run_dir, cfg)  # for predict / fuse
+    write_json(run_dir / VERSIONS, versions())
+    tracking.finish(cfg, run_dir, metrics.as_dict())  # MLflow when tracking.mlflow; before the marker
+    prov.stop("evaluation")
+    prov.finish()  # provenance.json complete before the marker
+    with interrupt.deferred():
+        mark_complete(run_dir)
+        resume.drop_checkpoints(run_dir)  # after the marker: an interrupted run always keeps them
 
 
 def _resume_hint(cfg, out: str) -> str:

@@ -21,12 +21,12 @@ import zlib
 import numpy as np
 from omegaconf import DictConfig
 
-from mmfusion import rundir
 from mmfusion.basemodels import modality_of
 from mmfusion.commands.train_steps import first_of_units, predict_present
 from mmfusion.data import Dataset
 from mmfusion.data.splits import fold_of_units
 from mmfusion.errors import DataError
+from mmfusion.rundir.provenance import timed
 from mmfusion.runtime import interrupt, progress
 from mmfusion.runtime.seeding import seed_everything
 
@@ -96,7 +96,7 @@ def out_of_fold(
         mod = modality_of(m)
         fold = by_modality[mod]
         lp = np.full((len(tr), q), np.nan)
-        clock = rundir.timed(timings, f"crossfit_{m}").start()
+        clock = timed(timings, f"crossfit_{m}").start()
         for k in range(folds):
             fit = np.flatnonzero((fold >= 0) & (fold != k))
             if unique:  # the first sample of each unit, as the final model is trained

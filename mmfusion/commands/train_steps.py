@@ -11,10 +11,12 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig
 
-from mmfusion import basemodels, fusion, rundir
+from mmfusion import basemodels, fusion
 from mmfusion.basemodels import extra_key, modality_of, models_dir
 from mmfusion.commands import resume
 from mmfusion.data import Dataset
+from mmfusion.rundir.files import write_atomic
+from mmfusion.rundir.provenance import timed
 from mmfusion.runtime import interrupt, tracking
 from mmfusion.runtime.seeding import seed_everything
 
@@ -74,7 +76,7 @@ def fit_modalities(
     checkpointing = bool(cfg.training.checkpoint)
     unique = bool(cfg.training.unique_units)
     for m in names:
-        clock = rundir.timed(timings, f"model_{m}").start()
+        clock = timed(timings, f"model_{m}").start()
         mod = modality_of(m)  # several models of a modality read its data (mmfusion/basemodels.py)
         model = build_model(mod, cfg.model[m], ds.num_classes, strategy)
         keep = first_of_units(tr, mod, unique)
@@ -119,7 +121,7 @@ def save_finished(model, run_dir: Path, name: str, history: dict) -> None:
         model.save(models_dir(run_dir, name))
         path = rundir_path(run_dir, "history", f"{name}.csv")
         table = pd.DataFrame(history).rename_axis("epoch").rename(lambda i: i + 1)
-        rundir.write_atomic(path, table.to_csv)  # whole or absent; a failed write names the file
+        write_atomic(path, table.to_csv)  # whole or absent; a failed write names the file
         resume.drop_checkpoints(run_dir, name)
 
 

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay  # noqa: E402
 
-from mmfusion import rundir  # noqa: E402
+from mmfusion.rundir.files import write_atomic  # noqa: E402
 
 DPI = 160
 MARKERS = "os^vDxP*"
@@ -45,9 +45,9 @@ def save(fig, path: Path) -> list[Path]:
         if fig.get_layout_engine() is None:
             fig.tight_layout()
         # whole or as before (temporary file, then rename); a failed write names the file
-        rundir.write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=DPI, format="png"))
         with plt.rc_context({"svg.fonttype": "none"}):
-            rundir.write_atomic(svg, lambda tmp: fig.savefig(tmp, format="svg"))
+            write_atomic(svg, lambda tmp: fig.savefig(tmp, format="svg"))
     finally:
         plt.close(fig)
     return [path, svg]

@@ -13,18 +13,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmfusion import rundir
 from mmfusion.evaluation import stats
 from mmfusion.evaluation.metrics import evaluate
+from mmfusion.rundir.files import PREDICTIONS
+from mmfusion.rundir.records import Predictions, read_predictions
 
 
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
     """One job's test arrays: its predictions.npz, or `job["pred"]` where the caller merged arrays of
     several files (a run's and its `fuse fusion=all` rules', report_hours.py)."""
     if "pred" in job:
-        pred = rundir.Predictions(job["dir"] / rundir.PREDICTIONS, job["pred"])
+        pred = Predictions(job["dir"] / PREDICTIONS, job["pred"])
     else:
-        pred = rundir.read_predictions(job["dir"])
+        pred = read_predictions(job["dir"])
     out = {
         "y": pred.y("test"),
         "ids": pred.ids("test"),
@@ -73,26 +74,18 @@ def _interval(values: np.ndarray, level: float) -> list[float] | None:
     return stats._interval(np.asarray(values, dtype=float), level)
 
 
-def pool(
-    jobs: list[dict],
-    resamples: int = 1000,
-    level: float = 0.95,
-    seed: int = 0,
-    contrast: tuple[str, list[str]] | None = None,
-) -> dict:
-    """Pooled out-of-fold figures of the jobs of one group (folds x repeats). `contrast` (a, rivals):
-    a minus the rival with the highest pooled accuracy, from the same draws, and McNemar per repeat;
-    by default ("fused", the single-modality models) when the runs have a fused model."""
-    m0 = jobs[0]["metrics"]
-    models, classes, modalities = list(m0["models"]), list(m0["classes"]), list(m0["modalities"])
+def _by_seed(jobs: list[dict]) -> tuple[int, dict[int, list], list[int]]:
+    """(folds, {seed: its jobs} for the seeds with every fold finished, the seeds lacking a fold)."""
     by_seed: dict[int, list] = {}
     for j in jobs:
         by_seed.setdefault(int(j["metrics"]["seed"]), []).append(j)
-    folds = int(m0["dataset"]["cv_folds"])
+    folds = int(jobs[0]["metrics"]["dataset"]["cv_folds"])
     complete = {s: js for s, js in by_seed.items() if len({j["metrics"]["dataset"]["cv_fold"] for j in js}) == folds}
-    incomplete = sorted(set(by_seed) - set(complete))
-    if not complete:
-        return {"error": f"no seed has all {folds} folds finished", "incomplete_seeds": incomplete}
+    return folds, complete, sorted(set(by_seed) - set(complete))
+
+
+def _repeats(complete: dict[int, list], models: list[str], modalities: list[str]) -> tuple[list[dict], list[dict]]:
+    """(each seed's folds pooled into one out-of-fold set, in seed order; each fold's accuracies)."""
     repeats, per_fold = [], []
     for s, js in sorted(complete.items()):
         js = sorted(js, key=lambda j: j["metrics"]["dataset"]["cv_fold"])
@@ -107,6 +100,60 @@ def pool(
                     **{m: j["metrics"]["models"][m]["accuracy"] for m in models},
                 }
             )
+    return repeats, per_fold
+
+
+def _score(m: str, repeats: list[dict], weights, classes: list, level: float) -> tuple[dict, np.ndarray | None]:
+    """One model's pooled figures (mean over repeats; intervals from the shared draws) and its (B,)
+    accuracy draws averaged over repeats (None without draws)."""
+    evals, acc_b, auc_b = [], [], []
+    confusion = np.zeros((len(classes), len(classes)), dtype=int)
+    for i, r in enumerate(repeats):
+        keep = r["present"][m]
+        y, p = r["y"][keep], r["probs"][m][keep]
+        e = evaluate(y, p, classes)
+        evals.append(e)
+        confusion += np.asarray(e["confusion"])
+        if weights is not None:
+            w = weights[i][:, keep]
+            total = w.sum(axis=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                acc_b.append(np.where(total > 0, (w * (p.argmax(1) == y)).sum(1) / total, np.nan))
+            auc_b.append(np.stack([stats.weighted_auc(y == k, p[:, k], w) for k in range(len(classes))], axis=1))
+    res = {
+        "accuracy": float(np.mean([e["accuracy"] for e in evals])),
+        "accuracy_per_repeat": [e["accuracy"] for e in evals],
+        "auc": {c: _mean([e["auc"][c] for e in evals]) for c in classes},
+        "macro_auc": _mean([e["macro_auc"] for e in evals]),
+        "confusion": confusion.tolist(),
+        "n": int(sum(e["n"] for e in evals)),
+    }
+    if weights is None:
+        return res, None
+    acc_draws = np.mean(acc_b, axis=0)
+    auc_mean = np.mean(auc_b, axis=0)  # (B, q), averaged over repeats
+    res["accuracy_ci"] = _interval(acc_draws, level)
+    res["auc_ci"] = {c: _interval(auc_mean[:, k], level) for k, c in enumerate(classes)}
+    res["macro_auc_ci"] = _interval(np.nanmean(auc_mean, axis=1), level)
+    return res, acc_draws
+
+
+def pool(
+    jobs: list[dict],
+    resamples: int = 1000,
+    level: float = 0.95,
+    seed: int = 0,
+    contrast: tuple[str, list[str]] | None = None,
+) -> dict:
+    """Pooled out-of-fold figures of the jobs of one group (folds x repeats). `contrast` (a, rivals):
+    a minus the rival with the highest pooled accuracy, from the same draws, and McNemar per repeat;
+    by default ("fused", the single-modality models) when the runs have a fused model."""
+    m0 = jobs[0]["metrics"]
+    models, classes, modalities = list(m0["models"]), list(m0["classes"]), list(m0["modalities"])
+    folds, complete, incomplete = _by_seed(jobs)
+    if not complete:
+        return {"error": f"no seed has all {folds} folds finished", "incomplete_seeds": incomplete}
+    repeats, per_fold = _repeats(complete, models, modalities)
     weights = _draws(repeats, resamples, seed) if resamples > 0 else None
     out = {
         "repeats": len(repeats),
@@ -120,35 +167,9 @@ def pool(
     }
     acc_draws = {}
     for m in models:
-        evals, acc_b, auc_b = [], [], []
-        confusion = np.zeros((len(classes), len(classes)), dtype=int)
-        for i, r in enumerate(repeats):
-            keep = r["present"][m]
-            y, p = r["y"][keep], r["probs"][m][keep]
-            e = evaluate(y, p, classes)
-            evals.append(e)
-            confusion += np.asarray(e["confusion"])
-            if weights is not None:
-                w = weights[i][:, keep]
-                total = w.sum(axis=1)
-                with np.errstate(invalid="ignore", divide="ignore"):
-                    acc_b.append(np.where(total > 0, (w * (p.argmax(1) == y)).sum(1) / total, np.nan))
-                auc_b.append(np.stack([stats.weighted_auc(y == k, p[:, k], w) for k in range(len(classes))], axis=1))
-        res = {
-            "accuracy": float(np.mean([e["accuracy"] for e in evals])),
-            "accuracy_per_repeat": [e["accuracy"] for e in evals],
-            "auc": {c: _mean([e["auc"][c] for e in evals]) for c in classes},
-            "macro_auc": _mean([e["macro_auc"] for e in evals]),
-            "confusion": confusion.tolist(),
-            "n": int(sum(e["n"] for e in evals)),
-        }
-        if weights is not None:
-            acc_draws[m] = np.mean(acc_b, axis=0)
-            auc_mean = np.mean(auc_b, axis=0)  # (B, q), averaged over repeats
-            res["accuracy_ci"] = _interval(acc_draws[m], level)
-            res["auc_ci"] = {c: _interval(auc_mean[:, k], level) for k, c in enumerate(classes)}
-            res["macro_auc_ci"] = _interval(np.nanmean(auc_mean, axis=1), level)
-        out["models"][m] = res
+        out["models"][m], draws = _score(m, repeats, weights, classes, level)
+        if draws is not None:
+            acc_draws[m] = draws
     if contrast is None and "fused" in models:
         contrast = ("fused", [m for m in models if m in modalities])  # not the joint network, no single model
     if contrast is not None and contrast[1]:

@@ -25,8 +25,8 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion import rundir
 from mmfusion.errors import writing
+from mmfusion.rundir.files import sha256, write_text
 from mmfusion.runtime import interrupt
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def _problem(directory: Path, state) -> str | None:
             if not head.startswith((b"\x89HDF\r\n\x1a\n", b"PK")):
                 return f"{name} is not a weights file"
             continue
-        if path.stat().st_size != want["bytes"] or rundir.sha256(path) != want["sha256"]:
+        if path.stat().st_size != want["bytes"] or sha256(path) != want["sha256"]:
             return f"{name} does not match its checksum (cut off or changed)"
     return None
 
@@ -225,16 +225,15 @@ class EpochCheckpoint(keras.callbacks.BackupAndRestore):
                     "learning_rate": float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)),
                 }
             state["files"] = {
-                f: {"bytes": (self.dir / f).stat().st_size, "sha256": rundir.sha256(self.dir / f)}
-                for f in _files(state)
+                f: {"bytes": (self.dir / f).stat().st_size, "sha256": sha256(self.dir / f)} for f in _files(state)
             }
             current = self.dir / METADATA
             previous = _load(current)
             if previous and all(
                 (self.dir / f).is_file() for f in _files(previous)
             ):  # the one before stays, for a damaged last one
-                rundir.write_text(self.dir / PREVIOUS, json.dumps(previous))
-            rundir.write_text(current, json.dumps(state))
+                write_text(self.dir / PREVIOUS, json.dumps(previous))
+            write_text(current, json.dumps(state))
             keep = {METADATA, PREVIOUS, *_files(state), *(_files(_load(self.dir / PREVIOUS) or {}))}
             for old in self.dir.iterdir():
                 if old.name not in keep and old.is_file() and not old.name.endswith(DAMAGED):  # kept to inspect
