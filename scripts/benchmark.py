@@ -568,7 +568,7 @@ def main() -> None:
     from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
-    from mmfusion.data.factory import load_series
+    from mmfusion.data.paper_dataset import load_series
     from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm

@@ -161,7 +161,7 @@ class FactoryReportsSchema:
     label_map: Any = mapping()
 
 
-@register("dataset", "factory", "mmfusion.data.factory:build")
+@register("dataset", "factory", "mmfusion.data.paper_dataset:build")
 @dataclass
 class FactorySchema:
     name: str = choice("factory", "factory")
