@@ -583,7 +583,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             cold.dataset.series.cache_dir = tmp
             t = time.perf_counter()
-            load_series(cold.dataset.series, cold.dataset.seed, progress=False)
+            load_series(cold.dataset.series, progress=False)
             dt = time.perf_counter() - t
         n = args.cold_runs * len(cfg.dataset.series.faults)
         rows.append(

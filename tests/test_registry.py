@@ -125,13 +125,11 @@ def test_every_dataset_and_source_builds(tmp_path):
 @pytest.mark.e2e  # simulates four short TEP runs (seconds)
 def test_every_series_source_builds(tmp_path):
     fast = ["horizon_h=2.0", "onset_h=0.5", "workers=1", "runs_per_class=1", f"cache_dir={tmp_path}"]
-    series = paper_dataset.load_series(
-        option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]), 0
-    )
+    series = paper_dataset.load_series(option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]))
     assert series.x.shape[:2] == (4, 40) and sorted(series.y.tolist()) == [0, 1, 2, 3]
     for name in ("rieth", "braatz"):  # file sources: their from_config runs up to the path it needs
         with pytest.raises(ConfigError, match=f"dataset/series={name} needs dataset.series.path="):
-            paper_dataset.load_series(option_cfg("dataset/series", name, ["dataset.series.path=''"]), 0)
+            paper_dataset.load_series(option_cfg("dataset/series", name, ["dataset.series.path=''"]))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -22,9 +22,9 @@ from mmfusion.schemas import registry
 log = logging.getLogger(__name__)
 
 
-def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
+def load_series(cfg, progress: bool = True) -> SeriesData:
     """The series of the source `dataset.series.source` names (its `from_config`, via the registry)."""
-    return registry.build("dataset/series", cfg, seed, progress)
+    return registry.build("dataset/series", cfg, progress)
 
 
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
@@ -51,7 +51,7 @@ def build(cfg, modalities=None) -> Dataset:
     window = cfg.series.get("window") or {}
     jitter = int(window.get("jitter_start") or 0)  # training windows start at random offsets 0..jitter
     if "series" in wanted:
-        series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
+        series = load_series(cfg.series)
         series = apply_window(series, window.get("start"), window.get("length"), jitter)
     else:
         jitter = 0

@@ -1,6 +1,6 @@
 """Schemas of the `dataset` group: synthetic, factory (with its series and text sources), custom; each
 registers what builds it (mmfusion.schemas.registry): a dataset's `build(cfg, modalities)`, a source's
-`from_config` (series: `(cfg, seed, progress)`, text: `(cfg, classes, per_class, seed)`)."""
+`from_config` (series: `(cfg, progress)`, text: `(cfg, classes, per_class, seed)`)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ def test_without_modalities_both_are_built(calls, monkeypatch):
 def test_series_only_reads_no_text(calls, tmp_path):
     from mmfusion.data.dataset import SeriesData
 
-    def fake_series(cfg, seed, progress=True):  # stands in for a source: 6 runs per class
+    def fake_series(cfg, progress=True):  # stands in for a source: 6 runs per class
         y = np.repeat(np.arange(4), 6)
         x = np.random.default_rng(0).normal(size=(len(y), 10, 3)).astype(np.float32)
         return SeriesData(x=x, y=y, run_ids=np.asarray([f"run{i}" for i in range(len(y))]), variables=["a", "b", "c"])

@@ -163,7 +163,7 @@ def load_braatz(
     return data
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=braatz`: windows of the dNN.dat files `cfg` (BraatzSchema) points at."""
     return load_braatz(
         need_path(cfg, "series"),

@@ -254,7 +254,7 @@ def load_rieth(
     return data
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=rieth`: the runs `cfg` (RiethSchema) selects from the Rieth 2017 files."""
     files = dict(cfg.files) if cfg.get("files") else None
     return load_rieth(

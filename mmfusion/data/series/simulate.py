@@ -271,12 +271,12 @@ def simulate(
     )
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=simulate`: the runs `cfg` (SimulateSchema) describes, simulated or from the cache."""
     return simulate(
         list(cfg.faults),
         int(cfg.runs_per_class),
-        int(seed),
+        int(cfg.seed),  # its default, the dataset seed, is the YAML's (conf/dataset/series/simulate.yaml)
         horizon_h=cfg.horizon_h,
         onset_h=cfg.onset_h,
         sample_interval_h=cfg.sample_interval_h,
