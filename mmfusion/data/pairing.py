@@ -95,16 +95,8 @@ def pair_by_label(
     units are the test side (at least one pair per unit, so over the K folds every unit is tested
     exactly once), the other folds' units train (val carved from them); pairs are drawn within a side.
     """
-    if texts is None and series is None:
-        raise ValueError("pair_by_label needs texts, time series or both")
     fixed_split = series is not None and series.split is not None
-    if cv is not None:  # folds need split_before_resampling: the config check refuses it off
-        if fixed_split:  # the config check refuses it for dataset/series=braatz; a Python caller may pass one
-            raise ValueError(
-                "dataset.cv.folds: this series source fixes its own train/test split "
-                "(e.g. braatz); use dataset.cv.folds=null with it"
-            )
-        test_fraction = 1.0 / cv[0]
+    test_fraction = _test_fraction(texts, series, cv, test_fraction)
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
     counts = _split_counts(samples_per_class, test_fraction, val_fraction)
@@ -137,6 +129,21 @@ def pair_by_label(
     if cv is not None:
         info.update({"cv_folds": cv[0], "cv_fold": cv[1]})
     return Dataset(classes=list(classes), splits=splits, info=info)
+
+
+def _test_fraction(texts, series, cv, test_fraction: float) -> float:
+    """The test side's share: one fold's (1/K) under cv. The guards are for Python callers: the config
+    check refuses folds with a series source that fixes its own split (dataset/series=braatz)."""
+    if texts is None and series is None:
+        raise ValueError("pair_by_label needs texts, time series or both")
+    if cv is None:
+        return test_fraction
+    if series is not None and series.split is not None:  # folds need split_before_resampling: checked too
+        raise ValueError(
+            "dataset.cv.folds: this series source fixes its own train/test split "
+            "(e.g. braatz); use dataset.cv.folds=null with it"
+        )
+    return 1.0 / cv[0]
 
 
 WHAT = {"text": ("texts", "texts"), "series": ("time series", "time series runs")}  # (an item, a unit) in words
