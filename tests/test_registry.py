@@ -128,7 +128,7 @@ def test_every_series_source_builds(tmp_path):
     series = paper_dataset.load_series(option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]))
     assert series.x.shape[:2] == (4, 40) and sorted(series.y.tolist()) == [0, 1, 2, 3]
     for name in ("rieth", "braatz"):  # file sources: their from_config runs up to the path it needs
-        with pytest.raises(ConfigError, match=f"dataset/series={name} needs dataset.series.path="):
+        with pytest.raises(ValueError, match=f"dataset/series={name} needs dataset.series.path="):
             paper_dataset.load_series(option_cfg("dataset/series", name, ["dataset.series.path=''"]))
 
 

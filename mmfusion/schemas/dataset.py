@@ -26,6 +26,12 @@ def test_fraction(default):
 
 
 REPORT_CATEGORIES = ("electronic", "leak", "mechanical", "software")  # mmfusion.data.text.phrases.CATEGORIES
+FACTORY_REPORT_LABELS = {  # the bundled factoryReports.csv's categories -> dataset=factory's classes (types 1-4)
+    "Electronic Failure": "electronic_failure",
+    "Leak": "leak",
+    "Mechanical Failure": "mechanical_failure",
+    "Software Failure": "software_failure",
+}
 
 
 def _category(name) -> str:  # as the generator reads a category name: "Leak", "leak_failure" -> "leak"
