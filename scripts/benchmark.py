@@ -569,7 +569,7 @@ def main() -> None:
     from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.config import compose_config
     from mmfusion.data import build_dataset
-    from mmfusion.data.factory import load_series
+    from mmfusion.data.paper_dataset import load_series
     from mmfusion.evaluation.metrics import evaluate
     from mmfusion.models import build_model
     from mmfusion.models.series_lstm import build_series_lstm
@@ -584,7 +584,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             cold.dataset.series.cache_dir = tmp
             t = time.perf_counter()
-            load_series(cold.dataset.series, cold.dataset.seed, progress=False)
+            load_series(cold.dataset.series, progress=False)
             dt = time.perf_counter() - t
         n = args.cold_runs * len(cfg.dataset.series.faults)
         rows.append(

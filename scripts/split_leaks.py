@@ -44,8 +44,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 from mmfusion.config import compose_config  # noqa: E402
 from mmfusion.data import pairing, splits  # noqa: E402
 from mmfusion.data.dataset import SeriesData  # noqa: E402
-from mmfusion.data.factory import load_texts  # noqa: E402
 from mmfusion.data.pairing import cv_settings, pair_by_label  # noqa: E402
+from mmfusion.data.paper_dataset import load_texts  # noqa: E402
 from mmfusion.data.splits import text_key  # noqa: E402
 
 CASES = [  # (label, overrides); "folds" cases are run for every fold

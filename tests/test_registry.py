@@ -15,7 +15,7 @@ from omegaconf import OmegaConf
 
 from mmfusion import fusion
 from mmfusion.config import compose_config
-from mmfusion.data import DATASETS, build_dataset, factory
+from mmfusion.data import DATASETS, build_dataset, paper_dataset
 from mmfusion.errors import ConfigError, DataError
 from mmfusion.models import build_model
 from mmfusion.schemas import GROUPS, registry
@@ -118,18 +118,18 @@ def test_every_dataset_and_source_builds(tmp_path):
     labels = ["Electronic Failure", "Leak", "Mechanical Failure", "Software Failure"]  # csv.yaml's label_map
     csv.write_text("Description,Category\n" + "".join(f"report {i} of {c},{c}\n" for c in labels for i in range(3)))
     for name, extra in (("generate", []), ("factory_reports", []), ("csv", [f"dataset.text.path={csv}"])):
-        texts = factory.load_texts(option_cfg("dataset/text", name, extra), classes, 3, 0)
+        texts = paper_dataset.load_texts(option_cfg("dataset/text", name, extra), classes, 3, 0)
         assert set(texts.y.tolist()) == {0, 1, 2, 3}, name
 
 
 @pytest.mark.e2e  # simulates four short TEP runs (seconds)
 def test_every_series_source_builds(tmp_path):
     fast = ["horizon_h=2.0", "onset_h=0.5", "workers=1", "runs_per_class=1", f"cache_dir={tmp_path}"]
-    series = factory.load_series(option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]), 0)
+    series = paper_dataset.load_series(option_cfg("dataset/series", "simulate", [f"dataset.series.{o}" for o in fast]))
     assert series.x.shape[:2] == (4, 40) and sorted(series.y.tolist()) == [0, 1, 2, 3]
     for name in ("rieth", "braatz"):  # file sources: their from_config runs up to the path it needs
-        with pytest.raises(ConfigError, match=f"dataset/series={name} needs dataset.series.path="):
-            factory.load_series(option_cfg("dataset/series", name, ["dataset.series.path=''"]), 0)
+        with pytest.raises(ValueError, match=f"dataset/series={name} needs dataset.series.path="):
+            paper_dataset.load_series(option_cfg("dataset/series", name, ["dataset.series.path=''"]))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -28,7 +28,7 @@ from mmfusion.commands.train_steps import (  # noqa: F401 (re-exported: scripts 
 )
 from mmfusion.config import compose_config, validate
 from mmfusion.data import Dataset, build_dataset
-from mmfusion.data.factory import cache_root
+from mmfusion.data.paper_dataset import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import DataError, MmfusionError
 from mmfusion.evaluation import figures, objective

@@ -18,7 +18,7 @@ from mmfusion.data.dataset import Dataset
 from mmfusion.data.files import read_series_file
 from mmfusion.data.pairing import cv_settings, make_dataset
 from mmfusion.data.text.csv import load_text_csv
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -31,11 +31,8 @@ def load_series_file(path, id_column: str = "id", step_column: str = "step"):
 
 
 def build(cfg, modalities=None) -> Dataset:
-    """Both modalities, whichever `modalities` asks for (the records pair a text with a series by id)."""
-    if cfg.pairing != "by_id":
-        raise ConfigError(f"dataset=custom pairs records by id: set dataset.pairing=by_id (got {cfg.pairing!r})")
-    if cfg.missing not in ("error", "mask"):
-        raise ConfigError(f"dataset.missing must be error or mask, got {cfg.missing!r}")
+    """Both modalities, whichever `modalities` asks for (the records pair a text with a series by id).
+    `cfg` is checked (mmfusion/schemas/: pairing=by_id, missing=error|mask, encoding, label_map)."""
     classes = list(cfg.classes)
     texts = load_text_csv(
         cfg.records,

@@ -24,7 +24,7 @@ from mmfusion.data.splits import (  # noqa: F401 (cv_settings is re-exported: so
     stratified_split,
     text_key,
 )
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -95,95 +95,147 @@ def pair_by_label(
     units are the test side (at least one pair per unit, so over the K folds every unit is tested
     exactly once), the other folds' units train (val carved from them); pairs are drawn within a side.
     """
-    if texts is None and series is None:
-        raise ConfigError("pair_by_label needs texts, time series or both")
     fixed_split = series is not None and series.split is not None
-    if cv is not None:  # folds need split_before_resampling: the config check refuses it off
-        if fixed_split:
-            raise ConfigError(
-                "dataset.cv.folds: this series source fixes its own train/test split "
-                "(e.g. braatz); use dataset.cv.folds=null with it"
-            )
-        test_fraction = 1.0 / cv[0]
+    test_fraction = _test_fraction(texts, series, cv, test_fraction)
     check_fractions(test_fraction, val_fraction)
     rng = np.random.default_rng([seed, 7])
     counts = _split_counts(samples_per_class, test_fraction, val_fraction)
+    t_groups, t_units = _text_units(texts) if texts is not None else (None, None)
+    s_groups = np.asarray(series.run_ids).astype(str) if series is not None else None
     # one pool per modality built: (modality, the unit of each item, its label)
-    t_groups = s_groups = t_units = None
-    if texts is not None:
-        t_groups = np.asarray([text_key(t) for t in texts.texts], dtype=object)  # case, spacing, punctuation aside
-        first_row = {}
-        for g, i in zip(t_groups, texts.ids):  # a text unit is named by the first row that holds it
-            first_row.setdefault(g, str(i))
-        t_units = np.asarray([first_row[g] for g in t_groups])
-    if series is not None:
-        s_groups = np.asarray(series.run_ids).astype(str)
     pools = [(m, g, d.y) for m, g, d in (("text", t_groups, texts), ("series", s_groups, series)) if d is not None]
-    what = {"text": ("texts", "texts"), "series": ("time series", "time series runs")}
-    by_split: dict[str, list] = {s: [] for s in counts if counts[s] > 0}
-    folds: dict[str, dict] = {m: {} for m, _, _ in pools}  # cv: unit -> fold, shared by the classes
+    names = [s for s in counts if counts[s] > 0]
+    by_split: dict[str, list] = {s: [] for s in names}
     sides: dict[str, dict] = {m: {} for m, _, _ in pools}  # unit -> split (or val / train within the training folds)
-    if cv is not None:  # dealt from their own generator, so every fold k sees the same assignment
-        fold_rng = np.random.default_rng([seed, 13])
-        for k in range(len(classes)):
-            for m, groups, y in pools:
-                fold_of_units(groups[y == k], cv[0], fold_rng, folds[m])
+    folds = _deal_folds(pools, len(classes), cv, seed)
     for k, cls in enumerate(classes):
-        idx = {m: np.flatnonzero(y == k) for m, _, y in pools}
-        for m, _, _ in pools:
-            if len(idx[m]) == 0:
-                raise DataError(f"class {cls!r} has no {what[m][0]}; check dataset.classes against the sources")
+        idx = _class_rows(pools, k, cls)
         if cv is not None:
-            parts = {
-                m: _fold_units(g[idx[m]], cv, counts, rng, what[m][1], cls, folds[m], sides[m]) for m, g, _ in pools
-            }
-            for s in by_split:
-                n = max(counts[s], *(len(p[s]) for p in parts.values())) if s == "test" else counts[s]
-                by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
+            chunks = _draw_fold_sides(pools, idx, k, cls, cv, counts, names, rng, folds, sides)
         elif split_before_resampling or fixed_split:
-            parts = {}
-            for m, g, _ in pools:
-                if m == "text":
-                    parts[m] = (
-                        _split_units(g[idx[m]], None, counts, rng, what[m][1], cls, sides[m])
-                        if split_before_resampling
-                        else {s: np.arange(len(idx[m])) for s in by_split}
-                    )
-                else:
-                    fixed = series.split[idx[m]] if fixed_split else None
-                    parts[m] = _split_units(g[idx[m]], fixed, counts, rng, what[m][1], cls, sides[m])
-            for s in by_split:
-                n = counts[s]
-                by_split[s].append((np.full(n, k), *(idx[m][_draw(parts[m][s], n, rng)] for m, _, _ in pools)))
+            fixed = series.split if fixed_split else None
+            chunks = _split_then_draw(pools, idx, k, cls, fixed, split_before_resampling, counts, names, rng, sides)
         else:
-            drawn = [idx[m][_draw(np.arange(len(idx[m])), samples_per_class, rng)] for m, _, _ in pools]
-            order = stratified_split(np.zeros(samples_per_class, int), test_fraction, val_fraction, seed + k, [cls])
-            for s in by_split:
-                by_split[s].append((np.full(len(order[s]), k), *(d[order[s]] for d in drawn)))
+            chunks = _draw_then_split(
+                pools, idx, k, cls, samples_per_class, test_fraction, val_fraction, seed, names, rng
+            )
+        for s in names:
+            by_split[s].append(chunks[s])
     splits, sources = {}, {}
-    for s, chunks in by_split.items():
-        y = np.concatenate([c[0] for c in chunks])
-        picked = {m: np.concatenate([c[1 + j] for c in chunks]) for j, (m, _, _) in enumerate(pools)}
-        perm = rng.permutation(len(y))
-        y, picked = y[perm], {m: v[perm] for m, v in picked.items()}
-        names = []  # each sample is named by its text's record id and its run, joined by "+"
-        if "text" in picked:
-            names.append(np.asarray(texts.ids).astype(str)[picked["text"]])
-        if "series" in picked:
-            names.append(s_groups[picked["series"]])
-        ids = np.asarray([f"{s}-{i:05d}:" + "+".join(parts) for i, parts in enumerate(zip(*names))])
-        x, units = {}, {}
-        if "text" in picked:
-            x["text"], units["text"] = texts.texts[picked["text"]], t_units[picked["text"]]
-        if "series" in picked:
-            x["series"], units["series"] = Rows(series.x, picked["series"]), s_groups[picked["series"]]
-        splits[s] = Split(x=x, y=y, ids=ids, units=units)
-        sources[s] = {m: g[picked[m]] for m, g, _ in pools}
+    for s, split_chunks in by_split.items():
+        splits[s], sources[s] = _assemble_split(s, split_chunks, pools, texts, series, t_units, s_groups, rng)
     assert_every_class_present(splits, classes)
     info = overlap_info(sources)
     if cv is not None:
         info.update({"cv_folds": cv[0], "cv_fold": cv[1]})
     return Dataset(classes=list(classes), splits=splits, info=info)
+
+
+def _test_fraction(texts, series, cv, test_fraction: float) -> float:
+    """The test side's share: one fold's (1/K) under cv. The guards are for Python callers: the config
+    check refuses folds with a series source that fixes its own split (dataset/series=braatz)."""
+    if texts is None and series is None:
+        raise ValueError("pair_by_label needs texts, time series or both")
+    if cv is None:
+        return test_fraction
+    if series is not None and series.split is not None:  # folds need split_before_resampling: checked too
+        raise ValueError(
+            "dataset.cv.folds: this series source fixes its own train/test split "
+            "(e.g. braatz); use dataset.cv.folds=null with it"
+        )
+    return 1.0 / cv[0]
+
+
+WHAT = {"text": ("texts", "texts"), "series": ("time series", "time series runs")}  # (an item, a unit) in words
+
+
+def _text_units(texts) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's group (case, spacing, punctuation aside) and its unit: the first row that holds it."""
+    groups = np.asarray([text_key(t) for t in texts.texts], dtype=object)
+    first_row = {}
+    for g, i in zip(groups, texts.ids):
+        first_row.setdefault(g, str(i))
+    return groups, np.asarray([first_row[g] for g in groups])
+
+
+def _deal_folds(pools, n_classes: int, cv, seed: int) -> dict[str, dict]:
+    """cv: each modality's units dealt into K folds (unit -> fold), shared by the classes; dealt from their
+    own generator, so every fold k sees the same assignment."""
+    folds: dict[str, dict] = {m: {} for m, _, _ in pools}
+    if cv is not None:
+        fold_rng = np.random.default_rng([seed, 13])
+        for k in range(n_classes):
+            for m, groups, y in pools:
+                fold_of_units(groups[y == k], cv[0], fold_rng, folds[m])
+    return folds
+
+
+def _class_rows(pools, k: int, cls: str) -> dict[str, np.ndarray]:
+    """The rows of class k in each pool; a class missing from a source is a data error."""
+    idx = {m: np.flatnonzero(y == k) for m, _, y in pools}
+    for m, _, _ in pools:
+        if len(idx[m]) == 0:
+            raise DataError(f"class {cls!r} has no {WHAT[m][0]}; check dataset.classes against the sources")
+    return idx
+
+
+def _chunk(pools, idx, k: int, parts, n: int, rng) -> tuple:
+    """n pairs of class k: (labels, rows of each pool drawn from its part)."""
+    return (np.full(n, k), *(idx[m][_draw(parts[m], n, rng)] for m, _, _ in pools))
+
+
+def _draw_fold_sides(pools, idx, k, cls, cv, counts, names, rng, folds, sides) -> dict[str, tuple]:
+    """cv: fold k's units test (at least one pair each), the others train; pairs drawn within a side."""
+    parts = {m: _fold_units(g[idx[m]], cv, counts, rng, WHAT[m][1], cls, folds[m], sides[m]) for m, g, _ in pools}
+    out = {}
+    for s in names:
+        n = max(counts[s], *(len(p[s]) for p in parts.values())) if s == "test" else counts[s]
+        out[s] = _chunk(pools, idx, k, {m: p[s] for m, p in parts.items()}, n, rng)
+    return out
+
+
+def _split_then_draw(pools, idx, k, cls, fixed, split_before_resampling, counts, names, rng, sides):
+    """Unique units split first (the series' own split where the source fixes one), then each side filled
+    by resampling within itself; texts are left unsplit when only the series' split is fixed."""
+    parts = {}
+    for m, g, _ in pools:
+        if m == "text":
+            parts[m] = (
+                _split_units(g[idx[m]], None, counts, rng, WHAT[m][1], cls, sides[m])
+                if split_before_resampling
+                else {s: np.arange(len(idx[m])) for s in names}
+            )
+        else:
+            own = fixed[idx[m]] if fixed is not None else None
+            parts[m] = _split_units(g[idx[m]], own, counts, rng, WHAT[m][1], cls, sides[m])
+    return {s: _chunk(pools, idx, k, {m: p[s] for m, p in parts.items()}, counts[s], rng) for s in names}
+
+
+def _draw_then_split(pools, idx, k, cls, samples_per_class, test_fraction, val_fraction, seed, names, rng):
+    """The paper's looser protocol: pairs resampled from all of the class's data, then split."""
+    drawn = [idx[m][_draw(np.arange(len(idx[m])), samples_per_class, rng)] for m, _, _ in pools]
+    order = stratified_split(np.zeros(samples_per_class, int), test_fraction, val_fraction, seed + k, [cls])
+    return {s: (np.full(len(order[s]), k), *(d[order[s]] for d in drawn)) for s in names}
+
+
+def _assemble_split(s: str, chunks, pools, texts, series, t_units, s_groups, rng) -> tuple[Split, dict]:
+    """One split from its classes' chunks, shuffled; and each sample's unit per modality."""
+    y = np.concatenate([c[0] for c in chunks])
+    picked = {m: np.concatenate([c[1 + j] for c in chunks]) for j, (m, _, _) in enumerate(pools)}
+    perm = rng.permutation(len(y))
+    y, picked = y[perm], {m: v[perm] for m, v in picked.items()}
+    names = []  # each sample is named by its text's record id and its run, joined by "+"
+    if "text" in picked:
+        names.append(np.asarray(texts.ids).astype(str)[picked["text"]])
+    if "series" in picked:
+        names.append(s_groups[picked["series"]])
+    ids = np.asarray([f"{s}-{i:05d}:" + "+".join(parts) for i, parts in enumerate(zip(*names))])
+    x, units = {}, {}
+    if "text" in picked:
+        x["text"], units["text"] = texts.texts[picked["text"]], t_units[picked["text"]]
+    if "series" in picked:
+        x["series"], units["series"] = Rows(series.x, picked["series"]), s_groups[picked["series"]]
+    return Split(x=x, y=y, ids=ids, units=units), {m: g[picked[m]] for m, g, _ in pools}
 
 
 def overlap_info(sources: dict[str, dict[str, np.ndarray]]) -> dict:

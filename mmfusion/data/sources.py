@@ -6,8 +6,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from mmfusion.errors import ConfigError
-
 
 def cache_root(configured) -> Path:
     """dataset.series.cache_dir, else $MMFUSION_CACHE, else ~/.cache/mmfusion."""
@@ -17,7 +15,8 @@ def cache_root(configured) -> Path:
 
 
 def need_path(cfg, modality: str) -> str:
-    """`dataset.<modality>.path`, which a file-based source (rieth, braatz, csv) cannot do without."""
+    """`dataset.<modality>.path`, which a file-based source (rieth, braatz, csv) cannot do without (the
+    config check refuses it first: mmfusion/schemas/check_sources.py; the ValueError is for Python callers)."""
     if not cfg.get("path"):
-        raise ConfigError(f"dataset/{modality}={cfg.source} needs dataset.{modality}.path=<file or folder>")
+        raise ValueError(f"dataset/{modality}={cfg.source} needs dataset.{modality}.path=<file or folder>")
     return str(cfg.path)

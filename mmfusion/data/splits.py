@@ -10,7 +10,7 @@ import re
 import numpy as np
 from sklearn.model_selection import train_test_split
 
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 
 def text_key(text) -> str:
@@ -20,10 +20,11 @@ def text_key(text) -> str:
 
 
 def check_fractions(test_fraction: float, val_fraction: float) -> None:
+    """For Python callers (ValueError): the config check refuses the same fractions first."""
     if not 0.0 < test_fraction < 1.0:
-        raise ConfigError(f"dataset.test_fraction must be in (0, 1), got {test_fraction}")
+        raise ValueError(f"dataset.test_fraction must be in (0, 1), got {test_fraction}")
     if not 0.0 <= val_fraction < 1.0 or test_fraction + val_fraction >= 1.0:
-        raise ConfigError(
+        raise ValueError(
             f"dataset.val_fraction must be in [0, 1) with test_fraction + val_fraction < 1, "
             f"got val_fraction={val_fraction}, test_fraction={test_fraction}"
         )
@@ -64,14 +65,15 @@ def stratified_split(
 
 
 def cv_settings(cfg) -> tuple[int, int] | None:
-    """(K, k) from `dataset.cv.folds` / `dataset.cv.fold`; None for the single split (folds null or 0)."""
+    """(K, k) from `dataset.cv.folds` / `dataset.cv.fold`; None for the single split (folds null or 0).
+    The ValueErrors are for a config that skipped the config check, which refuses the same values."""
     folds, fold = cfg.cv.folds, cfg.cv.fold
     if folds in (None, 0):
         return None
     if not isinstance(folds, int) or isinstance(folds, bool) or folds < 2:
-        raise ConfigError(f"dataset.cv.folds must be an integer >= 2 (or null / 0 for one split), got {folds!r}")
+        raise ValueError(f"dataset.cv.folds must be an integer >= 2 (or null / 0 for one split), got {folds!r}")
     if not isinstance(fold, int) or isinstance(fold, bool) or not 0 <= fold < folds:
-        raise ConfigError(
+        raise ValueError(
             f"dataset.cv.fold must be an integer in 0..{folds - 1} for dataset.cv.folds={folds}, got {fold!r}"
         )
     return folds, fold

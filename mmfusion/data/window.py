@@ -20,7 +20,7 @@ import numpy as np
 
 from mmfusion.arrays import Rows
 from mmfusion.data.dataset import Dataset, SeriesData
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 
 def onset_index(series: SeriesData) -> int:
@@ -35,22 +35,23 @@ def onset_index(series: SeriesData) -> int:
 
 
 def apply_window(series: SeriesData, start, length, jitter_start: int = 0) -> SeriesData:
-    """The window of every run; with `jitter_start` N, `length + N` samples (cut by `jitter_starts`)."""
+    """The window of every run; with `jitter_start` N, `length + N` samples (cut by `jitter_starts`).
+    The ValueErrors are for Python callers: the config check refuses the same windows first."""
     jitter = int(jitter_start or 0)
     if start is None and length is None and not jitter:
         return series
     if jitter and length is None:
-        raise ConfigError(
+        raise ValueError(
             f"dataset.series.window.jitter_start={jitter} needs a window length: set dataset.series.window.length"
         )
     onset = onset_index(series)
     begin = onset + (int(start) if start is not None else 0)
     total = series.x.shape[1]
     if length is not None and int(length) <= 0:
-        raise ConfigError(f"dataset.series.window.length must be a positive number of samples, got {length}")
+        raise ValueError(f"dataset.series.window.length must be a positive number of samples, got {length}")
     end = begin + int(length) if length is not None else total
     if begin < 0:
-        raise ConfigError(
+        raise ValueError(
             f"dataset.series.window.start={start} begins {-begin} sample(s) before the run starts "
             f"(the onset is sample index {onset}); use start >= {-onset}"
         )

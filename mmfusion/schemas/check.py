@@ -19,6 +19,7 @@ from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from mmfusion.errors import ConfigError
 from mmfusion.schemas import registry
+from mmfusion.schemas.check_sources import check_sources
 from mmfusion.schemas.dataset import MAX_FAULT
 from mmfusion.schemas.models import TRAINING_KEYS, UntrainedSchema
 from mmfusion.schemas.run import ConfigSchema
@@ -325,6 +326,7 @@ def check(cfg: DictConfig) -> None:
     check_bounds(cfg)
     if "objective" in cfg:
         check_objective(cfg)
+    check_sources(cfg, _series_length)
 
 
 # --- bounds: keys that size memory or time, finite numbers, seeds, windows that fit the series --------

@@ -1,6 +1,6 @@
 """Schemas of the `dataset` group: synthetic, factory (with its series and text sources), custom; each
 registers what builds it (mmfusion.schemas.registry): a dataset's `build(cfg, modalities)`, a source's
-`from_config` (series: `(cfg, seed, progress)`, text: `(cfg, classes, per_class, seed)`)."""
+`from_config` (series: `(cfg, progress)`, text: `(cfg, classes, per_class, seed)`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def test_fraction(default):
 
 
 REPORT_CATEGORIES = ("electronic", "leak", "mechanical", "software")  # mmfusion.data.text.phrases.CATEGORIES
+FACTORY_REPORT_LABELS = {  # the bundled factoryReports.csv's categories -> dataset=factory's classes (types 1-4)
+    "Electronic Failure": "electronic_failure",
+    "Leak": "leak",
+    "Mechanical Failure": "mechanical_failure",
+    "Software Failure": "software_failure",
+}
 
 
 def _category(name) -> str:  # as the generator reads a category name: "Leak", "leak_failure" -> "leak"
@@ -161,7 +167,7 @@ class FactoryReportsSchema:
     label_map: Any = mapping()
 
 
-@register("dataset", "factory", "mmfusion.data.factory:build")
+@register("dataset", "factory", "mmfusion.data.paper_dataset:build")
 @dataclass
 class FactorySchema:
     name: str = choice("factory", "factory")

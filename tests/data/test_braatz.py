@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mmfusion.data.series.braatz import VARIABLES, load_braatz, read_dat
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 
 def values(fault: int, rows: int, test: bool) -> np.ndarray:
@@ -66,12 +66,13 @@ def test_window_too_long(folder):
         load_braatz(folder, [1], window=470, stride=1, test_onset=500)
 
 
-def test_bad_config(folder):
+def test_bad_arguments_are_refused_for_python_callers(folder):
+    """Direct calls (no config check before them): a ValueError naming the key."""
     for kwargs in [dict(window=0, stride=1), dict(window=10, stride=0), dict(window=10, stride=1, test_onset=-1)]:
-        with pytest.raises(ConfigError):
+        with pytest.raises(ValueError, match="dataset.series."):
             load_braatz(folder, [1], **kwargs)
     for faults in ([22], [1, 1], []):
-        with pytest.raises(ConfigError, match="dataset.series.faults"):
+        with pytest.raises(ValueError, match="dataset.series.faults"):
             load_braatz(folder, faults, window=10, stride=5)
 
 

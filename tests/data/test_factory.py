@@ -7,9 +7,11 @@ import pytest
 from helpers import SHARED_DATA, compose_cfg, run_cli
 
 from mmfusion.commands.train import train
+from mmfusion.config import compose_config
 from mmfusion.data import build_dataset
 from mmfusion.data.text.csv import load_text_csv
 from mmfusion.data.text.factory_reports import LABEL_MAP, bundled_path
+from mmfusion.errors import ConfigError
 
 CLASSES = list(LABEL_MAP.values())
 
@@ -58,8 +60,9 @@ def test_same_seed_same_factory_data_and_cache_is_reused(short_factory):
 
 
 def test_wrong_number_of_faults_is_named(short_factory):
-    with pytest.raises(Exception, match="dataset.series.faults"):
-        build_dataset(compose_cfg(short_factory + ["dataset.series.faults=[1,2]"]).dataset)
+    """Refused by the config check, before anything is simulated (the builder no longer checks it again)."""
+    with pytest.raises(ConfigError, match=r"^dataset\.series\.faults=\[1, 2\]: expected one fault number per class"):
+        compose_config(short_factory + ["dataset.series.faults=[1,2]"])
 
 
 def test_data_build_command_fills_the_cache(short_factory, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import compose_cfg
 
-from mmfusion.data import build_dataset, factory
+from mmfusion.data import build_dataset, paper_dataset
 from mmfusion.data.series import simulate as simulate_module
 
 
@@ -15,7 +15,7 @@ from mmfusion.data.series import simulate as simulate_module
 def calls(monkeypatch):
     """Counts every call of the series loader and of the TEP simulator (which would take minutes)."""
     counted = {"load_series": 0, "simulate": 0, "load_texts": 0}
-    real_load_series, real_load_texts = factory.load_series, factory.load_texts
+    real_load_series, real_load_texts = paper_dataset.load_series, paper_dataset.load_texts
 
     def load_series(*args, **kwargs):
         counted["load_series"] += 1
@@ -29,8 +29,8 @@ def calls(monkeypatch):
         counted["simulate"] += 1
         raise AssertionError("a text-only run must not simulate TEP runs")
 
-    monkeypatch.setattr(factory, "load_series", load_series)
-    monkeypatch.setattr(factory, "load_texts", load_texts)
+    monkeypatch.setattr(paper_dataset, "load_series", load_series)
+    monkeypatch.setattr(paper_dataset, "load_texts", load_texts)
     monkeypatch.setattr(simulate_module, "simulate", simulate)
     return counted
 
@@ -56,18 +56,18 @@ def test_without_modalities_both_are_built(calls, monkeypatch):
 def test_series_only_reads_no_text(calls, tmp_path):
     from mmfusion.data.dataset import SeriesData
 
-    def fake_series(cfg, seed, progress=True):  # stands in for a source: 6 runs per class
+    def fake_series(cfg, progress=True):  # stands in for a source: 6 runs per class
         y = np.repeat(np.arange(4), 6)
         x = np.random.default_rng(0).normal(size=(len(y), 10, 3)).astype(np.float32)
         return SeriesData(x=x, y=y, run_ids=np.asarray([f"run{i}" for i in range(len(y))]), variables=["a", "b", "c"])
 
-    factory_build_series = factory.load_series
+    real_paper_load_series = paper_dataset.load_series
     try:
-        factory.load_series = fake_series
+        paper_dataset.load_series = fake_series
         cfg = compose_cfg(["dataset=factory", "dataset.samples_per_class=20", "modalities=[series]"])
         ds = build_dataset(cfg.dataset, cfg.modalities)
     finally:
-        factory.load_series = factory_build_series
+        paper_dataset.load_series = real_paper_load_series
     assert calls["load_texts"] == 0 and ds.modalities == ["series"]
     assert ds.info["unique_series_runs_test"] > 0 and "text_source" not in ds.info
     assert ds.splits["train"].ids[0].split(":")[1].startswith("run")

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from mmfusion.data.series.rieth import KEYS, VARIABLES, load_rieth
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SAMPLE = SHARED_DATA / "tep_rieth_sample"
@@ -150,8 +150,8 @@ def test_rieth_too_few_runs_and_bad_config(tmp_path):
         dict(faults=[1], runs_per_class=0),
         dict(faults=[1], runs_per_class=1, length=501),
         dict(faults=[1], runs_per_class=1, part="validation"),
-    ]:
-        with pytest.raises(ConfigError):
+    ]:  # direct calls, no config check before them: a ValueError naming the key
+        with pytest.raises(ValueError, match="dataset.series."):
             load_rieth(tmp_path / "f.csv", **kwargs)
 
 

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from mmfusion.data.series import simulate as ts
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.data.series.simulate_checks import whole_steps
+from mmfusion.errors import DataError
 
 FAST = dict(horizon_h=2.0, onset_h=0.5, sample_interval_h=0.05, control_interval_h=0.01, workers=1, progress=False)
 T = 40
@@ -46,8 +47,8 @@ def test_shape_variables_labels(base):
 
 def test_full_horizon_gives_500_samples():
     # 25 h at 3-min samples = 500 samples (the count the Rieth data has); checked without simulating
-    assert ts._steps(25.0, 0.05, "horizon_h", "sample_interval_h") == 500
-    assert ts._steps(0.05, 0.01, "sample_interval_h", "control_interval_h") == 5
+    assert whole_steps(25.0, 0.05, "horizon_h", "sample_interval_h") == 500
+    assert whole_steps(0.05, 0.01, "sample_interval_h", "control_interval_h") == 5
 
 
 def test_deterministic_and_runs_differ(base, tmp_path):
@@ -191,6 +192,8 @@ def test_workers_give_the_same_arrays(base, tmp_path):
         (dict(onset_h=2.0), "onset_h"),
     ],
 )
-def test_bad_config(tmp_path, kw, key):
-    with pytest.raises(ConfigError, match=key.replace("(", r"\(")):
+def test_bad_arguments_are_refused_for_python_callers(tmp_path, kw, key):
+    """A direct call (no config, so no config check before it) is refused with a ValueError naming the key;
+    the CLI refuses the same values first (tests/test_config_checks.py)."""
+    with pytest.raises(ValueError, match=key.replace("(", r"\(")):
         sim(tmp_path, **kw)

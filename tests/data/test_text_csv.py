@@ -4,7 +4,7 @@ import pytest
 
 from mmfusion.data.text.csv import load_text_csv
 from mmfusion.data.text.factory_reports import LICENSE, bundled_path
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 FACTORY_REPORTS = bundled_path()  # the copy the package carries (MathWorks, 2020; licence beside it)
 LABEL_MAP = {
@@ -90,8 +90,9 @@ def test_label_map_none_means_class_names(tmp_path):
         load_text_csv(_write(tmp_path, GOOD_ROWS), CLASSES, None)
 
 
-def test_label_map_to_unknown_class_is_config_error(tmp_path):
-    with pytest.raises(ConfigError, match="hydraulic"):
+def test_label_map_to_unknown_class_is_refused(tmp_path):
+    """A direct call (no config check before it): a ValueError; a config is refused first (check_sources)."""
+    with pytest.raises(ValueError, match="hydraulic"):
         load_text_csv(_write(tmp_path, GOOD_ROWS), CLASSES, {**LABEL_MAP, "Leak": "hydraulic"})
 
 
@@ -116,7 +117,7 @@ def test_empty_texts_error_or_drop(tmp_path):
         load_text_csv(path, CLASSES, LABEL_MAP)
     d = load_text_csv(path, CLASSES, LABEL_MAP, empty="drop")
     assert len(d.texts) == 4 and d.info["rows_dropped"] == 2 and d.info["rows_read"] == 6
-    with pytest.raises(ConfigError, match="empty="):
+    with pytest.raises(ValueError, match="empty="):
         load_text_csv(path, CLASSES, LABEL_MAP, empty="skip")
 
 

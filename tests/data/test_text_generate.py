@@ -10,7 +10,6 @@ from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.pipeline import make_pipeline
 
 from mmfusion.data.text.generate import VOCABULARY, generate_reports
-from mmfusion.errors import ConfigError
 
 CLASSES = ["electronic_failure", "leak", "mechanical_failure", "software_failure"]
 
@@ -83,13 +82,14 @@ def test_categories_map_classes():
     ],
 )
 def test_bad_arguments(kwargs, match):
+    """Direct calls (no config check before them): a ValueError; the config refuses them first."""
     kwargs = {"per_class": 5, **kwargs}
-    with pytest.raises(ConfigError, match=match):
+    with pytest.raises(ValueError, match=match):
         generate_reports(CLASSES, seed=0, **kwargs)
 
 
 def test_five_classes_need_categories():
-    with pytest.raises(ConfigError, match="categories"):
+    with pytest.raises(ValueError, match="categories"):
         generate_reports(CLASSES + ["other"], 5, seed=0)
 
 

@@ -7,7 +7,7 @@ import pytest
 from mmfusion.data.dataset import SeriesData, TextData
 from mmfusion.data.pairing import pair_by_label
 from mmfusion.data.window import apply_window, jitter_starts, onset_index
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 
 def series(info):
@@ -42,9 +42,10 @@ def test_window_may_start_before_the_onset_and_default_is_the_whole_run():
 def test_window_longer_than_the_run_is_a_clear_error():
     with pytest.raises(DataError, match="only 100 samples"):
         apply_window(series(SIMULATED), 0, 81)
-    with pytest.raises(ConfigError, match="before the run starts"):
+    # direct calls, no config check before them: a ValueError (the config check refuses these first)
+    with pytest.raises(ValueError, match="before the run starts"):
         apply_window(series(SIMULATED), -21, 10)
-    with pytest.raises(ConfigError, match="positive"):
+    with pytest.raises(ValueError, match="positive"):
         apply_window(series(SIMULATED), 0, 0)
 
 
@@ -86,7 +87,7 @@ def test_training_windows_start_at_random_offsets_the_others_at_start():
 
 
 def test_jittered_windows_need_a_length_and_room_in_the_run():
-    with pytest.raises(ConfigError, match="jitter_start=3 needs a window length"):
+    with pytest.raises(ValueError, match="jitter_start=3 needs a window length"):
         apply_window(series(SIMULATED), 0, None, 3)
     with pytest.raises(DataError, match=r"jitter_start=1\) ends at sample 101"):
         apply_window(series(SIMULATED), 0, 80, 1)

@@ -27,7 +27,7 @@ from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series import cache as disk
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.data.sources import cache_root, need_path
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +98,7 @@ def load_braatz(
             f"d00.dat, d00_te.dat, ..., d{MAX_FAULT}.dat, d{MAX_FAULT}_te.dat"
         )
     faults = [int(f) for f in faults]
-    if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= MAX_FAULT for f in faults):
-        raise ConfigError(
-            f"dataset.series.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}"
-        )
-    if window <= 0 or stride <= 0:
-        raise ConfigError(
-            f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}"
-        )
-    if test_onset < 0:
-        raise ConfigError(f"dataset.series.test_onset must be >= 0, got {test_onset}")
+    _check_arguments(faults, window, stride, test_onset)
     names = [root / f"d{f:02d}{end}.dat" for f in faults for end in ("", "_te")]
     key = None
     if cache_dir is not None and all(p.is_file() for p in names):  # a missing file: the reader says which
@@ -124,6 +115,28 @@ def load_braatz(
         if hit is not None:
             log.info("Braatz: %d windows read from the cache %s (source files not read)", len(hit.x), cache_dir)
             return hit
+    data = _cut_windows(root, faults, window, stride, test_onset)
+    if key is not None:
+        disk.store_series(cache_dir, key, params, data)
+    return data
+
+
+def _check_arguments(faults: list[int], window: int, stride: int, test_onset: int) -> None:
+    """For Python callers (ValueError); from a config, the config check has refused these values first."""
+    if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= MAX_FAULT for f in faults):
+        raise ValueError(
+            f"dataset.series.faults must be distinct fault numbers in 0..{MAX_FAULT} (0 = normal), got {faults}"
+        )
+    if window <= 0 or stride <= 0:
+        raise ValueError(
+            f"dataset.series.braatz_window and dataset.series.braatz_stride must be positive, got window={window}, stride={stride}"
+        )
+    if test_onset < 0:
+        raise ValueError(f"dataset.series.test_onset must be >= 0, got {test_onset}")
+
+
+def _cut_windows(root: Path, faults: list[int], window: int, stride: int, test_onset: int) -> SeriesData:
+    """Every fault's files read and cut into windows: train from dNN.dat, test from dNN_te.dat after the onset."""
     xs, ys, ids, splits, info = [], [], [], [], {}
     for k, f in enumerate(faults):
         for split, name, start in (("train", f"d{f:02d}.dat", 0), ("test", f"d{f:02d}_te.dat", test_onset)):
@@ -150,7 +163,7 @@ def load_braatz(
         window,
         faults,
     )
-    data = SeriesData(
+    return SeriesData(
         x=x,
         y=np.concatenate(ys).astype(np.int64),
         run_ids=np.asarray(ids),
@@ -158,12 +171,9 @@ def load_braatz(
         split=np.asarray(splits),
         info=info,
     )
-    if key is not None:
-        disk.store_series(cache_dir, key, params, data)
-    return data
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=braatz`: windows of the dNN.dat files `cfg` (BraatzSchema) points at."""
     return load_braatz(
         need_path(cfg, "series"),

@@ -48,7 +48,7 @@ from mmfusion.data.series.rieth_files import (  # noqa: F401 (re-exported: tests
 )
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.data.sources import cache_root, need_path
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -171,22 +171,9 @@ def load_rieth(
     Each run gives one sample of its first `length` (default: all 500/960) samples, sorted by `sample`.
     `split` is None: pairing/splitting happens later. `info` records `part` and the fault onset sample.
     """
-    if part not in PARTS:
-        raise ConfigError(f"dataset.series.part must be one of {sorted(PARTS)}, got {part!r}")
+    _check_arguments(part, faults, runs_per_class, first_run, length)
     full, onset = PARTS[part]
     faults = [int(f) for f in faults]
-    if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= 20 for f in faults):
-        raise ConfigError(
-            f"dataset.series.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}"
-        )
-    if runs_per_class < 1 or first_run < 1:
-        raise ConfigError(
-            f"dataset.series.runs_per_class and dataset.series.first_run must be >= 1, got {runs_per_class}, {first_run}"
-        )
-    if length is not None and not 1 <= length <= full:
-        raise ConfigError(
-            f"dataset.series.length must be in 1..{full} for part={part!r} (or null for all), got {length}"
-        )
     n = length or full
     if n < onset and any(faults):
         log.warning("length=%d ends before the fault onset (sample %d): faulty runs show no fault", n, onset)
@@ -195,15 +182,7 @@ def load_rieth(
     paths = _resolve(path, part, files, sorted(set(roles.values())))
     cache_dir = Path(cache_dir) if cache_dir is not None else None
     if cache_dir is not None:
-        params = {
-            "source": "rieth",
-            "files": [disk.stamp(p) for p in dict.fromkeys(paths.values())],
-            "roles": {str(f): str(paths[r]) for f, r in roles.items()},
-            "faults": faults,
-            "part": part,
-            "runs": [runs.start, runs.stop],
-            "length": n,
-        }
+        params = _cache_params(paths, roles, faults, part, runs, n)
         key = disk.key_of(params)
         hit = disk.load_series(cache_dir, key)
         if hit is not None:
@@ -214,29 +193,7 @@ def load_rieth(
     run_ids = [f"rieth-f{f:02d}-r{r:04d}" for f in faults for r in runs]
     for file in dict.fromkeys(paths.values()):
         mine = [k for k, f in enumerate(faults) if paths[roles[f]] == file]
-        keys, vals, seen = _read(file, [faults[k] for k in mine], runs, cache_dir)
-        order = np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))
-        keys, vals = keys[order], vals[order]
-        cut = np.flatnonzero(np.any(keys[1:, :2] != keys[:-1, :2], axis=1)) + 1
-        groups = {
-            (int(keys[s, 0]), int(keys[s, 1])): (s, e) for s, e in zip(np.r_[0, cut], np.r_[cut, len(keys)]) if e > s
-        }
-        for k in mine:
-            f = faults[k]
-            lacking = [r for r in runs if (f, r) not in groups]
-            if lacking:
-                have = seen.get(f, set())
-                raise DataError(
-                    f"{file}: fault {f} needs runs {_span(runs)} (first_run={first_run}, runs_per_class="
-                    f"{runs_per_class}) but the file has {len(have)} run(s) of it"
-                    f"{' (runs ' + _span(have) + ')' if have else ''}; faults in the file: "
-                    f"{_span(seen) or 'none'}. Lower runs_per_class or change first_run."
-                )
-            for j, r in enumerate(runs):
-                s, e = groups[(f, r)]
-                samples = keys[s:e, 2]
-                _check_run(samples, n, full, f"{file}: fault {f}, run {r}")
-                x[k * len(runs) + j] = vals[s:e][samples <= n]
+        _fill_runs(x, file, mine, faults, runs, n, full, cache_dir)
     log.info("Rieth %s: %d runs x %d samples for faults %s", part, len(x), n, faults)
     info = {
         "source": "rieth",
@@ -254,7 +211,68 @@ def load_rieth(
     return data
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def _cache_params(paths: dict, roles: dict, faults: list[int], part: str, runs: range, n: int) -> dict:
+    """What selects the cached runs: every file's path, size and mtime, and the selecting arguments."""
+    return {
+        "source": "rieth",
+        "files": [disk.stamp(p) for p in dict.fromkeys(paths.values())],
+        "roles": {str(f): str(paths[r]) for f, r in roles.items()},
+        "faults": faults,
+        "part": part,
+        "runs": [runs.start, runs.stop],
+        "length": n,
+    }
+
+
+def _check_arguments(part: str, faults, runs_per_class: int, first_run: int, length: int | None) -> None:
+    """For Python callers (ValueError); from a config, the config check has refused these values first."""
+    if part not in PARTS:
+        raise ValueError(f"dataset.series.part must be one of {sorted(PARTS)}, got {part!r}")
+    full, _ = PARTS[part]
+    faults = [int(f) for f in faults]
+    if not faults or len(set(faults)) != len(faults) or not all(0 <= f <= 20 for f in faults):
+        raise ValueError(
+            f"dataset.series.faults must be distinct fault numbers in 0..20 (0 = fault-free), got {faults}"
+        )
+    if runs_per_class < 1 or first_run < 1:
+        raise ValueError(
+            f"dataset.series.runs_per_class and dataset.series.first_run must be >= 1, got {runs_per_class}, {first_run}"
+        )
+    if length is not None and not 1 <= length <= full:
+        raise ValueError(
+            f"dataset.series.length must be in 1..{full} for part={part!r} (or null for all), got {length}"
+        )
+
+
+def _fill_runs(
+    x: np.ndarray, file: Path, mine: list[int], faults: list[int], runs: range, n: int, full: int, cache_dir
+):
+    """The runs of the classes `mine` read from `file` into their rows of x (class k's runs: rows
+    k*len(runs)...); a run the file lacks, or with missing samples, is a DataError naming it."""
+    keys, vals, seen = _read(file, [faults[k] for k in mine], runs, cache_dir)
+    order = np.lexsort((keys[:, 2], keys[:, 1], keys[:, 0]))
+    keys, vals = keys[order], vals[order]
+    cut = np.flatnonzero(np.any(keys[1:, :2] != keys[:-1, :2], axis=1)) + 1
+    groups = {(int(keys[s, 0]), int(keys[s, 1])): (s, e) for s, e in zip(np.r_[0, cut], np.r_[cut, len(keys)]) if e > s}
+    for k in mine:
+        f = faults[k]
+        lacking = [r for r in runs if (f, r) not in groups]
+        if lacking:
+            have = seen.get(f, set())
+            raise DataError(
+                f"{file}: fault {f} needs runs {_span(runs)} (first_run={runs.start}, runs_per_class="
+                f"{len(runs)}) but the file has {len(have)} run(s) of it"
+                f"{' (runs ' + _span(have) + ')' if have else ''}; faults in the file: "
+                f"{_span(seen) or 'none'}. Lower runs_per_class or change first_run."
+            )
+        for j, r in enumerate(runs):
+            s, e = groups[(f, r)]
+            samples = keys[s:e, 2]
+            _check_run(samples, n, full, f"{file}: fault {f}, run {r}")
+            x[k * len(runs) + j] = vals[s:e][samples <= n]
+
+
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=rieth`: the runs `cfg` (RiethSchema) selects from the Rieth 2017 files."""
     files = dict(cfg.files) if cfg.get("files") else None
     return load_rieth(

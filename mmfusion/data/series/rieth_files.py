@@ -12,7 +12,7 @@ import pandas as pd
 
 from mmfusion.data.series import cache as disk
 from mmfusion.data.series.tep import VARIABLES
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger("mmfusion.data.series.rieth")  # the log lines keep the name they had before the split
 
@@ -33,13 +33,13 @@ def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str,
         )
     if root.is_file():
         if files:
-            raise ConfigError(
+            raise ValueError(  # the config check refuses it first (mmfusion/schemas/check_sources.py)
                 f"dataset.series.files is only used when dataset.series.path is a folder; {root} is a file"
             )
         return {role: root for role in roles}
     unknown = sorted(set(files or {}) - {"fault_free", "faulty"})
     if unknown:
-        raise ConfigError(f"dataset.series.files has unknown key(s) {unknown}; use 'fault_free' and/or 'faulty'")
+        raise ValueError(f"dataset.series.files has unknown key(s) {unknown}; use 'fault_free' and/or 'faulty'")
     names = {**default_files(part), **dict(files or {})}
     out = {}
     for role in roles:

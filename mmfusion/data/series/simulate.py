@@ -19,21 +19,22 @@ import logging
 import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mmfusion.data.dataset import SeriesData
 from mmfusion.data.series.cache import atomic_write as _atomic_write
+from mmfusion.data.series.simulate_checks import N_IDV, check_counts, check_times, checked_faults, whole_steps
 from mmfusion.data.series.tep import VARIABLES
 from mmfusion.data.sources import cache_root
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 from mmfusion.runtime import interrupt
 from mmfusion.runtime.progress import counter as progress_counter
 
 log = logging.getLogger(__name__)
 
-N_IDV = 28
 _CACHE_FORMAT = 1
 
 
@@ -47,16 +48,6 @@ def run_seed(seed: int, fault: int, run: int) -> int:
     """The plant's noise seed for one run: distinct per (seed, fault, run), in 1..2**31-1."""
     word = np.random.SeedSequence([int(seed), int(fault), int(run)]).generate_state(1, np.uint32)[0]
     return int(word) % (2**31 - 2) + 1
-
-
-def _steps(total: float, step: float, what: str, per: str) -> int:
-    n = round(total / step)
-    if n < 1 or abs(n * step - total) > 1e-9 * max(total, 1.0):
-        raise ConfigError(
-            f"dataset.series.{what}={total:g} must be a whole multiple of dataset.series.{per}={step:g}; "
-            f"pick values where {what}/{per} is an integer"
-        )
-    return int(n)
 
 
 def _simulate_run(
@@ -134,72 +125,110 @@ def simulate(
     progress: bool = True,
     on_shutdown: str = "error",
 ) -> SeriesData:
-    """Simulate `runs_per_class` runs per IDV in `faults` (0 = normal); class k is `faults[k]`."""
-    try:
-        ok = all(int(f) == f and 0 <= f <= N_IDV for f in faults) and 0 < len(set(faults)) == len(faults)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ConfigError(
-            f"dataset.series.faults={faults!r} must be a non-empty list of distinct IDV numbers in 0..{N_IDV} "
-            "(0 = normal operation)"
-        )
-    faults = [int(f) for f in faults]
-    for name, value, low in (("runs_per_class", runs_per_class, 1), ("workers", workers, 1), ("seed", seed, 0)):
-        if not isinstance(value, (int, np.integer)) or value < low:
-            raise ConfigError(f"dataset.series.{name}={value!r} must be an integer >= {low}")
+    """Simulate `runs_per_class` runs per IDV in `faults` (0 = normal); class k is `faults[k]`.
+
+    The arguments are checked here for Python callers (ValueError); from a config, the config check
+    (mmfusion/schemas/check.py) has refused the same values before anything is built."""
+    faults = checked_faults(faults)
+    check_counts(runs_per_class, workers, seed)
     horizon_h, onset_h = float(horizon_h), float(onset_h)
     sample_interval_h, control_interval_h = float(sample_interval_h), float(control_interval_h)
-    if on_shutdown not in ("error", "drop"):
-        raise ConfigError(f"dataset.series.on_shutdown={on_shutdown!r} must be 'error' or 'drop'")
-    if control_interval_h <= 0 or not 0 <= onset_h < horizon_h:
-        raise ConfigError(
-            f"need dataset.series.control_interval_h={control_interval_h:g} > 0 and "
-            f"0 <= dataset.series.onset_h={onset_h:g} < dataset.series.horizon_h={horizon_h:g}"
-        )
-    record_every = _steps(sample_interval_h, control_interval_h, "sample_interval_h", "control_interval_h")
-    n_samples = _steps(horizon_h, sample_interval_h, "horizon_h", "sample_interval_h")
-
+    check_times(on_shutdown, control_interval_h, onset_h, horizon_h)
+    record_every = whole_steps(sample_interval_h, control_interval_h, "sample_interval_h", "control_interval_h")
+    n_samples = whole_steps(horizon_h, sample_interval_h, "horizon_h", "sample_interval_h")
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     version = tep_version()
-    jobs, results, keys, params = [], {}, {}, {}
-    hits = rebuilt = 0
+    times = {
+        "horizon_h": horizon_h,
+        "onset_h": onset_h,
+        "sample_interval_h": sample_interval_h,
+        "control_interval_h": control_interval_h,
+    }
+    plan = _plan_runs(faults, runs_per_class, seed, cache, version, times, record_every, n_samples)
+    done = (plan.hits, len(plan.jobs), plan.rebuilt)
+    log.info("TEP simulation: %d runs cached, %d to simulate (%d corrupt entries rebuilt)", *done)
+
+    def check(k: int, r: int, failure: dict) -> None:
+        _check_run(faults[k], r, plan.params[(k, r)]["run_seed"], horizon_h, failure, on_shutdown)
+
+    for (k, r), (_, failure) in sorted(plan.results.items()):
+        check(k, r, failure)
+    _run_jobs(plan, cache, workers, progress, check)
+    return _series(plan, faults, runs_per_class, version, times, n_samples, cache)
+
+
+def _series(plan, faults: list[int], runs_per_class: int, version: str, times: dict, n_samples, cache) -> SeriesData:
+    """The runs that reached the horizon, with what made them (the info a run directory records)."""
+    kept, dropped = _kept_runs(plan.results, faults, times["horizon_h"])
+    info = {
+        "source": "tep-studio",
+        "tep_studio_version": version,
+        "faults": ",".join(map(str, faults)),
+        "runs_per_class": runs_per_class,
+        **times,
+        "samples_per_run": n_samples,
+        "first_sample_h": times["control_interval_h"],
+        "runs_dropped": dropped,
+        "cache_hits": plan.hits,
+        "cache_misses": len(plan.jobs),
+        "cache_rebuilt": plan.rebuilt,
+        "cache_dir": str(cache),
+    }
+    return SeriesData(
+        x=np.stack([plan.results[kr][0] for kr in kept]),
+        y=np.array([k for k, _ in kept], dtype=np.int64),
+        run_ids=np.array([f"idv{faults[k]:02d}-run{r:03d}" for k, r in kept]),
+        variables=list(VARIABLES),
+        split=None,
+        info=info,
+    )
+
+
+@dataclass
+class _Plan:
+    """Every run's cache key and parameters; the runs found in the cache; the jobs left to simulate."""
+
+    jobs: list = field(default_factory=list)  # (k, r, arguments of _simulate_run)
+    results: dict = field(default_factory=dict)  # (k, r) -> (array or None, failure)
+    keys: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+    hits: int = 0
+    rebuilt: int = 0
+
+
+def _plan_runs(faults, runs_per_class, seed, cache: Path, version: str, times: dict, record_every, n_samples) -> _Plan:
+    plan = _Plan()
     for k, fault in enumerate(faults):
         for r in range(runs_per_class):
             s = run_seed(seed, fault, r)
-            p = {
-                "format": _CACHE_FORMAT,
-                "fault": fault,
-                "run_seed": s,
-                "horizon_h": horizon_h,
-                "onset_h": onset_h,
-                "sample_interval_h": sample_interval_h,
-                "control_interval_h": control_interval_h,
-                "tep_studio": version,
-            }
+            p = {"format": _CACHE_FORMAT, "fault": fault, "run_seed": s, **times, "tep_studio": version}
             key = hashlib.sha256(json.dumps(p, sort_keys=True).encode()).hexdigest()[:24]
-            keys[(k, r)], params[(k, r)] = key, p
+            plan.keys[(k, r)], plan.params[(k, r)] = key, p
             exists = (cache / f"{key}.json").exists() or (cache / f"{key}.npy").exists()
             got = _load(cache, key, n_samples)
             if got is None:
-                rebuilt += int(exists)
-                jobs.append((k, r, (fault, s, horizon_h, onset_h, control_interval_h, record_every, n_samples)))
+                plan.rebuilt += int(exists)
+                args = (fault, s, times["horizon_h"], times["onset_h"], times["control_interval_h"])
+                plan.jobs.append((k, r, (*args, record_every, n_samples)))
             else:
-                hits += 1
-                results[(k, r)] = got
-    log.info("TEP simulation: %d runs cached, %d to simulate (%d corrupt entries rebuilt)", hits, len(jobs), rebuilt)
+                plan.hits += 1
+                plan.results[(k, r)] = got
+    return plan
 
-    def _check(k: int, r: int, failure: dict) -> None:
-        if failure and on_shutdown == "error":
-            raise DataError(
-                f"TEP run idv{faults[k]:02d}-run{r:03d} (IDV {faults[k]}, seed {params[(k, r)]['run_seed']}) "
-                f"stopped at t={failure['time_h']:.2f} h of {horizon_h:g} h: {failure['reason']}. Use a horizon_h "
-                f"shorter than the trip time, drop IDV {faults[k]} from faults, or set on_shutdown='drop'"
-            )
 
-    for (k, r), (_, failure) in sorted(results.items()):
-        _check(k, r, failure)
+def _check_run(fault: int, r: int, run_seed: int, horizon_h: float, failure: dict, on_shutdown: str) -> None:
+    if failure and on_shutdown == "error":
+        raise DataError(
+            f"TEP run idv{fault:02d}-run{r:03d} (IDV {fault}, seed {run_seed}) "
+            f"stopped at t={failure['time_h']:.2f} h of {horizon_h:g} h: {failure['reason']}. Use a horizon_h "
+            f"shorter than the trip time, drop IDV {fault} from faults, or set on_shutdown='drop'"
+        )
+
+
+def _run_jobs(plan: _Plan, cache: Path, workers: int, progress: bool, check) -> None:
+    """Simulate the plan's jobs (in worker processes when workers > 1), caching each run as it ends."""
+    jobs, results = plan.jobs, plan.results
     # tqdm's bar on a terminal; plain lines every ~30 s in a log file or a pipe (runtime/progress.py)
     bar = progress_counter(len(jobs), "TEP runs", "run", disable=not progress or not jobs)
     total, pool = len(results) + len(jobs), None
@@ -219,10 +248,10 @@ def simulate(
                 done = (((k, r), _simulate_run(*args)) for k, r, args in jobs)
             for (k, r), (x, failure) in done:
                 with interrupt.deferred():  # a run is cached whole and counted, or not at all
-                    _store(cache, keys[(k, r)], params[(k, r)], x, failure)
+                    _store(cache, plan.keys[(k, r)], plan.params[(k, r)], x, failure)
                     results[(k, r)] = (x, failure)
                 bar.update()
-                _check(k, r, failure)
+                check(k, r, failure)
         except BaseException:
             if pool is not None:
                 interrupt.end_pool(pool)  # Ctrl-C, SIGTERM or an error: end the workers now
@@ -232,6 +261,9 @@ def simulate(
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
 
+
+def _kept_runs(results: dict, faults: list[int], horizon_h: float) -> tuple[list, int]:
+    """The runs that reached the horizon, in order, and how many were dropped (logged); every IDV keeps one."""
     order = sorted(results)
     dropped = [f"idv{faults[k]:02d}-run{r:03d}" for k, r in order if results[(k, r)][0] is None]
     if dropped:
@@ -245,38 +277,15 @@ def simulate(
             f"every run of IDV {missing} stopped early (plant shutdown) within horizon_h={horizon_h:g}; "
             f"use a shorter horizon_h or remove them from faults"
         )
-    return SeriesData(
-        x=np.stack([results[kr][0] for kr in kept]),
-        y=np.array([k for k, _ in kept], dtype=np.int64),
-        run_ids=np.array([f"idv{faults[k]:02d}-run{r:03d}" for k, r in kept]),
-        variables=list(VARIABLES),
-        split=None,
-        info={
-            "source": "tep-studio",
-            "tep_studio_version": version,
-            "faults": ",".join(map(str, faults)),
-            "runs_per_class": runs_per_class,
-            "horizon_h": horizon_h,
-            "onset_h": onset_h,
-            "sample_interval_h": sample_interval_h,
-            "control_interval_h": control_interval_h,
-            "samples_per_run": n_samples,
-            "first_sample_h": control_interval_h,
-            "runs_dropped": len(dropped),
-            "cache_hits": hits,
-            "cache_misses": len(jobs),
-            "cache_rebuilt": rebuilt,
-            "cache_dir": str(cache),
-        },
-    )
+    return kept, len(dropped)
 
 
-def from_config(cfg, seed: int, progress: bool = True) -> SeriesData:
+def from_config(cfg, progress: bool = True) -> SeriesData:
     """`dataset/series=simulate`: the runs `cfg` (SimulateSchema) describes, simulated or from the cache."""
     return simulate(
         list(cfg.faults),
         int(cfg.runs_per_class),
-        int(seed),
+        int(cfg.seed),  # its default, the dataset seed, is the YAML's (conf/dataset/series/simulate.yaml)
         horizon_h=cfg.horizon_h,
         onset_h=cfg.onset_h,
         sample_interval_h=cfg.sample_interval_h,

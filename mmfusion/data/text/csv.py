@@ -12,13 +12,14 @@ import difflib
 import io
 import logging
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from mmfusion.data.dataset import TextData
 from mmfusion.data.sources import need_path
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def _read_text(path: Path, encoding: str) -> str:
     try:
         text = raw.decode(encoding)
     except LookupError:
-        raise ConfigError(f"text CSV {path}: encoding={encoding!r} is not a known encoding") from None
+        raise ValueError(f"text CSV {path}: encoding={encoding!r} is not a known encoding") from None
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise DataError(
@@ -77,63 +78,122 @@ def load_text_csv(
     """
     path = Path(path)
     classes = list(classes)
-    if empty not in ("error", "drop"):
-        raise ConfigError(f"text CSV: empty={empty!r} is not known; use 'error' or 'drop'")
     given_map = label_map is not None
+    label_map = _checked_label_map(classes, label_map, empty)
+    text = _read_text(path, encoding)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = _header(reader, path, text_column, label_column)
+    columns = [_column(path, header, name, what) for name, what in ((text_column, "text"), (label_column, "label"))]
+    i_id = _column(path, header, id_column, "id") if id_column else None
+    rows = _read_rows(reader, path, header, *columns, i_id)
+    if rows.read == 0:
+        raise DataError(f"text CSV {path}: the file has a header but no data rows; add rows")
+    if rows.empty:
+        if empty == "error":
+            raise DataError(
+                f"text CSV {path}: {len(rows.empty)} row(s) have an empty {text_column!r} (rows "
+                f"{_rows_text(rows.empty)}); fill them in or set empty=drop to drop them"
+            )
+        log.warning("text CSV %s: dropped %d row(s) with an empty %r", path.name, len(rows.empty), text_column)
+    y, counts = _class_of_rows(path, rows, classes, label_map, given_map, label_column)
+    if i_id is not None:
+        _check_ids(path, rows.ids, id_column)
+    texts = rows.texts
+    info = {
+        "source": "csv",
+        "file": path.name,
+        "rows_read": rows.read,
+        "rows_dropped": len(rows.empty),
+        "n": len(texts),
+        "class_counts": {c: int(n) for c, n in zip(classes, counts)},
+        "duplicate_texts": len(texts) - len(set(texts)),
+    }
+    log.info(
+        "text CSV %s: %d rows, %d dropped, %d duplicate texts, classes %s",
+        path.name,
+        rows.read,
+        len(rows.empty),
+        info["duplicate_texts"],
+        info["class_counts"],
+    )
+    return TextData(texts=np.asarray(texts, dtype=object), y=y, ids=np.asarray(rows.ids), info=info)
+
+
+def _check_ids(path: Path, ids: list[str], id_column: str) -> None:
+    dup_ids = [i for i, n in Counter(ids).items() if n > 1 or not i]
+    if dup_ids:
+        raise DataError(
+            f"text CSV {path}: column {id_column!r} has empty or repeated ids {dup_ids[:_SHOW]}; "
+            f"ids must be unique, or leave id_column unset to number the rows"
+        )
+
+
+def _checked_label_map(classes: list[str], label_map: dict | None, empty: str) -> dict[str, str]:
+    """The label map as strings (None: each class name maps to itself). The checks are for Python
+    callers (ValueError): from a config, the config check has refused these values first."""
+    if empty not in ("error", "drop"):
+        raise ValueError(f"text CSV: empty={empty!r} is not known; use 'error' or 'drop'")
     label_map = {c: c for c in classes} if label_map is None else {str(k): str(v) for k, v in label_map.items()}
     bad = sorted({v for v in label_map.values() if v not in classes})
     if bad:
-        raise ConfigError(
+        raise ValueError(
             f"text CSV: label_map maps to {bad}, which are not among the classes {classes}; "
             f"map every label to one of the classes"
         )
+    return label_map
 
-    text = _read_text(path, encoding)
-    reader = csv.reader(io.StringIO(text, newline=""))
+
+def _header(reader, path: Path, text_column: str, label_column: str) -> list[str]:
     header = next(reader, None)
     if not header or not any(h.strip() for h in header):
         raise DataError(
             f"text CSV {path}: the file is empty; it needs a header row "
             f"({text_column},{label_column},...) and data rows"
         )
-    header = [h.lstrip("\ufeff").removeprefix("\u00ef\u00bb\u00bf").strip() for h in header]  # BOM read as latin-1
-    i_text = _column(path, header, text_column, "text")
-    i_label = _column(path, header, label_column, "label")
-    i_id = _column(path, header, id_column, "id") if id_column else None
+    return [h.lstrip("\ufeff").removeprefix("\u00ef\u00bb\u00bf").strip() for h in header]  # BOM read as latin-1
 
-    texts, labels, ids, rows, empty_rows = [], [], [], [], []
-    rows_read = 0
+
+@dataclass
+class _Rows:
+    """The data rows read: texts, labels, ids and row numbers of the non-empty ones, the empty ones' numbers."""
+
+    texts: list = field(default_factory=list)
+    labels: list = field(default_factory=list)
+    ids: list = field(default_factory=list)
+    numbers: list = field(default_factory=list)
+    empty: list = field(default_factory=list)
+    read: int = 0
+
+
+def _read_rows(reader, path: Path, header: list[str], i_text: int, i_label: int, i_id: int | None) -> _Rows:
+    rows = _Rows()
     try:
         for fields in reader:
             if not fields or fields == [""]:  # blank line
                 continue
-            rows_read += 1
+            rows.read += 1
             if len(fields) != len(header):
                 raise DataError(
-                    f"text CSV {path}: row {rows_read} (ending on line {reader.line_num}) has {len(fields)} "
+                    f"text CSV {path}: row {rows.read} (ending on line {reader.line_num}) has {len(fields)} "
                     f"fields, the header has {len(header)}; quote fields that contain commas"
                 )
             t = fields[i_text].strip()
             if not t:
-                empty_rows.append(rows_read)
+                rows.empty.append(rows.read)
                 continue
-            texts.append(t)
-            labels.append(fields[i_label].strip())
-            ids.append(fields[i_id].strip() if i_id is not None else f"row-{rows_read:05d}")
-            rows.append(rows_read)
+            rows.texts.append(t)
+            rows.labels.append(fields[i_label].strip())
+            rows.ids.append(fields[i_id].strip() if i_id is not None else f"row-{rows.read:05d}")
+            rows.numbers.append(rows.read)
     except csv.Error as e:
         raise DataError(f"text CSV {path}: cannot parse line {reader.line_num} ({e}); check its quoting") from None
-    if rows_read == 0:
-        raise DataError(f"text CSV {path}: the file has a header but no data rows; add rows")
-    if empty_rows:
-        if empty == "error":
-            raise DataError(
-                f"text CSV {path}: {len(empty_rows)} row(s) have an empty {text_column!r} (rows "
-                f"{_rows_text(empty_rows)}); fill them in or set empty=drop to drop them"
-            )
-        log.warning("text CSV %s: dropped %d row(s) with an empty %r", path.name, len(empty_rows), text_column)
+    return rows
 
-    unknown = [(lab, r) for lab, r in zip(labels, rows) if lab not in label_map]
+
+def _class_of_rows(path: Path, rows: _Rows, classes, label_map, given_map: bool, label_column: str):
+    """Each row's class index through the label map, and the rows per class; an unknown label or a
+    class without rows is a DataError naming them."""
+    unknown = [(lab, r) for lab, r in zip(rows.labels, rows.numbers) if lab not in label_map]
     if unknown:
         counts = Counter(lab for lab, _ in unknown)
         unset = " (label_map is unset, so labels must equal the class names)" if not given_map else ""
@@ -144,7 +204,7 @@ def load_text_csv(
             f"to the label map or remove those rows"
         )
     index = {c: k for k, c in enumerate(classes)}
-    y = np.asarray([index[label_map[lab]] for lab in labels], dtype=np.int64)
+    y = np.asarray([index[label_map[lab]] for lab in rows.labels], dtype=np.int64)
     counts = np.bincount(y, minlength=len(classes))
     missing = [c for c, n in zip(classes, counts) if n == 0]
     if missing:
@@ -153,32 +213,7 @@ def load_text_csv(
             f"text CSV {path}: no rows for class(es) {missing} (labels mapped to them: {sources}); "
             f"check the label map or drop those classes from the dataset"
         )
-    if i_id is not None:
-        dup_ids = [i for i, n in Counter(ids).items() if n > 1 or not i]
-        if dup_ids:
-            raise DataError(
-                f"text CSV {path}: column {id_column!r} has empty or repeated ids {dup_ids[:_SHOW]}; "
-                f"ids must be unique, or leave id_column unset to number the rows"
-            )
-
-    info = {
-        "source": "csv",
-        "file": path.name,
-        "rows_read": rows_read,
-        "rows_dropped": len(empty_rows),
-        "n": len(texts),
-        "class_counts": {c: int(n) for c, n in zip(classes, counts)},
-        "duplicate_texts": len(texts) - len(set(texts)),
-    }
-    log.info(
-        "text CSV %s: %d rows, %d dropped, %d duplicate texts, classes %s",
-        path.name,
-        rows_read,
-        len(empty_rows),
-        info["duplicate_texts"],
-        info["class_counts"],
-    )
-    return TextData(texts=np.asarray(texts, dtype=object), y=y, ids=np.asarray(ids), info=info)
+    return y, counts
 
 
 def from_config(cfg, classes: list[str], per_class: int, seed: int) -> TextData:

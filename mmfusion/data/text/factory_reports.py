@@ -12,16 +12,12 @@ from pathlib import Path
 
 from mmfusion.data.dataset import TextData
 from mmfusion.data.text.csv import load_text_csv
+from mmfusion.schemas.dataset import FACTORY_REPORT_LABELS  # one place: the config check reads it too
 
 FILE = "factoryReports.csv"
 LICENSE = "FactoryReportsDatasetLicense.txt"
 CITATION = "factoryReports data set provided by The MathWorks, Inc. (www.mathworks.com.)"
-LABEL_MAP = {  # the file's categories -> the factory dataset's classes (the paper's types 1-4)
-    "Electronic Failure": "electronic_failure",
-    "Leak": "leak",
-    "Mechanical Failure": "mechanical_failure",
-    "Software Failure": "software_failure",
-}
+LABEL_MAP = FACTORY_REPORT_LABELS  # the file's categories -> the factory dataset's classes (the paper's types 1-4)
 
 
 def bundled_path(name: str = FILE) -> Path:

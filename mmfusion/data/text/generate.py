@@ -35,7 +35,6 @@ from mmfusion.data.text.phrases import (
     TEMPLATES_VP,
     TIMES,
 )
-from mmfusion.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +66,7 @@ VOCABULARY = frozenset(re.findall(r"[a-z]+", re.sub(r"\{\w+\}", " ", " ".join(_p
 def _category(name: str) -> str:
     key = name.strip().lower().replace(" ", "_").removesuffix("_failure")
     if key not in CATEGORIES:
-        raise ConfigError(f"generate_reports: category {name!r} is not known; use one of {list(CATEGORIES)}")
+        raise ValueError(f"generate_reports: category {name!r} is not known; use one of {list(CATEGORIES)}")
     return key
 
 
@@ -146,51 +145,11 @@ def generate_reports(
     classes in that order). In each class, round(ambiguous_share * count) reports are ambiguous.
     """
     classes = list(classes)
-    if not classes:
-        raise ConfigError("generate_reports: classes is empty; give at least one class name")
-    if categories is None:
-        if len(classes) > len(CATEGORIES):
-            raise ConfigError(
-                f"generate_reports: {len(classes)} classes but only {len(CATEGORIES)} report "
-                f"categories {list(CATEGORIES)}; set categories to map each class to one"
-            )
-        categories = list(CATEGORIES[: len(classes)])
-    if len(categories) != len(classes):
-        raise ConfigError(
-            f"generate_reports: categories has {len(categories)} entries, classes has "
-            f"{len(classes)}; give one category per class"
-        )
-    cats = [_category(c) for c in categories]
-    if len(set(cats)) != len(cats):
-        raise ConfigError(
-            f"generate_reports: categories {cats} repeat a category; two classes would "
-            f"get the same reports. Give each class its own category"
-        )
-    counts = [per_class] * len(classes) if isinstance(per_class, (int, np.integer)) else list(per_class)
-    if len(counts) != len(classes) or any(int(c) != c or c < 1 for c in counts):
-        raise ConfigError(
-            f"generate_reports: per_class must be a positive integer or one positive integer "
-            f"per class ({len(classes)}), got {per_class!r}"
-        )
-    if not 0.0 <= ambiguous_share <= 1.0:
-        raise ConfigError(f"generate_reports: ambiguous_share must be in [0, 1], got {ambiguous_share}")
-    if not 0.0 <= typo_rate < 1.0:
-        raise ConfigError(f"generate_reports: typo_rate must be in [0, 1), got {typo_rate}")
-
+    cats = _checked_categories(classes, categories)
+    counts = _checked_counts(classes, per_class)
+    _check_rates(ambiguous_share, typo_rate)
     rng = np.random.default_rng(seed)
-    texts, labels, n_typos, n_amb = [], [], 0, []
-    for k, (cat, count) in enumerate(zip(cats, counts)):
-        amb = np.zeros(int(count), dtype=bool)
-        amb[rng.permutation(int(count))[: int(round(ambiguous_share * count))]] = True
-        n_amb.append(int(amb.sum()))
-        for a in amb:
-            text = _report(cat, bool(a), rng)
-            while not 5 <= len(text.split()) <= 25:
-                text = _report(cat, bool(a), rng)
-            text, t = _with_typos(text, typo_rate, rng)
-            texts.append(text)
-            labels.append(k)
-            n_typos += t
+    texts, labels, n_typos, n_amb = _write_reports(cats, counts, ambiguous_share, typo_rate, rng)
     order = rng.permutation(len(texts))
     texts_arr = np.asarray(texts, dtype=object)[order]
     info = {
@@ -215,6 +174,70 @@ def generate_reports(
     )
     ids = np.asarray([f"gen-{i + 1:05d}" for i in range(len(texts))])
     return TextData(texts=texts_arr, y=np.asarray(labels, dtype=np.int64)[order], ids=ids, info=info)
+
+
+# The argument checks are for Python callers (ValueError): from a config, the config check
+# (mmfusion/schemas/check.py, check_sources.py) has refused the same values before anything is built.
+
+
+def _checked_categories(classes: list[str], categories: list[str] | None) -> list[str]:
+    """Each class's report category (default: CATEGORIES in order), distinct, one per class."""
+    if not classes:
+        raise ValueError("generate_reports: classes is empty; give at least one class name")
+    if categories is None:
+        if len(classes) > len(CATEGORIES):
+            raise ValueError(
+                f"generate_reports: {len(classes)} classes but only {len(CATEGORIES)} report "
+                f"categories {list(CATEGORIES)}; set categories to map each class to one"
+            )
+        categories = list(CATEGORIES[: len(classes)])
+    if len(categories) != len(classes):
+        raise ValueError(
+            f"generate_reports: categories has {len(categories)} entries, classes has "
+            f"{len(classes)}; give one category per class"
+        )
+    cats = [_category(c) for c in categories]
+    if len(set(cats)) != len(cats):
+        raise ValueError(
+            f"generate_reports: categories {cats} repeat a category; two classes would "
+            f"get the same reports. Give each class its own category"
+        )
+    return cats
+
+
+def _checked_counts(classes: list[str], per_class) -> list:
+    counts = [per_class] * len(classes) if isinstance(per_class, (int, np.integer)) else list(per_class)
+    if len(counts) != len(classes) or any(int(c) != c or c < 1 for c in counts):
+        raise ValueError(
+            f"generate_reports: per_class must be a positive integer or one positive integer "
+            f"per class ({len(classes)}), got {per_class!r}"
+        )
+    return counts
+
+
+def _check_rates(ambiguous_share: float, typo_rate: float) -> None:
+    if not 0.0 <= ambiguous_share <= 1.0:
+        raise ValueError(f"generate_reports: ambiguous_share must be in [0, 1], got {ambiguous_share}")
+    if not 0.0 <= typo_rate < 1.0:
+        raise ValueError(f"generate_reports: typo_rate must be in [0, 1), got {typo_rate}")
+
+
+def _write_reports(cats: list[str], counts: list, ambiguous_share: float, typo_rate: float, rng):
+    """Each class's reports, in class order: (texts, labels, typos made, ambiguous reports per class)."""
+    texts, labels, n_typos, n_amb = [], [], 0, []
+    for k, (cat, count) in enumerate(zip(cats, counts)):
+        amb = np.zeros(int(count), dtype=bool)
+        amb[rng.permutation(int(count))[: int(round(ambiguous_share * count))]] = True
+        n_amb.append(int(amb.sum()))
+        for a in amb:
+            text = _report(cat, bool(a), rng)
+            while not 5 <= len(text.split()) <= 25:
+                text = _report(cat, bool(a), rng)
+            text, t = _with_typos(text, typo_rate, rng)
+            texts.append(text)
+            labels.append(k)
+            n_typos += t
+    return texts, labels, n_typos, n_amb
 
 
 def from_config(cfg, classes: list[str], per_class: int, seed: int) -> TextData:

@@ -16,15 +16,14 @@ from mmfusion.data.dataset import Dataset, SeriesData, TextData
 from mmfusion.data.pairing import cv_settings, pair_by_label
 from mmfusion.data.sources import cache_root  # noqa: F401 (re-exported: commands.train spills under it)
 from mmfusion.data.window import apply_window, jitter_starts
-from mmfusion.errors import ConfigError
 from mmfusion.schemas import registry
 
 log = logging.getLogger(__name__)
 
 
-def load_series(cfg, seed: int, progress: bool = True) -> SeriesData:
+def load_series(cfg, progress: bool = True) -> SeriesData:
     """The series of the source `dataset.series.source` names (its `from_config`, via the registry)."""
-    return registry.build("dataset/series", cfg, seed, progress)
+    return registry.build("dataset/series", cfg, progress)
 
 
 def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
@@ -34,24 +33,17 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
 
 def build(cfg, modalities=None) -> Dataset:
     """The dataset of the modalities given (None: both): a modality no model trains on is neither
-    loaded nor simulated, e.g. `modalities=[text]` builds no TEP run."""
+    loaded nor simulated, e.g. `modalities=[text]` builds no TEP run. `cfg` is checked (mmfusion/schemas/
+    check.py, check_sources.py: pairing=by_label, one fault per class, each source's keys)."""
     classes = list(cfg.classes)
     wanted = set(modalities or ("text", "series"))
-    if cfg.pairing != "by_label":
-        raise ConfigError(
-            f"dataset.pairing={cfg.pairing!r}: dataset=factory pairs by_label; use dataset=custom for by_id"
-        )
-    if len(cfg.series.faults) != len(classes):
-        raise ConfigError(
-            f"dataset.series.faults lists {len(cfg.series.faults)} faults for {len(classes)} classes; give one IDV per class"
-        )
     texts = series = None
     if "text" in wanted:
         texts = load_texts(cfg.text, classes, int(cfg.samples_per_class), cfg.seed)  # first: seconds, not minutes
     window = cfg.series.get("window") or {}
     jitter = int(window.get("jitter_start") or 0)  # training windows start at random offsets 0..jitter
     if "series" in wanted:
-        series = load_series(cfg.series, cfg.series.get("seed", cfg.seed))
+        series = load_series(cfg.series)
         series = apply_window(series, window.get("start"), window.get("length"), jitter)
     else:
         jitter = 0
