@@ -4,7 +4,7 @@ Contract: `fit(train, val, callbacks=()) -> history` (dict of per-epoch lists; e
 models; `callbacks` are extra Keras callbacks such as tracking's TensorBoard), `predict_proba(x) ->
 (n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64, exact where
 probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the network as plain JSON
-(vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/linear.py.
+(vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/sklearn_models.py.
 """
 
 from __future__ import annotations
