@@ -78,3 +78,34 @@ def stop_at_epoch(monkeypatch, n: int) -> list[int]:
 
     monkeypatch.setattr(EpochLogger, "on_epoch_begin", begin, raising=False)
     return calls
+
+
+def assert_resume_is_exact(tmp_path: Path, monkeypatch, modality: str, cfg, num_classes: int, data, subdir: str):
+    """A modality model's fit (seed 2, the first 18 rows for training, the rest for validation) stopped as
+    its third epoch begins, then rerun from its epoch checkpoints (`<run>/<subdir>`), gives the history
+    and predictions of an uninterrupted fit exactly. The batched and grouped ensembles' resume test."""
+    import keras
+    import numpy as np
+    import pytest
+
+    from mmfusion.models import build_model
+    from mmfusion.runtime import interrupt
+
+    x, y = data
+
+    def run(directory):
+        keras.utils.set_random_seed(2)
+        model = build_model(modality, cfg, num_classes)
+        model.checkpoint_dir = directory
+        history = model.fit((x[:18], y[:18]), (x[18:], y[18:]))
+        return model, history
+
+    ref, ref_history = run(tmp_path / "ref")
+    calls = stop_at_epoch(monkeypatch, 3)
+    with pytest.raises(interrupt.Interrupted):
+        run(tmp_path / "run")
+    assert (tmp_path / "run" / subdir / "training_metadata.json").is_file()
+    again, history = run(tmp_path / "run")
+    assert calls[3] == 2  # the rerun began with the third epoch
+    assert history == ref_history
+    np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))

@@ -7,10 +7,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from helpers import compose_cfg, stop_at_epoch
+from helpers import assert_resume_is_exact, compose_cfg
 
 from mmfusion.models import batched, build_model
-from mmfusion.runtime import interrupt
 
 TEXTS = [
     "pump leak at valve",
@@ -120,22 +119,7 @@ def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch, modality):
         keys += ["lr_schedule=reduce_on_plateau", "lr_patience=1", "early_stopping_patience=2"]
         cfg, q = compose_cfg([f"model.series.{k}" for k in keys]).model.series, 3
 
-    def run(directory):
-        keras.utils.set_random_seed(2)
-        model = build_model(modality, cfg, q)
-        model.checkpoint_dir = directory
-        history = model.fit((x[:18], y[:18]), (x[18:], y[18:]))
-        return model, history
-
-    ref, ref_history = run(tmp_path / "ref")
-    calls = stop_at_epoch(monkeypatch, 3)
-    with pytest.raises(interrupt.Interrupted):
-        run(tmp_path / "run")
-    assert (tmp_path / "run" / batched.SUBDIR / "training_metadata.json").is_file()
-    again, history = run(tmp_path / "run")
-    assert calls[3] == 2  # the rerun began with the third epoch
-    assert history == ref_history
-    np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))
+    assert_resume_is_exact(tmp_path, monkeypatch, modality, cfg, q, (x, y), batched.SUBDIR)
 
 
 def test_cpu_thread_default_gives_way_to_the_environment(monkeypatch):

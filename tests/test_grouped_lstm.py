@@ -11,10 +11,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from helpers import compose_cfg, stop_at_epoch
+from helpers import assert_resume_is_exact, compose_cfg
 
-from mmfusion.models import batched, build_model, grouped, recipes
-from mmfusion.runtime import interrupt
+from mmfusion.models import batched, build_model, ensemble_model, grouped, recipes
 
 KEYS = ["ensemble=3", "grouped_lstm=true", "jitter=0.05", "time_shift=1", "dropout=0.1", "label_smoothing=0.05"]
 
@@ -36,7 +35,7 @@ def built(cfg, seed=1):
     model.fit_preprocessing(x)
     keras.utils.set_random_seed(seed)
     _, _, members = batched.build(model, cfg)
-    return model, members, grouped.Grouped(members, batched.StackMembers), model.transform(x).astype("float32")
+    return model, members, grouped.Grouped(members), model.transform(x).astype("float32")
 
 
 @pytest.fixture(scope="module")
@@ -119,9 +118,9 @@ def test_training_steps_match_the_per_member_batched_model():
         training, _, members = batched.build(model, cfg)
         views = members
         if use_grouped:
-            g = grouped.Grouped(members, batched.StackMembers)
+            g = grouped.Grouped(members)
             training, views = g.training, g.views
-        training.compile(optimizer=recipes.make_optimizer(cfg), loss=batched.SumOfMemberLosses(cfg))
+        training.compile(optimizer=recipes.make_optimizer(cfg), loss=ensemble_model.SumOfMemberLosses(cfg))
         for _ in range(2):
             training.train_on_batch(xs, yt)
         results.append([w for v in views for w in v.get_weights()])
@@ -189,20 +188,4 @@ def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch):
     keys = ["ensemble=2", "epochs=4", "weight_decay=0.01", "jitter=0.0", "time_shift=0", "dropout=0.0"]
     keys += ["label_smoothing=0.0", "lr_schedule=reduce_on_plateau", "lr_patience=1", "early_stopping_patience=2"]
     cfg = series_cfg(keys)
-
-    def run(directory):
-        keras.utils.set_random_seed(2)
-        model = build_model("series", cfg, 3)
-        model.checkpoint_dir = directory
-        history = model.fit((x[:18], y[:18]), (x[18:], y[18:]))
-        return model, history
-
-    ref, ref_history = run(tmp_path / "ref")
-    calls = stop_at_epoch(monkeypatch, 3)
-    with pytest.raises(interrupt.Interrupted):
-        run(tmp_path / "run")
-    assert (tmp_path / "run" / grouped.SUBDIR / "training_metadata.json").is_file()
-    again, history = run(tmp_path / "run")
-    assert calls[3] == 2  # the rerun began with the third epoch
-    assert history == ref_history
-    np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))
+    assert_resume_is_exact(tmp_path, monkeypatch, "series", cfg, 3, (x, y), grouped.SUBDIR)

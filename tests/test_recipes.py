@@ -166,3 +166,36 @@ def test_fasttext_vectors_fill_the_embedding():
 def test_out_of_range_recipe_values_are_refused_by_key(override, key):
     with pytest.raises(ConfigError, match=key):
         validate(compose_cfg([override]))
+
+
+def test_fit_members_seeds_each_member_and_gives_it_its_own_checkpoints(tmp_path):
+    """recipes.fit_members, the member loop of the modality and joint networks: member k is trained right
+    after its reseeding, in <checkpoints>/member<k> when K > 1; member 0 alone or the average is returned,
+    with member 0's history. Works for one input and for several named ones (the joint network)."""
+    calls = []
+
+    def fit_one(k, checkpoints, names=("x",)):
+        calls.append((k, checkpoints, keras.random.uniform((1,)).numpy()[0]))
+        inputs = [keras.Input((2,), name=n) for n in names]
+        x = inputs[0] if len(inputs) == 1 else keras.layers.Concatenate()(inputs)
+        out = keras.layers.Dense(3, activation="softmax", name="probabilities")(x)
+        return keras.Model(inputs[0] if len(inputs) == 1 else {n: i for n, i in zip(names, inputs)}, out), {"k": [k]}
+
+    cfg = compose_cfg(["model.series.ensemble=3", "model.series.ensemble_seed=7"]).model.series
+    keras.utils.set_random_seed(0)
+    network, history = recipes.fit_members(cfg, tmp_path, fit_one)
+    assert [(k, d) for k, d, _ in calls] == [(k, tmp_path / f"member{k}") for k in range(3)]
+    assert history == {"k": [0]}
+    assert len([layer for layer in network.layers if isinstance(layer, keras.Model)]) == 3
+    keras.utils.set_random_seed(1)  # member 0 keeps the run's seeding; members 1, 2 are reseeded from (7, k)
+    recipes.fit_members(cfg, None, fit_one)
+    assert calls[3][1] is None and calls[3][2] != calls[0][2]
+    assert [c[2] for c in calls[4:]] == [c[2] for c in calls[1:3]]
+    x = {"a": np.ones((2, 2)), "b": np.zeros((2, 2))}
+    joint, _ = recipes.fit_members(cfg, None, lambda k, d: fit_one(k, d, names=("a", "b")))
+    members = [layer for layer in joint.layers if isinstance(layer, keras.Model)]
+    mean = np.mean([m.predict(x, verbose=0) for m in members], axis=0)
+    np.testing.assert_allclose(joint.predict(x, verbose=0), mean, rtol=1e-6)
+    single = compose_cfg([]).model.series  # ensemble=1: member 0 itself, the run's checkpoint directory
+    alone, _ = recipes.fit_members(single, tmp_path, fit_one)
+    assert calls[-1][1] == tmp_path and not any(isinstance(layer, keras.Model) for layer in alone.layers)

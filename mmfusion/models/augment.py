@@ -76,8 +76,14 @@ def wrap(network: keras.Model, cfg, modality: str) -> keras.Model:
     if not extra:
         return network
     spec = network.inputs[0]
-    inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+    return chain(spec, [*extra, network], f"{network.name}_augmented", input_name=spec.name)
+
+
+def chain(like, steps: list, name: str, input_name: str | None = None) -> keras.Model:
+    """`steps` (layers or networks) applied one after the other to an input shaped as `like`, as one model
+    (also the grouped ensemble's per-member sub-models, models/grouped.py)."""
+    inp = keras.Input(shape=tuple(like.shape[1:]), dtype=like.dtype, name=input_name)
     x = inp
-    for layer in extra:
-        x = layer(x)
-    return keras.Model(inp, network(x), name=f"{network.name}_augmented")
+    for step in steps:
+        x = step(x)
+    return keras.Model(inp, x, name=name)

@@ -4,7 +4,7 @@ Contract: `fit(train, val, callbacks=()) -> history` (dict of per-epoch lists; e
 models; `callbacks` are extra Keras callbacks such as tracking's TensorBoard), `predict_proba(x) ->
 (n, q)`, `predict_log_proba(x) -> (n, q)` (log-softmax of the logits in float64, exact where
 probabilities underflow), `save(dir)` / `load(dir)` with the preprocessing saved beside the network as plain JSON
-(vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/linear.py.
+(vocabulary, normalisation statistics): no pickles anywhere. Non-neural models: models/sklearn_models.py.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mmfusion.models import augment, batched, recipes  # batched: registers its layers for loading
+from mmfusion.models import augment, batched, recipes, training  # batched: registers its layers for loading
 from mmfusion.models.batches import Batches
 from mmfusion.models.progress import EpochProgress
 from mmfusion.runtime import devices
@@ -87,69 +87,48 @@ class KerasModality:
             self.network, history = batched.fit(self, x_train, y, validation, callbacks, logger, self.checkpoint_dir)
             return history
         xt = None if self.stream_fit else self.transform(x_train)
-        members, history, size = [], {}, recipes.ensemble_size(c)
-        for k in range(size):  # ensemble=K: K independently seeded networks
-            recipes.seed_member(c, k)
+
+        def fit_one(k: int, checkpoints) -> tuple[keras.Model, dict]:  # ensemble member k, just seeded
             if self.stream_fit:  # batch order: numpy's global RNG, which keras.utils.set_random_seed seeds
                 seed = int(np.random.randint(2**31 - 1))
                 data = (self.batches(x_train, recipes.targets(c, y, q), shuffle_seed=seed), None, None)
             else:
                 data = (xt, recipes.targets(c, y, q), int(c.batch_size))
-            checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
-            if size > 1 and checkpoints is not None:
-                checkpoints = Path(checkpoints) / f"member{k}"
-            network, hist = self._fit_network(data, y, validation, callbacks, checkpoints)
-            members.append(network)
-            history = history or hist  # the first member's history (members may stop at different epochs)
-        self.network = members[0] if size == 1 else recipes.average(members)
+            return self._fit_network(data, y, validation, callbacks, checkpoints)
+
+        self.network, history = recipes.fit_members(c, self.checkpoint_dir, fit_one)
         return history
 
     def _fit_network(self, data, y, validation, callbacks, checkpoint_dir) -> tuple[keras.Model, dict]:
-        """One network, compiled and trained with the configured recipes (models/recipes.py); `data` is
-        (streamed batches, None, None) or (array, targets, batch size)."""
+        """One network, compiled and trained with the configured recipes (models/recipes.py, models/training.py);
+        `data` is (streamed batches, None, None) or (array, targets, batch size)."""
         c = self.cfg
         with devices.scope(self.strategy):  # tf.distribute strategy (several GPUs), else a no-op
             network = augment.wrap(self.build_network(), c, self.modality)  # identity without augmentation keys
-            network.compile(
-                optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
-                loss=recipes.make_loss(c),
-                metrics=["accuracy"],
-            )
-        extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
-        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
-        early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
-        reduce_lr = next((cb for cb in extra if isinstance(cb, keras.callbacks.ReduceLROnPlateau)), None)
-        checkpoint = None
-        if checkpoint_dir is not None:  # last: it saves early stopping's and reduce-on-plateau's state too
-            from mmfusion.models.checkpoint import EpochCheckpoint
-
-            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping, reduce_lr)
-            callbacks.append(checkpoint)
-            if self.stream_fit:  # a resumed run continues the per-epoch batch orders where it stopped
-                from mmfusion.models.checkpoint import read_state
-
-                state = read_state(Path(checkpoint_dir))
-                if state:
-                    data[0].start_at(int(state["epoch"]))
+            training.compile_network(network, c, len(y))
+        early_stopping, reduce_lr = training.schedule(c, validation is not None)
         x_fit, y_fit, batch_size = data
-        steps = None
-        if self.stream_fit:  # every remaining epoch's batches in one tf.data pipeline (one iterator, one thread)
-            x_fit, steps = x_fit.dataset(int(c.epochs)), x_fit.num_batches
-        hist = network.fit(
-            x_fit,  # streamed batches (shuffled per epoch by themselves), or the transformed array
-            y_fit,
-            validation_data=validation,
-            epochs=int(c.epochs),
-            batch_size=batch_size,
-            steps_per_epoch=steps,
-            shuffle=not self.stream_fit,
-            verbose=0,
-            callbacks=callbacks,
-            class_weight=recipes.class_weights(c, y, self.num_classes),
+
+        def inputs() -> dict:  # the streamed batches (shuffled per epoch by themselves), or the transformed array
+            if self.stream_fit:  # every remaining epoch's batches in one tf.data pipeline (one iterator, one thread)
+                return {"x": x_fit.dataset(int(c.epochs)), "steps_per_epoch": x_fit.num_batches, "shuffle": False}
+            return {"x": x_fit, "y": y_fit, "batch_size": batch_size, "shuffle": True}
+
+        history = training.fit(
+            network,
+            c,
+            self.modality,
+            y,
+            self.num_classes,
+            inputs,
+            validation,
+            [EpochLogger(self.modality, int(c.epochs)), *callbacks],
+            early_stopping=early_stopping,
+            reduce_lr=reduce_lr,
+            checkpoint_dir=checkpoint_dir,
+            start_at=x_fit.start_at if self.stream_fit else None,
         )
-        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
-            return network, {k: list(vals) for k, vals in checkpoint.history.items()}
-        return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        return network, history
 
     def predict_proba(self, x) -> np.ndarray:
         return np.exp(self.predict_log_proba(x))

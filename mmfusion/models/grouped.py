@@ -1,5 +1,6 @@
-"""Grouped LSTM for a batched series ensemble (`model.series.grouped_lstm=true`, models/batched.py): the K
-members' stacked LSTMs run as ONE recurrent loop per layer depth instead of K loops.
+"""Grouped LSTM for a batched series ensemble (`model.series.grouped_lstm=true`, models/batched.py; trained
+as models/ensemble_model.py trains it): the K members' stacked LSTMs run as ONE recurrent loop per layer
+depth instead of K loops.
 
 Why. The series network (LSTM 52 -> 40 -> 25 over 40 steps) is small: its cost on a CPU is mostly the
 per-step overhead of the recurrent loop (a dozen small ops per step), so K members in one graph
@@ -36,6 +37,9 @@ import logging
 import keras
 import numpy as np
 from keras import ops
+
+from mmfusion.models import augment
+from mmfusion.models.ensemble_model import StackMembers
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +91,9 @@ class GroupedLSTM(keras.layers.Layer):
         for d, u in enumerate(self.units):
             size = x.shape[-1]
             # every step's input projection at once: K x (T n) x v times K x v x 4u
-            kernel, bias = (ops.cast(w, x.dtype) for w in (self.kernels[d], self.biases[d]))
+            kernel, recurrent, bias = (ops.cast(w, x.dtype) for w in self.depth(d))
             z = tf.matmul(tf.reshape(x, (k, -1, size)), kernel) + bias[:, None, :]
             z = tf.transpose(tf.reshape(z, (k, steps, n, 4 * u)), (1, 0, 2, 3))  # T x K x n x 4u
-            recurrent = ops.cast(self.recurrent_kernels[d], x.dtype)
 
             def step(state, z_t, recurrent=recurrent):
                 h, c = state
@@ -146,23 +149,15 @@ class GroupedLSTM(keras.layers.Layer):
             x = seq if d < last else out
         return ops.reshape(x, (n, k, self.units[-1]))
 
+    def depth(self, d: int) -> tuple:
+        """Depth d's stacked variables (kernel, recurrent kernel, bias), in a Keras LSTM's weight order."""
+        return self.kernels[d], self.recurrent_kernels[d], self.biases[d]
+
     def compute_output_spec(self, inputs):
         return keras.KerasTensor((inputs.shape[0], self.members, self.units[-1]), dtype=self.compute_dtype)
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "members": self.members, "wide": self.wide}
-
-
-@keras.saving.register_keras_serializable(package="mmfusion")
-class StackInputs(keras.layers.Layer):
-    """The members' (augmented) series, n x T x K x v."""
-
-    def call(self, inputs):
-        return ops.stack(inputs, axis=2)
-
-    def compute_output_spec(self, inputs):
-        s = inputs[0].shape
-        return keras.KerasTensor((s[0], s[1], len(inputs), s[2]), dtype=inputs[0].dtype)
 
 
 @keras.saving.register_keras_serializable(package="mmfusion")
@@ -235,65 +230,51 @@ def why_not(cfg, members: list[keras.Model]) -> str | None:
     return None
 
 
-def _chain(like, layers, name: str) -> keras.Model:
-    """`layers` applied one after the other, as a sub-model (the members' layer names repeat)."""
-    inp = keras.Input(shape=tuple(like.shape[1:]), dtype=like.dtype)
-    x = inp
-    for layer in layers:
-        x = layer(x)
-    return keras.Model(inp, x, name=name)
-
-
 class Grouped:
     """The grouped training model of the members (built the usual way, see models/batched.py) and the
     copies between its stacked LSTM variables and the members' LSTM layers."""
 
-    def __init__(self, members: list[keras.Model], stack):
-        """`stack`: the layer class that stacks the members' probabilities (batched.StackMembers)."""
+    def __init__(self, members: list[keras.Model]):
         self.members = members
-        parts = [_parts(m) for m in members]
-        self.augmentation = [p[0] for p in parts]
-        self.lstms = [p[1] for p in parts]
-        self.heads = [p[2] for p in parts]
+        self.augmentation, self.lstms, self.heads = (list(p) for p in zip(*(_parts(m) for m in members)))
         spec = members[0].inputs[0]
         units = [layer.units for layer in self.lstms[0]]
         if any([layer.units for layer in lstms] != units for lstms in self.lstms):
             raise ValueError("grouped LSTM: the members' LSTM layers differ in size")
         k = len(members)
         inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
-        series = [_chain(inp, layers, f"member{i}_augmentation")(inp) for i, layers in enumerate(self.augmentation)]
+        series = [
+            augment.chain(inp, layers, f"member{i}_augmentation")(inp) for i, layers in enumerate(self.augmentation)
+        ]
         self.layer = GroupedLSTM(units, k, name="grouped_lstm")
-        h = self.layer(StackInputs(name="stack_members")(series))
+        h = self.layer(StackMembers(axis=2, name="stack_members")(series))  # n x T x K x v
         outs = []
         for i, head in enumerate(self.heads):  # each member's own dense head (shared layer objects)
             x = TakeMember(i, name=f"member{i}_state")(h)
-            outs.append(_chain(x, head, f"member{i}_head")(x))
-        self.training = keras.Model(inp, stack(name="members")(outs), name=f"{members[0].name}_grouped")
+            outs.append(augment.chain(x, head, f"member{i}_head")(x))
+        self.training = keras.Model(inp, StackMembers(name="members")(outs), name=f"{members[0].name}_grouped")
         self.from_members()
         self.views = [MemberView(self, i) for i in range(k)]
 
     def from_members(self, only: int | None = None) -> None:
         """The members' LSTM weights into the stacked variables (all members, or member `only`)."""
         for d in range(len(self.layer.units)):
-            for var, j in zip((self.layer.kernels[d], self.layer.recurrent_kernels[d], self.layer.biases[d]), range(3)):
+            for j, var in enumerate(self.layer.depth(d)):
                 value = np.array(var.numpy())
-                for i, lstms in enumerate(self.lstms):
-                    if only is None or i == only:
-                        value[i] = lstms[d].get_weights()[j]
+                for i in self._chosen(only):
+                    value[i] = self.lstms[i][d].get_weights()[j]
                 var.assign(value)
 
-    def to_members(self) -> None:
-        """The stacked LSTM slices into the members' LSTM layers (so the member networks hold every weight)."""
-        stacked = [
-            [
-                np.asarray(v.numpy())
-                for v in (self.layer.kernels[d], self.layer.recurrent_kernels[d], self.layer.biases[d])
-            ]
-            for d in range(len(self.layer.units))
-        ]
-        for i, lstms in enumerate(self.lstms):
-            for d, layer in enumerate(lstms):
+    def to_members(self, only: int | None = None) -> None:
+        """The stacked LSTM slices into the members' LSTM layers (all members, or member `only`), so the
+        member networks hold every weight."""
+        stacked = [[np.asarray(v.numpy()) for v in self.layer.depth(d)] for d in range(len(self.layer.units))]
+        for i in self._chosen(only):
+            for d, layer in enumerate(self.lstms[i]):
                 layer.set_weights([w[i] for w in stacked[d]])
+
+    def _chosen(self, only: int | None) -> list[int]:
+        return list(range(len(self.members))) if only is None else [only]
 
 
 class MemberView:
@@ -309,14 +290,7 @@ class MemberView:
         return self.member.weights
 
     def get_weights(self) -> list[np.ndarray]:
-        g = self.grouped
-        for d, layer in enumerate(g.lstms[self.index]):
-            layer.set_weights(
-                [
-                    np.asarray(v.numpy())[self.index]
-                    for v in (g.layer.kernels[d], g.layer.recurrent_kernels[d], g.layer.biases[d])
-                ]
-            )
+        self.grouped.to_members(only=self.index)
         return self.member.get_weights()
 
     def set_weights(self, weights) -> None:

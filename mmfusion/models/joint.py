@@ -30,7 +30,7 @@ import keras
 import numpy as np
 
 from mmfusion.errors import DataError
-from mmfusion.models import augment, recipes
+from mmfusion.models import augment, recipes, training
 from mmfusion.models.base import EpochLogger, dense_head
 from mmfusion.models.fusion_layer import ModalityFusion
 from mmfusion.models.preprocessing import SeriesScaler
@@ -187,57 +187,42 @@ class JointLSTM:
         validation = None
         if val is not None and len(val[1]):
             validation = (self.inputs(val[0]), recipes.targets(c, val[1], q))  # one-hot when label_smoothing > 0
-        members, history, size = [], {}, recipes.ensemble_size(c)
-        for k in range(size):  # ensemble=K: K independently seeded joint networks
-            recipes.seed_member(c, k)
+
+        def fit_one(k: int, checkpoints) -> tuple[keras.Model, dict]:  # ensemble member k, just seeded
             # member 0 draws its batches and modality dropout from `seed`, as always; member k > 0 from
             # numpy's global RNG, which seed_member has just seeded (as the modality models' batch orders)
             seed = int(c.seed) if k == 0 else int(np.random.randint(2**31 - 1))
             data = ModalityDropout(inputs, recipes.targets(c, y, q), c.batch_size, c.modality_dropout, seed)
-            checkpoints = self.checkpoint_dir  # one directory per member: each resumes its own training
-            if size > 1 and checkpoints is not None:
-                checkpoints = Path(checkpoints) / f"member{k}"
-            network, hist = self._fit_network(data, y, validation, callbacks, checkpoints)
-            members.append(network)
-            history = history or hist  # the first member's history (members may stop at different epochs)
-        self.network = members[0] if size == 1 else recipes.average_named(members)
+            return self._fit_network(data, y, validation, callbacks, checkpoints)
+
+        self.network, history = recipes.fit_members(c, self.checkpoint_dir, fit_one)
         return history
 
     def _fit_network(self, data: ModalityDropout, y, validation, callbacks, checkpoint_dir) -> tuple:
-        """One joint network, compiled with the recipe and trained on `data`; (network, history)."""
+        """One joint network, compiled with the recipe and trained on `data` (models/training.py); (network,
+        history)."""
         c = self.cfg
         with devices.scope(self.strategy):
             network = self.augmented(self.build_network())
-            network.compile(
-                optimizer=recipes.make_optimizer(c, recipes.steps_per_epoch(len(y), c.batch_size)),
-                loss=recipes.make_loss(c),
-                metrics=["accuracy"],
-            )
-        extra = recipes.make_callbacks(c, validation is not None)  # early stopping, reduce on plateau
-        callbacks = [EpochLogger(self.modality, int(c.epochs)), *callbacks, *extra]
-        early_stopping = next((cb for cb in extra if isinstance(cb, keras.callbacks.EarlyStopping)), None)
-        reduce_lr = next((cb for cb in extra if isinstance(cb, keras.callbacks.ReduceLROnPlateau)), None)
-        checkpoint = None
-        if checkpoint_dir is not None:  # last: it saves early stopping's and reduce-on-plateau's state too
-            from mmfusion.models.checkpoint import EpochCheckpoint, read_state
-
-            checkpoint = EpochCheckpoint(checkpoint_dir, self.modality, early_stopping, reduce_lr)
-            callbacks.append(checkpoint)
-            state = read_state(Path(checkpoint_dir))
-            if state:  # a resumed training: the per-epoch draws continue where it stopped
-                data.start_at(int(state["epoch"]))
-        hist = network.fit(
-            data,  # shuffled every epoch by itself, from `seed`; Keras' shuffle (Python's global RNG) stays off
-            validation_data=validation,  # so that a resumed run continues with the same batches
-            epochs=int(c.epochs),
-            shuffle=False,
-            verbose=0,
-            callbacks=callbacks,
-            class_weight=recipes.class_weights(c, y, self.num_classes),
+            training.compile_network(network, c, len(y))
+        early_stopping, reduce_lr = training.schedule(c, validation is not None)
+        history = training.fit(
+            network,
+            c,
+            self.modality,
+            y,
+            self.num_classes,
+            # shuffled every epoch by itself, from `seed`; Keras' shuffle (Python's global RNG) stays off so
+            # that a resumed run continues with the same batches
+            {"x": data, "shuffle": False},
+            validation,
+            [EpochLogger(self.modality, int(c.epochs)), *callbacks],
+            early_stopping=early_stopping,
+            reduce_lr=reduce_lr,
+            checkpoint_dir=checkpoint_dir,
+            start_at=data.start_at,  # a resumed training: the per-epoch draws continue where it stopped
         )
-        if checkpoint is not None:  # every epoch, those restored from the checkpoint included
-            return network, {k: list(vals) for k, vals in checkpoint.history.items()}
-        return network, {k: [float(v) for v in vals] for k, vals in hist.history.items()}
+        return network, history
 
     def predict_proba(self, x: dict) -> np.ndarray:
         if self.network is None:

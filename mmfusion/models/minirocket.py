@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 
 from mmfusion.errors import ConfigError, DataError
-from mmfusion.models.linear import LinearModality
 from mmfusion.models.preprocessing import SeriesScaler
+from mmfusion.models.sklearn_models import LinearModality
 
 PARAMETER_NAMES = ("n_channels_per_comb", "channel_indices", "dilations", "n_features_per_dilation", "biases")
 MIN_LENGTH = 9  # MiniRocket's kernels are 9 steps long

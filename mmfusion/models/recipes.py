@@ -5,12 +5,14 @@ since Keras 3's sparse loss has no smoothing), class weights (balanced), extra c
 seeds and averaging of an ensemble of K networks (`ensemble`).
 
 Small functions that `KerasModality.fit` and the joint network (`JointLSTM.fit`) call; they never see
-the data pipeline, only sizes and labels.
+the data pipeline, only sizes and labels (`fit_members`: the ensemble's loop, given a function that
+trains one member).
 """
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -102,27 +104,34 @@ def seed_member(cfg, k: int) -> None:
         keras.utils.set_random_seed(int(np.random.SeedSequence([base, k]).generate_state(1)[0]))
 
 
+def fit_members(cfg, checkpoint_dir, fit_one) -> tuple[keras.Model, dict]:
+    """`ensemble`=K independently seeded networks, trained one after the other: member k by `fit_one(k,
+    its checkpoint directory)` -> (network, history), called right after `seed_member(cfg, k)`; with K > 1
+    each member checkpoints to `<checkpoint_dir>/member<k>` (each resumes its own training). Returns
+    (member 0 alone, or the network averaging the members; the first member's history: members may stop
+    at different epochs). The modality networks' (models/base.py) and the joint network's loop."""
+    members, history, size = [], {}, ensemble_size(cfg)
+    for k in range(size):
+        seed_member(cfg, k)
+        checkpoints = checkpoint_dir
+        if size > 1 and checkpoints is not None:
+            checkpoints = Path(checkpoints) / f"member{k}"
+        network, hist = fit_one(k, checkpoints)
+        members.append(network)
+        history = history or hist
+    return (members[0] if size == 1 else average(members)), history
+
+
 def average(members: list[keras.Model]) -> keras.Model:
-    """One network whose output is the mean of the members' probabilities (saved as one .keras file)."""
-    base = members[0].name
-    spec = members[0].inputs[0]
-    inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
-    outs = []
-    for k, member in enumerate(members):
-        member.name = f"{base}_member{k}"
-        outs.append(member(inp))
-    out = keras.layers.Average(name="probabilities", dtype="float32")(outs)
-    return keras.Model(inp, out, name=f"{base}_ensemble")
-
-
-def average_named(members: list[keras.Model]) -> keras.Model:
-    """`average` for networks with several named inputs (the joint network's tokens, series, present):
-    one network that feeds every member the same dict of inputs and outputs the mean probabilities."""
+    """One network whose output is the mean of the members' probabilities (saved as one .keras file). A
+    network with several named inputs (the joint network's tokens, series, present) is fed the same dict
+    of inputs."""
     base = members[0].name
     inputs = {t.name: keras.Input(shape=tuple(t.shape[1:]), dtype=t.dtype, name=t.name) for t in members[0].inputs}
+    x = next(iter(inputs.values())) if len(inputs) == 1 else inputs
     outs = []
     for k, member in enumerate(members):
         member.name = f"{base}_member{k}"
-        outs.append(member(inputs))
+        outs.append(member(x))
     out = keras.layers.Average(name="probabilities", dtype="float32")(outs)
-    return keras.Model(inputs, out, name=f"{base}_ensemble")
+    return keras.Model(x, out, name=f"{base}_ensemble")

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from mmfusion.models.linear import LinearModality
 from mmfusion.models.preprocessing import as_texts
+from mmfusion.models.sklearn_models import LinearModality
 
 ANALYZERS = {"word": "word_ngrams", "char_wb": "char_ngrams"}  # analyzer -> config key of its n-gram range
 

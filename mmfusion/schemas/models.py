@@ -2,7 +2,8 @@
 class (mmfusion.schemas.registry; named by its import path, imported only when a model is built).
 
 Models trained by epochs share `TrainedSchema` (lr, epochs, batch_size, optimizer, dropout, early
-stopping). The others (tfidf_logreg, minirocket) carry no training keys in their YAML; their schemas
+stopping), whose training-recipe keys (`RecipeSchema`) the joint network's schema (schemas/joint.py)
+inherits too: each key is declared once. The others (tfidf_logreg, minirocket) carry no training keys in their YAML; their schemas
 accept `lr`/`epochs`/`batch_size`/`early_stopping_patience` as null only so that experiment files
 written for neural models (experiment=early) still compose with them; the check logs that they are
 ignored when set.
@@ -25,7 +26,11 @@ def patience():
 
 
 @dataclass
-class TrainedSchema:
+class RecipeSchema:
+    """The keys of every Keras network trained by epochs with the recipes of models/recipes.py: the
+    modality networks (`TrainedSchema`) and the joint network (schemas/joint.py `JointLSTMSchema`), same
+    meaning and defaults in both (a subclass may change a default, e.g. the joint's `dense_units`)."""
+
     name: str = "?"
     lr: float = positive(1.0e-3)
     epochs: int = at_least(15, 1)
@@ -44,6 +49,12 @@ class TrainedSchema:
     class_weight: str = choice("none", "none", "balanced")
     ensemble: int = at_least(1, 1)
     ensemble_seed: int = spec("${seed}", "an integer >= 0", lambda v: v >= 0)  # follows the run's seed
+
+
+@dataclass
+class TrainedSchema(RecipeSchema):
+    """The modality networks (model/text, model/series): the recipe keys and the batched ensemble."""
+
     batched_ensemble: bool = False  # true: the K members train together in one model (models/batched.py)
 
 
