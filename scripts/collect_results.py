@@ -109,7 +109,7 @@ def _job(src: Path, dst: Path) -> dict:
         info["source_predictions_sha256"] = sha256(src / PREDICTIONS)
     fused = sorted(p for p in (src / "fuse").iterdir() if p.is_dir()) if (src / "fuse").is_dir() else []
     for out in fused:  # `fuse <job> fusion=all`: the rule accuracies (metrics.json) and, for the accuracy
-        for name in REPORT_FILES:  # against hours per rule (commands/report_hours.py), their test arrays
+        for name in REPORT_FILES:  # against hours per rule (reporting/hours.py), their test arrays
             if (out / name).is_file():
                 _copy(out / name, dst / "fuse" / out.name / name)
         if (out / PREDICTIONS).is_file() and is_complete(out):
@@ -146,7 +146,8 @@ def difference(folder: Path) -> str:
 
 def collect(src: Path, dst: Path, check: bool = True) -> dict:
     """Collect `src` into `dst` (absent or empty); the collected.json record, also written into dst."""
-    from mmfusion.commands import report, search
+    from mmfusion.commands import report
+    from mmfusion.reporting import search_section as search
 
     src, dst = Path(src), Path(dst)
     if not src.is_dir():

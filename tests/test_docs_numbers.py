@@ -132,8 +132,8 @@ def test_report_tables_and_sentences_are_read_as_written(dt, tmp_path, monkeypat
 
 
 def test_the_paper_figures_have_one_source(dt):
-    """scripts/paper_results.yaml and the report's paper rows (mmfusion/commands/report_sections.py) agree."""
-    from mmfusion.commands.report_sections import PAPER_ACCURACY, PAPER_AUC
+    """scripts/paper_results.yaml and the report's paper rows (mmfusion/reporting/sections.py) agree."""
+    from mmfusion.reporting.sections import PAPER_ACCURACY, PAPER_AUC
 
     paper = dt.paper()
     assert paper["table4_accuracy_percent"] == PAPER_ACCURACY

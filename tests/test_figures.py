@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from tiny_run import tiny_report
 
-from mmfusion.commands import report_sections
-from mmfusion.evaluation import figures
-from mmfusion.evaluation.html import markdown_to_html, png_size
+from mmfusion.reporting import figures
+from mmfusion.reporting import sections as report_sections
+from mmfusion.reporting.html import markdown_to_html, png_size
 
 
 @pytest.fixture(scope="module")

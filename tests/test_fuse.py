@@ -95,7 +95,7 @@ def test_dropping_modalities():
 
 @pytest.mark.parametrize("joint", [False, True])
 def test_robustness_figure_names_what_its_lines_measure(joint):
-    from mmfusion.evaluation.figures import robustness_figure
+    from mmfusion.reporting.robustness import robustness_figure
 
     rules = ["accuracy", "product"] + (["joint"] if joint else [])
     table = pd.DataFrame(

@@ -7,10 +7,11 @@ import pandas as pd
 import pytest
 from hours_runs import BASE, WINDOWS, cv_sweep, split_sweep
 
-from mmfusion.commands import report_hours
 from mmfusion.commands.report import _evaluation, load_jobs, report
 from mmfusion.evaluation import pooled
 from mmfusion.fusion import FUSIONS
+from mmfusion.reporting import figures_hours, pooled_section
+from mmfusion.reporting import hours as report_hours
 
 LINES = BASE + ["fused"] + [f"rule {r}" for r in FUSIONS] + ["joint"]
 
@@ -72,9 +73,7 @@ def test_the_best_rule_is_marked_and_labelled_picked_on_test(cv):
 
 
 def test_report_writes_the_figure_and_the_table(cv, monkeypatch):
-    from mmfusion.commands import report as report_module
-
-    monkeypatch.setattr(report_module, "pooled_section", lambda *a, **k: [])  # its ROC / confusion figures: slow
+    monkeypatch.setattr(pooled_section, "pooled_section", lambda *a, **k: [])  # its ROC / confusion figures: slow
     root, arrays, groups, df = cv
     text = report(root).read_text()
     assert "## Accuracy against hours since onset, per model and rule" in text
@@ -101,7 +100,7 @@ def test_single_split_runs_and_runs_not_refused(tmp_path):
         for line in part.index:
             assert part.loc[line, "accuracy"] == pytest.approx(_acc(job["y"], *job["lines"][line]))
     assert not df["best_rule"].any()
-    fig = report_hours.figures.accuracy_vs_hours_figure(df)
+    fig = figures_hours.accuracy_vs_hours_figure(df)
     assert len(fig.axes) == 1  # no rules: one panel
 
 

@@ -1,5 +1,6 @@
-"""scripts/joint_summary.py on a tiny cross-validation sweep trained with joint=lstm and re-fused with
-`fuse fusion=all robustness.enabled=true`: the pooled numbers against a direct computation."""
+"""mmfusion/reporting/joint_summary.py (run as scripts/joint_summary.py) on a tiny cross-validation sweep
+trained with joint=lstm and re-fused with `fuse fusion=all robustness.enabled=true`: the pooled numbers
+against a direct computation."""
 
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from test_joint import SHRINK_JOINT
 
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.fusion import FUSIONS
+from mmfusion.reporting import joint_summary
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
 SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "joint_summary.py"
@@ -88,8 +90,8 @@ def test_two_jobs_of_one_fold_in_a_group_are_refused(sweep, tmp_path):
     copy = tmp_path / "sweep"
     shutil.copytree(root, copy)
     shutil.copytree(copy / "0", copy / "3")  # as if a second window length had run without --group
-    res = summary(copy, tmp_path / "out", cwd=tmp_path)
-    assert res.returncode != 0 and "both seed 0, fold 0" in res.stderr and "--group" in res.stderr
+    with pytest.raises(SystemExit, match="both seed 0, fold 0.*--group"):
+        joint_summary.main([str(copy), str(tmp_path / "out")])
 
 
 def test_report_pool_compares_fused_with_a_single_modality_never_the_joint_network(sweep, tmp_path):

@@ -15,7 +15,7 @@ from tiny_run import tiny_val_run
 
 import mmfusion
 from mmfusion.commands.fuse import fuse_run
-from mmfusion.commands.report_sections import provenance_section
+from mmfusion.reporting.sections import provenance_section
 from mmfusion.rundir.files import VERSIONS
 from mmfusion.rundir.provenance import PROVENANCE, Provenance, git_state, package_version, read_provenance
 

@@ -20,6 +20,7 @@ from helpers import ROOT, SHRINK, run_cli
 from mmfusion.commands import report
 from mmfusion.commands.fuse import fuse_run
 from mmfusion.errors import RunDirError
+from mmfusion.reporting import sections
 from mmfusion.rundir.checksums import verify
 from mmfusion.rundir.collected import COLLECTED
 from mmfusion.rundir.files import CONFIG, MARKER, METRICS, PREDICTIONS, load_npz, sha256
@@ -93,7 +94,7 @@ def test_what_is_kept_and_what_is_left_behind(collected, sweep):
         assert record["jobs"][job]["source_predictions_sha256"] == sha256(src / PREDICTIONS)
         assert record["jobs"][job]["commit"] == read_provenance(src)["commit"]
     (fused,) = (collected / "0" / "fuse").iterdir()  # fusion=all: its marker and rule accuracies
-    assert fused.name.startswith("all-") and is_complete(fused) and report.rule_accuracies(collected / "0")
+    assert fused.name.startswith("all-") and is_complete(fused) and sections.rule_accuracies(collected / "0")
     kept = load_npz(fused / PREDICTIONS)  # the rules' test arrays (accuracy against hours per rule)
     assert (
         kept and all(k == "classes" or "_test" in k for k in kept) and not any(k.startswith("logproba") for k in kept)

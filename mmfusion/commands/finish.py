@@ -1,7 +1,7 @@
 """The one score-and-write step of `mmfusion train` (commands/train.py) and of `mmfusion fuse` with one
 rule (commands/fuse_outputs.py): score the test split's models, then write predictions.npz, metrics.json
-(Metrics) and tables/ into the output directory. One step, so a re-fusion of a run with its own
-rule reproduces the run's metrics and tables exactly.
+(Metrics), tables/ and figures/ (drawn by mmfusion/reporting/) into the output directory. One
+step, so a re-fusion of a run with its own rule reproduces the run's metrics and tables exactly.
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
-from mmfusion.evaluation.tables import write_tables
+from mmfusion.reporting.run_figures import draw_scores
+from mmfusion.reporting.tables import write_tables
 from mmfusion.rundir.records import Metrics, write_metrics, write_predictions
 
 
@@ -33,9 +34,8 @@ def score_and_write(
     y, probs, present = test["y"], test["probs"], test["present"]
     temps = dict(zip(names, params["temperatures"])) if params and params.get("temperatures") else None
     weights = draw_weights(cfg, len(y), test["units"], y)  # texts, runs within class
-    record.models = score_models(
-        y, probs, present, record.classes, cfg, out / "figures", temps, test["logprobs"], weights=weights
-    )
+    record.models = score_models(y, probs, present, record.classes, cfg, temps, test["logprobs"], weights=weights)
+    draw_scores(y, probs, present, record.classes, record.models, cfg, out / "figures", temps, test["logprobs"])
     record.fusion = {"name": cfg.fusion.name, "params": params} if params is not None else None
     compared = [n for n in probs if n != "joint"]
     record.comparison = compare(y, probs, present, compared, weights, eval_settings(cfg)["ci_level"])

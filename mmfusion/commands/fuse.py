@@ -27,15 +27,12 @@ from omegaconf import DictConfig, OmegaConf
 from mmfusion import fusion
 from mmfusion.basemodels import modality_of
 from mmfusion.commands import parsers
-from mmfusion.commands.fuse_outputs import (  # noqa: F401 (re-exported; looked up here, so patchable here)
-    comparison_table,
-    write_all,
-    write_single,
-)
+from mmfusion.commands.fuse_outputs import write_all, write_single  # looked up here, so patchable here
 from mmfusion.config import compose_config
 from mmfusion.errors import ConfigError, FileError, MmfusionError, RunDirError, writing
 from mmfusion.fusion import crossfit as fusion_crossfit
-from mmfusion.fusion.robustness import robustness_table, write_robustness
+from mmfusion.fusion.robustness import robustness_table
+from mmfusion.reporting.robustness import write_robustness
 from mmfusion.rundir.files import CONFIG, read_config, write_text
 from mmfusion.rundir.markers import mark_complete
 from mmfusion.rundir.provenance import Provenance

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from mmfusion.commands.finish import score_and_write
 from mmfusion.evaluation.scoring import compare, draw_weights, eval_settings, joint_comparisons, score_models
-from mmfusion.evaluation.tables import mcnemar_line, to_markdown
+from mmfusion.reporting.tables import comparison_table, mcnemar_line, to_markdown
 from mmfusion.rundir.records import Metrics, RuleComparison, Run, write_metrics, write_predictions
 
 
@@ -36,45 +34,9 @@ def write_single(run: Run, cfg, res: dict, out: Path) -> Metrics:
     return metrics
 
 
-def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
-    rows = {}
-    for label, r in [*singles.items(), *per_rule.items()]:
-        acc, auc = r.get("accuracy_ci") or [None, None], r.get("macro_auc_ci") or [None, None]
-        rows[label] = {
-            "accuracy": r["accuracy"],
-            "accuracy_lo": acc[0],
-            "accuracy_hi": acc[1],
-            "macro_auc": r["macro_auc"],
-            "macro_auc_lo": auc[0],
-            "macro_auc_hi": auc[1],
-            "nll": r["nll"],
-            "brier": r["brier"],
-            "ece": r["ece"],
-            "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
-            # fused minus the best single model, with its interval from the same bootstrap draws
-            "minus_best": (r.get("mcnemar") or {}).get("difference"),
-            "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
-            "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1],
-        }
-    df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
-    df.index.name = "model"
-    return df
-
-
-def write_all(run: Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
+def _score_rules(run: Run, cfgs: dict, fitted: dict) -> dict:
+    """{rule: fused scores, McNemar against the best single model, fitted params} of every fitted rule."""
     names, y, present = run.names, run.y["test"], run.present["test"]
-    first = cfgs[next(iter(fitted))]
-    weights = draw_weights(first, len(y), run.units, y)
-    singles = score_models(
-        y,
-        {m: run.probs["test"][m] for m in names},
-        present,
-        run.classes,
-        first,
-        None,
-        logprobs={m: run.logprobs["test"][m] for m in names},
-        weights=weights,
-    )
     per_rule = {}
     for r, f in fitted.items():
         w = draw_weights(cfgs[r], len(y), run.units, y)
@@ -84,7 +46,6 @@ def write_all(run: Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> N
             present,
             run.classes,
             cfgs[r],
-            None,
             logprobs={"fused": f["fused_log"]["test"]},
             weights=w,
         )["fused"]
@@ -92,18 +53,43 @@ def write_all(run: Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> N
             y, f["test_probs"], present, names + ["fused"], w, eval_settings(cfgs[r])["ci_level"]
         )
         per_rule[r] = {**fused, "params": f["params"]}
-    rows, joint = dict(per_rule), None
-    if "test" in run.joint:  # a row for the jointly trained model; McNemar vs the best single and best rule
-        probs = {
-            **{m: run.probs["test"][m] for m in names},
-            "joint": run.joint["test"],
-            **{r: f["test_probs"]["fused"] for r, f in fitted.items()},
-        }
-        joint = score_models(y, {"joint": probs["joint"]}, present, run.classes, first, None)["joint"]
-        comps = joint_comparisons(y, probs, present, names, list(fitted))
-        joint.update(mcnemar=comps[0], comparisons=comps)
-        rows["joint"] = joint
-    table = comparison_table(singles, rows)
+    return per_rule
+
+
+def _score_joint(run: Run, first, fitted: dict) -> dict | None:
+    """The jointly trained model's scores, with McNemar against the best single model and the best rule;
+    None when the run has no joint model."""
+    if "test" not in run.joint:
+        return None
+    names, y, present = run.names, run.y["test"], run.present["test"]
+    probs = {
+        **{m: run.probs["test"][m] for m in names},
+        "joint": run.joint["test"],
+        **{r: f["test_probs"]["fused"] for r, f in fitted.items()},
+    }
+    joint = score_models(y, {"joint": probs["joint"]}, present, run.classes, first)["joint"]
+    comps = joint_comparisons(y, probs, present, names, list(fitted))
+    joint.update(mcnemar=comps[0], comparisons=comps)
+    return joint
+
+
+def write_all(run: Run, cfgs: dict, fitted: dict, skipped: dict, out: Path) -> None:
+    """Every rule's output (`fusion=all`): the comparison table, metrics.json and predictions.npz."""
+    names, y, present = run.names, run.y["test"], run.present["test"]
+    first = cfgs[next(iter(fitted))]
+    weights = draw_weights(first, len(y), run.units, y)
+    singles = score_models(
+        y,
+        {m: run.probs["test"][m] for m in names},
+        present,
+        run.classes,
+        first,
+        logprobs={m: run.logprobs["test"][m] for m in names},
+        weights=weights,
+    )
+    per_rule = _score_rules(run, cfgs, fitted)
+    joint = _score_joint(run, first, fitted)  # a row for the jointly trained model, when the run has one
+    table = comparison_table(singles, {**per_rule, "joint": joint} if joint else per_rule)
     (out / "tables").mkdir(parents=True, exist_ok=True)
     table.to_csv(out / "tables" / "comparison.csv")
     note = "".join(f"\nskipped {r}: {msg}\n" for r, msg in skipped.items())

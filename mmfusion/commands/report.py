@@ -1,7 +1,7 @@
 """`mmfusion report <run-or-multirun-dir>`: the paper's tables and figures from finished runs.
 
-A hyper-parameter search (`hparams_search=...`) is reported by commands/search.py instead: trials,
-their validation objective and the best parameters.
+A hyper-parameter search (`hparams_search=...`) is reported by reporting/search_section.py instead:
+trials, their validation objective and the best parameters.
 
 Reads only run directories. Jobs are grouped by the overrides that differ between them (seed and
 cross-validation fold excluded); each group's metrics are averaged over its seeds (mean +/- std).
@@ -12,7 +12,8 @@ or never finished are listed, never averaged. Beside report.md, a self-contained
 metrics.json and predictions.npz are checked against the run's checksums.json before use. A folder
 collected by scripts/collect_results.py (outputs/results/) reports as its run did: the heading names
 the run directory recorded in its collected.json, so report.md is the same wherever it is made.
-The tables and their Markdown sections are built in report_sections.py.
+This module finds and groups the jobs and writes the pages; the tables, figures and Markdown sections
+are built in mmfusion/reporting/ (sections.py, pooled_section.py, hours.py, group_figures.py, html.py).
 """
 
 from __future__ import annotations
@@ -20,32 +21,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import yaml
 
-from mmfusion.commands import parsers, report_hours, search
-from mmfusion.commands.report_sections import (  # noqa: F401 (re-exported: the tables used to live here)
-    PAPER_ACCURACY,
-    PAPER_AUC,
-    accuracy_table,
-    auc_table,
-    pooled_section,
-    provenance_section,
-    rule_accuracies,
-    time_section,
-    time_table,
-)
+from mmfusion.commands import parsers
 from mmfusion.errors import RunDirError
-from mmfusion.evaluation import figures, pooled
-from mmfusion.evaluation.html import markdown_to_html
-from mmfusion.evaluation.metrics import roc_curves
-from mmfusion.evaluation.tables import to_markdown
+from mmfusion.evaluation import pooled
+from mmfusion.reporting import group_figures, hours, pooled_section, search_section, sections
+from mmfusion.reporting.html import markdown_to_html
+from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.checksums import verify
 from mmfusion.rundir.collected import report_title
 from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, write_text
 from mmfusion.rundir.markers import is_complete
-from mmfusion.rundir.records import read_metrics, read_predictions
+from mmfusion.rundir.records import read_metrics
 from mmfusion.runtime import interrupt
 from mmfusion.schemas import over_defaults
 from mmfusion.schemas.run import EvaluationSchema
@@ -104,62 +92,17 @@ def is_cv(jobs) -> bool:
     return "cv_folds" in (jobs[0]["metrics"].get("dataset") or {})
 
 
-def training_figures(groups, out: Path) -> list[str]:
-    """Fig. 5: training accuracy and loss per epoch, one line per group (e.g. learning rate), per modality."""
-    names = []
-    modalities = sorted({m for jobs in groups.values() for m in jobs[0]["metrics"]["modalities"]})
-    for m in modalities:
-        curves = {}
-        for label, jobs in groups.items():
-            hists = [
-                pd.read_csv(j["dir"] / "history" / f"{m}.csv")
-                for j in jobs
-                if (j["dir"] / "history" / f"{m}.csv").exists()
-            ]
-            hists = [h for h in hists if len(h) and {"accuracy", "loss"} <= set(h.columns)]  # non-neural: no epochs
-            if hists:
-                n = min(len(h) for h in hists)
-                curves[label] = {k: np.mean([h[k].to_numpy()[:n] for h in hists], axis=0) for k in ("accuracy", "loss")}
-        if curves:
-            name = f"fig5_training_{m}.png"
-            figures.plot_curves(curves, f"Training of the {m} model (mean over seeds)", out / name)
-            names.append(name)
-    return names
-
-
-def model_figures(label: str, jobs, out: Path, slug: str) -> list[str]:
-    """Fig. 6 (ROC, first seed) and Fig. 7 (confusion matrices pooled over seeds) of every model."""
-    first = jobs[0]
-    pred = read_predictions(first["dir"])
-    classes = first["metrics"]["classes"]
-    names = []
-    for m in first["metrics"]["models"]:
-        y, p = pred.y("test"), pred.proba("test", m)
-        keep = ~np.isnan(p).any(axis=1)
-        curves = roc_curves(y[keep], p[keep], len(classes))
-        figures.plot_roc(
-            curves,
-            first["metrics"]["models"][m]["auc"],
-            classes,
-            f"ROC, {m} (seed {first['metrics']['seed']})",
-            out / f"fig6_roc_{m}_{slug}.png",
-        )
-        cm = np.sum([j["metrics"]["models"][m]["confusion"] for j in jobs], axis=0)
-        cm_name = f"fig7_confusion_{m}_{slug}.png"
-        figures.plot_confusion(cm, classes, f"{m}, {len(jobs)} seed(s) summed", out / cm_name)
-        names += [f"fig6_roc_{m}_{slug}.png", cm_name, figures.normalized_path(Path(cm_name)).name]
-    return names
-
-
 def report(root: str | Path) -> Path:
     root = Path(root)
     if not root.is_dir():
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
-    if search.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
-        out = root / "report.md"
-        lines = [f"# mmfusion report: `{report_title(root)}`", "", *search.section(root, find_jobs(root))]
-        write_text(out, "\n".join(lines))
-        write_text(root / "report.html", markdown_to_html("\n".join(lines), root, f"mmfusion search: {root.name}"))
+    if search_section.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
+        lines = [
+            f"# mmfusion report: `{report_title(root)}`",
+            "",
+            *search_section.section(root, find_jobs(root)),
+        ]
+        out = _write_pages(root, lines, f"mmfusion search: {root.name}")
         log.info("search report written to %s and report.html", out)
         return out
     groups, failed = load_jobs(root)
@@ -172,6 +115,32 @@ def report(root: str | Path) -> Path:
     )
     fig_dir = root / "report_figures"
     fig_dir.mkdir(exist_ok=True)
+    pools = _pools(groups)
+    lines = _heading(root, groups, failed)
+    lines += [
+        "",
+        "## Accuracy on the test split (Table IV layout)",
+        "",
+        to_markdown(sections.accuracy_table(groups, pools)),
+    ]
+    training = group_figures.training_figures(groups, fig_dir)
+    lines += _time_sections(root, groups, pools, fig_dir)
+    for i, (label, jobs) in enumerate(groups.items()):
+        if label in pools:
+            lines += pooled_section.pooled_section(
+                label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"], jobs
+            )
+        else:
+            lines += group_figures.group_section(label, jobs, fig_dir, f"g{i}")
+    if training:
+        lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in training] + [""]
+    lines += sections.provenance_section(groups)  # commit, version, stage times; absent for older runs
+    out = _write_pages(root, lines, f"mmfusion report: {root.name}")
+    log.info("report written to %s and %s (figures in %s)", out, "report.html", fig_dir)
+    return out
+
+
+def _heading(root: Path, groups, failed: list[Path]) -> list[str]:
     lines = [
         f"# mmfusion report: `{report_title(root)}`",  # a collected folder: the run it was made from
         "",
@@ -182,43 +151,38 @@ def report(root: str | Path) -> Path:
             "",
             "**Not finished (failed or interrupted), not averaged:** " + ", ".join(f"`{f.name}`" for f in failed),
         ]
+    return lines
+
+
+def _pools(groups) -> dict:
+    """{label: pooled.pool(...)} of the cross-validation groups: their out-of-fold predictions pooled."""
     pools = {}
     for label, jobs in groups.items():
         if is_cv(jobs):
             ev = _evaluation(jobs[0])
             pools[label] = pooled.pool(jobs, ev.bootstrap, ev.ci_level, 0)
-    lines += ["", "## Accuracy on the test split (Table IV layout)", "", to_markdown(accuracy_table(groups, pools))]
-    training = training_figures(groups, fig_dir)
-    timing = time_table(groups, pools)
+    return pools
+
+
+def _time_sections(root: Path, groups, pools: dict, fig_dir: Path) -> list[str]:
+    """Accuracy against hours since the fault onset: per model (mean over seeds), then per model and
+    rule with intervals (reporting/hours.py); nothing unless the groups differ in their window."""
+    lines = []
+    timing = sections.time_table(groups, pools)
     if timing is not None:
-        lines += time_section(timing, fig_dir)
-    hours = report_hours.hours_table(groups, lambda jobs: _evaluation(jobs[0]))  # per model and rule, pooled
-    if hours is not None:
-        lines += report_hours.hours_section(hours, root, fig_dir)
-    for i, (label, jobs) in enumerate(groups.items()):
-        if label in pools:
-            lines += pooled_section(label, pools[label], fig_dir, f"g{i}", jobs[0]["metrics"]["classes"], jobs)
-            continue
-        seeds = ", ".join(str(j["metrics"]["seed"]) for j in jobs)
-        lines += [
-            f"## Group `{label}`",
-            "",
-            f"Seeds: {seeds}.",
-            "",
-            "### One-vs-rest AUC (Table III layout, " + ("[CI])" if len(jobs) == 1 else "mean ± std)"),
-            "",
-            to_markdown(auc_table(jobs)),
-        ]
-        names = model_figures(label, jobs, fig_dir, f"g{i}")
-        lines += ["### ROC curves (Fig. 6, first seed) and confusion matrices (Fig. 7, pooled over seeds)", ""]
-        lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
-    if training:
-        lines += ["## Training curves (Fig. 5)", ""] + [f"![{n}](report_figures/{n})" for n in training] + [""]
-    lines += provenance_section(groups)  # commit, version, stage times; absent for older runs
-    out, page = root / "report.md", root / "report.html"
-    write_text(out, "\n".join(lines))  # whole, or the previous report as it was (also when interrupted)
-    write_text(page, markdown_to_html("\n".join(lines), root, f"mmfusion report: {root.name}"))
-    log.info("report written to %s and %s (figures in %s)", out, page.name, fig_dir)
+        lines += sections.time_section(timing, fig_dir)
+    table = hours.hours_table(groups, lambda jobs: _evaluation(jobs[0]))  # per model and rule, pooled
+    if table is not None:
+        lines += hours.hours_section(table, root, fig_dir)
+    return lines
+
+
+def _write_pages(root: Path, lines: list[str], title: str) -> Path:
+    """report.md and the self-contained report.html, each whole or the previous one as it was (also when
+    interrupted)."""
+    out = root / "report.md"
+    write_text(out, "\n".join(lines))
+    write_text(root / "report.html", markdown_to_html("\n".join(lines), root, title))
     return out
 
 

@@ -31,8 +31,9 @@ from mmfusion.data import Dataset, build_dataset
 from mmfusion.data.paper_dataset import cache_root
 from mmfusion.data.store import spill_dataset
 from mmfusion.errors import DataError, MmfusionError
-from mmfusion.evaluation import figures, objective
+from mmfusion.evaluation import objective
 from mmfusion.fusion import crossfit as fusion_crossfit
+from mmfusion.reporting import figures
 from mmfusion.rundir.files import VERSIONS, write_config, write_json
 from mmfusion.rundir.markers import mark_complete
 from mmfusion.rundir.provenance import Provenance, versions

@@ -1,22 +1,20 @@
-"""Scores and figures of one set of test probabilities, shared by `train` and `fuse` (so that
-re-fusing a run with its own rule reproduces its metrics exactly).
+"""Scores of one set of test probabilities, shared by `train` and `fuse` (so that re-fusing a run
+with its own rule reproduces its metrics exactly).
 
 Per model (each modality on the test samples that have it, and `fused` on all): accuracy, AUC,
 confusion (evaluate.py), NLL / Brier / ECE (calibration.py), cluster-bootstrap CIs over the units
-behind the test pairs (stats.py; the same draws for every model and the paired difference); figures
-`roc_<model>.png`, `confusion_<model>.png` and `reliability.png`.
+behind the test pairs (stats.py; the same draws for every model and the paired difference); the
+reliability curves that mmfusion/reporting/run_figures.py draws beside `roc_<model>.png` and
+`confusion_<model>.png`.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from mmfusion import probability
-from mmfusion.evaluation import calibration, figures, stats
-from mmfusion.evaluation.figures import plot_reliability
-from mmfusion.evaluation.metrics import evaluate, roc_curves
+from mmfusion.evaluation import calibration, stats
+from mmfusion.evaluation.metrics import evaluate
 
 
 def eval_settings(cfg):
@@ -41,7 +39,6 @@ def score_models(
     present: dict,
     classes: list[str],
     cfg,
-    fig_dir: Path | None,
     temperatures: dict | None = None,
     logprobs: dict | None = None,
     units=None,
@@ -52,7 +49,7 @@ def score_models(
     ev = eval_settings(cfg)
     y = np.asarray(y)
     weights = draw_weights(cfg, len(y), units, y) if weights is None else weights
-    results, curves = {}, {}
+    results = {}
     for name, p in probs.items():
         keep = present.get(name, np.ones(len(y), bool))
         yk, pk = y[keep], p[keep]
@@ -70,27 +67,32 @@ def score_models(
                 weights=weights[:, keep] if weights is not None else None,
             )
         )
-        curves[name] = calibration.reliability(yk, pk, ev["ece_bins"])
         if temperatures and name in temperatures:
             cal_log = probability.temper_log(lk, temperatures[name])
-            cal = np.exp(cal_log)
             res["calibrated"] = {
                 "temperature": float(temperatures[name]),
-                **calibration.scores(yk, cal, ev["ece_bins"], cal_log),
+                **calibration.scores(yk, np.exp(cal_log), ev["ece_bins"], cal_log),
             }
-            curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, ev["ece_bins"])
         results[name] = res
-        if fig_dir is not None:
-            fig_dir.mkdir(parents=True, exist_ok=True)
-            figures.plot_roc(
-                roc_curves(yk, pk, len(classes)), res["auc"], classes, f"ROC, {name} model", fig_dir / f"roc_{name}.png"
-            )
-            figures.plot_confusion(
-                res["confusion"], classes, f"Confusion, {name} model", fig_dir / f"confusion_{name}.png"
-            )
-    if fig_dir is not None:
-        plot_reliability(curves, fig_dir / "reliability.png")
     return results
+
+
+def reliability_curves(
+    y, probs: dict, present: dict, bins: int, temperatures: dict | None = None, logprobs: dict | None = None
+) -> dict:
+    """{label: calibration.reliability(...)} of every model on the samples it has, and of each
+    temperature-scaled model (`<model> (T=<t>)`), in score_models' order."""
+    y = np.asarray(y)
+    curves = {}
+    for name, p in probs.items():
+        keep = present.get(name, np.ones(len(y), bool))
+        yk, pk = y[keep], p[keep]
+        curves[name] = calibration.reliability(yk, pk, bins)
+        if temperatures and name in temperatures:
+            lk = probability.as_log(p, (logprobs or {}).get(name))[keep]
+            cal = np.exp(probability.temper_log(lk, temperatures[name]))
+            curves[f"{name} (T={temperatures[name]:.2f})"] = calibration.reliability(yk, cal, bins)
+    return curves
 
 
 def compare(y, probs: dict, present: dict, names: list[str], weights=None, level: float = 0.95) -> dict | None:

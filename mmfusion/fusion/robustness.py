@@ -6,11 +6,10 @@ modality are eligible) lose: `text` their text, `series` their series, `either` 
 chosen at random per sample (so at rate 1 every sample keeps exactly one). Every rule fuses what is
 left with the parameters it fitted on the intact validation split; the score is the fused accuracy.
 With the joint network (joint=lstm), its own accuracy under the same masks is one more line, `joint`.
+The table is written and drawn by mmfusion/reporting/robustness.py.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,8 +17,6 @@ import pandas as pd
 from mmfusion import fusion
 from mmfusion.basemodels import by_modality
 from mmfusion.errors import ConfigError
-from mmfusion.evaluation.figures import plot_robustness
-from mmfusion.evaluation.tables import to_markdown
 
 
 def drop_modalities(present: dict, names: list[str], drop: str, rate: float, seed: int) -> dict:
@@ -91,14 +88,3 @@ def robustness_table(
                     }
                 )
     return pd.DataFrame(rows)
-
-
-def write_robustness(table: pd.DataFrame, out_dir: Path) -> None:
-    (out_dir / "tables").mkdir(parents=True, exist_ok=True)
-    (out_dir / "figures").mkdir(parents=True, exist_ok=True)
-    table.to_csv(out_dir / "tables" / "robustness.csv", index=False)
-    wide = table.pivot_table(index=["drop", "rate"], columns="rule", values="accuracy", sort=False)
-    wide.index = [f"{d} {r:.0%}" for d, r in wide.index]
-    wide.index.name = "missing"
-    (out_dir / "tables" / "robustness.md").write_text(to_markdown(wide))
-    plot_robustness(table, out_dir / "figures" / "robustness.png")

@@ -1,4 +1,4 @@
-"""Pooled mode of scripts/joint_summary.py: a cross-validation sweep (`dataset.cv.folds=K
+"""Pooled mode of joint_summary.py (scripts/joint_summary.py): a cross-validation sweep (`dataset.cv.folds=K
 dataset.cv.fold=0,...,K-1`, seeds = repeats) trained with `joint=lstm` and re-fused per job with
 `mmfusion fuse <job> fusion=all robustness.enabled=true`.
 
@@ -20,8 +20,8 @@ import pandas as pd
 import yaml
 
 from mmfusion.evaluation import pooled
-from mmfusion.evaluation.figures import plot_robustness
 from mmfusion.fusion import FUSIONS
+from mmfusion.reporting.robustness import plot_robustness
 
 
 def is_cv(members: list[dict]) -> bool:
@@ -76,6 +76,32 @@ def _ci(value: float, ci) -> str:
     return f"{100 * value:.2f}" + (f" [{100 * ci[0]:.1f}, {100 * ci[1]:.1f}]" if ci else "")
 
 
+def _numbers(acc: dict, c: dict, best: str) -> pd.DataFrame:
+    """Numeric rows of joint_accuracy.csv: each model's pooled accuracy and interval, and joint minus the
+    best rule."""
+    return pd.DataFrame(
+        [
+            {
+                "model": k,
+                "accuracy": v["accuracy"],
+                "accuracy_lo": (v.get("accuracy_ci") or [np.nan])[0],
+                "accuracy_hi": (v.get("accuracy_ci") or [np.nan, np.nan])[1],
+                "n": v["n"],
+            }
+            for k, v in acc.items()
+        ]
+        + [
+            {
+                "model": f"joint - {best} (best rule)",
+                "accuracy": c["difference"],
+                "accuracy_lo": (c.get("difference_ci") or [np.nan])[0],
+                "accuracy_hi": (c.get("difference_ci") or [np.nan, np.nan])[1],
+                "n": acc["joint"]["n"],
+            }
+        ]
+    )
+
+
 def summarise(members: list[dict], resamples: int | None) -> tuple[dict, str, dict, pd.DataFrame]:
     """One group: (row of the summary table, best rule, the pool, numeric accuracy rows)."""
     rules = rules_of(members)
@@ -115,28 +141,7 @@ def summarise(members: list[dict], resamples: int | None) -> tuple[dict, str, di
         f"{t['a_right_b_wrong']} / {t['a_wrong_b_right']} (p = {t['p_value']:.3g})"
         for t in c.get("mcnemar_per_repeat", [])
     )
-    numbers = pd.DataFrame(
-        [
-            {
-                "model": k,
-                "accuracy": v["accuracy"],
-                "accuracy_lo": (v.get("accuracy_ci") or [np.nan])[0],
-                "accuracy_hi": (v.get("accuracy_ci") or [np.nan, np.nan])[1],
-                "n": v["n"],
-            }
-            for k, v in acc.items()
-        ]
-        + [
-            {
-                "model": f"joint - {best} (best rule)",
-                "accuracy": c["difference"],
-                "accuracy_lo": (c.get("difference_ci") or [np.nan])[0],
-                "accuracy_hi": (c.get("difference_ci") or [np.nan, np.nan])[1],
-                "n": acc["joint"]["n"],
-            }
-        ]
-    )
-    return row, best, res, numbers
+    return row, best, res, _numbers(acc, c, best)
 
 
 def robustness(members: list[dict]) -> pd.DataFrame:

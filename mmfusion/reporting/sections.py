@@ -1,7 +1,9 @@
-"""Sections of the `mmfusion report` page: the paper's tables (IV, III, accuracy against time, the
-pooled cross-validation tables) and their Markdown, built from the metrics dicts of finished runs.
+"""Sections of the `mmfusion report` page: the paper's tables (IV, III, accuracy against time) and the
+provenance, as Markdown built from the metrics dicts of finished runs; a cross-validation group's
+pooled tables and figures are in pooled_section.py.
 
-report.py finds and groups the jobs, draws the per-run figures and writes report.md / report.html.
+commands/report.py finds and groups the jobs and writes report.md / report.html; group_figures.py draws
+the figures of a group of single-split runs.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ import numpy as np
 import pandas as pd
 
 from mmfusion.basemodels import MODALITIES, modality_of
-from mmfusion.evaluation import figures
-from mmfusion.evaluation.tables import to_markdown
+from mmfusion.reporting.figures_hours import plot_accuracy_vs_time
+from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.markers import is_complete
 from mmfusion.rundir.provenance import read_provenance
-from mmfusion.rundir.records import read_metrics, read_predictions
+from mmfusion.rundir.records import read_metrics
 
 PAPER_ACCURACY = {"series": 95.00, "text": 91.00, "fused": 97.50}  # Table IV, percent
 PAPER_AUC = {"series": "lowest; 0.9339 for type 3", "text": "> 0.99 for every type", "fused": "> 0.998 for every type"}
@@ -43,7 +45,7 @@ def _pm(values, scale=1.0, digits=2) -> str:
     return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}" if len(v) > 1 else f"{v[0]:.{digits}f}"
 
 
-def _ci(value, ci, scale=100.0, digits=2) -> str:
+def with_ci(value, ci, scale=100.0, digits=2) -> str:
     if value is None:
         return "n/a"
     text = f"{value * scale:.{digits}f}"
@@ -56,11 +58,11 @@ def accuracy_table(groups, pools: dict | None = None) -> pd.DataFrame:
         models = list(jobs[0]["metrics"]["models"])
         pool = (pools or {}).get(label)
         if pool and "models" in pool:  # cross-validation: pooled out-of-fold accuracy [95% interval]
-            row = {m: _ci(pool["models"][m]["accuracy"], pool["models"][m].get("accuracy_ci")) for m in models}
+            row = {m: with_ci(pool["models"][m]["accuracy"], pool["models"][m].get("accuracy_ci")) for m in models}
             row["seeds"] = f"{pool['repeats']} x {pool['folds']} folds (pooled)"
         elif len(jobs) == 1:  # one run: its bootstrap interval from metrics.json
             res = jobs[0]["metrics"]["models"]
-            row = {m: _ci(res[m]["accuracy"], res[m].get("accuracy_ci")) for m in models}
+            row = {m: with_ci(res[m]["accuracy"], res[m].get("accuracy_ci")) for m in models}
             row["seeds"] = "1"
         else:
             row = {m: _pm([j["metrics"]["models"][m]["accuracy"] for j in jobs], 100) for m in models}
@@ -80,7 +82,9 @@ def auc_table(jobs) -> pd.DataFrame:
     classes, models = jobs[0]["metrics"]["classes"], list(jobs[0]["metrics"]["models"])
     if len(jobs) == 1:  # one run: AUC [bootstrap interval] from metrics.json
         res = jobs[0]["metrics"]["models"]
-        cell = {m: [_ci(res[m]["auc"][c], (res[m].get("auc_ci") or {}).get(c), 1, 4) for c in classes] for m in models}
+        cell = {
+            m: [with_ci(res[m]["auc"][c], (res[m].get("auc_ci") or {}).get(c), 1, 4) for c in classes] for m in models
+        }
     else:
         cell = {m: [_pm([j["metrics"]["models"][m]["auc"][c] for j in jobs], 1, 4) for c in classes] for m in models}
     df = pd.DataFrame(cell, index=classes)
@@ -129,7 +133,7 @@ def time_table(groups, pools: dict | None = None) -> pd.DataFrame | None:
 
 def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
     models = list(dict.fromkeys(c[0] for c in table.columns))
-    figures.plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
+    plot_accuracy_vs_time(table, models, fig_dir / "accuracy_vs_time.png")
     shown = pd.DataFrame(
         {
             m: [
@@ -151,99 +155,6 @@ def time_section(table: pd.DataFrame, fig_dir: Path) -> list[str]:
         "![accuracy_vs_time.png](report_figures/accuracy_vs_time.png)",
         "",
     ]
-
-
-def fold_predictions(jobs, seeds: list[int], model: str) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """[(repeat label, y, probs)] of each fold's test samples that the model has, repeats in `seeds`."""
-    out = []
-    for j in sorted(jobs, key=lambda j: (j["metrics"]["seed"], j["metrics"]["dataset"]["cv_fold"])):
-        if int(j["metrics"]["seed"]) not in seeds:
-            continue
-        pred = read_predictions(j["dir"])
-        y, p = pred.y("test"), pred.proba("test", model)
-        keep = pred.present("test", model)
-        out.append((f"pooled, seed {j['metrics']['seed']}", y[keep], p[keep]))
-    return out
-
-
-def pooled_section(label: str, pool: dict, fig_dir: Path, slug: str, classes: list[str], jobs=None) -> list[str]:
-    """Cross-validation: pooled Tables IV and III with intervals, Fig. 7 over every unit, the pooled
-    out-of-fold ROC with each fold's curve (when the jobs are given), folds."""
-    if "models" not in pool:
-        return [f"## Group `{label}`: cross-validation not pooled", "", f"{pool['error']}.", ""]
-    models = list(pool["models"])
-    covered = ", ".join(
-        f"{n} unique {'texts' if k == 'text' else 'series runs' if k == 'series' else 'samples'}"
-        for k, n in pool["units_covered"].items()
-    )
-    lines = [
-        f"## Group `{label}`: {pool['folds']}-fold cross-validation, pooled out of fold",
-        "",
-        f"Repeats (seeds): {', '.join(map(str, pool['seeds']))}; about {pool['pairs_per_repeat']} test pairs per "
-        f"repeat, covering {covered} (each tested exactly once per repeat)."
-        + (f" Seeds with unfinished folds, left out: {pool['incomplete_seeds']}." if pool["incomplete_seeds"] else ""),
-        "",
-        "Intervals: 95% cluster bootstrap over the units (texts, runs), the same draws for every model "
-        "and repeat; figures are means over repeats.",
-        "",
-    ]
-    acc = pd.DataFrame(
-        {
-            m: [_ci(r["accuracy"], r.get("accuracy_ci")), _ci(r["macro_auc"], r.get("macro_auc_ci"), 1, 4)]
-            for m, r in pool["models"].items()
-        },
-        index=["accuracy %", "macro AUC"],
-    )
-    acc.index.name = "Table IV (pooled)"
-    lines += [to_markdown(acc)]
-    c = pool.get("comparison")
-    if c:
-        line = f"Fused minus {c['b']} (the best single model): {c['difference'] * 100:+.2f} points"
-        if c.get("difference_ci"):
-            lo, hi = c["difference_ci"]
-            line += f", 95% interval [{lo * 100:+.2f}, {hi * 100:+.2f}]: " + (
-                "resolved (excludes 0)." if c["resolved"] else "not resolved (includes 0)."
-            )
-        if c.get("mcnemar_p_per_repeat"):
-            line += " McNemar p per repeat: " + ", ".join(f"{p:.3g}" for p in c["mcnemar_p_per_repeat"]) + "."
-        lines += [line, ""]
-    auc = pd.DataFrame(
-        {
-            m: [_ci(r["auc"][k], (r.get("auc_ci") or {}).get(k), 1, 4) for k in classes]
-            for m, r in pool["models"].items()
-        },
-        index=classes,
-    )
-    auc.index.name = "Table III (pooled AUC)"
-    lines += [to_markdown(auc)]
-    names = []
-    for m in models:
-        name = f"fig7_confusion_{m}_{slug}_pooled.png"
-        figures.plot_confusion(
-            pool["models"][m]["confusion"], classes, f"{m}, out of fold, {pool['repeats']} repeat(s)", fig_dir / name
-        )
-        names += [name, figures.normalized_path(Path(name)).name]
-    lines += ["### Confusion matrices over every unit (Fig. 7, out of fold; counts and row-normalised)", ""]
-    lines += [f"![{n}](report_figures/{n})" for n in names] + [""]
-    if jobs:
-        rocs = []
-        for m in models:
-            name = f"fig6_roc_{m}_{slug}_pooled.png"
-            folds_m = fold_predictions(jobs, pool["seeds"], m)
-            figures.plot_roc_folds(
-                folds_m, classes, f"ROC, {m}: pooled out of fold (bold) and single folds", fig_dir / name
-            )
-            rocs.append(name)
-        lines += ["### ROC curves, pooled out of fold with each fold's curve (Fig. 6)", ""]
-        lines += [f"![{n}](report_figures/{n})" for n in rocs] + [""]
-    folds = pd.DataFrame(pool["per_fold"]).set_index(["seed", "fold"])
-    shown = folds.copy()
-    for m in models:
-        shown[m] = [f"{v * 100:.2f}" for v in folds[m]]
-    shown.index = [f"seed {a}, fold {b}" for a, b in folds.index]
-    shown.index.name = "per fold (accuracy %)"
-    lines += ["### Per fold", "", to_markdown(shown)]
-    return lines
 
 
 def provenance_section(groups) -> list[str]:

@@ -1,6 +1,7 @@
-"""Figures (matplotlib, Agg backend): ROC curves and confusion matrices through scikit-learn's
-RocCurveDisplay / ConfusionMatrixDisplay, training curves, reliability diagrams and accuracy against
-the missing-modality rate.
+"""Figures of one run and of `mmfusion report` (matplotlib, Agg backend): ROC curves and confusion
+matrices through scikit-learn's RocCurveDisplay / ConfusionMatrixDisplay, training curves and
+reliability diagrams. Accuracy against time is drawn by figures_hours.py, the missing-modality curves
+by robustness.py, a search's history and importances by search_section.py; all save through `save`.
 
 Every figure is saved twice (`save`): a PNG at 160 dpi and an SVG of the same name beside it (text
 kept as text, editable), laid out by matplotlib (tight layout; constrained for the per-class ROC
@@ -19,7 +20,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from sklearn.metrics import ConfusionMatrixDisplay, RocCurveDisplay  # noqa: E402
 
@@ -31,7 +31,7 @@ LINESTYLES = ("-", "--", ":", "-.")
 NORMALIZED = "_normalized"  # suffix of the row-normalised confusion matrix
 
 
-def _figure(figsize) -> tuple:
+def new_figure(figsize) -> tuple:
     fig, ax = plt.subplots(figsize=figsize)
     return fig, ax
 
@@ -58,7 +58,7 @@ def normalized_path(path: Path) -> Path:
     return path.with_name(path.stem + NORMALIZED + path.suffix)
 
 
-def _style(i: int) -> dict:
+def line_style(i: int) -> dict:
     """Marker and line style of the i-th line: lines that coincide stay distinguishable (smaller,
     hollow markers drawn over bigger filled ones, another dash pattern)."""
     return {
@@ -71,7 +71,7 @@ def _style(i: int) -> dict:
 
 def plot_roc(curves: dict, auc: dict, classes: list[str], title: str, path: Path) -> None:
     """One-vs-rest ROC of each class (curves: {class index: (fpr, tpr)}) with RocCurveDisplay."""
-    fig, ax = _figure((5.2, 4.8))
+    fig, ax = new_figure((5.2, 4.8))
     for i, (k, (fpr, tpr)) in enumerate(curves.items()):
         a = auc.get(classes[k])
         RocCurveDisplay(fpr=fpr, tpr=tpr, roc_auc=a, name=classes[k]).plot(
@@ -134,7 +134,7 @@ def plot_confusion(cm, classes: list[str], title: str, path: Path) -> list[Path]
         (cm, "d", Path(path), "counts"),
         (row_normalized(cm), ".2f", normalized_path(path), "row-normalised"),
     ):
-        fig, ax = _figure((5.2, 4.6))
+        fig, ax = new_figure((5.2, 4.6))
         disp = ConfusionMatrixDisplay(confusion_matrix=matrix, display_labels=classes)
         disp.plot(ax=ax, cmap="Blues", values_format=fmt, colorbar=what != "counts")
         if what == "row-normalised":
@@ -195,7 +195,7 @@ def curves_figure(curves: dict, title: str):
     names, legend_title = varying_labels(list(curves))
     for i, (label, c) in enumerate(curves.items()):
         epochs = np.arange(1, len(c["accuracy"]) + 1)
-        style = _style(i)
+        style = line_style(i)
         ax_acc.plot(epochs, c["accuracy"], label=names[label], **style)
         ax_loss.plot(epochs, c["loss"], label=names[label], **style)
     for ax in (ax_acc, ax_loss):
@@ -214,160 +214,12 @@ def plot_curves(curves: dict, title: str, path: Path) -> None:
     save(curves_figure(curves, title), path)
 
 
-def plot_accuracy_vs_time(table, models: list[str], path: Path) -> None:
-    """Accuracy (mean, shaded +/- std over seeds) against hours since the fault onset, one line per model."""
-    fig, ax = _figure((7, 4.5))
-    hours = np.asarray(table.index, dtype=float)
-    for i, m in enumerate(models):
-        mean, std = table[(m, "mean")].to_numpy(float) * 100, np.nan_to_num(table[(m, "std")].to_numpy(float)) * 100
-        ax.plot(hours, mean, label=m, **_style(i))
-        ax.fill_between(hours, mean - std, mean + std, alpha=0.15)
-    ax.set(xlabel="hours since the fault onset", ylabel="test accuracy (%)", title="Early diagnosis")
-    ax.legend(fontsize=7, loc="lower right")
-    save(fig, path)
-
-
-HOURS_PANELS = (("base model", "run's rule", "joint network"), ("run's rule", "fuse fusion=all rule", "joint network"))
-_RULE_DASHES = (":", "-.", (0, (5, 1.5)), (0, (3, 1, 1, 1, 1, 1)), "--", (0, (1, 1)))
-_RULE_COLOURS = ("C4", "C5", "C6", "C8", "C9", "navy")  # not the joint network's black, not grey
-
-
-def _hours_style(kind: str, line: str, i: int) -> dict:
-    """Base models: solid (series) or dashed (text), a marker each; the run's rule black, bold; the
-    `fuse fusion=all` rules dotted / dash-dotted with their own markers; the joint network black, starred."""
-    if kind == "run's rule":
-        return {"color": "black", "lw": 2.2, "ls": "-", "marker": "o", "ms": 6}
-    if kind == "joint network":
-        return {"color": "black", "lw": 1.8, "ls": (0, (6, 2)), "marker": "*", "ms": 11}
-    if kind == "base model":
-        text = line.rsplit(": ", 1)[-1].startswith("text")
-        return {"color": f"C{i % 10}", "ls": "--" if text else "-", "marker": "os^vDxP*"[i % 8], "ms": 6, "lw": 1.4}
-    return {"color": _RULE_COLOURS[i % 6], "ls": _RULE_DASHES[i % 6], "marker": "sDv^<>hp"[i % 8], "ms": 6, "lw": 1.4}
-
-
-def accuracy_vs_hours_figure(df: pd.DataFrame):
-    """df: one row per line and hours (report_hours.hours_table: hours since onset, kind, line, accuracy,
-    ci_lo, ci_hi). Two panels sharing the y axis: the base models, and the fusion rules (the run's own
-    rule and the joint network in both, as references); error bars are the rows' intervals, the points of
-    one hours value set slightly apart so that they stay readable. One panel when no run was re-fused."""
-    has_rules = (df["kind"] == "fuse fusion=all rule").any()
-    panels = HOURS_PANELS if has_rules else (HOURS_PANELS[0],)
-    titles = ("base models", "fusion rules") if has_rules else ("base models and fusion",)
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(6.4 * len(panels), 5.6), sharey=True, squeeze=False, layout="constrained"
-    )
-    hours = np.sort(df["hours since onset"].unique().astype(float))
-    log_x = hours.min() > 0 and hours.max() / hours.min() >= 4  # 0.5, 1, 2, 5 h: evenly apart on a log axis
-    span = (np.log(hours.max() / hours.min()) if log_x else hours.max() - hours.min()) or 1.0
-    for ax, kinds, title in zip(axes[0], panels, titles):
-        part = df[df["kind"].isin(kinds)]
-        lines = list(dict.fromkeys(part["line"]))
-        counters: dict[str, int] = {}
-        for n, line in enumerate(lines):
-            rows = part[part["line"] == line].sort_values("hours since onset")
-            kind = rows["kind"].iloc[0]
-            i = counters[kind] = counters.get(kind, -1) + 1
-            shift = (n - (len(lines) - 1) / 2) * 0.008 * span  # points of one hours value set apart
-            x = rows["hours since onset"].to_numpy(float)
-            x = x * np.exp(shift) if log_x else x + shift
-            acc = rows["accuracy"].to_numpy(float) * 100
-            lo, hi = rows["ci_lo"].to_numpy(float) * 100, rows["ci_hi"].to_numpy(float) * 100
-            err = np.nan_to_num(np.vstack([acc - lo, hi - acc]))
-            style = _hours_style(kind, line, i)
-            label = "joint network" if line == "joint" else "fused (run's rule)" if line == "fused" else line
-            ax.errorbar(x, acc, yerr=err, capsize=3, elinewidth=0.8, label=label, mfc="white", **style)
-        ax.set(xlabel="hours since the fault onset", title=title)
-        if log_x:
-            ax.set_xscale("log")
-            ax.set_xticks(hours, [f"{h:g}" for h in hours])
-            ax.minorticks_off()
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
-    axes[0][0].set_ylabel("test accuracy (%)")
-    intervals = ", ".join(sorted(set(df.get("interval", pd.Series(dtype=str)))))
-    fig.suptitle(f"Accuracy against hours since the fault onset (error bars: {intervals or 'none'})", fontsize=10)
-    return fig
-
-
-def plot_accuracy_vs_hours(df: pd.DataFrame, path: Path) -> list[Path]:
-    return save(accuracy_vs_hours_figure(df), path)
-
-
 def plot_reliability(curves: dict, path: Path, title: str = "Reliability on the test split") -> None:
     """curves: {label: calibration.reliability(...) dict}; the diagonal is perfect calibration."""
-    fig, ax = _figure((5, 4.5))
+    fig, ax = new_figure((5, 4.5))
     ax.plot([0, 1], [0, 1], color="grey", lw=0.8, ls="--", label="perfect")
     for i, (label, r) in enumerate(curves.items()):
-        ax.plot(r["confidence"], r["accuracy"], label=label, **{**_style(i), "ms": 3})
+        ax.plot(r["confidence"], r["accuracy"], label=label, **{**line_style(i), "ms": 3})
     ax.set(xlabel="Confidence (max. probability)", ylabel="Accuracy", title=title, xlim=(0, 1), ylim=(0, 1.01))
     ax.legend(loc="upper left", fontsize=8)
-    save(fig, path)
-
-
-JOINT_LINES = ("joint", "joint network")  # the jointly trained network's line (robustness tables, joint_summary.py)
-
-
-def robustness_figure(table: pd.DataFrame):
-    """table: columns rule, drop, rate, accuracy; one panel per dropped modality, one line per rule, and
-    the joint network's own line (rule `joint`) when the table has it. The y axis is each line's own test
-    accuracy: the fused one for a rule, the network's for the joint line."""
-    drops = list(dict.fromkeys(table["drop"]))
-    has_joint = table["rule"].isin(JOINT_LINES).any()
-    fig, axes = plt.subplots(
-        1, len(drops), figsize=(4.2 * len(drops), 3.8), sharey=True, squeeze=False, layout="constrained"
-    )
-    for ax, drop in zip(axes[0], drops):
-        part = table[table["drop"] == drop]
-        for i, (rule, rows) in enumerate(part.groupby("rule", sort=False)):  # styles vary: equal lines stay visible
-            joint = rule in JOINT_LINES
-            ax.plot(
-                rows["rate"] * 100,
-                rows["accuracy"],
-                marker="*" if joint else "os^vDx"[i % 6],
-                ls="-" if joint else ("-", "--", ":", "-.")[i % 4],
-                ms=9 if joint else 7 - i % 4,
-                lw=2.2 if joint else 1.5,
-                color="black" if joint else None,
-                label="joint network" if rule == "joint" else rule,
-            )
-        if drop == "either":
-            ax.set(xlabel="test samples left with one modality (%)", title="all modalities but one missing")
-        else:
-            ax.set(xlabel=f"test samples missing {drop} (%)", title=f"{drop} missing")
-    axes[0][0].set_ylabel("test accuracy")
-    axes[0][-1].legend(fontsize=8, title="fusion rule" if not has_joint else None, title_fontsize=8)
-    what = "decision-level rules and the joint network" if has_joint else "decision-level fusion rules"
-    fig.suptitle(f"Missing modalities: test accuracy of the {what}", fontsize=10)
-    return fig
-
-
-def plot_robustness(table: pd.DataFrame, path: Path) -> None:
-    save(robustness_figure(table), path)
-
-
-def plot_search_history(values: list[float | None], direction: str, title: str, path: Path) -> None:
-    """A hyper-parameter search's optimisation history: each trial's objective (trial number from 0,
-    failed trials left out) and the best value so far."""
-    fig, ax = _figure((6.4, 3.8))
-    trials = [i for i, v in enumerate(values) if v is not None]
-    done = [values[i] for i in trials]
-    better = max if direction == "maximize" else min
-    best = [better(done[: k + 1]) for k in range(len(done))]
-    ax.plot(trials, done, "o", ms=5, label="objective of the trial")
-    ax.step(trials, best, where="post", color="C3", label="best so far")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.set(xlabel="trial", ylabel="objective (validation)", title=title)
-    ax.legend(fontsize=8, loc="best")
-    save(fig, path)
-
-
-def plot_importances(importances: dict[str, float], title: str, path: Path) -> None:
-    """Horizontal bars of each searched parameter's importance (largest on top)."""
-    items = sorted(importances.items(), key=lambda kv: kv[1])
-    fig, ax = _figure((6.4, 1.2 + 0.45 * len(items)))
-    ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
-    for i, (_, v) in enumerate(items):
-        ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
-    ax.set(xlabel="importance (share of the objective's variance explained)", title=title)
-    ax.set_xlim(0, max([v for _, v in items] + [0.0]) * 1.15 or 1)
     save(fig, path)

@@ -1,4 +1,4 @@
-"""The hyper-parameter search part of `mmfusion report`: for a sweep made with `hparams_search=...`
+"""The hyper-parameter search section of `mmfusion report`: for a sweep made with `hparams_search=...`
 (Hydra's Optuna sweeper writes `optimization_results.yaml` beside the trials), one row per trial with
 its searched parameters and its validation objective, and the best parameters.
 
@@ -21,9 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 import yaml
+from matplotlib.ticker import MaxNLocator
 
-from mmfusion.evaluation import figures
-from mmfusion.evaluation.tables import to_markdown
+from mmfusion.reporting.figures import new_figure, save
+from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.files import METRICS
 from mmfusion.rundir.markers import is_complete
 from mmfusion.rundir.records import read_metrics
@@ -101,11 +102,11 @@ def search_figures(root: Path, jobs: list[Path], direction: str, fig_dir: Path) 
     lines = ["### Optimisation history and parameter importances", ""]
     values = trial_values(jobs)
     if any(v is not None for v in values):
-        figures.plot_search_history(values, direction, "Optimisation history", fig_dir / "search_history.png")
+        plot_search_history(values, direction, "Optimisation history", fig_dir / "search_history.png")
         lines.append("![search_history.png](report_figures/search_history.png)")
     imp, note = importances(root)
     if imp:
-        figures.plot_importances(imp, "Parameter importances", fig_dir / "search_importances.png")
+        plot_importances(imp, "Parameter importances", fig_dir / "search_importances.png")
         lines += ["![search_importances.png](report_figures/search_importances.png)", "", f"Importances: {note}."]
     else:
         lines += ["", f"Parameter importances: {note}."]
@@ -143,3 +144,31 @@ def section(root: Path, jobs: list[Path]) -> list[str]:
         "",
     ]
     return lines
+
+
+def plot_search_history(values: list[float | None], direction: str, title: str, path: Path) -> None:
+    """A hyper-parameter search's optimisation history: each trial's objective (trial number from 0,
+    failed trials left out) and the best value so far."""
+    fig, ax = new_figure((6.4, 3.8))
+    trials = [i for i, v in enumerate(values) if v is not None]
+    done = [values[i] for i in trials]
+    better = max if direction == "maximize" else min
+    best = [better(done[: k + 1]) for k in range(len(done))]
+    ax.plot(trials, done, "o", ms=5, label="objective of the trial")
+    ax.step(trials, best, where="post", color="C3", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(xlabel="trial", ylabel="objective (validation)", title=title)
+    ax.legend(fontsize=8, loc="best")
+    save(fig, path)
+
+
+def plot_importances(importances: dict[str, float], title: str, path: Path) -> None:
+    """Horizontal bars of each searched parameter's importance (largest on top)."""
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    fig, ax = new_figure((6.4, 1.2 + 0.45 * len(items)))
+    ax.barh([k for k, _ in items], [v for _, v in items], color="C0")
+    for i, (_, v) in enumerate(items):
+        ax.text(v, i, f" {v:.2f}", va="center", fontsize=8)
+    ax.set(xlabel="importance (share of the objective's variance explained)", title=title)
+    ax.set_xlim(0, max([v for _, v in items] + [0.0]) * 1.15 or 1)
+    save(fig, path)

@@ -1,4 +1,4 @@
-"""`mmfusion report`: accuracy against hours since the fault onset, per base model and per fusion rule.
+"""A section of `mmfusion report`: accuracy against hours since the fault onset, per base model and rule.
 
 A sweep of `dataset.series.window.length` (experiment=early) gives one group per window; the hours
 since the onset are (window start + length) x `dataset.series.sample_interval_h` (0.05 h a step). At
@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from mmfusion.basemodels import MODALITIES, modality_of
-from mmfusion.evaluation import figures, pooled
-from mmfusion.evaluation.tables import to_markdown
+from mmfusion.evaluation import pooled
 from mmfusion.fusion import FUSIONS
+from mmfusion.reporting.figures_hours import plot_accuracy_vs_hours
+from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz, read_json, write_atomic, write_text
 from mmfusion.rundir.markers import is_complete
 
@@ -222,7 +223,7 @@ def wide(df: pd.DataFrame) -> pd.DataFrame:
 
 def hours_section(df: pd.DataFrame, root: Path, fig_dir: Path) -> list[str]:
     """Writes the figure and the table (CSV in long form, Markdown wide); returns the report's lines."""
-    figures.plot_accuracy_vs_hours(df, fig_dir / f"{FIGURE}.png")
+    plot_accuracy_vs_hours(df, fig_dir / f"{FIGURE}.png")
     tables = Path(root) / TABLES_DIR
     tables.mkdir(exist_ok=True)
     csv = df.rename(columns={"best_rule": f"best_rule_{PICKED.replace(' ', '_')}"})

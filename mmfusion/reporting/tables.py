@@ -1,4 +1,5 @@
-"""Tables of one run in the paper's layouts, as pandas frames written to CSV and Markdown."""
+"""Tables of one run in the paper's layouts and `mmfusion fuse fusion=all`'s comparison, as pandas frames
+written to CSV and Markdown; `to_markdown`, the Markdown of every report table."""
 
 from __future__ import annotations
 
@@ -96,6 +97,33 @@ def mcnemar_line(metrics: dict) -> str:
                 f"{'resolved: excludes 0' if c['resolved'] else 'not resolved: includes 0'})\n"
             )
     return "".join(lines)
+
+
+def comparison_table(singles: dict, per_rule: dict) -> pd.DataFrame:
+    """`mmfusion fuse fusion=all`'s tables/comparison.csv: one row per single model, rule and joint model;
+    accuracy and macro AUC with intervals, NLL, Brier, ECE, McNemar's p and the difference to the best."""
+    rows = {}
+    for label, r in [*singles.items(), *per_rule.items()]:
+        acc, auc = r.get("accuracy_ci") or [None, None], r.get("macro_auc_ci") or [None, None]
+        rows[label] = {
+            "accuracy": r["accuracy"],
+            "accuracy_lo": acc[0],
+            "accuracy_hi": acc[1],
+            "macro_auc": r["macro_auc"],
+            "macro_auc_lo": auc[0],
+            "macro_auc_hi": auc[1],
+            "nll": r["nll"],
+            "brier": r["brier"],
+            "ece": r["ece"],
+            "mcnemar_p": (r.get("mcnemar") or {}).get("p_value"),
+            # fused minus the best single model, with its interval from the same bootstrap draws
+            "minus_best": (r.get("mcnemar") or {}).get("difference"),
+            "minus_best_lo": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[0],
+            "minus_best_hi": ((r.get("mcnemar") or {}).get("difference_ci") or [None, None])[1],
+        }
+    df = pd.DataFrame.from_dict(rows, orient="index", dtype=float)
+    df.index.name = "model"
+    return df
 
 
 def write_tables(metrics: dict, directory: Path) -> str:
