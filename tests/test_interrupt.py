@@ -291,7 +291,7 @@ def test_a_resumed_sweep_skips_the_finished_job_resumes_the_interrupted_one_runs
 @pytest.mark.parametrize(
     "command, target, kept",
     [
-        ("report", "mmfusion.commands.report:model_figures", "nothing new in"),
+        ("report", "mmfusion.reporting.group_figures:model_figures", "nothing new in"),
         ("fuse", "mmfusion.commands.fuse:write_single", "itself unchanged"),
         ("predict", "mmfusion.commands.predict:predict", "no output file written"),
     ],
