@@ -21,7 +21,7 @@ from mmfusion.rundir.records import Predictions, read_predictions
 
 def _load(job: dict, models: list[str], modalities: list[str]) -> dict:
     """One job's test arrays: its predictions.npz, or `job["pred"]` where the caller merged arrays of
-    several files (a run's and its `fuse fusion=all` rules', report_hours.py)."""
+    several files (a run's and its `fuse fusion=all` rules', reporting/hours.py)."""
     if "pred" in job:
         pred = Predictions(job["dir"] / PREDICTIONS, job["pred"])
     else:
