@@ -13,7 +13,7 @@ import numpy as np
 
 from mmfusion.errors import DataError
 from mmfusion.probability import nll
-from mmfusion.schemas.check import objective_parts
+from mmfusion.schemas.check.objective import objective_parts
 
 
 def parse(cfg) -> tuple[str, str] | None:
