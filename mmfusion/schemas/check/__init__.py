@@ -7,6 +7,7 @@ ConfigError naming the key: `<full key>=<value>: expected <type or range>`.
 - keys: every key's range, required keys, unknown keys
 - dataset, models, fusion, objective: the rules between the keys of each section
 - bounds: sizes, finite numbers, seeds, windows that fit the series
+- sources: each data source's rules that its loader would meet only after loading
 - plugins: installed packages a config needs (trackers here; Hydra plugins, run by `mmfusion train`)
 - val_split: the validation-split rule the objective, the fusion rules and `mmfusion train` share
 """
@@ -17,14 +18,14 @@ import dataclasses
 
 from omegaconf import DictConfig, OmegaConf
 
-from mmfusion.schemas.check.bounds import check_bounds, series_length
+from mmfusion.schemas.check.bounds import check_bounds
 from mmfusion.schemas.check.dataset import check_dataset
 from mmfusion.schemas.check.fusion import check_crossfit
 from mmfusion.schemas.check.keys import check_ranges
 from mmfusion.schemas.check.models import check_added_models, check_joint, check_models
 from mmfusion.schemas.check.objective import check_objective
 from mmfusion.schemas.check.plugins import check_trackers
-from mmfusion.schemas.check_sources import check_sources
+from mmfusion.schemas.check.sources import check_sources
 from mmfusion.schemas.run import ConfigSchema
 
 
@@ -40,6 +41,6 @@ def check(cfg: DictConfig) -> None:
     check_bounds(cfg)
     if "objective" in cfg:
         check_objective(cfg)
-    check_sources(cfg, series_length)
+    check_sources(cfg)  # each data source's own rules (sources.py)
     check_trackers(cfg)  # a selected tracker must be installed
     # --- later checks: one call line each, appended here (a new topic: a module of this package) ---
