@@ -22,7 +22,6 @@ from mmfusion.errors import ConfigError
 
 MODALITIES = ("series", "text")  # the order of the tables' columns; fused comes last
 SEP = "_"
-_LABEL = re.compile(r"[a-z0-9]+(_[a-z0-9]+)*")
 _LIST = re.compile(r"model/([A-Za-z0-9]+)=\[([^\[\]]*)\]")
 
 
@@ -66,33 +65,6 @@ def by_modality(names: list[str]) -> dict[str, list[str]]:
     return out
 
 
-def check(cfg, options: dict[str, list[str]]) -> None:
-    """Every added model's key and name: `model.<modality>_<label>` with a known modality, a label of
-    lower-case letters, digits and single `_` (a safe file name), and a model `name` of that modality
-    (`options`: modality -> known model names). One ConfigError naming the key."""
-    for key in cfg.get("model") or {}:
-        key = str(key)
-        if not extra_key(key):
-            continue
-        m, label = key.split(SEP, 1)
-        if m not in options:
-            raise ConfigError(
-                f"model.{key}: an added model is named <modality>_<label> with a modality among "
-                f"{sorted(options)}, e.g. +model/text@model.text_tfidf=tfidf_logreg"
-            )
-        if not _LABEL.fullmatch(label):
-            raise ConfigError(
-                f"model.{key}: the label {label!r} must be lower-case letters and digits joined by single '_'"
-            )
-        node = cfg.model[key]
-        name = node.get("name") if hasattr(node, "get") else None
-        if name not in options[m]:
-            raise ConfigError(
-                f"model.{key}.name={name!r} is not a {m} model; choose one of {sorted(options[m])} "
-                f"(+model/{m}@model.{key}=<name>)"
-            )
-
-
 def expand_overrides(overrides: list[str]) -> list[str]:
     """`model/<modality>=[a,b,...]` -> `model/<modality>=a +model/<modality>@model.<modality>_b=b ...`:
     Hydra would merge the options of a list into one node; this keeps one node per model. Every other
@@ -105,7 +77,7 @@ def expand_overrides(overrides: list[str]) -> list[str]:
             out.append(o)
             continue
         m = match.group(1)
-        if len(set(options)) != len(options):
+        if len(set(options)) != len(options):  # the overrides, before Hydra composes a config to check
             raise ConfigError(f"{o}: an option is listed twice; each model of a modality needs its own option")
         out += [f"model/{m}={options[0]}", *(f"+model/{m}@model.{m}{SEP}{x}={x}" for x in options[1:])]
     return out

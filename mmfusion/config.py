@@ -29,7 +29,7 @@ def register_resolvers() -> None:
 
 def one_line(err: BaseException) -> str:
     """A Hydra or OmegaConf composition error as one line naming the key (`key=value: expected ...`)."""
-    from mmfusion.schemas.check import composition_message
+    from mmfusion.schemas.check.messages import composition_message
 
     text = composition_message(err)
     if text is None and getattr(err, "override", None):  # a malformed override: name it

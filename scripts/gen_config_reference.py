@@ -23,7 +23,7 @@ import yaml
 from omegaconf import MISSING
 
 from mmfusion.schemas import GROUPS, run
-from mmfusion.schemas.check import type_words
+from mmfusion.schemas.check.messages import type_words
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

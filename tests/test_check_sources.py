@@ -1,4 +1,4 @@
-"""The config check of each data source (mmfusion/schemas/check_sources.py): what a loader would meet only
+"""The config check of each data source (mmfusion/schemas/check/sources.py): what a loader would meet only
 after loading or simulating is refused at composition, one line naming the key; the loaders keep a
 ValueError with the same words for Python callers (tests/data/)."""
 

@@ -16,7 +16,7 @@ from mmfusion.models import recipes
 from mmfusion.models.joint import JointLSTM
 from mmfusion.probability import nll
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
-from mmfusion.schemas.check import check_objective
+from mmfusion.schemas.check.objective import check_objective
 
 SHRINK_JOINT = [
     "joint=lstm",

@@ -104,7 +104,7 @@ def test_ray_preset_composes_or_names_the_extra(tmp_path):
 def test_launcher_presets_extend_the_plugin_configs_under_their_own_names():
     from pathlib import Path
 
-    from mmfusion.runtime.launchers import PRESETS
+    from mmfusion.schemas.check.plugins import PRESETS
 
     conf = Path(__file__).resolve().parents[1] / "conf" / "hydra" / "launcher"
     for preset, plugin in {"local_parallel": "joblib", "slurm": "submitit_slurm", "ray_cluster": "ray"}.items():

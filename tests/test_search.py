@@ -16,8 +16,8 @@ from mmfusion.errors import ConfigError
 from mmfusion.evaluation import objective
 from mmfusion.probability import nll
 from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, load_npz
-from mmfusion.runtime import launchers
-from mmfusion.schemas.check import check_objective
+from mmfusion.schemas.check import plugins
+from mmfusion.schemas.check.objective import check_objective
 
 
 def test_objective_is_computed_on_the_validation_split_only(tmp_path):
@@ -82,9 +82,9 @@ def test_cli_refuses_a_search_objective_without_validation_in_one_line(tmp_path)
 
 
 def test_a_search_without_the_tune_extra_names_it(monkeypatch):
-    monkeypatch.setattr(launchers, "_installed", lambda module: False)
+    monkeypatch.setattr(plugins, "_installed", lambda module: False)
     with pytest.raises(ConfigError, match=r"mmfusion\[tune\]"):
-        launchers.check(["hparams_search=text_lstm"])
+        plugins.check_plugins(["hparams_search=text_lstm"])
 
 
 @pytest.mark.slow

@@ -73,15 +73,16 @@ def test_mlflow_logs_params_epochs_test_metrics_and_artifacts_to_a_local_store(t
 
 
 def test_a_missing_tracker_package_is_one_clear_error(tmp_path, monkeypatch):
+    from mmfusion.config import validate
     from mmfusion.errors import ConfigError
-    from mmfusion.runtime import tracking
+    from mmfusion.schemas.check import plugins
 
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        tracking.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a)
+        plugins.importlib.util, "find_spec", lambda name, *a: None if name == "mlflow" else real(name, *a)
     )
     with pytest.raises(ConfigError, match=r"pip install 'mmfusion\[mlflow\]'"):
-        tracking.check(compose_cfg(["tracking=mlflow"]))
+        validate(compose_cfg(["tracking=mlflow"]))  # the config check, before any data is built
 
 
 def test_tracking_mlflow_without_mlflow_stops_before_any_work(tmp_path):

@@ -84,7 +84,7 @@ def select_models(run: Run, models: list[str] | None) -> Run:
             if len(set(models)) != len(models)
             else "fusion needs two or more"
         )
-        raise ConfigError(
+        raise ConfigError(  # `models=` names the run's base models: checked once the run is loaded
             f"models={','.join(models)}: choose two or more base models of {run.dir} ({why}); "
             f"its base models are {names}"
         )
@@ -111,7 +111,7 @@ def select_models(run: Run, models: list[str] | None) -> Run:
 
 def compose(run: Run, rule: str, overrides: list[str]):
     """The fusion config: the run's own settings for its own rule, then the user's overrides."""
-    if rule not in fusion.FUSIONS:
+    if rule not in fusion.FUSIONS:  # fuse's own argument (a rule or `all`), read before composing a config
         raise ConfigError(f"fusion={rule!r} is not known; choose one of {sorted(fusion.FUSIONS) + ['all']}")
     base = [f"fusion={rule}", f"seed={int(run.metrics.seed)}"]
     saved = read_config(run.dir)

@@ -53,6 +53,7 @@ def state(run_dir: Path) -> str:
     return "taken" if holds_results(d) else "fresh"
 
 
+# The ConfigErrors below compare the config with what the run directory holds: known only once it is read.
 def _same_config(cfg, path: Path, run_dir: Path, what: str) -> None:
     diff = differences(comparable(OmegaConf.load(path)), comparable(cfg))
     if diff:

@@ -38,9 +38,10 @@ from mmfusion.rundir.files import VERSIONS, write_config, write_json
 from mmfusion.rundir.markers import mark_complete
 from mmfusion.rundir.provenance import Provenance, versions
 from mmfusion.rundir.records import Metrics, prediction_arrays
-from mmfusion.runtime import devices, interrupt, launchers, locks, progress, tracking
+from mmfusion.runtime import devices, interrupt, locks, progress, tracking
 from mmfusion.runtime.seeding import seed_everything
-from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.check.plugins import check_plugins
+from mmfusion.schemas.check.val_split import require_val_split
 
 log = logging.getLogger(__name__)
 MODEL_ORDER = ("series", "text")  # column order of the paper's tables; fused comes last
@@ -53,8 +54,7 @@ def train(cfg: DictConfig, run_dir: str | Path) -> dict:
     if mode == "skip":
         log.info("%s is complete with the same config; skipped (resume=true)", run_dir)
         return resume.saved_result(run_dir)
-    validate(cfg)  # ranges and rules between keys (a search objective: its model and validation split)
-    tracking.check(cfg)  # a selected tracker that is not installed: say which extra, before any work
+    validate(cfg)  # ranges and rules between keys (a search objective, a tracker that is not installed)
     if len(basemodels.base_models(cfg)) > 1 and fusion.needs_val(cfg.fusion):
         require_val_split(cfg, f"fusion={cfg.fusion.name} (as configured) is fitted on a validation split")
     prov = Provenance(run_dir, "train", resumed=mode == "resume")  # provenance.json: commit, stage times
@@ -286,7 +286,7 @@ def main(overrides: list[str]) -> None:
         print(f"run directory: {finished} (already complete with the same config; kept as it was)")
         return
     _refuse_unwritable_dirs(overrides)
-    launchers.check(overrides)  # a launcher preset whose plugin is missing: name the extra
+    check_plugins(overrides)  # a launcher preset or search whose Hydra plugin is missing: name the extra
     precheck(overrides)  # a wrong type or range: one line, before Hydra starts any job
     if target is not None:
         locks.acquire(target)  # released at exit

@@ -34,7 +34,7 @@ def load_texts(cfg, classes: list[str], per_class: int, seed: int) -> TextData:
 def build(cfg, modalities=None) -> Dataset:
     """The dataset of the modalities given (None: both): a modality no model trains on is neither
     loaded nor simulated, e.g. `modalities=[text]` builds no TEP run. `cfg` is checked (mmfusion/schemas/
-    check.py, check_sources.py: pairing=by_label, one fault per class, each source's keys)."""
+    check/, its sources.py: pairing=by_label, one fault per class, each source's keys)."""
     classes = list(cfg.classes)
     wanted = set(modalities or ("text", "series"))
     texts = series = None

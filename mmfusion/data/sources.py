@@ -16,7 +16,7 @@ def cache_root(configured) -> Path:
 
 def need_path(cfg, modality: str) -> str:
     """`dataset.<modality>.path`, which a file-based source (rieth, braatz, csv) cannot do without (the
-    config check refuses it first: mmfusion/schemas/check_sources.py; the ValueError is for Python callers)."""
+    config check refuses it first: mmfusion/schemas/check/sources.py; the ValueError is for Python callers)."""
     if not cfg.get("path"):
         raise ValueError(f"dataset/{modality}={cfg.source} needs dataset.{modality}.path=<file or folder>")
     return str(cfg.path)

@@ -71,7 +71,7 @@ def generate_series(y: np.ndarray, q: int, cfg, rng: np.random.Generator) -> np.
 
 def build(cfg, modalities=None) -> Dataset:
     """Both modalities, whichever `modalities` asks for (generating them takes milliseconds). `cfg` is
-    checked (mmfusion/schemas/check.py: at least 2 classes, 3 samples of each)."""
+    checked (mmfusion/schemas/check/: at least 2 classes, 3 samples of each)."""
     q = len(cfg.classes)
     rng = np.random.default_rng(cfg.seed)
     y = np.repeat(np.arange(q), cfg.samples_per_class)

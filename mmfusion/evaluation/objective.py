@@ -3,7 +3,7 @@ validation split only, never on the test split.
 
 `objective.metric` is `val/<model>/<accuracy|loss>`, where `<model>` is a trained modality (`series`,
 `text`), `fused` (two or more modalities) or `joint` (joint=lstm); loss is the mean negative
-log-likelihood. The config check (schemas/check.py) refuses, before any data is built, an objective
+log-likelihood. The config check (schemas/check/objective.py) refuses, before any data is built, an objective
 that cannot be computed.
 """
 
@@ -13,12 +13,12 @@ import numpy as np
 
 from mmfusion.errors import DataError
 from mmfusion.probability import nll
-from mmfusion.schemas.check import objective_parts
+from mmfusion.schemas.check.objective import objective_parts
 
 
 def parse(cfg) -> tuple[str, str] | None:
     """(model, measure) of `objective.metric`, or None when no objective is configured; the config check
-    (schemas/check.py, before any data is built) refuses a metric of another form or a model not trained."""
+    (schemas/check/objective.py, before any data is built) refuses a metric of another form or a model not trained."""
     return objective_parts(cfg.objective.metric)
 
 

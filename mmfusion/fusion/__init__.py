@@ -18,7 +18,7 @@ from mmfusion.fusion.base import Rule, accuracy_weights, equal_weights, predict,
 from mmfusion.fusion.rules import EnsembleSelection, PerClass, Product, Stacking
 from mmfusion.fusion.weighted import Accuracy, Equal
 from mmfusion.schemas import registry
-from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.check.val_split import require_val_split
 
 # name -> rule class, a live view of the registry (each schema in mmfusion/schemas/fusion.py names its
 # rule; one conf/fusion/<name>.yaml each), in the order tables list the rules

@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from mmfusion.errors import DataError
 from mmfusion.schemas import over_defaults, registry
-from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.check.val_split import require_val_split
 from mmfusion.schemas.fusion import RuleSchema
 
 

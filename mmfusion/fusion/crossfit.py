@@ -41,6 +41,7 @@ def fit_set(rule_cfg, oof: dict | None, probs: dict, y: dict, logprobs: dict | N
     modality is absent), y, logprobs (or None), acc (the out-of-fold training accuracy per model) and
     the record metrics.json keeps (`params.crossfit`)."""
     folds = int(rule_cfg.crossfit_folds)
+    # these compare the config with the run's saved out-of-fold predictions: known only once it is loaded
     if oof is None:
         raise ConfigError(
             "fusion.fit_on=crossfit: this run has no out-of-fold predictions of its training data; train it "

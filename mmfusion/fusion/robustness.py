@@ -24,10 +24,10 @@ def drop_modalities(present: dict, names: list[str], drop: str, rate: float, see
     `names` are base models (mmfusion/basemodels.py): a dropped modality takes all of its models."""
     groups = by_modality(names)
     modalities = list(groups)
-    if drop != "either" and drop not in modalities:
+    if drop != "either" and drop not in modalities:  # the run's own modalities: known once the run is loaded
         raise ConfigError(f"robustness.drop lists {drop!r}; choose among {modalities + ['either']}")
     if not 0.0 <= float(rate) <= 1.0:
-        raise ConfigError(f"robustness.rates must lie in [0, 1], got {rate}")
+        raise ValueError(f"robustness.rates must lie in [0, 1], got {rate}")  # API guard (the schema's range)
     n = len(present[names[0]])
     kind = modalities.index(drop) if drop in modalities else len(modalities)
     rng = np.random.default_rng([int(seed), 99, kind])

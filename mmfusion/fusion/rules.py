@@ -17,7 +17,7 @@ from itertools import combinations
 
 import numpy as np
 
-from mmfusion.errors import ConfigError, DataError
+from mmfusion.errors import DataError
 from mmfusion.fusion.base import Rule, need_val, presence, present_weights, stack, weighted_average
 
 
@@ -66,7 +66,7 @@ def _weights_by(rule_obj: Rule, p, y, train_acc, rule: str) -> np.ndarray:
             [np.mean(np.argmax(np.nan_to_num(pi[np.isfinite(pi).all(1)]), 1) == y[np.isfinite(pi).all(1)]) for pi in p]
         )
     else:
-        raise ConfigError(f"fusion.weights must be equal, train_accuracy or val_accuracy, got {source!r}")
+        raise ValueError(f"fusion.weights must be equal, train_accuracy or val_accuracy, got {source!r}")  # API guard
     if acc.sum() <= 0:
         raise DataError(f"fusion={rule}: every modality has accuracy 0; the weights are undefined")
     return acc / acc.sum()
@@ -132,7 +132,7 @@ class Stacking(Rule):
         m, _, q = p.shape
         kind, c = self.cfg.features, float(self.cfg.C)
         if kind not in ("proba", "log"):
-            raise ConfigError(f"fusion.features must be proba or log, got {kind!r}")
+            raise ValueError(f"fusion.features must be proba or log, got {kind!r}")  # API guard (schema: choice)
         models = []
         for size in range(m, 0, -1):
             for subset in combinations(range(m), size):
@@ -179,7 +179,7 @@ class EnsembleSelection(Rule):
         m = p.shape[0]
         rounds = int(self.cfg.rounds)
         if rounds < 1:
-            raise ConfigError(f"fusion.rounds must be a positive integer, got {rounds}")
+            raise ValueError(f"fusion.rounds must be a positive integer, got {rounds}")  # API guard (schema: >= 1)
         counts, total = np.zeros(m, dtype=int), np.zeros_like(p[0])
         for r in range(rounds):
             losses = [

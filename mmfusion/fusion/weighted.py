@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmfusion.errors import ConfigError
 from mmfusion.fusion.base import (
     Rule,
     accuracy,
@@ -14,7 +13,7 @@ from mmfusion.fusion.base import (
     log_weighted_average,
     weighted_average,
 )
-from mmfusion.schemas.check import require_val_split
+from mmfusion.schemas.check.val_split import require_val_split
 
 
 class Equal(Rule):
@@ -43,7 +42,7 @@ class Accuracy(Equal):
                 require_val_split(None, "fusion.weights=val_accuracy needs a validation split")
             acc = [accuracy(p, np.asarray(val_y)) for p in val_probs]
         else:
-            raise ConfigError(
+            raise ValueError(  # the schema's choice refuses it in a config; a guard for Python-API callers
                 f"fusion.weights must be train_accuracy or val_accuracy for fusion=accuracy, got {weights!r}"
             )
         return {

@@ -26,7 +26,7 @@ MIN_LENGTH = 9  # MiniRocket's kernels are 9 steps long
 def require_aeon():
     try:
         from aeon.transformations.collection.convolution_based import MiniRocket
-    except ImportError as err:
+    except ImportError as err:  # an installed package, not a config value: a saved model needs it too
         raise ConfigError(
             f"model/series=minirocket needs aeon, which is not installed ({err}); "
             "install it with `pip install mmfusion[minirocket]` (or `pip install aeon`)"

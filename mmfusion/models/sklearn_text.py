@@ -46,7 +46,7 @@ class TextTfidfLogReg(LinearModality):
 
     def fit_features(self, x_train) -> None:
         texts = as_texts(x_train, "text training data")
-        # at least one analyzer is on: the config check (schemas/check.py) refuses both off
+        # at least one analyzer is on: the config check (schemas/check/models.py) refuses both off
         self.settings = [s for s in (self._settings(a) for a in ANALYZERS) if s is not None]
         self.vectorizers = [self._vectorizer(s).fit(texts) for s in self.settings]
 

@@ -85,7 +85,7 @@ def message(err: BaseException) -> str:
             return f"{name}: {err.strerror}; check the path and its permissions, then rerun"
         return describe(name, err, writing=isinstance(err, OSError))
     if type(err).__module__.split(".")[0] in ("hydra", "omegaconf"):  # raised while composing
-        from mmfusion.schemas.check import composition_message
+        from mmfusion.schemas.check.messages import composition_message
 
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
         return composition_message(err) or (lines[0] if lines else type(err).__name__)

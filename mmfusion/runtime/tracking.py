@@ -1,7 +1,7 @@
 """Experiment tracking beyond the run directory (`tracking=` group): TensorBoard and MLflow.
 
-- `check(cfg)` before any work: a selected tracker whose package is missing is a ConfigError that
-  says which extra to install.
+- A selected tracker whose package is missing is refused by the config check before any work
+  (mmfusion/schemas/check/plugins.py), with the extra to install.
 - `callbacks(cfg, run_dir, modality)`: Keras callbacks for one model. TensorBoard writes per-epoch
   scalars to `<run dir>/tensorboard/<modality>`; MLflow logs each epoch's `<modality>.epoch.<key>`
   (loss, accuracy, val_loss, ...) with the epoch as step, live, to the run's MLflow run (created on
@@ -16,7 +16,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import time
@@ -30,17 +29,6 @@ log = logging.getLogger(__name__)
 ARTIFACTS = ("metrics.json", "config.yaml", "tables", "figures", "history")
 MLFLOW_RUN = "mlflow_run.json"  # {"uri", "run_id"} of the run's MLflow run
 HPARAM_GROUPS = ("model", "fusion", "joint", "training", "objective")  # config keys shown as hyper-parameters
-
-
-def check(cfg) -> None:
-    t = cfg.tracking
-    needs = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}
-    for key, (module, extra) in needs.items():
-        if t[key] and importlib.util.find_spec(module) is None:
-            raise ConfigError(
-                f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
-                f"(or choose tracking=none)"
-            )
 
 
 def callbacks(cfg, run_dir: Path, modality: str) -> list:

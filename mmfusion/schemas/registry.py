@@ -23,8 +23,6 @@ import importlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
-from mmfusion.errors import ConfigError
-
 SELECTOR = {"dataset/series": "source", "dataset/text": "source"}  # the key naming the option; else `name`
 
 
@@ -98,7 +96,7 @@ def lookup(kind: str, name: str) -> Callable:
     entry = _entry(kind, name)
     builder = entry.builder
     if builder is None:
-        raise ConfigError(f"{kind}={name} builds nothing")
+        raise ValueError(f"{kind}={name} builds nothing")  # e.g. joint=none: callers build only what is set
     if isinstance(builder, str):
         module, attribute = builder.split(":")
         builder = getattr(importlib.import_module(module), attribute)
@@ -166,5 +164,6 @@ def _entry(kind: str, name: str) -> Entry:
     options = _options(kind)
     if name not in options:
         key = f"{kind.replace('/', '.')}.{SELECTOR.get(kind, 'name')}"
-        raise ConfigError(f"{key}={name!r} is not known; choose one of {sorted(options)}")
+        # a config's names are refused before (Hydra's config groups, the schemas' choices): a Python-API guard
+        raise ValueError(f"{key}={name!r} is not known; choose one of {sorted(options)}")
     return options[name]

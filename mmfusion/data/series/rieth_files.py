@@ -33,7 +33,7 @@ def _resolve(path, part: str, files: dict | None, roles: list[str]) -> dict[str,
         )
     if root.is_file():
         if files:
-            raise ValueError(  # the config check refuses it first (mmfusion/schemas/check_sources.py)
+            raise ValueError(  # the config check refuses it first (mmfusion/schemas/check/sources.py)
                 f"dataset.series.files is only used when dataset.series.path is a folder; {root} is a file"
             )
         return {role: root for role in roles}

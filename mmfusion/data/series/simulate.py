@@ -128,7 +128,7 @@ def simulate(
     """Simulate `runs_per_class` runs per IDV in `faults` (0 = normal); class k is `faults[k]`.
 
     The arguments are checked here for Python callers (ValueError); from a config, the config check
-    (mmfusion/schemas/check.py) has refused the same values before anything is built."""
+    (mmfusion/schemas/check/) has refused the same values before anything is built."""
     faults = checked_faults(faults)
     check_counts(runs_per_class, workers, seed)
     horizon_h, onset_h = float(horizon_h), float(onset_h)

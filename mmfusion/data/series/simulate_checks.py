@@ -1,5 +1,5 @@
 """The arguments of `simulate` (simulate.py), checked for Python callers: each refusal is a ValueError
-naming the config key. From a config, the config check (mmfusion/schemas/check.py) has refused the
+naming the config key. From a config, the config check (mmfusion/schemas/check/) has refused the
 same values before anything is built, so a CLI run never meets these."""
 
 from __future__ import annotations

@@ -177,7 +177,7 @@ def generate_reports(
 
 
 # The argument checks are for Python callers (ValueError): from a config, the config check
-# (mmfusion/schemas/check.py, check_sources.py) has refused the same values before anything is built.
+# (mmfusion/schemas/check/, its sources.py) has refused the same values before anything is built.
 
 
 def _checked_categories(classes: list[str], categories: list[str] | None) -> list[str]:

@@ -1,6 +1,6 @@
 """The config check of each data source (`dataset/series=`, `dataset/text=`, `dataset=custom`): the rules a
 source's loader would otherwise meet only after minutes of loading or simulating. `check_sources(cfg)`
-runs at the end of `mmfusion.schemas.check.check`, right after composition and before anything is
+runs near the end of `mmfusion.schemas.check.check`, right after composition and before anything is
 built; each refusal is one ConfigError naming the key. The loaders in mmfusion/data/ keep ValueError
 guards with the same words for Python callers, who pass arguments without a config check.
 """
@@ -10,15 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from mmfusion.errors import ConfigError
+from mmfusion.schemas.check.bounds import series_length
 from mmfusion.schemas.dataset import FACTORY_REPORT_LABELS, REPORT_CATEGORIES
 
 RIETH_FILE_ROLES = ("fault_free", "faulty")  # the keys of dataset.series.files (data/series/rieth_files.py)
 
 
-def check_sources(cfg, series_length) -> None:
-    """The checks of the sources `cfg.dataset` uses (none for dataset=synthetic). `series_length(dataset)`:
-    (samples per series, index of the first faulty sample) when known up front, else None (check.py's,
-    passed in: check.py imports this module, and mmfusion.schemas allows no import cycle)."""
+def check_sources(cfg) -> None:
+    """The checks of the sources `cfg.dataset` uses (none for dataset=synthetic)."""
     d = cfg.get("dataset")
     if d is None:
         return

@@ -1,9 +1,10 @@
-"""Hydra launcher presets (conf/hydra/launcher/) and the plugin each needs.
+"""Installed packages a config needs: the tracker a `tracking=` option selects (part of the config
+check), and the Hydra plugins behind launcher presets and `hparams_search` (`check_plugins`, run by
+`mmfusion train` on its overrides before Hydra starts: Hydra's own groups are not in the composed config).
 
-Our presets extend the plugins' own schemas under distinct names, so neither shadows the other:
-`local_parallel` -> joblib, `slurm` -> submitit_slurm, `ray_cluster` -> ray. `check(overrides)` turns
-a missing plugin into one message naming the extra to install, before Hydra starts; the same for the
-Optuna sweeper behind `hparams_search=...` (extra `tune`).
+Our launcher presets (conf/hydra/launcher/) extend the plugins' own schemas under distinct names, so
+neither shadows the other: `local_parallel` -> joblib, `slurm` -> submitit_slurm, `ray_cluster` -> ray.
+A missing plugin or tracker is one message naming the extra to install.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ PRESETS = {  # preset (or plugin config) -> (plugin module, mmfusion extra)
     "ray_cluster": ("hydra_plugins.hydra_ray_launcher", "ray"),
     "ray": ("hydra_plugins.hydra_ray_launcher", "ray"),
 }
+TRACKERS = {"tensorboard": ("tensorboard", "tensorboard"), "mlflow": ("mlflow", "mlflow")}  # key -> (module, extra)
 
 
 def _installed(module: str) -> bool:
@@ -30,7 +32,19 @@ def _installed(module: str) -> bool:
         return False
 
 
-def check(overrides: list[str]) -> None:
+def check_trackers(cfg) -> None:
+    """A selected tracker (tracking.<key>=true) whose package is missing: say which extra to install."""
+    t = cfg.get("tracking")
+    for key, (module, extra) in TRACKERS.items():
+        if t is not None and t.get(key) and importlib.util.find_spec(module) is None:
+            raise ConfigError(
+                f"tracking.{key}=true needs the {module} package: pip install 'mmfusion[{extra}]' "
+                f"(or choose tracking=none)"
+            )
+
+
+def check_plugins(overrides: list[str]) -> None:
+    """A launcher preset or an Optuna search among `mmfusion train`'s overrides whose Hydra plugin is missing."""
     for arg in overrides:
         key, _, name = arg.partition("=")
         sweeper = key.lstrip("+~") == "hydra/sweeper" and name == "optuna"
