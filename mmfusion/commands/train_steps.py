@@ -101,7 +101,7 @@ def fit_modalities(
         for split_name, split in ds.splits.items():
             logprobs[split_name][m] = predict_present(model, split.x[mod], split.present[mod], ds.num_classes)
             probs[split_name][m] = np.exp(logprobs[split_name][m])
-        present = tr.present[mod]  # training accuracy over every training sample, as before
+        present = tr.present[mod]  # training accuracy over the training samples that have this modality
         train_acc[m] = float(np.mean(np.argmax(probs["train"][m][present], axis=1) == tr.y[present]))
         clock.stop()
     return probs, logprobs, train_acc, histories

@@ -34,7 +34,7 @@ class Accuracy(Equal):
 
     def fit(self, val_probs, val_y, train_acc) -> dict:
         weights = self.cfg.weights
-        source = weights.removesuffix("_accuracy")  # recorded in params as before: train | val
+        source = weights.removesuffix("_accuracy")  # params record the source as train | val
         if weights == "train_accuracy":
             acc = list(train_acc)
         elif weights == "val_accuracy":

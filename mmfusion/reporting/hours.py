@@ -29,8 +29,9 @@ from mmfusion.evaluation import pooled
 from mmfusion.fusion import FUSIONS
 from mmfusion.reporting.figures_hours import plot_accuracy_vs_hours
 from mmfusion.reporting.tables import to_markdown
-from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz, read_json, write_atomic, write_text
+from mmfusion.rundir.files import write_atomic, write_text
 from mmfusion.rundir.markers import is_complete
+from mmfusion.rundir.records import read_metrics, read_predictions
 
 FIGURE = "accuracy_vs_hours"
 TABLE = "accuracy_vs_hours"
@@ -69,7 +70,7 @@ def _lines(jobs) -> tuple[list[tuple[str, str]], dict[str, str]]:
     rules: dict[str, str] = {}
     found = [fuse_all_dir(j["dir"]) for j in jobs]
     if all(found):
-        have = set.intersection(*(set(read_json(d / METRICS).get("rules") or {}) for d in found))
+        have = set.intersection(*(set(read_metrics(d).rules) for d in found))
         rules = {rule_label(r): r for r in FUSIONS if r in have}
     lines = [(m, KINDS[0]) for m in base]
     lines += [("fused", KINDS[1])] if "fused" in models else []
@@ -83,10 +84,10 @@ def _with_rules(job: dict, rules: dict[str, str]) -> dict:
     if not rules:
         return job
     d = fuse_all_dir(job["dir"])
-    fm, fp = read_json(d / METRICS), load_npz(d / PREDICTIONS)
-    pred = dict(load_npz(job["dir"] / PREDICTIONS))
+    fm, fp = read_metrics(d), read_predictions(d).arrays
+    pred = dict(read_predictions(job["dir"]).arrays)
     pred.update({f"proba_test_{label}": fp[f"proba_test_{r}"] for label, r in rules.items()})
-    models = {**job["metrics"]["models"], **{label: fm["rules"][r] for label, r in rules.items()}}
+    models = {**job["metrics"]["models"], **{label: fm.rules[r] for label, r in rules.items()}}
     return {**job, "pred": pred, "metrics": {**job["metrics"], "models": models}}
 
 
@@ -117,8 +118,8 @@ def _group_rows(jobs, lines, rules, ev) -> list[dict]:
     for j in jobs:
         res = dict(j["metrics"]["models"])
         if rules:
-            fm = read_json(fuse_all_dir(j["dir"]) / METRICS)
-            res.update({label: fm["rules"][r] for label, r in rules.items()})
+            fm = read_metrics(fuse_all_dir(j["dir"]))
+            res.update({label: fm.rules[r] for label, r in rules.items()})
         per_job.append(res)
     rows = []
     for n in names:

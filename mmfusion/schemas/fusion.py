@@ -4,7 +4,7 @@
 Where fitted weights come from has one key across the rules, `fusion.weights`:
 `equal | train_accuracy | val_accuracy` (accuracy: the two accuracies; product: all three). The old
 spelling `fusion.weights_from=train|val` is refused with a message naming the new key (RENAMED in
-mmfusion.schemas.check.messages); `mmfusion fuse` maps it for runs made before the change.
+mmfusion.schemas.check.messages); `mmfusion fuse` maps it for runs whose saved config still has `weights_from`.
 
 What a rule is fitted on has one key across the rules, `fusion.fit_on`: `val` (the validation split,
 or the training accuracies: what every run did before the key existed) or `crossfit` (out-of-fold
