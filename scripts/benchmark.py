@@ -255,7 +255,7 @@ def scaling(sizes: list[int], reference_max: int, epochs: int, abba: bool = Fals
     return lines
 
 
-ENSEMBLE_CASES = {  # fold 0 of grouped 5-fold cross-validation, as scripts/reproduce_cv.sh runs them
+ENSEMBLE_CASES = {  # fold 0 of grouped 5-fold cross-validation, as scripts/reproduce/reproduce_cv.sh runs them
     "early": ["experiment=early", "dataset.cv.folds=5", "dataset.cv.fold=0"],
     "paper_text": ["experiment=paper", "modalities=[text]", "dataset.cv.folds=5", "dataset.cv.fold=0"],
 }

@@ -16,7 +16,7 @@ report wrote them; only labels, links, column choice and emphasis are the page's
     python scripts/docs_tables.py            # rewrite every marked table in README.md and docs/*.md
     python scripts/docs_tables.py --check    # exit 1 when a marked table differs from what the results give
 
-tests/test_docs_numbers.py runs the check, and also ties the numbers written in prose next to a link to a
+tests/project/test_docs_numbers.py runs the check, and also ties the numbers written in prose next to a link to a
 result folder to that folder's files (see `prose_numbers`).
 """
 
@@ -402,7 +402,7 @@ def fig5_learning_rates(page: Page) -> str:
 
 
 def _joint_rows(folder: str) -> list[dict[str, str]]:
-    """The first table of a pooled joint_summary.md (scripts/joint_summary.py): one row per group."""
+    """The first table of a pooled joint_summary.md (scripts/reproduce/joint_summary.py): one row per group."""
     t = report(folder, "joint_summary.md").tables[0]
     return [dict(zip(t.header, cells, strict=True)) for cells in t.rows]
 
@@ -617,7 +617,7 @@ def search_targets(page: Page) -> str:
         ],
         [
             "30-trial search <= 45 min",
-            f"{elapsed} under load (text; `scripts/benchmark_search.sh`; {page.cite('early_search30_text', 'time.txt')})",
+            f"{elapsed} under load (text; `scripts/reproduce/benchmark_search.sh`; {page.cite('early_search30_text', 'time.txt')})",
             "**met**" if minutes <= 45 else "**not met**",
         ],
     ]
@@ -626,7 +626,7 @@ def search_targets(page: Page) -> str:
 
 # ----------------------------------------------------------------------- the fresh repeat (fold seed 10)
 
-FRESH = "cv_early_fresh"  # experiment=early, two base models per modality, fold seed 10 (scripts/reproduce_cv.sh early_fresh)
+FRESH = "cv_early_fresh"  # experiment=early, two base models per modality, fold seed 10 (scripts/reproduce/reproduce_cv.sh early_fresh)
 FRESH_BATCHED = "cv_early_fresh_batched"  # its 2 h group again with both LSTM ensembles batched (issue 23)
 FRESH_GROUPED = "cv_early_fresh_grouped"  # ... with the text ensemble batched and the series LSTMs grouped
 FRESH_MODELS = [

@@ -21,7 +21,7 @@ For each entry of outputs/results/ (folders, and the loose files beside them):
     python scripts/results_index.py --verify [NAME ...]  # regenerate each re-reportable folder's report
         # from a temporary copy and compare it with the committed report.md; exit 1 on a difference
 
-tests/test_docs.py checks (without git) that INDEX.md lists exactly the entries of outputs/results/.
+tests/project/test_docs.py checks (without git) that INDEX.md lists exactly the entries of outputs/results/.
 """
 
 from __future__ import annotations

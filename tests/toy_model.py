@@ -1,5 +1,5 @@
 """A series model added the way docs/extending.md shows: this class and its schema, plus one YAML
-(tests/toy_conf/model/series/mlp.yaml); no other file names it (tests/test_registry.py trains it)."""
+(tests/toy_conf/model/series/mlp.yaml); no other file names it (tests/schemas/test_registry.py trains it)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """A fusion rule added the way docs/extending.md shows: this class and its schema, plus one YAML
-(tests/toy_conf/fusion/power_mean.yaml); no other file names it (tests/test_registry.py runs it)."""
+(tests/toy_conf/fusion/power_mean.yaml); no other file names it (tests/schemas/test_registry.py runs it)."""
 
 from __future__ import annotations
 

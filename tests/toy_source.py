@@ -1,5 +1,5 @@
 """A text source added the way docs/extending.md shows: this function and its schema, plus one YAML
-(tests/toy_conf/dataset/text/templated.yaml); no other file names it (tests/test_registry.py builds it)."""
+(tests/toy_conf/dataset/text/templated.yaml); no other file names it (tests/schemas/test_registry.py builds it)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 `mmfusion <command> --help` and a mistyped argument are answered from here by the CLI before the
 command's module (and with it TensorFlow, scikit-learn or matplotlib) is imported. Each command's
-`main(args)` parses its arguments with the same parser (tests/test_cli_speed.py compares the help
+`main(args)` parses its arguments with the same parser (tests/commands/test_cli_speed.py compares the help
 texts), so what `--help` says is what the command accepts.
 """
 

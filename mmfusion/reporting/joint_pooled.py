@@ -1,4 +1,4 @@
-"""Pooled mode of joint_summary.py (scripts/joint_summary.py): a cross-validation sweep (`dataset.cv.folds=K
+"""Pooled mode of joint_summary.py (scripts/reproduce/joint_summary.py): a cross-validation sweep (`dataset.cv.folds=K
 dataset.cv.fold=0,...,K-1`, seeds = repeats) trained with `joint=lstm` and re-fused per job with
 `mmfusion fuse <job> fusion=all robustness.enabled=true`.
 

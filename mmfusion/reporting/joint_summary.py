@@ -2,7 +2,7 @@
 robustness.enabled=true`: the jointly trained model beside the best decision-level rule and the
 single models, and the missing-modality curves (docs/joint-network.md). Run as
 
-    python scripts/joint_summary.py <sweep-dir> <results-dir> [--group <override key>] [--pooled|--per-seed]
+    python scripts/reproduce/joint_summary.py <sweep-dir> <results-dir> [--group <override key>] [--pooled|--per-seed]
 
 A cross-validation sweep (every job's metrics.json has dataset.cv_folds) is summarised in pooled mode
 (joint_pooled.py): per group, the folds' out-of-fold test pairs pooled, cluster-bootstrap

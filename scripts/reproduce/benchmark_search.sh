@@ -3,10 +3,10 @@
 # this 2-core machine"): the Optuna search over one LSTM of experiment=early, one network per trial from the
 # paper's training, judged on the validation split; wall time and peak RSS from GNU time, beside the
 # study. Needs the tune extra (pip install 'mmfusion[tune]').
-#   scripts/benchmark_search.sh [text|series] [trials]      (default: text 30)
+#   scripts/reproduce/benchmark_search.sh [text|series] [trials]      (default: text 30)
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/lib.sh
+cd "$(dirname "$0")/../.."
+source scripts/reproduce/lib.sh
 M=${1:-text}
 TRIALS=${2:-30}
 SWEEP="$RUNS/early_search${TRIALS}_$M"

@@ -8,7 +8,7 @@ Note direction and flow direction are drawn independently, so either modality al
 about the class (50%), and a rule that combines the two models' class probabilities cannot do better
 than them: the class is an interaction (XOR) of the two. Written for `dataset=custom`:
 
-    python scripts/joint_interaction_data.py <out-dir> [--n 600] [--seed 0]
+    python scripts/reproduce/joint_interaction_data.py <out-dir> [--n 600] [--seed 0]
     mmfusion train dataset=custom dataset.classes=[consistent,mismatch] dataset.records=<out-dir>/records.csv \
         dataset.series_path=<out-dir>/series.npz dataset.val_fraction=0.2 joint=lstm
 """

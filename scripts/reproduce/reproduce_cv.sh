@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The cross-validated protocol (README: "Reproducing the paper", cross-validation; "Early diagnosis";
 # "Fusion inside the network"): grouped 5-fold CV, pooled out of fold by `mmfusion report` with
-# cluster-bootstrap intervals. Same conventions as scripts/reproduce_paper.sh; the text is the bundled
-# factoryReports.csv. `scripts/reproduce_cv.sh [part ...]` runs some parts (default: all, in this order):
+# cluster-bootstrap intervals. Same conventions as scripts/reproduce/reproduce_paper.sh; the text is the bundled
+# factoryReports.csv. `scripts/reproduce/reproduce_cv.sh [part ...]` runs some parts (default: all, in this order):
 #   paper_text_original  the text LSTM alone with the paper's training (model/text=lstm), two repeats
 #   early_lstm       experiment=early's LSTMs (searched recipes, ensembles) and the joint network, 0.5-5 h
 #   paper_conv1d     Conv1D series + the text LSTM with the paper's training, two repeats
@@ -14,10 +14,10 @@
 #   paper_fresh      a fresh CV repeat of experiment=paper (fold seed 10, used for no choice), every rule
 #                    re-fused (not in the default list)
 # Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
-# robustness.enabled=true`) for scripts/joint_summary.py (see scripts/joint_results.sh summary).
+# robustness.enabled=true`) for scripts/reproduce/joint_summary.py (see scripts/reproduce/joint_results.sh summary).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/lib.sh
+cd "$(dirname "$0")/../.."
+source scripts/reproduce/lib.sh
 parts=("$@")
 [ ${#parts[@]} -gt 0 ] || parts=(paper_text_original early_lstm paper_conv1d paper_lstm paper_peers)
 mmfusion data build experiment=early
@@ -40,7 +40,7 @@ for part in "${parts[@]}"; do
         'hydra.sweep.subdir=h5-${hydra.job.num}' || true
       fuse_all "$RUNS/cv_early_fresh"
       publish cv_early_fresh
-      python scripts/early_errors.py "$RESULTS/cv_early_fresh" ;;
+      python scripts/reproduce/early_errors.py "$RESULTS/cv_early_fresh" ;;
     early_fresh_batched)  # its 2 h group with both LSTM ensembles batched (docs/performance-ensembles.md)
       sweep cv_early_fresh_batched experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
         'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
@@ -51,7 +51,7 @@ for part in "${parts[@]}"; do
     early_fresh_joint)  # the joint network with a training recipe on the fresh folds (docs/joint-network.md)
       sweep cv_early_fresh_joint experiment=early model/text=tfidf_logreg model/series=conv1d \
         joint=lstm_tuned $FOLDS seed=10 dataset.series.window.length=10,20,40
-      python scripts/joint_summary.py "$RUNS/cv_early_fresh_joint" "$RESULTS/cv_early_fresh_joint" --pooled \
+      python scripts/reproduce/joint_summary.py "$RUNS/cv_early_fresh_joint" "$RESULTS/cv_early_fresh_joint" --pooled \
         --group dataset.series.window.length ;;
     paper_lstm) sweep cv_paper_lstm experiment=paper $FOLDS seed=0,1 ;;
     paper_fresh)  # declared before any of its numbers were seen: experiment=paper as shipped, on new folds

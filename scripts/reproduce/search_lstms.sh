@@ -2,11 +2,11 @@
 # A small Optuna search over one LSTM's training on the early experiment (first 2 h, real text),
 # judged on seed 0's validation split only (val/<m>/loss), then the chosen settings against the
 # defaults on fresh seeds 1-3, whose test splits the search never saw (README: "Hyper-parameter search").
-#   bash scripts/search_lstms.sh text 12      (modality, trials; then ENSEMBLE=3: the best as a 3-network ensemble)
+#   bash scripts/reproduce/search_lstms.sh text 12      (modality, trials; then ENSEMBLE=3: the best as a 3-network ensemble)
 # Needs the tune extra: pip install 'mmfusion[tune]'.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source scripts/lib.sh
+cd "$(dirname "$0")/../.."
+source scripts/reproduce/lib.sh
 M=${1:-text}
 TRIALS=${2:-12}
 SWEEP="$RUNS/early_search_$M"

@@ -15,7 +15,7 @@ and at coarser ones with the same noise seed, and compare against the reference:
 The `seed-to-seed` rows compare two reference runs with different seeds: the natural run-to-run
 variation, the floor below which an interval's error is immaterial.
 
-    python scripts/control_interval_study.py --out outputs/control_interval_study.md
+    python scripts/studies/control_interval_study.py --out outputs/control_interval_study.md
 """
 
 from __future__ import annotations

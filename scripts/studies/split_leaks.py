@@ -1,9 +1,9 @@
 """Texts on both sides of the honest split and of the folds, on the bundled factoryReports: before and
 after identical texts were grouped whatever their label (issue 20).
 
-    python scripts/split_leaks.py                 # a Markdown table on stdout (seed 0)
-    python scripts/split_leaks.py --seeds 0 1 2
-    python scripts/split_leaks.py --check-old a4809ed --check-series   # the two checks below
+    python scripts/studies/split_leaks.py                 # a Markdown table on stdout (seed 0)
+    python scripts/studies/split_leaks.py --seeds 0 1 2
+    python scripts/studies/split_leaks.py --check-old a4809ed --check-series   # the two checks below
 
 Each count is a number of pairs (samples) of one split whose text is also the text of a pair in another
 split, texts compared after lower-casing and dropping punctuation and extra spaces (splits.text_key):

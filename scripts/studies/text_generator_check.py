@@ -1,6 +1,6 @@
 """How learnable are the generated fault reports? TF-IDF + logistic regression, 5-fold stratified CV.
 
-python scripts/text_generator_check.py [--per-class 500] [--seeds 0 1 2]
+python scripts/studies/text_generator_check.py [--per-class 500] [--seeds 0 1 2]
 """
 
 import argparse

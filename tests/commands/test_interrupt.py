@@ -24,7 +24,7 @@ from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 from mmfusion.rundir.markers import is_complete
 from mmfusion.runtime import interrupt
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where signal_at.py lives
 TINY_SIM = [
     "dataset=factory",
     "dataset.samples_per_class=8",

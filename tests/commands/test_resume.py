@@ -1,4 +1,4 @@
-"""Resuming beyond the modality models' weights (tests/test_interrupt.py has those): the joint network
+"""Resuming beyond the modality models' weights (tests/commands/test_interrupt.py has those): the joint network
 (joint=lstm) interrupted mid-training and after it finished, and reduce-on-plateau's state.
 
 Signals are real (tests/signal_at.py) for the joint network; the schedule test stops training in-process
@@ -20,7 +20,7 @@ from mmfusion.rundir.files import PREDICTIONS, load_npz
 from mmfusion.rundir.markers import is_complete
 from mmfusion.runtime import interrupt
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parents[1]  # tests/, where signal_at.py lives
 JOINT = [
     "joint=lstm",
     "joint.epochs=4",

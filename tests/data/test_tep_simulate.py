@@ -194,6 +194,6 @@ def test_workers_give_the_same_arrays(base, tmp_path):
 )
 def test_bad_arguments_are_refused_for_python_callers(tmp_path, kw, key):
     """A direct call (no config, so no config check before it) is refused with a ValueError naming the key;
-    the CLI refuses the same values first (tests/test_config_checks.py)."""
+    the CLI refuses the same values first (tests/schemas/test_config_checks.py)."""
     with pytest.raises(ValueError, match=key.replace("(", r"\(")):
         sim(tmp_path, **kw)

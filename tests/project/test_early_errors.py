@@ -1,4 +1,4 @@
-"""scripts/early_errors.py on a fake cross-validated sweep (tests/hours_runs.py): the fused model's pooled
+"""scripts/reproduce/early_errors.py on a fake cross-validated sweep (tests/hours_runs.py): the fused model's pooled
 confusion counts and the texts every text model misreads, recomputed here from the jobs' arrays."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import numpy as np
 from mmfusion.rundir.records import read_predictions
 from tests.hours_runs import WINDOWS, cv_sweep
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _script():

@@ -1,4 +1,4 @@
-"""mmfusion/reporting/joint_summary.py (run as scripts/joint_summary.py) on a tiny cross-validation sweep
+"""mmfusion/reporting/joint_summary.py (run as scripts/reproduce/joint_summary.py) on a tiny cross-validation sweep
 trained with joint=lstm and re-fused with `fuse fusion=all robustness.enabled=true`: the pooled numbers
 against a direct computation."""
 
@@ -18,7 +18,7 @@ from mmfusion.fusion import FUSIONS
 from mmfusion.reporting import joint_summary
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
-SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "joint_summary.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "joint_summary.py"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from mmfusion.reporting.sections import provenance_section
 from mmfusion.rundir.files import VERSIONS
 from mmfusion.rundir.provenance import PROVENANCE, Provenance, git_state, package_version, read_provenance
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 STAGES = ("data", "setup", "model_series", "model_text", "fusion", "evaluation")
 
 

@@ -106,7 +106,7 @@ def test_launcher_presets_extend_the_plugin_configs_under_their_own_names():
 
     from mmfusion.schemas.check.plugins import PRESETS
 
-    conf = Path(__file__).resolve().parents[1] / "conf" / "hydra" / "launcher"
+    conf = Path(__file__).resolve().parents[2] / "conf" / "hydra" / "launcher"
     for preset, plugin in {"local_parallel": "joblib", "slurm": "submitit_slurm", "ray_cluster": "ray"}.items():
         text = (conf / f"{preset}.yaml").read_text()
         assert f"  - {plugin}\n" in text and preset in PRESETS

@@ -51,7 +51,7 @@ def yaml_option(kind: str, stem: str) -> tuple[str, str | None]:
 
 def test_the_registry_knows_exactly_the_groups_and_options_of_conf():
     """Each registered option has its YAML, naming its registered schema, and each YAML a registered
-    option (composing them all: tests/test_config.py)."""
+    option (composing them all: tests/schemas/test_config.py)."""
     assert registry.kinds() == [k for k in GROUPS if k != "tracking"] and sorted(KINDS) == sorted(registry.kinds())
     for kind in KINDS:
         named = {p.stem: yaml_option(kind, p.stem) for p in sorted((ROOT / "conf" / kind).glob("*.yaml"))}
