@@ -21,6 +21,7 @@ class LinearModality:
     """
 
     modality = "?"
+    checkpoint_dir: Path | None = None  # the runner sets it; nothing to checkpoint (one closed-form fit)
 
     def __init__(self, cfg, num_classes: int, strategy=None):  # strategy: unused (no network)
         self.cfg = cfg
