@@ -475,7 +475,8 @@ def grouped_rows(case: str, part: str, runs: dict) -> list[str]:
     loads = " ".join(runs[m][i]["load_before"] for m, i in zip(GROUPED_ORDER, (0, 0, 0, 1, 1, 1)))
     for sub in subs:
         what = f"{case}: whole fold" if part == "fold" else f"{case}: {sub} ensemble `fit` alone"
-        base = {k: _mean(runs["sequential"], k, sub) for k in ("wall_s", "cpu_s", "later_epoch_cpu_s")}
+        keys = ("wall_s", "cpu_s", "later_epoch_cpu_s") if sub else ("wall_s", "cpu_s")  # a fold has no epochs
+        base = {k: _mean(runs["sequential"], k, sub) for k in keys}
         for mode in ("sequential", "batched", "grouped"):
             rs = runs[mode]
             ok = [(r["children"][sub] if sub else r) for r in rs if "error" not in r]

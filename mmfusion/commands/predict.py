@@ -183,7 +183,7 @@ def predict(run_dir, text=None, series=None, text_column: str | None = None) -> 
         for k, c in enumerate(classes):
             out[f"{m}_{c}"] = p[:, k]
     if metrics.fusion:
-        fused = fusion.combine_probs(cfg.fusion, metrics.fusion["params"], probs, present)
+        fused = fusion.get_rule(cfg.fusion, metrics.fusion["params"]).proba(probs, present)
         for k, c in enumerate(classes):
             out[f"fused_{c}"] = fused[:, k]
         out["fused_class"] = [classes[k] for k in fused.argmax(axis=1)]

@@ -1,7 +1,11 @@
 """What every fusion rule shares: the `Rule` base class and the numpy helpers (pure numpy).
 
-A rule: `fit(val_probs, val_y, train_acc) -> params` (plain numbers, saved in metrics.json) and
-`combine(probs, params, present) -> (n, q)` fused probabilities; `fitted_on_val(cfg)` says before any
+A rule holds its fitted parameters: `rule.fitted(val_probs, val_y, train_acc, val_logprobs)` fits it
+(after per-modality temperature scaling when `calibrate` is on) and keeps the result in `rule.params`
+(plain numbers, saved in metrics.json; `get_rule(cfg, params)` rebuilds a fitted rule from them);
+`rule.proba(probs, present, logprobs)` and `rule.log_proba(...)` fuse with them. Each rule writes two
+hooks, its maths: `fit(val_probs, val_y, train_acc) -> params` and `combine(probs, params, present) ->
+(n, q)` (and optionally `combine_log`, exact in log space). `fitted_on_val(cfg)` says before any
 training whether the configured rule needs a validation split. `present` is an optional list of (n,)
 boolean masks: a missing modality gets weight 0 for that sample and the remaining weights are
 renormalised.
@@ -23,8 +27,9 @@ class Rule:
 
     fits_on_val = False
 
-    def __init__(self, cfg=None):
+    def __init__(self, cfg=None, params: dict | None = None):
         self.cfg = self.settings(cfg)
+        self.params = params  # the fitted parameters (None: not fitted yet)
 
     @classmethod
     def schema(cls) -> type:
@@ -48,6 +53,60 @@ class Rule:
 
     def combine(self, probs, params, present=None) -> np.ndarray:
         raise NotImplementedError
+
+    # --- the fitted rule ---------------------------------------------------------------------------------
+
+    def fitted(self, val_probs, val_y, train_acc, val_logprobs=None) -> Rule:
+        """Fit this rule and keep its parameters, after per-modality temperature scaling when
+        `calibrate` is on (the temperatures, fitted on the log-probabilities, join the params)."""
+        from mmfusion import probability
+
+        temps = None
+        if self.cfg.calibrate:
+            if val_probs is None or val_y is None or len(val_y) == 0:
+                require_val_split(None, "fusion.calibrate=true fits temperatures on a validation split")
+            val_log = _logs(val_probs, val_logprobs)
+            temps = [probability.fit_temperature(lp, val_y) for lp in val_log]
+            val_probs = [np.exp(probability.temper_log(lp, t)) for lp, t in zip(val_log, temps)]
+        params = self.fit(val_probs, val_y, train_acc)
+        self.params = {**params, "temperatures": temps} if temps is not None else params
+        return self
+
+    def proba(self, probs, present=None, logprobs=None) -> np.ndarray:
+        """Fused (n, q) probabilities with the fitted parameters (temperatures first)."""
+        params = self._params()
+        if params.get("temperatures") is not None:
+            probs = [np.exp(lp) for lp in self._tempered(probs, logprobs)]
+        return self.combine(probs, params, present)
+
+    def log_proba(self, probs, present=None, logprobs=None) -> np.ndarray:
+        """Fused (n, q) log-probabilities: in log space for the rules that define `combine_log` (weighted
+        averages, product, stacking, per-class), else the log of `proba`."""
+        from mmfusion.probability import as_log
+
+        logs = self._tempered(probs, logprobs)
+        if hasattr(self, "combine_log"):
+            return self.combine_log(logs, self._params(), present)
+        return as_log(self.combine([np.exp(lp) for lp in logs], self._params(), present))
+
+    def _params(self) -> dict:
+        if self.params is None:
+            raise RuntimeError(f"fusion rule {type(self).__name__} is not fitted: call fitted() first")
+        return self.params
+
+    def _tempered(self, probs, logprobs) -> list[np.ndarray]:
+        """Per-modality log-probabilities after the fitted temperatures (if any)."""
+        from mmfusion import probability
+
+        logs = _logs(probs, logprobs)
+        temps = self._params().get("temperatures")
+        return [probability.temper_log(lp, t) for lp, t in zip(logs, temps)] if temps is not None else logs
+
+
+def _logs(probs, logprobs) -> list[np.ndarray]:
+    from mmfusion.probability import as_log
+
+    return [as_log(p, lp) for p, lp in zip(probs, logprobs if logprobs is not None else [None] * len(probs))]
 
 
 def need_val(val_probs, val_y, rule: str) -> tuple[np.ndarray, np.ndarray]:

@@ -66,7 +66,8 @@ def robustness_table(
             masks = drop_modalities(present, names, str(drop), float(rate), seed)
             missing = int(np.sum(~np.all([masks[m] for m in names], axis=0)))
             for label, (cfg, params) in rules.items():
-                fused = fusion.combine_probs(cfg, params, [probs[m] for m in names], [masks[m] for m in names])
+                rule = fusion.get_rule(cfg, params)
+                fused = rule.proba([probs[m] for m in names], [masks[m] for m in names])
                 rows.append(
                     {
                         "rule": label,

@@ -148,9 +148,9 @@ def test_nll_and_temperature_in_log_space_are_not_biased_by_clipping():
     assert round(t, 2) == 9.25 and t == pytest.approx(best, abs=1e-3)  # clipping gave 6.59
     # the same through calibrated fusion: temperatures fitted on validation log-probabilities
     c = cfg(name="equal", calibrate=True)
-    params = fusion.fit_rule(c, [np.exp(logp), np.exp(logp)], y, [1, 1], [logp, logp])
-    assert [round(v, 2) for v in params["temperatures"]] == [9.25, 9.25]
-    fused_log = fusion.combine_log(c, params, [np.exp(logp)] * 2, None, [logp, logp])
+    rule = fusion.fit_rule(c, [np.exp(logp), np.exp(logp)], y, [1, 1], [logp, logp])
+    assert [round(v, 2) for v in rule.params["temperatures"]] == [9.25, 9.25]
+    fused_log = rule.log_proba([np.exp(logp)] * 2, None, [logp, logp])
     np.testing.assert_allclose(fused_log, probability.log_softmax(z / t), atol=1e-4)
 
 
@@ -166,10 +166,13 @@ def test_calibration_scores_by_hand():
 def test_calibrate_adds_temperatures_and_needs_val():
     probs, y = _val(3)
     c = cfg(name="equal", calibrate=True)
-    params = fusion.fit_rule(c, probs, y, [1, 1])
+    rule = fusion.fit_rule(c, probs, y, [1, 1])
+    params = rule.params
     assert len(params["temperatures"]) == 2 and params["weights"] == [0.5, 0.5]
     scaled = [probability.apply_temperature(p, t) for p, t in zip(probs, params["temperatures"])]
-    np.testing.assert_allclose(fusion.combine_probs(c, params, probs), (scaled[0] + scaled[1]) / 2)
+    np.testing.assert_allclose(rule.proba(probs), (scaled[0] + scaled[1]) / 2)
+    with pytest.raises(RuntimeError, match="not fitted"):
+        fusion.get_rule(c).proba(probs)
     with pytest.raises(ConfigError, match="dataset.val_fraction"):
         fusion.fit_rule(c, None, None, [1, 1])
 

@@ -189,9 +189,10 @@ def test_a_new_fusion_rule_is_one_class_and_one_yaml(power_mean):
     assert not fusion.needs_val(cfg.fusion) and fusion.get_rule(cfg.fusion).cfg.power == 2.0
 
     val, test = probs_of(0), probs_of(1)
-    params = fusion.fit_rule(cfg.fusion, val, np.arange(12) % Q, [0.9, 0.6])
-    assert params == {"power": 2.0}
-    fused = fusion.combine_probs(cfg.fusion, params, test)
+    rule = fusion.fit_rule(cfg.fusion, val, np.arange(12) % Q, [0.9, 0.6])
+    assert rule.params == {"power": 2.0}
+    fused = rule.proba(test)
+    np.testing.assert_array_equal(fusion.get_rule(cfg.fusion, rule.params).proba(test), fused)  # from metrics.json
     expected = np.sqrt((test[0] ** 2 + test[1] ** 2) / 2)
     np.testing.assert_allclose(fused, expected / expected.sum(axis=1, keepdims=True))
 
