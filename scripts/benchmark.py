@@ -493,7 +493,7 @@ def grouped_rows(case: str, part: str, runs: dict) -> list[str]:
             acc = " / ".join(str(o.get("accuracy")) if not sub else f"{o['accuracy']:.4f}" for o in ok)
             peak = f"{max(r['peak_rss_gib'] for r in rs):.2f}"
             rows.append(f"| {what} | {mode} | {wall} | {cpu} | {first} | {later} | {speed} | {peak} | {acc} |")
-    rows.append(f"\nload before each run ({' '.join(GROUPED_ORDER)}): {loads}")
+    rows.append(f"\n{case} {part}: load before each run ({' '.join(GROUPED_ORDER)}): {loads}")
     return rows
 
 
@@ -692,7 +692,8 @@ def ensemble_report(args) -> str:
         *(GROUPED_HEAD if args.grouped else ENSEMBLE_HEAD),
     ]
     rows = ensembles(args.cases, args.parts, args.quick, args.threads, args.overrides or [], args.grouped)
-    lines = head + rows
+    notes = [r for r in rows if not r.startswith("|")]  # the load lines go after the one table
+    lines = head + [r for r in rows if r.startswith("|")] + notes
     if args.parallel_folds:
         env = thread_env(args.threads)
         lines += [

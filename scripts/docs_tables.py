@@ -484,6 +484,13 @@ def benchmark(page: Page) -> str:
     return markdown(t.header, t.rows)
 
 
+def full_fold_benchmark(page: Page) -> str:
+    """performance-ensembles.md: whole folds timed ABCCBA in one invocation (benchmark_ensembles_full_fold.md)."""
+    t = report("", "benchmark_ensembles_full_fold.md").tables[0]
+    keep = [0, 1, 2, 3, 6, 7]  # measured, arm, wall, CPU, speed-up, peak RSS (no per-epoch columns for a fold)
+    return markdown([t.header[i] for i in keep], [[r[i] for i in keep] for r in t.rows])
+
+
 def scaling(page: Page) -> str:
     """performance.md: peak memory and s/epoch against sample count, from the tables in outputs/results/scaling/."""
     header = [
@@ -785,6 +792,7 @@ TABLES = {
     "search/targets": search_targets,
     "fusion/rules": fusion_rules,
     "performance/benchmark": benchmark,
+    "performance/full_fold": full_fold_benchmark,
     "performance/scaling": scaling,
     "joint/cv_paper": joint_cv_paper,
     "joint/interaction": joint_interaction,
