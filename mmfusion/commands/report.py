@@ -30,7 +30,7 @@ from mmfusion.reporting import group_figures, hours, pooled_section, search_sect
 from mmfusion.reporting.html import markdown_to_html
 from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.checksums import verify
-from mmfusion.rundir.collected import report_title
+from mmfusion.rundir.collected import COLLECTED, report_title
 from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, write_text
 from mmfusion.rundir.markers import is_complete
 from mmfusion.rundir.records import read_metrics
@@ -69,6 +69,12 @@ def load_jobs(root: Path):
             verify(job, (METRICS, PREDICTIONS))  # a damaged file: named, not a NumPy error
         else:
             failed.append(job)
+    if not done and (root / "report.md").is_file() and not (root / COLLECTED).is_file():
+        raise RunDirError(
+            f"{root}: a copy of results kept without their predictions or {MARKER} markers (made by older code), "
+            "so its report.md cannot be regenerated; rerun the command outputs/results/INDEX.md gives for it "
+            "and report the new run directory"
+        )
     if not done:
         raise RunDirError(f"{root}: no finished run (no {MARKER} marker in {[str(f) for f in failed]})")
     for j in done:  # one report compares runs of the same classes (a damaged or foreign metrics.json says so)

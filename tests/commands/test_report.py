@@ -75,3 +75,21 @@ def test_report_draws_accuracy_against_hours_since_onset(tmp_path):
     assert "| 0.5 |" in text and "| 1.0 |" in text
     assert "fused (product)" in text
     assert (tmp_path / "sweep" / "report_figures" / "accuracy_vs_time.png").stat().st_size > 0
+
+
+def test_report_on_a_results_copy_without_predictions_says_it_cannot_regenerate(tmp_path):
+    """A committed folder made by older code (report.md and per-job metrics, no markers, no
+    collected.json) is refused with what to do, not with a missing-marker puzzle."""
+    from mmfusion.commands.report import load_jobs
+    from mmfusion.errors import RunDirError
+
+    for job in ("0", "1"):
+        (tmp_path / job / ".hydra").mkdir(parents=True)
+        (tmp_path / job / "metrics.json").write_text("{}")
+        (tmp_path / job / ".hydra" / "overrides.yaml").write_text("[]\n")
+    (tmp_path / "report.md").write_text("# an old report\n")
+    with pytest.raises(RunDirError, match=r"cannot be regenerated; rerun the command outputs/results/INDEX.md"):
+        load_jobs(tmp_path)
+    (tmp_path / "collected.json").write_text("{}")  # a re-reportable copy that lost its markers: the plain message
+    with pytest.raises(RunDirError, match="no finished run"):
+        load_jobs(tmp_path)
