@@ -37,6 +37,15 @@ SHRINK_MODELS = [
     "model.series.dense_units=[8,8,8]",
 ]
 SHRINK = SHRINK_SYNTHETIC + SHRINK_MODELS
+SHRINK_JOINT = [  # a tiny joint network with a validation split (tests of the joint network and its summary)
+    "joint=lstm",
+    "joint.epochs=2",
+    "joint.embedding_dim=8",
+    "joint.text_lstm_units=8",
+    "joint.series_lstm_units=[8,6,4]",
+    "joint.dense_units=[8,8,8]",
+    "dataset.val_fraction=0.25",
+]
 
 
 def compose_cfg(overrides: list[str] | None = None, shrink: bool = True) -> DictConfig:

@@ -6,21 +6,11 @@ import shutil
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import compose_cfg
+from helpers import SHRINK_JOINT, compose_cfg
 
 from mmfusion.errors import ConfigError
 from mmfusion.fusion import FUSIONS
 from mmfusion.rundir.files import load_npz
-
-SHRINK_JOINT = [
-    "joint=lstm",
-    "joint.epochs=2",
-    "joint.embedding_dim=8",
-    "joint.text_lstm_units=8",
-    "joint.series_lstm_units=[8,6,4]",
-    "joint.dense_units=[8,8,8]",
-    "dataset.val_fraction=0.25",
-]
 
 
 @pytest.fixture(scope="module")

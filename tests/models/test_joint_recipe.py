@@ -5,6 +5,7 @@ joint=lstm_tuned are the modality recipes', and hparams_search=joint_lstm search
 import importlib.util
 import json
 
+import helpers
 import keras
 import numpy as np
 import pytest
@@ -18,16 +19,7 @@ from mmfusion.probability import nll
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 from mmfusion.schemas.check.objective import check_objective
 
-SHRINK_JOINT = [
-    "joint=lstm",
-    "joint.epochs=2",
-    "joint.embedding_dim=8",
-    "joint.text_lstm_units=8",
-    "joint.series_lstm_units=[8,6,4]",
-    "joint.dense_units=[8,8,8]",
-    "dataset.val_fraction=0.25",
-    "evaluation.bootstrap=0",
-]
+SHRINK_JOINT = [*helpers.SHRINK_JOINT, "evaluation.bootstrap=0"]
 RECIPE = [
     "joint.ensemble=2",
     "joint.weight_decay=1e-3",

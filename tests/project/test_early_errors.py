@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("early_errors", ROOT / "scripts" / "early_errors.py")
+    spec = importlib.util.spec_from_file_location("early_errors", ROOT / "scripts" / "reproduce" / "early_errors.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

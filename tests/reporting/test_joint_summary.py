@@ -10,15 +10,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import SHRINK, run_cli
-from test_joint import SHRINK_JOINT
+from helpers import SHRINK, SHRINK_JOINT, run_cli
 
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.fusion import FUSIONS
 from mmfusion.reporting import joint_summary
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
-SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "joint_summary.py"
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "reproduce" / "joint_summary.py"
 
 
 @pytest.fixture(scope="module")
