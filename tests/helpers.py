@@ -118,3 +118,20 @@ def assert_resume_is_exact(tmp_path: Path, monkeypatch, modality: str, cfg, num_
     assert calls[3] == 2  # the rerun began with the third epoch
     assert history == ref_history
     np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))
+
+
+def cv_sweep(root: Path, *overrides: str) -> Path:
+    """A tiny 3-fold cross-validation sweep (`train -m`) of the shrunk config into `root`."""
+    res = run_cli(
+        "train",
+        "-m",
+        *SHRINK,
+        *overrides,
+        "evaluation.bootstrap=200",
+        "dataset.cv.folds=3",
+        "dataset.cv.fold=0,1,2",
+        f"hydra.sweep.dir={root}",
+        cwd=root,
+    )
+    assert res.returncode == 0, res.stderr[-3000:]
+    return root

@@ -41,6 +41,7 @@ from mmfusion.schemas.run import EvaluationSchema
 IGNORED = ("seed=", "hydra.", "dataset.seed=", "resume=", "dataset.cv.fold=")
 
 
+REPORT = "report.md"  # the page a report writes (report.html beside it)
 log = logging.getLogger(__name__)
 
 
@@ -69,7 +70,7 @@ def load_jobs(root: Path):
             verify(job, (METRICS, PREDICTIONS))  # a damaged file: named, not a NumPy error
         else:
             failed.append(job)
-    if not done and (root / "report.md").is_file() and not (root / COLLECTED).is_file():
+    if not done and (root / REPORT).is_file() and not (root / COLLECTED).is_file():
         raise RunDirError(
             f"{root}: a copy of results kept without their predictions or {MARKER} markers (made by older code), "
             "so its report.md cannot be regenerated; rerun the command outputs/results/INDEX.md gives for it "
@@ -186,7 +187,7 @@ def _time_sections(root: Path, groups, pools: dict, fig_dir: Path) -> list[str]:
 def _write_pages(root: Path, lines: list[str], title: str) -> Path:
     """report.md and the self-contained report.html, each whole or the previous one as it was (also when
     interrupted)."""
-    out = root / "report.md"
+    out = root / REPORT
     write_text(out, "\n".join(lines))
     write_text(root / "report.html", markdown_to_html("\n".join(lines), root, title))
     return out

@@ -78,18 +78,19 @@ def fuse_splits(
     with `logprobs`, (params, {split: fused}, {split: fused log-probabilities}). With
     `fusion.fit_on=crossfit` the rule is fitted on `oof` (out-of-fold training predictions, crossfit.py)
     followed by `val`, and params gets `crossfit` (K, the samples it was fitted on)."""
-    if get_rule(cfg).cfg.fit_on == "crossfit":
+    rule = get_rule(cfg)  # built once: fitted below, then fuses every split
+    if rule.cfg.fit_on == "crossfit":
         from mmfusion.fusion import crossfit
 
-        fit = crossfit.fit_set(get_rule(cfg).cfg, oof, probs, y, logprobs, names)
-        rule = fit_rule(cfg, fit["probs"], fit["y"], fit["acc"], fit["logprobs"])
-        if crossfit.fits_anything(rule_class(cfg), cfg):  # equal weights: nothing was fitted, nothing to record
+        fit = crossfit.fit_set(rule.cfg, oof, probs, y, logprobs, names)
+        rule.fitted(fit["probs"], fit["y"], fit["acc"], fit["logprobs"])
+        if crossfit.fits_anything(type(rule), cfg):  # equal weights: nothing was fitted, nothing to record
             rule.params["crossfit"] = fit["record"]
     else:
         has_val = "val" in probs and len(y["val"]) > 0
         val_probs = [probs["val"][m] for m in names] if has_val else None
         val_log = [logprobs["val"][m] for m in names] if has_val and logprobs is not None else None
-        rule = fit_rule(cfg, val_probs, y["val"] if has_val else None, train_acc, val_log)
+        rule.fitted(val_probs, y["val"] if has_val else None, train_acc, val_log)
     lp = (lambda s: [logprobs[s][m] for m in names]) if logprobs is not None else (lambda s: None)
     fused = {s: rule.proba([probs[s][m] for m in names], [present[s][m] for m in names], lp(s)) for s in probs}
     if logprobs is None:

@@ -60,13 +60,13 @@ def robustness_table(
     the jointly trained model's test probabilities {"full", "text": without text, "series": without series},
     drawn as one more line `joint`."""
     y = np.asarray(y)
+    fitted = {label: fusion.get_rule(cfg, params) for label, (cfg, params) in rules.items()}  # built once
     rows = []
     for drop in drops:
         for rate in rates:
             masks = drop_modalities(present, names, str(drop), float(rate), seed)
             missing = int(np.sum(~np.all([masks[m] for m in names], axis=0)))
-            for label, (cfg, params) in rules.items():
-                rule = fusion.get_rule(cfg, params)
+            for label, rule in fitted.items():
                 fused = rule.proba([probs[m] for m in names], [masks[m] for m in names])
                 rows.append(
                     {

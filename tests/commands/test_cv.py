@@ -2,28 +2,17 @@
 
 import json
 
+import helpers
 import numpy as np
 import pytest
-from helpers import SHRINK, run_cli
+from helpers import run_cli
 
 from mmfusion.rundir.files import METRICS, PREDICTIONS, load_npz
 
 
 @pytest.fixture(scope="module")
 def cv_sweep(tmp_path_factory):
-    root = tmp_path_factory.mktemp("cv")
-    res = run_cli(
-        "train",
-        "-m",
-        *SHRINK,
-        "evaluation.bootstrap=200",
-        "dataset.cv.folds=3",
-        "dataset.cv.fold=0,1,2",
-        f"hydra.sweep.dir={root}",
-        cwd=root,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
-    return root
+    return helpers.cv_sweep(tmp_path_factory.mktemp("cv"))
 
 
 def test_the_folds_test_ids_partition_the_synthetic_samples(cv_sweep):

@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import helpers
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import SHRINK, SHRINK_JOINT, run_cli
+from helpers import SHRINK_JOINT
 
 from mmfusion.evaluation.stats import mcnemar
 from mmfusion.fusion import FUSIONS
@@ -24,19 +25,7 @@ SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "reproduce" / "joint_
 def sweep(tmp_path_factory):
     from mmfusion.commands.fuse import fuse_run
 
-    root = tmp_path_factory.mktemp("jsum")
-    res = run_cli(
-        "train",
-        "-m",
-        *SHRINK,
-        *SHRINK_JOINT,
-        "evaluation.bootstrap=200",
-        "dataset.cv.folds=3",
-        "dataset.cv.fold=0,1,2",
-        f"hydra.sweep.dir={root}",
-        cwd=root,
-    )
-    assert res.returncode == 0, res.stderr[-3000:]
+    root = helpers.cv_sweep(tmp_path_factory.mktemp("jsum"), *SHRINK_JOINT)
     fused = [fuse_run(root / str(k), ["fusion=all", "robustness.enabled=true"]) for k in range(3)]
     return root, fused
 
