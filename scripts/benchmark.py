@@ -266,10 +266,11 @@ QUICK = {  # same samples per epoch, fewer simulated runs (the series pool) and 
 MODES = {
     "sequential": ["model.text.batched_ensemble=false", "model.series.batched_ensemble=false"],
     "batched": ["model.text.batched_ensemble=true", "model.series.batched_ensemble=true"],
-    # the batched ensembles, the series one with one recurrent loop per LSTM depth (models/grouped.py)
+    # the batched ensembles, each with one recurrent loop per LSTM depth (models/grouped.py)
     "grouped": [
         "model.text.batched_ensemble=true",
         "model.series.batched_ensemble=true",
+        "model.text.grouped_lstm=true",
         "model.series.grouped_lstm=true",
     ],
 }

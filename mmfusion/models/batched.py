@@ -35,7 +35,7 @@ SUBDIR = "batched"  # checkpoints of a batched ensemble, apart from the sequenti
 
 
 def enabled(cfg) -> bool:
-    """`batched_ensemble=true`, or `grouped_lstm=true` (the batched series ensemble with one recurrent
+    """`batched_ensemble=true`, or `grouped_lstm=true` (the batched series or text ensemble with one recurrent
     loop per depth, models/grouped.py)."""
     return bool(cfg.batched_ensemble) or grouped.requested(cfg)
 
@@ -67,12 +67,7 @@ def build(model, cfg) -> tuple[keras.Model, keras.Model, list[keras.Model]]:
             members.append(augment.wrap(net, cfg, model.modality))
     base = members[0].name
     with devices.scope(model.strategy):
-        if text:
-            inp = keras.Input(shape=(int(cfg.sequence_length),), dtype="int32", name="tokens")
-            x = TrimPadding(name="trim_padding")(inp)
-        else:
-            spec = members[0].inputs[0]
-            inp = x = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+        inp, x = inputs(model, members)
         outs = []
         for k, member in enumerate(members):
             member.name = f"{base}_member{k}"
@@ -82,6 +77,17 @@ def build(model, cfg) -> tuple[keras.Model, keras.Model, list[keras.Model]]:
             inp, keras.layers.Average(name="probabilities", dtype="float32")(outs), name=f"{base}_ensemble"
         )
     return training, network, members
+
+
+def inputs(model, members: list[keras.Model]) -> tuple:
+    """(the ensemble model's input, the tensor its members take): for text networks the token ids and the
+    batch cut to its longest text; else one input shaped as the members'."""
+    if model.modality == "text":
+        inp = keras.Input(shape=(int(model.cfg.sequence_length),), dtype="int32", name="tokens")
+        return inp, TrimPadding(name="trim_padding")(inp)
+    spec = members[0].inputs[0]
+    inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
+    return inp, inp
 
 
 def fit(model, x_train, y, validation, callbacks, logger, checkpoint_dir) -> tuple[keras.Model, dict]:
@@ -115,7 +121,7 @@ def _grouped(model, members: list[keras.Model]) -> grouped.Grouped | None:
     when they do not qualify, so that the per-member batched model trains instead."""
     if not grouped.requested(model.cfg):
         return None
-    reason = grouped.why_not(model.cfg, members)
+    reason = grouped.why_not(members)
     if reason is not None:
         log.warning(
             "%s ensemble: grouped_lstm=true not applied (%s); training the per-member batched model instead",
@@ -124,7 +130,7 @@ def _grouped(model, members: list[keras.Model]) -> grouped.Grouped | None:
         )
         return None
     with devices.scope(model.strategy):
-        group = grouped.Grouped(members)
+        group = grouped.Grouped(members, inputs(model, members))
     size = len(members)
     log.info("%s ensemble: %d members, grouped LSTM (one recurrent loop per depth)", model.modality, size)
     return group

@@ -46,9 +46,13 @@ class StackMembers(keras.layers.Layer):
     def __init__(self, axis: int = 1, **kwargs):
         super().__init__(**kwargs)
         self.axis = int(axis)
+        self.supports_masking = True  # members' embeddings come masked; the grouped LSTM takes the mask apart
 
     def call(self, inputs):
         return ops.stack(inputs, axis=self.axis)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
 
     def compute_output_spec(self, inputs):
         shape = list(inputs[0].shape)

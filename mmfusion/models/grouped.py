@@ -1,33 +1,39 @@
-"""Grouped LSTM for a batched series ensemble (`model.series.grouped_lstm=true`, models/batched.py; trained
-as models/ensemble_model.py trains it): the K members' stacked LSTMs run as ONE recurrent loop per layer
-depth instead of K loops.
+"""Grouped LSTM for a batched ensemble (`model.<m>.grouped_lstm=true` for the series and text LSTMs,
+models/batched.py; trained as models/ensemble_model.py trains it): the K members' stacked LSTMs run as ONE
+recurrent loop per layer depth instead of K loops (the layer: models/grouped_layer.py).
 
-Why. The series network (LSTM 52 -> 40 -> 25 over 40 steps) is small: its cost on a CPU is mostly the
-per-step overhead of the recurrent loop (a dozen small ops per step), so K members in one graph
-(`batched_ensemble=true`) still pay K loops per depth. Here member k's weights are slices of stacked
-variables (kernel K x in x 4u, recurrent kernel K x u x 4u, bias K x 4u, Keras' gate order [i, f, c, o])
-and each step does one batched matrix product over the members (K x n x u times K x u x 4u). The input
-projection of every step is one batched product before the loop. Member k's outputs and gradients are
-computed from its own slices only (batched products never mix the members): exact independence.
+Why. The series network (LSTM 52 -> 40 -> 25 over 40 steps) and the text network (LSTM 80 over at most
+40 tokens) are small: their cost on a CPU is mostly the per-step overhead of the recurrent loop (a dozen
+small ops per step), so K members in one graph (`batched_ensemble=true`) still pay K loops per depth.
+Here member k's weights are slices of stacked variables (kernel K x in x 4u, recurrent kernel K x u x 4u,
+bias K x 4u, Keras' gate order [i, f, c, o]) and each step does one batched matrix product over the
+members (K x n x u times K x u x 4u). The input projection of every step is one batched product before
+the loop. Member k's outputs and gradients are computed from its own slices only (batched products never
+mix the members): exact independence.
 
 GPU. On a machine with a GPU the same weights are laid out as one wide LSTM of K*u units with
 block-diagonal kernels (each gate block K*u wide, member k's units at [k*u, (k+1)*u); the off-block
 entries are exact zeros, built in the graph from the stacked slices, so their gradient never reaches
 another member) and handed to Keras' fused cuDNN LSTM kernel (`keras.src.backend.lstm`). That costs K
-times the multiplies of the per-member blocks but is one cuDNN call per depth; the CPU loop above does not
+times the multiplies of the per-member blocks but is one cuDNN call per depth; the CPU loop does not
 waste the multiplies. Both paths compute the same function (tested on CPU against a wide Keras LSTM).
 
-Only the recurrent part is grouped. The members' augmentation layers (time shift, jitter) and dense heads
+Only the recurrent part is grouped. The members' augmentation layers (time shift, jitter, token
+dropout), the layers in front of their LSTMs (a text network's embedding, which masks the padding: the
+grouped loop keeps each row's state over its masked steps as a Keras LSTM does) and their dense heads
 are the member networks' own layer objects (shared weights), so after training the member networks,
 rebuilt the usual way, hold every trained weight once `to_members` has copied the LSTM slices back: the
 saved network is today's batched ensemble network (members as sub-models, the mean of their
 probabilities), in the same file layout.
 
-Limits: `clipnorm` > 0 clips each variable's norm, and a stacked variable holds all members, so it would
-couple them; `batched.fit` then trains the per-member batched model instead (a log line says so). Only
-networks that are a chain of Keras LSTMs with default settings (tanh / sigmoid, no dropout inside the
-LSTM, bias on) followed by any head qualify (model/series=lstm and lstm_tuned); others fall back the same
-way.
+Clipping. `clipnorm` clips each variable's gradient norm; a stacked variable holds every member, so the
+optimizer (recipes.optimizer with `per_member`) clips each member's slice of it by that slice's own
+norm: member k's update is the one its own LSTM variables would get.
+
+Limits: only networks that are a chain of (embeddings, then) Keras LSTMs with default settings (tanh /
+sigmoid, no dropout inside the LSTM, bias on) followed by any head qualify (model/series=lstm and
+lstm_tuned, model/text=lstm and lstm_tuned); others train as the per-member batched model (a log line
+says so).
 """
 
 from __future__ import annotations
@@ -36,10 +42,10 @@ import logging
 
 import keras
 import numpy as np
-from keras import ops
 
 from mmfusion.models import augment
 from mmfusion.models.ensemble_model import StackMembers
+from mmfusion.models.grouped_layer import GroupedLSTM, PaddingMask, TakeMember
 
 log = logging.getLogger(__name__)
 
@@ -47,140 +53,13 @@ SUBDIR = "grouped"  # checkpoints of a grouped ensemble (its training weights di
 
 
 def requested(cfg) -> bool:
-    return "grouped_lstm" in cfg and bool(cfg.grouped_lstm)  # a key of the series LSTM schema only
-
-
-@keras.saving.register_keras_serializable(package="mmfusion")
-class GroupedLSTM(keras.layers.Layer):
-    """K stacked LSTMs per depth, one loop per depth. Input n x T x K x v (member k's series at [:, :, k]);
-    output n x K x u_last (each member's last hidden state)."""
-
-    def __init__(self, units, members: int, wide: bool | None = None, **kwargs):
-        super().__init__(**kwargs)
-        self.units, self.members = [int(u) for u in units], int(members)
-        self.wide = wide  # None: the wide cuDNN layout when a GPU is visible, else the batched loop
-
-    def build(self, input_shape):
-        k, size = self.members, int(input_shape[-1])
-        self.kernels, self.recurrent_kernels, self.biases = [], [], []
-        for d, u in enumerate(self.units):
-            self.kernels.append(self.add_weight((k, size, 4 * u), initializer="zeros", name=f"kernel_{d}"))
-            self.recurrent_kernels.append(self.add_weight((k, u, 4 * u), initializer="zeros", name=f"recurrent_{d}"))
-            self.biases.append(self.add_weight((k, 4 * u), initializer="zeros", name=f"bias_{d}"))
-            size = u
-        if self.wide is None:
-            import tensorflow as tf
-
-            self.wide = bool(tf.config.list_logical_devices("GPU"))
-
-    def call(self, inputs):
-        if self.wide:
-            try:
-                return self._call_wide(inputs)
-            except NotImplementedError:  # Keras' cuDNN kernel refused (as keras.layers.LSTM, fall back)
-                pass
-        return self._call_loop(ops.transpose(inputs, (2, 1, 0, 3)))  # K x T x n x v
-
-    # --- CPU: one batched loop per depth ---------------------------------------------------------
-    def _call_loop(self, x):
-        import tensorflow as tf
-
-        k = self.members
-        n, steps = tf.shape(x)[2], tf.shape(x)[1]
-        last = len(self.units) - 1
-        for d, u in enumerate(self.units):
-            size = x.shape[-1]
-            # every step's input projection at once: K x (T n) x v times K x v x 4u
-            kernel, recurrent, bias = (ops.cast(w, x.dtype) for w in self.depth(d))
-            z = tf.matmul(tf.reshape(x, (k, -1, size)), kernel) + bias[:, None, :]
-            z = tf.transpose(tf.reshape(z, (k, steps, n, 4 * u)), (1, 0, 2, 3))  # T x K x n x 4u
-
-            def step(state, z_t, recurrent=recurrent):
-                h, c = state
-                gates = z_t + tf.matmul(h, recurrent)
-                i, f, g, o = tf.split(gates, 4, axis=-1)  # Keras' gate order
-                c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
-                return tf.sigmoid(o) * tf.tanh(c), c
-
-            zeros = tf.zeros((k, n, u), dtype=z.dtype)
-            if d == last:
-                h, _ = tf.foldl(step, z, initializer=(zeros, zeros))
-                return tf.transpose(h, (1, 0, 2))  # n x K x u
-            hs, _ = tf.scan(step, z, initializer=(zeros, zeros))  # T x K x n x u
-            x = tf.transpose(hs, (1, 0, 2, 3))  # K x T x n x u
-
-    # --- GPU: one wide LSTM per depth, block-diagonal kernels, Keras' cuDNN kernel ----------------
-    def wide_weights(self, d: int):
-        """Depth d as one LSTM of K*u units: (kernel K v x 4Ku, recurrent K u x 4Ku, bias 4Ku), member k's
-        units at [k u, (k+1) u) of each gate block; off-block entries are exact zeros."""
-        k, u = self.members, self.units[d]
-        eye = ops.eye(k, dtype=self.kernels[d].dtype)
-
-        def block_diagonal(w):  # K x r x 4u -> K r x 4 K u
-            w4 = ops.reshape(w, (k, w.shape[1], 4, u))
-            full = ops.einsum("krgm,kl->krglm", w4, eye)
-            return ops.reshape(full, (k * w.shape[1], 4 * k * u))
-
-        bias = ops.reshape(ops.transpose(ops.reshape(self.biases[d], (k, 4, u)), (1, 0, 2)), (4 * k * u,))
-        return block_diagonal(self.kernels[d]), block_diagonal(self.recurrent_kernels[d]), bias
-
-    def _call_wide(self, x):
-        from keras.src import backend
-
-        k = self.members
-        n = ops.shape(x)[0]
-        x = ops.reshape(x, (n, ops.shape(x)[1], k * x.shape[-1]))  # n x T x K v, member-major features
-        last = len(self.units) - 1
-        for d, u in enumerate(self.units):
-            kernel, recurrent, bias = (ops.cast(w, x.dtype) for w in self.wide_weights(d))
-            zeros = ops.zeros((n, k * u), dtype=x.dtype)
-            out, seq, _ = backend.lstm(
-                x,
-                zeros,
-                zeros,
-                None,
-                kernel=kernel,
-                recurrent_kernel=recurrent,
-                bias=bias,
-                activation=ops.tanh,
-                recurrent_activation=ops.sigmoid,
-                return_sequences=d < last,
-            )
-            x = seq if d < last else out
-        return ops.reshape(x, (n, k, self.units[-1]))
-
-    def depth(self, d: int) -> tuple:
-        """Depth d's stacked variables (kernel, recurrent kernel, bias), in a Keras LSTM's weight order."""
-        return self.kernels[d], self.recurrent_kernels[d], self.biases[d]
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], self.members, self.units[-1]), dtype=self.compute_dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "units": self.units, "members": self.members, "wide": self.wide}
-
-
-@keras.saving.register_keras_serializable(package="mmfusion")
-class TakeMember(keras.layers.Layer):
-    """Member k's slice of n x K x u."""
-
-    def __init__(self, index: int, **kwargs):
-        super().__init__(**kwargs)
-        self.index = int(index)
-
-    def call(self, inputs):
-        return inputs[:, self.index]
-
-    def compute_output_spec(self, inputs):
-        return keras.KerasTensor((inputs.shape[0], inputs.shape[2]), dtype=inputs.dtype)
-
-    def get_config(self):
-        return {**super().get_config(), "index": self.index}
+    return "grouped_lstm" in cfg and bool(cfg.grouped_lstm)  # a key of the series and text LSTM schemas only
 
 
 def _parts(member: keras.Model):
-    """(augmentation layers, LSTM layers, head layers) of a member (augment.wrap of the modality network),
-    or None when it is not a chain of plain LSTMs followed by a chain head."""
+    """(augmentation layers, front layers, LSTM layers, head layers) of a member (augment.wrap of the
+    modality network), or None when it is not a chain of (embeddings, then) plain LSTMs followed by a
+    chain head."""
     outer = [layer for layer in member.layers if not isinstance(layer, keras.layers.InputLayer)]
     inner = [layer for layer in outer if isinstance(layer, keras.Model)]
     if len(inner) > 1:
@@ -192,14 +71,20 @@ def _parts(member: keras.Model):
         return None
     chain = net.layers
     for a, b in zip(chain, chain[1:]):  # each layer feeds the next, nothing else
-        if b.input is not a.output:
+        given = b.input[0] if isinstance(b.input, list) else b.input  # [tensor, its mask] after an embedding
+        if given is not a.output:
             return None
-    lstms = []
+    front = []
     for layer in layers:
+        if type(layer) is not keras.layers.Embedding:
+            break
+        front.append(layer)
+    lstms = []
+    for layer in layers[len(front) :]:
         if type(layer) is not keras.layers.LSTM:
             break
         lstms.append(layer)
-    head = layers[len(lstms) :]
+    head = layers[len(front) + len(lstms) :]
     if not lstms or any(isinstance(layer, keras.layers.LSTM | keras.layers.RNN) for layer in head):
         return None
     for i, layer in enumerate(lstms):
@@ -215,18 +100,13 @@ def _parts(member: keras.Model):
         )
         if not plain:
             return None
-    return augmentation, lstms, head
+    return augmentation, front, lstms, head
 
 
-def why_not(cfg, members: list[keras.Model]) -> str | None:
+def why_not(members: list[keras.Model]) -> str | None:
     """None when the members can be grouped, else the reason."""
-    if cfg.get("clipnorm"):
-        return (
-            f"clipnorm={cfg.clipnorm} clips each variable's norm and a grouped LSTM variable holds every member, "
-            "so clipping would couple them"
-        )
     if any(_parts(m) is None for m in members):
-        return "the network is not a chain of plain Keras LSTMs followed by dense layers"
+        return "the network is not a chain of (embeddings and) plain Keras LSTMs followed by dense layers"
     return None
 
 
@@ -234,20 +114,28 @@ class Grouped:
     """The grouped training model of the members (built the usual way, see models/batched.py) and the
     copies between its stacked LSTM variables and the members' LSTM layers."""
 
-    def __init__(self, members: list[keras.Model]):
+    def __init__(self, members: list[keras.Model], inputs: tuple | None = None):
+        """`inputs`: (the training model's input, the tensor the members take), e.g. token ids and the
+        batch cut to its longest text (models/batched.py); None: one input shaped as the members'."""
         self.members = members
-        self.augmentation, self.lstms, self.heads = (list(p) for p in zip(*(_parts(m) for m in members)))
-        spec = members[0].inputs[0]
+        parts = (list(p) for p in zip(*(_parts(m) for m in members)))
+        self.augmentation, self.front, self.lstms, self.heads = parts
         units = [layer.units for layer in self.lstms[0]]
         if any([layer.units for layer in lstms] != units for lstms in self.lstms):
             raise ValueError("grouped LSTM: the members' LSTM layers differ in size")
         k = len(members)
-        inp = keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name)
-        series = [
-            augment.chain(inp, layers, f"member{i}_augmentation")(inp) for i, layers in enumerate(self.augmentation)
+        if inputs is None:
+            spec = members[0].inputs[0]
+            inputs = (keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name),) * 2
+        inp, x = inputs
+        sequences = [  # n x T x v per member: its augmentation, then the layers before its LSTM (embedding)
+            augment.chain(x, [*aug, *front], f"member{i}_inputs")(x)
+            for i, (aug, front) in enumerate(zip(self.augmentation, self.front))
         ]
+        masked = any(getattr(layer, "mask_zero", False) for layer in self.front[0])
+        mask = PaddingMask(name="padding_mask")(x) if masked else None
         self.layer = GroupedLSTM(units, k, name="grouped_lstm")
-        h = self.layer(StackMembers(axis=2, name="stack_members")(series))  # n x T x K x v
+        h = self.layer(StackMembers(axis=2, name="stack_members")(sequences), mask=mask)  # n x T x K x v in
         outs = []
         for i, head in enumerate(self.heads):  # each member's own dense head (shared layer objects)
             x = TakeMember(i, name=f"member{i}_state")(h)

@@ -20,26 +20,60 @@ import numpy as np
 OPTIMIZERS = {"adam": keras.optimizers.Adam, "rmsprop": keras.optimizers.RMSprop, "sgd": keras.optimizers.SGD}
 
 
-def make_optimizer(cfg, steps_per_epoch: int = 1) -> keras.optimizers.Optimizer:
-    """`optimizer` at `lr`; `clipnorm` clips each gradient's L2 norm; `weight_decay` > 0 decouples weight
+def make_optimizer(cfg, steps_per_epoch: int = 1, per_member=()) -> keras.optimizers.Optimizer:
+    """`optimizer` at `lr`; `clipnorm` clips each gradient's L2 norm (`per_member`: variables whose axis 0
+    is an ensemble member, models/grouped_layer.py, clipped per member); `weight_decay` > 0 decouples weight
     decay (Adam becomes AdamW); `lr_schedule=cosine` decays the rate to 0 over `epochs` epochs. The
     schema (mmfusion/schemas/models.py) holds every key's default and allowed values."""
     lr = float(cfg.lr)
     if cfg.lr_schedule == "cosine":
         lr = keras.optimizers.schedules.CosineDecay(lr, decay_steps=max(1, int(cfg.epochs) * int(steps_per_epoch)))
-    return optimizer(cfg.optimizer, lr, cfg.clipnorm, cfg.weight_decay)
+    return optimizer(cfg.optimizer, lr, cfg.clipnorm, cfg.weight_decay, per_member)
 
 
-def optimizer(name: str, lr, clipnorm: float | None = None, weight_decay: float = 0.0) -> keras.optimizers.Optimizer:
+def optimizer(
+    name: str, lr, clipnorm: float | None = None, weight_decay: float = 0.0, per_member=()
+) -> keras.optimizers.Optimizer:
     """The optimiser `name` at the rate `lr` (a number or a schedule); clipnorm null or 0: no clipping."""
     kwargs = {"learning_rate": lr}
     if clipnorm:
         kwargs["clipnorm"] = float(clipnorm)
+    cls = OPTIMIZERS[name]
     if weight_decay > 0:
         kwargs["weight_decay"] = float(weight_decay)
         if name == "adam":
-            return keras.optimizers.AdamW(**kwargs)
-    return OPTIMIZERS[name](**kwargs)
+            cls = keras.optimizers.AdamW
+    if not (clipnorm and per_member):
+        return cls(**kwargs)
+    clipped = type(f"MemberClipped{cls.__name__}", (MemberClipping, cls), {})(**kwargs)
+    clipped.per_member = {id(v) for v in per_member}
+    return clipped
+
+
+class MemberClipping:
+    """Mixed into an optimizer class: `clipnorm` clips the gradient of each variable in `per_member` (ids of
+    variables whose axis 0 is an ensemble member) per member slice, by that slice's own L2 norm, and every
+    other gradient by its whole norm as Keras does; so a grouped ensemble member is clipped as its own
+    variables would be."""
+
+    per_member: set = set()
+    _members_clipped = False
+
+    def _backend_apply_gradients(self, grads, trainable_variables):
+        grads = [
+            g
+            if g is None
+            else self._clip_by_norm(g, tuple(range(1, len(g.shape))) if id(v) in self.per_member else None)
+            for g, v in zip(grads, trainable_variables)
+        ]
+        self._members_clipped = True  # read while tracing: Keras' own clipping is skipped below
+        try:
+            return super()._backend_apply_gradients(grads, trainable_variables)
+        finally:
+            self._members_clipped = False
+
+    def _clip_gradients(self, grads):
+        return grads if self._members_clipped else super()._clip_gradients(grads)
 
 
 def steps_per_epoch(n: int, batch_size: int) -> int:

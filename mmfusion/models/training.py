@@ -17,8 +17,10 @@ from mmfusion.models import recipes
 
 def compile_network(network: keras.Model, cfg, n: int, loss=None, metrics=None) -> None:
     """The recipe's optimizer for `n` training samples; the recipe's loss and accuracy unless given."""
+    # variables stacked over ensemble members (models/grouped_layer.py): clipped per member
+    per_member = [v for layer in network.layers for v in getattr(layer, "member_stacked_variables", ())]
     network.compile(
-        optimizer=recipes.make_optimizer(cfg, recipes.steps_per_epoch(n, cfg.batch_size)),
+        optimizer=recipes.make_optimizer(cfg, recipes.steps_per_epoch(n, cfg.batch_size), per_member),
         loss=recipes.make_loss(cfg) if loss is None else loss,
         metrics=["accuracy"] if metrics is None else metrics,
     )

@@ -96,6 +96,8 @@ class SeriesNetSchema(TrainedSchema):
 class TextLSTMSchema(TextNetSchema):
     name: str = choice("lstm", "lstm")
     dense_units: list[int] = int_list([64, 32, 16], 1, 0)
+    # true: a batched ensemble whose members' LSTMs run as one recurrent loop (models/grouped.py)
+    grouped_lstm: bool = False
 
 
 @register("model/text", "bilstm", "mmfusion.models.text_nets:TextBiLSTM")
