@@ -27,8 +27,11 @@ for part in "${parts[@]}"; do
     paper_text_original) sweep cv_paper_text experiment=paper model/text=lstm $REAL modalities=[text] $FOLDS seed=0,1 ;;
     early_lstm)
       sweep cv_early_lstm experiment=early joint=lstm dataset.series.window.length=10,20,40,100 $FOLDS seed=0 ;;
-    paper_conv1d)  # the second repeat goes into the same sweep directory, so report pools both seeds
-      sweep cv_paper_conv1d experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=0
+    paper_conv1d)  # the second repeat goes into the same sweep directory, so report pools both seeds;
+      # published once, after both (a collected folder is written whole)
+      step "cv_paper_conv1d: seeds 0 and 1"
+      mmfusion train -m experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=0 \
+        hydra.sweep.dir="$RUNS/cv_paper_conv1d" || true
       mmfusion train -m experiment=paper model/text=lstm $REAL model/series=conv1d $FOLDS seed=1 \
         hydra.sweep.dir="$RUNS/cv_paper_conv1d" 'hydra.sweep.subdir=seed1-${hydra.job.num}'
       publish cv_paper_conv1d ;;
