@@ -6,7 +6,8 @@
 #   4. times the paper-size series network (1,600 x 500 x 52, batch 32) per epoch in both precisions,
 #   5. runs a small `experiment=paper` end to end (simulated TEP runs, generated text, GPU training),
 #   5b. times the text ensemble (5 members) trained one after another against batched in one model
-#      (model.text.batched_ensemble, issue 23), ABBA, on the bundled texts (scripts/benchmark.py --ensembles),
+#      (model.text.batched_ensemble, issue 23) and grouped (model.text.grouped_lstm: one wide cuDNN LSTM),
+#      ABCCBA, on the bundled texts (scripts/benchmark.py --ensembles --grouped),
 #   6. writes every figure to $OUT/gpu_check.md (and gpu_check.json, the run's metrics.json).
 #
 #     bash scripts/gpu_check.sh                      # OUT defaults to outputs/gpu_check
@@ -74,9 +75,9 @@ timeout "${PAPER_TIMEOUT:-180}" "$PYTHON" -m mmfusion train experiment=paper dat
 t1=$(date +%s)
 [ -f "$run_dir/COMPLETE" ] || { echo "GPU CHECK FAILED: $run_dir has no COMPLETE marker" | tee -a "$LOG" >&2; exit 1; }
 
-step="5b batched text ensemble against sequential (benchmark.py --ensembles --quick)"
+step="5b batched and grouped text ensemble against sequential (benchmark.py --ensembles --grouped --quick)"
 say "$step"
-timeout "${ENSEMBLE_TIMEOUT:-300}" "$PYTHON" scripts/benchmark.py --ensembles --quick --cases paper_text \
+timeout "${ENSEMBLE_TIMEOUT:-420}" "$PYTHON" scripts/benchmark.py --ensembles --grouped --quick --cases paper_text \
     --parts ensemble --out "$OUT/ensembles.md" dataset.series.runs_per_class=10 \
     dataset.series.cache_dir="$OUT/cache" dataset.series.workers="$(nproc)" 2>&1 | tail -n 12 | tee -a "$LOG"
 [ -s "$OUT/ensembles.md" ] || { echo "GPU CHECK FAILED: no $OUT/ensembles.md" | tee -a "$LOG" >&2; exit 1; }
@@ -106,7 +107,7 @@ print(f"- small experiment=paper (100 pairs per class, 10 runs per fault, 3 epoc
 print(f"- whole check: {total} s")
 ens = out / "ensembles.md"
 if ens.exists():
-    print("\n## Text ensemble: sequential against batched (step 5b)\n")
+    print("\n## Text ensemble: sequential against batched and grouped (step 5b)\n")
     print(ens.read_text())
 EOF
 say "done: $OUT/gpu_check.md"
