@@ -730,7 +730,7 @@ def fresh_batched(page: Page) -> str:
     """performance-ensembles.md: the fresh repeat's 2 h folds trained sequentially, batched, and batched with
     the series LSTMs grouped (issue 23): pooled accuracy and CPU seconds per stage, summed over the five folds."""
     arms = [(FRESH, "sequential (cv_early_fresh, 2 h)"), (FRESH_BATCHED, "batched (cv_early_fresh_batched)")]
-    arms += [(FRESH_GROUPED, "batched, series grouped (cv_early_fresh_grouped)")]
+    arms += [(FRESH_GROUPED, "grouped, text and series (cv_early_fresh_grouped)")]
     header = ["", *[label for _, label in arms], "ratio batched", "ratio grouped"]
     acc = [_pooled(FRESH, "dataset.series.window.length=40")[0]] + [_pooled(f)[0] for f, _ in arms[1:]]
     rows = [

@@ -98,6 +98,7 @@ def test_clipnorm_per_member_matches_the_per_member_model(per_member, monkeypatc
         assert gap > 1e-6
 
 
+@pytest.mark.e2e  # trains an ensemble for two epochs
 def test_a_grouped_text_ensemble_trains_saves_and_reloads(tmp_path, caplog):
     cfg = text_cfg(["epochs=2", "clipnorm=1.0", "token_dropout=0.1"])
     keras.utils.set_random_seed(0)
@@ -114,6 +115,7 @@ def test_a_grouped_text_ensemble_trains_saves_and_reloads(tmp_path, caplog):
     np.testing.assert_array_equal(again.predict_proba(TEXTS), probs)
 
 
+@pytest.mark.e2e  # three trainings
 def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch):
     keys = ["epochs=3", "weight_decay=0.01", "clipnorm=1.0", "token_dropout=0.0", "lr_schedule=cosine"]
     assert_resume_is_exact(tmp_path, monkeypatch, "text", text_cfg(keys), 3, (TEXTS, Y), grouped.SUBDIR)
