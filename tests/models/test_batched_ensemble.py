@@ -106,6 +106,7 @@ def test_member_k_starts_from_sequential_member_ks_weights():
             np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.e2e  # three trainings each
 @pytest.mark.parametrize("modality", ["series", "text"])
 def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch, modality):
     """Without random layers: their random streams are not in an epoch checkpoint (models/checkpoint.py

@@ -183,6 +183,7 @@ def test_other_networks_fall_back_and_clipnorm_groups(group, caplog):
     assert model.predict_proba(x).shape == (24, 3)
 
 
+@pytest.mark.e2e  # three trainings
 def test_resume_from_a_checkpoint_is_exact(tmp_path, monkeypatch):
     """Without random layers (their random streams are not in an epoch checkpoint)."""
     x, y = series_data()
