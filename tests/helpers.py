@@ -120,6 +120,30 @@ def assert_resume_is_exact(tmp_path: Path, monkeypatch, modality: str, cfg, num_
     np.testing.assert_array_equal(again.predict_proba(x), ref.predict_proba(x))
 
 
+def weights_after_steps(model, cfg, x, targets, steps: int) -> list[list]:
+    """[the per-member batched model's weights, the grouped model's] (models/batched.py, models/grouped.py)
+    after `steps` training steps on (x, targets), each built from seed 1 and compiled as the ensemble
+    trains (training.compile_network, the sum of the members' losses); members in order."""
+    import keras
+
+    from mmfusion.models import batched, ensemble_model, grouped
+    from mmfusion.models import training as training_step
+
+    weights = []
+    for use_grouped in (False, True):
+        keras.utils.set_random_seed(1)
+        net, _, members = batched.build(model, cfg)
+        views = members
+        if use_grouped:
+            g = grouped.Grouped(members, batched.inputs(model, members))
+            net, views = g.training, g.views
+        training_step.compile_network(net, cfg, len(targets), loss=ensemble_model.SumOfMemberLosses(cfg), metrics=[])
+        for _ in range(steps):
+            net.train_on_batch(x, targets)
+        weights.append([w for v in views for w in v.get_weights()])
+    return weights
+
+
 def cv_sweep(root: Path, *overrides: str) -> Path:
     """A tiny 3-fold cross-validation sweep (`train -m`) of the shrunk config into `root`."""
     res = run_cli(

@@ -114,9 +114,9 @@ class Grouped:
     """The grouped training model of the members (built the usual way, see models/batched.py) and the
     copies between its stacked LSTM variables and the members' LSTM layers."""
 
-    def __init__(self, members: list[keras.Model], inputs: tuple | None = None):
-        """`inputs`: (the training model's input, the tensor the members take), e.g. token ids and the
-        batch cut to its longest text (models/batched.py); None: one input shaped as the members'."""
+    def __init__(self, members: list[keras.Model], inputs: tuple):
+        """`inputs`: (the training model's input, the tensor the members take), as `batched.inputs` makes
+        them (token ids and the batch cut to its longest text; a series input, twice)."""
         self.members = members
         parts = (list(p) for p in zip(*(_parts(m) for m in members)))
         self.augmentation, self.front, self.lstms, self.heads = parts
@@ -124,9 +124,6 @@ class Grouped:
         if any([layer.units for layer in lstms] != units for lstms in self.lstms):
             raise ValueError("grouped LSTM: the members' LSTM layers differ in size")
         k = len(members)
-        if inputs is None:
-            spec = members[0].inputs[0]
-            inputs = (keras.Input(shape=tuple(spec.shape[1:]), dtype=spec.dtype, name=spec.name),) * 2
         inp, x = inputs
         sequences = [  # n x T x v per member: its augmentation, then the layers before its LSTM (embedding)
             augment.chain(x, [*aug, *front], f"member{i}_inputs")(x)

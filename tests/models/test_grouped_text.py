@@ -9,10 +9,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
-from helpers import assert_resume_is_exact, compose_cfg
+from helpers import assert_resume_is_exact, compose_cfg, weights_after_steps
 
-from mmfusion.models import batched, build_model, ensemble_model, grouped, recipes
-from mmfusion.models import training as training_step
+from mmfusion.models import batched, build_model, grouped, recipes
 
 TEXTS = [
     "pump leak near the valve",
@@ -78,19 +77,7 @@ def test_clipnorm_per_member_matches_the_per_member_model(per_member, monkeypatc
         monkeypatch.setattr(recipes, "MemberClipping", type("NoMemberClipping", (), {}))
     cfg = text_cfg(["optimizer=sgd", "lr=0.5", "clipnorm=0.0001", "token_dropout=0.0"])
     model, tokens = prepared(cfg)
-    targets = recipes.targets(cfg, Y, 3)
-    weights = []
-    for use_grouped in (False, True):
-        keras.utils.set_random_seed(1)
-        net, _, members = batched.build(model, cfg)
-        views = members
-        if use_grouped:
-            g = grouped.Grouped(members, batched.inputs(model, members))
-            net, views = g.training, g.views
-        training_step.compile_network(net, cfg, len(Y), loss=ensemble_model.SumOfMemberLosses(cfg), metrics=[])
-        for _ in range(3):
-            net.train_on_batch(tokens, targets)
-        weights.append([w for v in views for w in v.get_weights()])
+    weights = weights_after_steps(model, cfg, tokens, recipes.targets(cfg, Y, 3), 3)
     gap = max(float(np.abs(a - b).max()) for a, b in zip(*weights))
     if per_member:
         assert gap < 1e-7
