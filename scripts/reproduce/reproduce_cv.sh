@@ -10,7 +10,8 @@
 #   paper_peers      Conv1D + TF-IDF on the paper experiment, two repeats
 #   early_fresh      a fresh CV repeat of experiment=early (fold seed 10) with LSTM + TF-IDF text and LSTM + Conv1D
 #                    series, every rule re-fused: the figures of no choice (not in the default list)
-#   early_fresh_batched, early_fresh_joint   its 2 h group batched, and grouped; the joint network with a recipe on its folds
+#   early_fresh_batched, early_fresh_grouped, early_fresh_joint   its 2 h group batched; all four windows with
+#                    both LSTM ensembles grouped; the joint network with a recipe on its folds
 #   paper_fresh      a fresh CV repeat of experiment=paper (fold seed 10, used for no choice), every rule
 #                    re-fused (not in the default list)
 # Sweeps with joint=lstm are re-fused with every rule (`mmfusion fuse <job> fusion=all
@@ -47,9 +48,10 @@ for part in "${parts[@]}"; do
     early_fresh_batched)  # its 2 h group with both LSTM ensembles batched (docs/performance-ensembles.md)
       sweep cv_early_fresh_batched experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
         'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
-        model.text.batched_ensemble=true model.series.batched_ensemble=true
+        model.text.batched_ensemble=true model.series.batched_ensemble=true ;;
+    early_fresh_grouped)  # all four windows with both LSTM ensembles grouped (docs/performance-ensembles.md)
       sweep cv_early_fresh_grouped experiment=early 'model/text=[lstm_tuned,tfidf_logreg]' \
-        'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40 \
+        'model/series=[lstm_tuned,conv1d]' $FOLDS seed=10 dataset.series.window.length=40,20,10,100 \
         model.text.grouped_lstm=true model.series.grouped_lstm=true ;;
     early_fresh_joint)  # the joint network with a training recipe on the fresh folds (docs/joint-network.md)
       sweep cv_early_fresh_joint experiment=early model/text=tfidf_logreg model/series=conv1d \
