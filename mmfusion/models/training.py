@@ -22,8 +22,20 @@ def compile_network(network: keras.Model, cfg, n: int, loss=None, metrics=None) 
     network.compile(
         optimizer=recipes.make_optimizer(cfg, recipes.steps_per_epoch(n, cfg.batch_size), per_member),
         loss=recipes.make_loss(cfg) if loss is None else loss,
-        metrics=["accuracy"] if metrics is None else metrics,
+        metrics=[accuracy(cfg)] if metrics is None else metrics,
     )
+    # the optimizer's slots now, not inside the first traced train step: a tf.function that creates
+    # variables on its first call is traced a second time, which cost 2-3 s per network here
+    network.optimizer.build(network.trainable_variables)
+
+
+def accuracy(cfg) -> keras.metrics.Metric:
+    """The "accuracy" metric Keras would pick for the recipe's targets (integer labels, or one-hot rows with
+    label smoothing), made now: Keras resolves the string inside the first traced step, creating its
+    variables there, which traces that step twice."""
+    if recipes.smoothing(cfg) > 0:
+        return keras.metrics.CategoricalAccuracy(name="accuracy")
+    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
 
 def schedule(cfg, has_val: bool) -> tuple:
