@@ -147,23 +147,33 @@ class KerasModality:
         # streamed, in input order, as a PyDataset: through tf.data, each prediction's iterator builds its
         # batches in a new thread whose malloc arena keeps freed batches (peak RSS +0.15 GiB at 1,600 series)
         data = self.batches(x, batch_size=int(self.cfg.batch_size) * 4)
+        features, outs = self._output_heads()
+        hidden = features.predict(data, verbose=0)
         logs = []
-        for features, out in self._output_heads():
-            h = np.asarray(features.predict(data, verbose=0), dtype=np.float64)
+        for h, out in zip(hidden if len(outs) > 1 else [hidden], outs):
             kernel, bias = (np.asarray(keras.ops.convert_to_numpy(w), dtype=np.float64) for w in out.weights)
-            logs.append(log_softmax(h @ kernel + bias))
+            logs.append(log_softmax(np.asarray(h, dtype=np.float64) @ kernel + bias))
         if len(logs) == 1:
             return logs[0]
         # an ensemble (model.<m>.ensemble=K) averages its members' probabilities: log mean_k p_k, exactly
         return logsumexp(np.stack(logs), axis=0) - np.log(len(logs))
 
-    def _output_heads(self) -> list:
-        """(hidden-feature model, softmax Dense layer) of the network, or of each ensemble member (looked
-        up through augmentation wrappers); built once per network (no retracing)."""
+    def _output_heads(self) -> tuple:
+        """(hidden-feature model, softmax Dense layers): the model gives the last hidden features of the
+        network, or a list of those of each ensemble member (looked up through augmentation wrappers), in
+        one graph, so an ensemble's prediction is traced once rather than once per member; built once per
+        network (no retracing)."""
         cached = getattr(self, "_hidden", None)
         if cached is None or cached[0] is not self.network:
-            heads = [(keras.Model(net.inputs, dense.input), dense) for net, dense in _softmax_heads(self.network)]
-            self._hidden = (self.network, heads)
+            heads = _softmax_heads(self.network)
+            parts = [keras.Model(net.inputs, dense.input) for net, dense in heads]
+            if len(parts) == 1:
+                features = parts[0]
+            else:  # the members share the ensemble's input
+                inputs = [keras.Input(shape=t.shape[1:], dtype=t.dtype) for t in parts[0].inputs]
+                inputs = inputs[0] if len(inputs) == 1 else inputs
+                features = keras.Model(inputs, [part(inputs) for part in parts])
+            self._hidden = (self.network, (features, [dense for _, dense in heads]))
         return self._hidden[1]
 
     def save(self, directory: Path) -> None:
