@@ -34,7 +34,12 @@ epoch (the same texts and series) but simulates fewer TEP runs and trains fewer 
 INTRA,INTER` sets TensorFlow's thread pools of the children (TF_NUM_INTRAOP_THREADS /
 TF_NUM_INTEROP_THREADS); `--grouped` adds a third arm, the batched ensembles with the series one's LSTMs
 grouped into one recurrent loop per depth (`model.series.grouped_lstm=true`, models/grouped.py), run
-sequential, batched, grouped, grouped, batched, sequential; `--parallel-folds` also times folds 0 and 1 as two jobs at once
+sequential, batched, grouped, grouped, batched, sequential; `--baseline DIR` (with `--parts fold`) puts
+"today's path" first instead of the batched arm: the same fold run by the code of an older checkout DIR
+(its own defaults, i.e. the sequential ensembles it had; e.g. a `git worktree` of the commit before issue
+23's work, with `ln -s ../conf mmfusion/conf` so that the package finds that checkout's configs when this
+environment's Python runs it from DIR), order baseline, sequential, grouped, grouped, sequential,
+baseline; `--parallel-folds` also times folds 0 and 1 as two jobs at once
 (hydra/launcher=local_parallel) against one after the other.
 """
 
@@ -275,6 +280,8 @@ MODES = {
     ],
 }
 GROUPED_ORDER = ("sequential", "batched", "grouped", "grouped", "batched", "sequential")  # ABCCBA
+# --baseline: an older checkout's own defaults first (today's path when the issue was filed)
+BASELINE_ORDER = ("baseline", "sequential", "grouped", "grouped", "sequential", "baseline")
 
 
 def load_average() -> str:
@@ -337,14 +344,15 @@ def ensemble_child(case_overrides: list[str], out: Path) -> None:
     out.write_text(json.dumps(result))
 
 
-def timed_child(args: list[str], env: dict | None = None, json_out: Path | None = None) -> dict:
-    """Run a child process; wall seconds, its CPU seconds (user + system, all threads) and peak RSS."""
+def timed_child(args: list[str], env: dict | None = None, json_out: Path | None = None, cwd=None) -> dict:
+    """Run a child process (in `cwd`); wall seconds, its CPU seconds (user + system, all threads) and peak RSS."""
     import json
     import subprocess
 
     load = load_average()
     t = time.perf_counter()
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = {**os.environ, **(env or {})}
+    proc = subprocess.Popen(args, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stderr = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     out = {
@@ -369,16 +377,20 @@ def thread_env(threads: str | None) -> dict:
     return {"TF_NUM_INTRAOP_THREADS": intra, "TF_NUM_INTEROP_THREADS": inter}
 
 
-def run_fold(overrides: list[str], env: dict) -> dict:
+def run_fold(overrides: list[str], env: dict, checkout: Path | None = None) -> dict:
+    """One `mmfusion train` in a subprocess, timed; `checkout`: run the code of that checkout instead
+    (`python -m mmfusion` started there imports its package first)."""
+    import json
+
     from mmfusion.rundir.files import METRICS
-    from mmfusion.rundir.records import read_metrics
 
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         args = [sys.executable, "-m", "mmfusion", "train", *overrides, "evaluation.bootstrap=0", f"hydra.run.dir={run}"]
-        out = timed_child(args, env)
-        if "error" not in out and (run / METRICS).exists():
-            out["accuracy"] = {k: v["accuracy"] for k, v in read_metrics(run).models.items()}
+        out = timed_child(args, env, cwd=checkout)
+        if "error" not in out and (run / METRICS).exists():  # read as JSON: an older checkout's layout too
+            models = json.loads((run / METRICS).read_text()).get("models", {})
+            out["accuracy"] = {k: v.get("accuracy") for k, v in models.items() if isinstance(v, dict)}
     return out
 
 
@@ -400,7 +412,13 @@ def run_parallel_folds(overrides: list[str], env: dict, parallel: bool) -> dict:
 
 
 def ensembles(
-    cases: list[str], parts: list[str], quick: bool, threads: str | None, extra: list[str], with_grouped: bool = False
+    cases: list[str],
+    parts: list[str],
+    quick: bool,
+    threads: str | None,
+    extra: list[str],
+    with_grouped: bool = False,
+    baseline: Path | None = None,
 ) -> list[str]:
     env = thread_env(threads)
     lines = []
@@ -411,13 +429,27 @@ def ensembles(
         for part in parts:
             runner = run_fold if part == "fold" else run_ensembles
             order = GROUPED_ORDER if with_grouped else ("sequential", "batched", "batched", "sequential")  # ABBA
+            order = BASELINE_ORDER if baseline is not None else order
             runs = {mode: [] for mode in order}
             for mode in order:
-                r = runner(overrides + MODES[mode], env)
+                if mode == "baseline":  # the older checkout's own defaults (no ensemble keys: it may not know them)
+                    r = run_fold(overrides, env, baseline)
+                else:
+                    r = runner(overrides + MODES[mode], env)
                 print(f"  {case} {part} {mode}: {r}", flush=True)
                 runs[mode].append(r)
-            lines += grouped_rows(case, part, runs) if with_grouped else ensemble_rows(case, part, runs)
+            if with_grouped or baseline is not None:
+                lines += grouped_rows(case, part, runs, order)
+            else:
+                lines += ensemble_rows(case, part, runs)
     return lines
+
+
+def baseline_commit(checkout: Path) -> str:
+    import subprocess
+
+    out = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h (%cs)"], capture_output=True, text=True)
+    return out.stdout.strip() or "an unknown commit"
 
 
 def _mean(runs: list[dict], key: str, sub: str | None = None) -> float | None:
@@ -468,25 +500,33 @@ def ensemble_rows(case: str, part: str, runs: dict) -> list[str]:
     return rows
 
 
-def grouped_rows(case: str, part: str, runs: dict) -> list[str]:
-    """`--grouped`: one row per ensemble (or whole fold) and arm (sequential, batched, grouped), run in
-    ABCCBA order; the speed-ups are against the sequential arm (means of the two runs)."""
+def grouped_rows(case: str, part: str, runs: dict, order=GROUPED_ORDER) -> list[str]:
+    """`--grouped`: one row per ensemble (or whole fold) and arm (sequential, batched, grouped; or with
+    `--baseline`: baseline, sequential, grouped), run in ABCCBA order; the speed-ups are against the
+    sequential arm (means of the two runs), and against the baseline where there is one."""
     rows = []
     subs = [None] if part == "fold" else sorted(runs["sequential"][0].get("children", {}))
-    loads = " ".join(runs[m][i]["load_before"] for m, i in zip(GROUPED_ORDER, (0, 0, 0, 1, 1, 1)))
+    loads = " ".join(runs[m][i]["load_before"] for m, i in zip(order, (0, 0, 0, 1, 1, 1)))
+    arms = list(dict.fromkeys(order))
     for sub in subs:
         what = f"{case}: whole fold" if part == "fold" else f"{case}: {sub} ensemble `fit` alone"
         keys = ("wall_s", "cpu_s", "later_epoch_cpu_s") if sub else ("wall_s", "cpu_s")  # a fold has no epochs
         base = {k: _mean(runs["sequential"], k, sub) for k in keys}
-        for mode in ("sequential", "batched", "grouped"):
+        old = {k: _mean(runs["baseline"], k, sub) for k in keys} if "baseline" in runs else None
+        for mode in arms:
             rs = runs[mode]
             ok = [(r["children"][sub] if sub else r) for r in rs if "error" not in r]
-            if len(ok) != len(rs) or None in base.values():
+            if len(ok) != len(rs) or None in base.values() or (old is not None and None in old.values()):
                 rows.append(f"| {what} | {mode} | {rs[0].get('error', '?')} |||||||||")
                 continue
             wall, cpu = (" / ".join(f"{o[k]:.0f}" for o in ok) for k in ("wall_s", "cpu_s"))
             first = later = "-"
             speed = f"{base['wall_s'] / _mean(rs, 'wall_s', sub):.2f}x wall, {base['cpu_s'] / _mean(rs, 'cpu_s', sub):.2f}x CPU"
+            if old is not None:
+                speed += (
+                    f"; against the baseline {old['wall_s'] / _mean(rs, 'wall_s', sub):.2f}x wall, "
+                    f"{old['cpu_s'] / _mean(rs, 'cpu_s', sub):.2f}x CPU"
+                )
             if sub:
                 first = " / ".join(f"{o['first_epoch_cpu_s']:.1f}" for o in ok)
                 later = " / ".join(f"{o['later_epoch_cpu_s']:.2f}" for o in ok)
@@ -494,7 +534,7 @@ def grouped_rows(case: str, part: str, runs: dict) -> list[str]:
             acc = " / ".join(str(o.get("accuracy")) if not sub else f"{o['accuracy']:.4f}" for o in ok)
             peak = f"{max(r['peak_rss_gib'] for r in rs):.2f}"
             rows.append(f"| {what} | {mode} | {wall} | {cpu} | {first} | {later} | {speed} | {peak} | {acc} |")
-    rows.append(f"\n{case} {part}: load before each run ({' '.join(GROUPED_ORDER)}): {loads}")
+    rows.append(f"\n{case} {part}: load before each run ({' '.join(order)}): {loads}")
     return rows
 
 
@@ -544,8 +584,18 @@ def main() -> None:
         help="ensembles: a third arm, the batched series ensemble with a grouped LSTM (ABCCBA order)",
     )
     p.add_argument("--parallel-folds", action="store_true", help="ensembles: also 2 folds at once vs in turn")
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="ensembles, --parts fold: an older checkout whose own defaults are the first arm (today's path)",
+    )
     p.add_argument("overrides", nargs="*", default=None)
     args = p.parse_args()
+    if args.baseline is not None and (not args.ensembles or args.parts != ["fold"]):
+        p.error("--baseline times whole folds only: use it with --ensembles --parts fold")
+    if args.baseline is not None and not (args.baseline / "mmfusion" / "conf").exists():
+        p.error(f"--baseline {args.baseline}: no mmfusion/conf there (link it: ln -s ../conf mmfusion/conf)")
     if args.ensembles:
         text = ensemble_report(args)
         print(text)
@@ -690,9 +740,13 @@ def ensemble_report(args) -> str:
         f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; threads: "
         f"{args.threads or 'TensorFlow defaults'}; load average at the start: {load_average()}",
         "",
-        *(GROUPED_HEAD if args.grouped else ENSEMBLE_HEAD),
+        *(GROUPED_HEAD if args.grouped or args.baseline else ENSEMBLE_HEAD),
     ]
-    rows = ensembles(args.cases, args.parts, args.quick, args.threads, args.overrides or [], args.grouped)
+    if args.baseline is not None:
+        head[1] += f"; baseline: the checkout {args.baseline} at {baseline_commit(args.baseline)}"
+    rows = ensembles(
+        args.cases, args.parts, args.quick, args.threads, args.overrides or [], args.grouped, args.baseline
+    )
     notes = [r for r in rows if not r.startswith("|")]  # the load lines go after the one table
     lines = head + [r for r in rows if r.startswith("|")] + notes
     if args.parallel_folds:
