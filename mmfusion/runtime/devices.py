@@ -9,8 +9,12 @@ Threads (`threads()`, applied by `configure`): on a machine without a GPU, Tenso
 (independent ops run side by side) is cut to 1 thread; the intra-op pool (threads inside one op) keeps
 TensorFlow's default, one per core. For the project's small recurrent networks on 2 cores this spent
 less CPU per epoch and ~20% less on tracing than 2 + 2 threads, and an intra-op pool of 1 with 2
-inter-op threads was the slowest (docs/performance-ensembles.md). TensorFlow's own variables
-TF_NUM_INTEROP_THREADS / TF_NUM_INTRAOP_THREADS, when set, win over this default.
+inter-op threads was the slowest (docs/performance-ensembles.md). A run that trains a grouped ensemble
+(`grouped_lstm=true`, ensemble > 1) keeps TensorFlow's inter-op default instead (one thread per core):
+its members' heads, gradients and updates are independent ops large enough to overlap, and an
+experiment=early fold with both ensembles grouped took about 10% less wall time with 2 inter-op threads
+than with 1 (docs/performance-ensembles.md). TensorFlow's own variables TF_NUM_INTEROP_THREADS /
+TF_NUM_INTRAOP_THREADS, when set, win over these defaults.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ def configure(cfg) -> DeviceSetup:
 
     distribute = str(cfg.distribute).lower()  # auto | mirrored | none: the config check refused anything else
     gpus = tf.config.list_physical_devices("GPU")
-    pools = threads(cpu_only=not gpus)
+    pools = threads(cpu_only=not gpus, grouped=grouped_ensembles(cfg))
     mixed = bool(cfg.mixed_precision)
     keras.mixed_precision.set_global_policy("mixed_float16" if mixed else "float32")
     if mixed and not gpus:
@@ -61,12 +65,18 @@ def scope(strategy=None):
 CPU_INTER_OP_THREADS = 1  # measured on 2 cores (module docstring)
 
 
-def threads(cpu_only: bool) -> str:
+def grouped_ensembles(cfg) -> bool:
+    """Whether the run trains a grouped ensemble (a model with `grouped_lstm=true` and ensemble > 1)."""
+    models = cfg.get("model") or {}
+    return any(bool(m.get("grouped_lstm")) and int(m.get("ensemble") or 1) > 1 for m in models.values())
+
+
+def threads(cpu_only: bool, grouped: bool = False) -> str:
     """Apply the default thread pools (module docstring) unless the environment sets them; returns what
     TensorFlow uses, in words. Only possible before TensorFlow runs its first op (else left as it is)."""
     import tensorflow as tf
 
-    if cpu_only and "TF_NUM_INTEROP_THREADS" not in os.environ:
+    if cpu_only and not grouped and "TF_NUM_INTEROP_THREADS" not in os.environ:
         try:
             tf.config.threading.set_inter_op_parallelism_threads(CPU_INTER_OP_THREADS)
         except RuntimeError:  # TensorFlow already running: its pools are fixed for this process

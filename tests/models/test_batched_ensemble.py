@@ -134,6 +134,18 @@ def test_cpu_thread_default_gives_way_to_the_environment(monkeypatch):
     monkeypatch.delenv("TF_NUM_INTEROP_THREADS", raising=False)
     devices.threads(cpu_only=True)
     devices.threads(cpu_only=False)  # a GPU machine keeps TensorFlow's pools
+    devices.threads(cpu_only=True, grouped=True)  # so does a run with a grouped ensemble
     monkeypatch.setenv("TF_NUM_INTEROP_THREADS", "2")
     devices.threads(cpu_only=True)
     assert calls == [devices.CPU_INTER_OP_THREADS]
+
+
+def test_a_grouped_ensemble_keeps_tensorflows_inter_op_pool():
+    from mmfusion.config import compose_config
+    from mmfusion.runtime import devices
+
+    grouped = ["model.text.grouped_lstm=true", "model.text.ensemble=3"]
+    assert devices.grouped_ensembles(compose_cfg(grouped))
+    assert not devices.grouped_ensembles(compose_cfg(["model.text.grouped_lstm=true"]))  # one network: nothing to group
+    assert not devices.grouped_ensembles(compose_cfg(["model.text.ensemble=3"]))
+    assert not devices.grouped_ensembles(compose_config(["model/text=tfidf_logreg"]))  # no such key
