@@ -593,3 +593,76 @@ def test_training_resumes_from_the_checkpoint_before_a_damaged_one(tmp_path, cap
     resumed = fit(5)
     assert resumed.restored_epoch == 2 and "resuming after epoch 2 from the previous checkpoint" in caplog.text
     assert len(resumed.history["loss"]) == 5 and list((tmp_path / "ckpt").glob("*.damaged"))
+
+
+def test_a_checkpoint_of_an_earlier_version_still_resumes(tmp_path):
+    """Earlier versions saved Keras' `.weights.h5`; the checkpoint now holds the variables as one .npz. A run
+    interrupted under the old format resumes from it, with its weights and optimizer state."""
+    import keras
+
+    from mmfusion.models.checkpoint import METADATA, EpochCheckpoint
+
+    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
+
+    def network():
+        keras.utils.set_random_seed(0)
+        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+        net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return net
+
+    net = network()
+    net.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    d = tmp_path / "ckpt"
+    d.mkdir()
+    net.save_weights(d / "epoch-0002.weights.h5")  # what an earlier version wrote after epoch 2
+    state = {"epoch": 2, "batch": 0, "weights": "epoch-0002.weights.h5", "finished": False, "history": {"loss": [1, 1]}}
+    state["files"] = {
+        state["weights"]: {"bytes": (d / state["weights"]).stat().st_size, "sha256": sha256(d / state["weights"])}
+    }
+    (d / METADATA).write_text(json.dumps(state))
+    resumed = network()
+    ckpt = EpochCheckpoint(d, "tiny")
+    seen = []
+
+    class Weights(keras.callbacks.Callback):  # the weights the resumed training starts from
+        def on_epoch_begin(self, epoch, logs=None):
+            seen.append((epoch, [w.copy() for w in self.model.get_weights()], int(self.model.optimizer.iterations)))
+
+    resumed.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[ckpt, Weights()])
+    assert ckpt.restored_epoch == 2 and seen[0][0] == 2 and seen[0][2] == int(net.optimizer.iterations) == 4
+    for got, want in zip(seen[0][1], net.get_weights()):
+        np.testing.assert_array_equal(got, want)
+    assert json.loads((d / METADATA).read_text())["weights"].endswith(".npz")  # the next checkpoint: the new format
+
+
+def test_a_resumed_run_with_dropout_matches_an_uninterrupted_one(tmp_path):
+    """The checkpoint holds the layers' seed states (dropout's random stream) as well as the weights and the
+    optimizer's state; Keras' `.weights.h5` did not, so a resumed run with dropout drew other masks."""
+    import keras
+
+    from mmfusion.models.checkpoint import EpochCheckpoint
+
+    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
+
+    def network():
+        keras.utils.set_random_seed(0)
+        layers = [keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dropout(0.5), keras.layers.Dense(2)]
+        net = keras.Sequential(layers)
+        net.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return net
+
+    class Stop(keras.callbacks.Callback):  # killed after epoch 2's checkpoint
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.stop_training = True
+
+    whole = network()
+    whole.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False)
+    first = EpochCheckpoint(tmp_path, "tiny")
+    first.on_train_end = lambda logs=None: None  # never marked finished
+    network().fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False, callbacks=[first, Stop()])
+    again, second = network(), EpochCheckpoint(tmp_path, "tiny")
+    again.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False, callbacks=[second])
+    assert second.restored_epoch == 2
+    for got, want in zip(again.get_weights(), whole.get_weights()):
+        np.testing.assert_array_equal(got, want)
