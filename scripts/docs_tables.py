@@ -735,7 +735,8 @@ def fresh_batched(page: Page) -> str:
     arms = [(FRESH, "sequential (cv_early_fresh, 2 h)"), (FRESH_BATCHED, "batched (cv_early_fresh_batched)")]
     arms += [(FRESH_GROUPED, "grouped, text and series (cv_early_fresh_grouped)")]
     header = ["", *[label for _, label in arms], "ratio batched", "ratio grouped"]
-    acc = [_pooled(FRESH, "dataset.series.window.length=40")[0]] + [_pooled(f)[0] for f, _ in arms[1:]]
+    two_hours = "dataset.series.window.length=40"
+    acc = [_pooled(FRESH, two_hours)[0], _pooled(FRESH_BATCHED)[0], _pooled(FRESH_GROUPED, two_hours)[0]]
     rows = [
         [f"pooled accuracy %, {label}", *[a[m] for a in acc], "", ""]
         for m, label in [*FRESH_MODELS, ("fused", "fused")]
@@ -750,6 +751,43 @@ def fresh_batched(page: Page) -> str:
             raise KeyError(f"{[f for f, _ in arms]} hold different folds: {[sorted(c) for c in cpu]}")
         sums = [sum(c.values()) for c in cpu]
         rows.append([label, *[f"{v:.1f}" for v in sums], *[f"{sums[0] / v:.2f}x" for v in sums[1:]]])
+    return markdown(header, rows)
+
+
+def _interval(cell: str) -> tuple[float, float]:
+    """The interval of a cell ("87.62 [83.74, 91.02]")."""
+    low, high = (float(v) for v in cell.split("[", 1)[1].rstrip("]").split(","))
+    return low, high
+
+
+def _agreement(a: str, b: str) -> str:
+    """How two pooled cells agree: each point inside the other's interval, or only overlapping intervals."""
+    (la, ha), (lb, hb) = _interval(a), _interval(b)
+    if la <= _point(b) <= ha and lb <= _point(a) <= hb:
+        return "inside"
+    return "overlap" if max(la, lb) <= min(ha, hb) else "apart"
+
+
+def fresh_grouped_windows(page: Page) -> str:
+    """performance-ensembles.md: the fresh repeat at every window, sequential against both LSTM ensembles
+    grouped (cv_early_fresh_grouped): pooled accuracy, and whether each point lies in the other's interval."""
+    models = [("series", "series LSTM x3"), ("text", "text LSTM x5"), ("fused", "fused (run's rule, 4 models)")]
+    header = ["hours since onset"]
+    for _, label in models:
+        header += [f"{label}, sequential", f"{label}, grouped"]
+    header.append("agreement (each point inside the other arm's interval?)")
+    rows = []
+    for length, hours in WINDOWS:
+        group = f"dataset.series.window.length={length}"
+        seq, grp = _pooled(FRESH, group)[0], _pooled(FRESH_GROUPED, group)[0]
+        row, notes = [hours], []
+        for m, _ in models:
+            row += [seq[m], grp[m]]
+            how = _agreement(seq[m], grp[m])
+            if how != "inside":
+                notes.append(f"{m}: intervals {'overlap' if how == 'overlap' else 'apart'}, a point outside")
+        row.append("; ".join(notes) if notes else "yes, all three")
+        rows.append(row)
     return markdown(header, rows)
 
 
@@ -803,6 +841,7 @@ TABLES = {
     "cv_early/fresh": cv_early_fresh,
     "cv_early/fresh_vs_selection": cv_early_fresh_vs_selection,
     "performance/fresh_batched": fresh_batched,
+    "performance/fresh_grouped_windows": fresh_grouped_windows,
     "cv_early/fresh_joint": cv_early_fresh_joint,
 }
 
