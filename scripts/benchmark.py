@@ -446,10 +446,14 @@ def ensembles(
 
 
 def baseline_commit(checkout: Path) -> str:
+    """The commit a checkout is at, with its date; "+ edits" when its tree differs from that commit."""
     import subprocess
 
     out = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h (%cs)"], capture_output=True, text=True)
-    return out.stdout.strip() or "an unknown commit"
+    dirty = subprocess.run(
+        ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+    )
+    return (out.stdout.strip() or "an unknown commit") + (" + edits" if dirty.stdout.strip() else "")
 
 
 def _mean(runs: list[dict], key: str, sub: str | None = None) -> float | None:
@@ -742,6 +746,7 @@ def ensemble_report(args) -> str:
         "",
         *(GROUPED_HEAD if args.grouped or args.baseline else ENSEMBLE_HEAD),
     ]
+    head[1] += f"; code measured: {baseline_commit(Path(__file__).resolve().parents[1])}"
     if args.baseline is not None:
         head[1] += f"; baseline: the checkout {args.baseline} at {baseline_commit(args.baseline)}"
     rows = ensembles(
