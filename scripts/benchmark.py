@@ -301,6 +301,12 @@ def ensemble_child(case_overrides: list[str], out: Path) -> None:
     from mmfusion.models import build_model
 
     cfg = compose_config(case_overrides)
+    import tensorflow as tf
+
+    from mmfusion.runtime import devices
+
+    # the thread pools `mmfusion train` would use for this config (TF_NUM_* from --threads win)
+    devices.threads(cpu_only=not tf.config.list_physical_devices("GPU"), grouped=devices.grouped_ensembles(cfg))
     ds = build_dataset(cfg.dataset)
     result = {}
     fits: list[list[tuple[float, float]]] = []  # per keras fit (a member, or the batched ensemble): epochs
@@ -742,7 +748,7 @@ def ensemble_report(args) -> str:
     head = [
         f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
         f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; threads: "
-        f"{args.threads or 'TensorFlow defaults'}; load average at the start: {load_average()}",
+        f"{args.threads or 'as mmfusion train sets them (runtime/devices.py)'}; load average at the start: {load_average()}",
         "",
         *(GROUPED_HEAD if args.grouped or args.baseline else ENSEMBLE_HEAD),
     ]
