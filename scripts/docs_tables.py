@@ -491,6 +491,12 @@ def full_fold_benchmark(page: Page) -> str:
     return markdown([t.header[i] for i in keep], [[r[i] for i in keep] for r in t.rows])
 
 
+def ensembles_alone(page: Page) -> str:
+    """performance-ensembles.md: each ensemble's `fit` alone, ABCCBA (benchmark_ensembles_early_alone.md)."""
+    t = report("", "benchmark_ensembles_early_alone.md").tables[0]
+    return markdown(t.header[:8], [r[:8] for r in t.rows])  # without the test accuracy column
+
+
 def scaling(page: Page) -> str:
     """performance.md: peak memory and s/epoch against sample count, from the tables in outputs/results/scaling/."""
     header = [
@@ -834,6 +840,7 @@ TABLES = {
     "fusion/rules": fusion_rules,
     "performance/benchmark": benchmark,
     "performance/full_fold": full_fold_benchmark,
+    "performance/ensembles_alone": ensembles_alone,
     "performance/scaling": scaling,
     "joint/cv_paper": joint_cv_paper,
     "joint/interaction": joint_interaction,
