@@ -153,7 +153,8 @@ def load_variables(model: keras.Model, path: Path) -> None:
     with np.load(path, allow_pickle=False) as f:
         if len(f.files) != len(variables):
             raise ValueError(
-                f"{path} holds {len(f.files)} variables, the model {len(variables)}: not this model's checkpoint"
+                f"{path} holds {len(f.files)} variables and the model {len(variables)}: the checkpoint of another "
+                f"model; remove {path.parent} to train this one from the start"
             )
         for i, v in enumerate(variables):
             v.assign(f[f"arr_{i}"])
