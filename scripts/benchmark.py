@@ -451,15 +451,15 @@ def ensembles(
     return lines
 
 
-def baseline_commit(checkout: Path) -> str:
-    """The commit a checkout is at, with its date; "+ edits" when its tree differs from that commit."""
-    import subprocess
+def checkout_commit(checkout: Path) -> str:
+    """The commit of a checkout's mmfusion package (provenance.git_state, as runs record it), with
+    "+ edits" when its tracked files differ from that commit."""
+    from mmfusion.rundir.provenance import git_state
 
-    out = subprocess.run(["git", "-C", str(checkout), "log", "-1", "--format=%h (%cs)"], capture_output=True, text=True)
-    dirty = subprocess.run(
-        ["git", "-C", str(checkout), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
-    )
-    return (out.stdout.strip() or "an unknown commit") + (" + edits" if dirty.stdout.strip() else "")
+    state = git_state(checkout / "mmfusion")
+    if state["commit"] is None:
+        return "an unknown commit"
+    return state["commit"][:7] + (" + edits" if state["dirty"] else "")
 
 
 def _mean(runs: list[dict], key: str, sub: str | None = None) -> float | None:
@@ -752,9 +752,9 @@ def ensemble_report(args) -> str:
         "",
         *(GROUPED_HEAD if args.grouped or args.baseline else ENSEMBLE_HEAD),
     ]
-    head[1] += f"; code measured: {baseline_commit(Path(__file__).resolve().parents[1])}"
+    head[1] += f"; code measured: {checkout_commit(Path(__file__).resolve().parents[1])}"
     if args.baseline is not None:
-        head[1] += f"; baseline: the checkout {args.baseline} at {baseline_commit(args.baseline)}"
+        head[1] += f"; baseline: the checkout {args.baseline} at {checkout_commit(args.baseline)}"
     rows = ensembles(
         args.cases, args.parts, args.quick, args.threads, args.overrides or [], args.grouped, args.baseline
     )
