@@ -575,7 +575,7 @@ def joint_split_missing(page: Page) -> str:
 
 def _verdict(cell: str, target: float) -> str:
     """Whether a pooled figure "x [lo, hi]" meets a target: wholly, by the point estimate only, or not."""
-    x, lo = (float(v) for v in re.match(r"([\d.]+) \[([\d.]+),", cell).groups())
+    x, (lo, _) = _point(cell), _interval(cell)
     if lo >= target:
         return "**met**"
     if x >= target:
@@ -656,6 +656,12 @@ EARLY_TARGETS = {"0.5": 95.0, "1": 98.0, "2": 99.0}  # issue 22: fused, the run'
 
 def _point(cell: str) -> float:
     return float(cell.split()[0])
+
+
+def _interval(cell: str) -> tuple[float, float]:
+    """The interval of a cell ("87.62 [83.74, 91.02]")."""
+    low, high = (float(v) for v in cell.split("[", 1)[1].rstrip("]").split(","))
+    return low, high
 
 
 def _target_cell(fused: str, hours: str) -> str:
@@ -758,12 +764,6 @@ def fresh_batched(page: Page) -> str:
         sums = [sum(c.values()) for c in cpu]
         rows.append([label, *[f"{v:.1f}" for v in sums], *[f"{sums[0] / v:.2f}x" for v in sums[1:]]])
     return markdown(header, rows)
-
-
-def _interval(cell: str) -> tuple[float, float]:
-    """The interval of a cell ("87.62 [83.74, 91.02]")."""
-    low, high = (float(v) for v in cell.split("[", 1)[1].rstrip("]").split(","))
-    return low, high
 
 
 def _agreement(a: str, b: str) -> str:
