@@ -561,32 +561,53 @@ def test_a_damaged_checkpoint_is_set_aside_for_the_previous_one(tmp_path, caplog
     assert (d / "epoch-0001.weights.h5.damaged").exists() and not (d / checkpoint.METADATA).exists()
 
 
-def test_training_resumes_from_the_checkpoint_before_a_damaged_one(tmp_path, caplog):
+def _tiny_data():
+    return np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
+
+
+def _tiny_network(dropout: bool = False):
+    """The seeded network of the checkpoint tests: a softmax layer, or with `dropout` a hidden layer,
+    dropout and logits."""
     import keras
 
+    keras.utils.set_random_seed(0)
+    if dropout:
+        layers = [keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dropout(0.5), keras.layers.Dense(2)]
+        net = keras.Sequential(layers)
+        net.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        return net
+    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    return net
+
+
+def _stop_after(last_epoch: int):
+    """A callback that ends training after epoch `last_epoch` (counted from 0) and its checkpoint: a kill."""
+    import keras
+
+    class Stop(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == last_epoch:
+                self.model.stop_training = True
+
+    return Stop()
+
+
+def test_training_resumes_from_the_checkpoint_before_a_damaged_one(tmp_path, caplog):
     from mmfusion.models.checkpoint import METADATA, EpochCheckpoint
 
-    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
+    x, y = _tiny_data()
 
     def fit(epochs: int) -> EpochCheckpoint:
-        keras.utils.set_random_seed(0)
-        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-        net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        net = _tiny_network()
         ckpt = EpochCheckpoint(tmp_path / "ckpt", "tiny")
         net.fit(x, y, epochs=epochs, batch_size=8, verbose=0, callbacks=[ckpt])
         return ckpt
 
-    class Stop(keras.callbacks.Callback):  # a kill after epoch 3's checkpoint
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 2:
-                self.model.stop_training = True
-
-    keras.utils.set_random_seed(0)
-    net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    net = _tiny_network()
     ckpt = EpochCheckpoint(tmp_path / "ckpt", "tiny")
     ckpt.on_train_end = lambda logs=None: None  # killed: never marked finished
-    net.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[ckpt, Stop()])
+    net.fit(x, y, epochs=5, batch_size=8, verbose=0, callbacks=[ckpt, _stop_after(2)])
     state = json.loads((tmp_path / "ckpt" / METADATA).read_text())
     assert state["epoch"] == 3 and not state["finished"]
     _truncate(tmp_path / "ckpt" / state["weights"])
@@ -602,15 +623,8 @@ def test_a_checkpoint_of_an_earlier_version_still_resumes(tmp_path):
 
     from mmfusion.models.checkpoint import METADATA, EpochCheckpoint
 
-    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
-
-    def network():
-        keras.utils.set_random_seed(0)
-        net = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-        net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-        return net
-
-    net = network()
+    x, y = _tiny_data()
+    net = _tiny_network()
     net.fit(x, y, epochs=2, batch_size=8, verbose=0)
     d = tmp_path / "ckpt"
     d.mkdir()
@@ -620,7 +634,7 @@ def test_a_checkpoint_of_an_earlier_version_still_resumes(tmp_path):
         state["weights"]: {"bytes": (d / state["weights"]).stat().st_size, "sha256": sha256(d / state["weights"])}
     }
     (d / METADATA).write_text(json.dumps(state))
-    resumed = network()
+    resumed = _tiny_network()
     ckpt = EpochCheckpoint(d, "tiny")
     seen = []
 
@@ -638,30 +652,17 @@ def test_a_checkpoint_of_an_earlier_version_still_resumes(tmp_path):
 def test_a_resumed_run_with_dropout_matches_an_uninterrupted_one(tmp_path):
     """The checkpoint holds the layers' seed states (dropout's random stream) as well as the weights and the
     optimizer's state; Keras' `.weights.h5` did not, so a resumed run with dropout drew other masks."""
-    import keras
-
     from mmfusion.models.checkpoint import EpochCheckpoint
 
-    x, y = np.random.default_rng(0).normal(size=(16, 3)).astype("float32"), np.arange(16) % 2
-
-    def network():
-        keras.utils.set_random_seed(0)
-        layers = [keras.Input((3,)), keras.layers.Dense(8), keras.layers.Dropout(0.5), keras.layers.Dense(2)]
-        net = keras.Sequential(layers)
-        net.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-        return net
-
-    class Stop(keras.callbacks.Callback):  # killed after epoch 2's checkpoint
-        def on_epoch_end(self, epoch, logs=None):
-            if epoch == 1:
-                self.model.stop_training = True
-
-    whole = network()
+    x, y = _tiny_data()
+    whole = _tiny_network(dropout=True)
     whole.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False)
     first = EpochCheckpoint(tmp_path, "tiny")
     first.on_train_end = lambda logs=None: None  # never marked finished
-    network().fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False, callbacks=[first, Stop()])
-    again, second = network(), EpochCheckpoint(tmp_path, "tiny")
+    _tiny_network(dropout=True).fit(
+        x, y, epochs=4, batch_size=8, verbose=0, shuffle=False, callbacks=[first, _stop_after(1)]
+    )
+    again, second = _tiny_network(dropout=True), EpochCheckpoint(tmp_path, "tiny")
     again.fit(x, y, epochs=4, batch_size=8, verbose=0, shuffle=False, callbacks=[second])
     assert second.restored_epoch == 2
     for got, want in zip(again.get_weights(), whole.get_weights()):
