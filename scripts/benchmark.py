@@ -289,6 +289,12 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def code_and_load(load_at_start: str | None = None) -> str:
+    """The header's provenance: the commit of the code measured and the load when the benchmark began."""
+    code = checkout_commit(Path(__file__).resolve().parents[1])
+    return f"code measured: {code}; load average at the start: {load_at_start or load_average()}"
+
+
 def ensemble_child(case_overrides: list[str], out: Path) -> None:
     """In a fresh process: each modality's ensemble `fit` alone, timed (wall and this process's CPU)."""
     import json
@@ -618,15 +624,17 @@ def main() -> None:
 
         head = [
             f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
-            f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}",
+            f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; {code_and_load()}",
             "",
         ]
-        text = "\n".join(head + scaling(args.sizes, args.reference_max, args.scaling_epochs, args.abba)) + "\n"
+        table = scaling(args.sizes, args.reference_max, args.scaling_epochs, args.abba)
+        text = "\n".join(head + table + ["", f"load average at the end: {load_average()}"]) + "\n"
         print(text)
         if args.out:
             args.out.write_text(text)
         return
 
+    load_at_start = load_average()  # before the cold-cache simulation loads the machine
     from mmfusion import probability
     from mmfusion.commands.train import fuse_all, seed_everything
     from mmfusion.config import compose_config
@@ -730,12 +738,13 @@ def main() -> None:
     lines = [
         f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
         f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
-        f"TensorFlow {tf.__version__}, Keras {keras.__version__}",
+        f"TensorFlow {tf.__version__}, Keras {keras.__version__}; {code_and_load(load_at_start)}",
         "",
         "| stage | measured |",
         "|---|---|",
     ]
     lines += [f"| {a} | {b} |" for a, b in rows]
+    lines += ["", f"load average at the end: {load_average()}"]
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
