@@ -93,3 +93,25 @@ def test_report_on_a_results_copy_without_predictions_says_it_cannot_regenerate(
     (tmp_path / "collected.json").write_text("{}")  # a re-reportable copy that lost its markers: the plain message
     with pytest.raises(RunDirError, match="no finished run"):
         load_jobs(tmp_path)
+
+
+def test_report_on_a_collected_search_says_it_cannot_regenerate(tmp_path):
+    """A search under outputs/results/ keeps no trial markers and no Optuna study: `mmfusion report` on it
+    is refused with what to do, and its committed report.md is left as it was (not rewritten with every
+    trial 'failed')."""
+    from mmfusion.commands.report import report
+    from mmfusion.errors import RunDirError
+
+    (tmp_path / "0" / ".hydra").mkdir(parents=True)
+    (tmp_path / "0" / ".hydra" / "overrides.yaml").write_text("- model.text.lr=0.01\n")
+    (tmp_path / "0" / "metrics.json").write_text('{"objective": {"value": 0.12}}')
+    (tmp_path / "optimization_results.yaml").write_text("best_params:\n  model.text.lr: 0.01\nbest_value: 0.12\n")
+    (tmp_path / "report.md").write_text("# the committed search report\n")
+    (tmp_path / "collected.json").write_text(
+        '{"source": "outputs/runs/search", "reportable": false, "reason": "a hyper-parameter search: its report '
+        'reads the Optuna study, which is not kept"}'
+    )
+    with pytest.raises(RunDirError, match=r"search kept as citable files only .*cannot be regenerated.*INDEX.md"):
+        report(tmp_path)
+    assert (tmp_path / "report.md").read_text() == "# the committed search report\n"
+    assert not (tmp_path / "report_figures").exists()
