@@ -614,10 +614,10 @@ def search_targets(page: Page) -> str:
         ],
         [
             "series LSTM, first 2 h, >= 88%",
-            f"{acc['2']['series']} (`lstm_tuned`, 3 networks; {page.cite('cv_early_lstm')}, older code); "
-            f"{three_series} (the same recipe, 3 networks, seed 0's folds, the current code; "
-            f"{page.cite('cv_recipes_early_series_searched')})",
-            f"older code: {_verdict(acc['2']['series'], 88)}; current code: {_verdict(three_series, 88)} "
+            f"{acc['2']['series']} (`lstm_tuned`, 3 networks, `experiment=early`; {page.cite('cv_early_lstm')}); "
+            f"{three_series} (the same recipe, 3 networks, seed 0's folds, in a sweep of the series alone, "
+            f"`modalities=[series]`; {page.cite('cv_recipes_early_series_searched')})",
+            f"experiment=early: {_verdict(acc['2']['series'], 88)}; series alone: {_verdict(three_series, 88)} "
             f"(one network: {one_series}, {page.cite('cv_recipes_early_series_searched')})",
         ],
         [
