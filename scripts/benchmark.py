@@ -289,6 +289,15 @@ def load_average() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
+def scaling_threads() -> str:
+    """The scaling children's TensorFlow thread pools: the mmfusion child runs `mmfusion train`, which
+    sets one inter-op thread on a CPU (runtime/devices.py), the NumPy child keeps TensorFlow's default
+    (one per core), unless TF_NUM_INTEROP_THREADS sets both."""
+    if "TF_NUM_INTEROP_THREADS" in os.environ:
+        return f"TF_NUM_INTEROP_THREADS={os.environ['TF_NUM_INTEROP_THREADS']} in both children (environment)"
+    return "inter-op: the mmfusion child as `mmfusion train` sets it (1 on a CPU), the NumPy child TensorFlow's default"
+
+
 def code_and_load(load_at_start: str | None = None) -> str:
     """The header's provenance: the commit of the code measured and the load when the benchmark began."""
     code = checkout_commit(Path(__file__).resolve().parents[1])
@@ -625,6 +634,7 @@ def main() -> None:
         head = [
             f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
             f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; {code_and_load()}",
+            f"threads: {scaling_threads()}",
             "",
         ]
         table = scaling(args.sizes, args.reference_max, args.scaling_epochs, args.abba)
