@@ -497,8 +497,12 @@ def ensembles_alone(page: Page) -> str:
     return markdown(t.header[:8], [r[:8] for r in t.rows])  # without the test accuracy column
 
 
+SCALING = "scaling.md"  # outputs/results/scaling/: every size in one invocation of benchmark.py --scaling
+
+
 def scaling(page: Page) -> str:
-    """performance.md: peak memory and s/epoch against sample count, from the tables in outputs/results/scaling/."""
+    """performance.md: peak memory and s/epoch against sample count, every size from one invocation
+    (outputs/results/scaling/scaling.md, cited once under the table)."""
     header = [
         "samples",
         "unique float32 series",
@@ -509,24 +513,20 @@ def scaling(page: Page) -> str:
         "NumPy-input s/epoch",
         "ratio",
         "CPU s/epoch ratio",
-        "table",
     ]
     same = header[1:7]
     rows = []
-    for label, name, samples in [
-        ("2,000", "scaling_2k_abba.md", "2,000"),
-        ("2,000 (again)", "scaling_2k_abba_2.md", "2,000"),
-        ("2,000, before (PyDataset)", "scaling_2k_pydataset.md", "2,000"),
-        ("10,000, before", "scaling_2k_10k.md", "10,000"),
-        ("40,000, before", "scaling_40k.md", "40,000"),
-    ]:
-        r = report("scaling", name).tables[0].row(samples)
+    table = report("scaling", SCALING).tables[0]
+    largest = table.rows[-1][0]
+    for samples in [row[0] for row in table.rows]:
+        r = table.row(samples)
         ratio = r["s/epoch ratio (target <= 1.05)"]
         cells = [r[c] for c in same]
-        if samples == "40,000":
+        if samples == largest:
             cells[2] = bold(cells[2])  # the largest size, under its target
         cpu = r.get("CPU s/epoch, mmfusion / NumPy input", "")
-        rows.append([label, *cells, "" if ratio == "n/a" else ratio, cpu, page.cite("scaling", name)])
+        cpu = "" if cpu == "n/a" else cpu
+        rows.append([samples, *cells, "" if ratio == "n/a" else ratio, cpu])
     return markdown(header, rows)
 
 
