@@ -767,11 +767,10 @@ def ensemble_report(args) -> str:
     head = [
         f"benchmark: `python scripts/benchmark.py {' '.join(sys.argv[1:])}`",
         f"machine: {pf.platform()}, {os.cpu_count()} CPUs, Python {pf.python_version()}; threads: "
-        f"{args.threads or 'as mmfusion train sets them (runtime/devices.py)'}; load average at the start: {load_average()}",
+        f"{args.threads or 'as mmfusion train sets them (runtime/devices.py)'}; {code_and_load()}",
         "",
         *(GROUPED_HEAD if args.grouped or args.baseline else ENSEMBLE_HEAD),
     ]
-    head[1] += f"; code measured: {checkout_commit(Path(__file__).resolve().parents[1])}"
     if args.baseline is not None:
         head[1] += f"; baseline: the checkout {args.baseline} at {checkout_commit(args.baseline)}"
     rows = ensembles(
