@@ -22,8 +22,9 @@ predictions.npz, the commits of provenance.json, and whether the folder re-repor
 the report is regenerated from a temporary copy of the collected folder and compared with the run's
 report.md (run `mmfusion report <run-or-sweep-dir>` first; without one, the collected folder's report
 is written from the collected files); a difference is printed and the exit status is 1.
-A hyper-parameter search (`hparams_search=...`) is collected as citable files only: its report reads
-the Optuna study, which is not kept.
+A hyper-parameter search (`hparams_search=...`) is collected the same way, each trial as a job, with its
+Optuna study (optuna.db: the report's parameter importances); searches collected before this kept their
+citable files only, and `mmfusion report` refuses them.
 """
 
 from __future__ import annotations
@@ -166,21 +167,20 @@ def collect(src: Path, dst: Path, check: bool = True) -> dict:
             file=sys.stderr,
         )
     record: dict = {"source": title, "citable_files": files, "reportable": False}
-    if search.is_search(src):
-        record["reason"] = "a hyper-parameter search: its report reads the Optuna study, which is not kept"
-    else:
-        try:
-            jobs = report.find_jobs(src)
-        except MmfusionError as err:
-            jobs, record["reason"] = [], f"not a run or sweep directory ({err})"
-        jobs_info = {}
-        for job in jobs:
-            rel = job.relative_to(src).as_posix()
-            jobs_info[rel] = _job(job, dst / rel)
-        record["jobs"] = jobs_info
-        if jobs_info:
-            record["arrays"] = ARRAYS.pattern
-            record["commits"] = sorted({i["commit"] for i in jobs_info.values() if i.get("commit")})
+    try:
+        jobs = report.find_jobs(src)
+    except MmfusionError as err:
+        jobs, record["reason"] = [], f"not a run or sweep directory ({err})"
+    if search.is_search(src) and (src / search.STUDY).is_file():  # the importances are read from the study
+        _copy(src / search.STUDY, dst / search.STUDY)
+    jobs_info = {}
+    for job in jobs:
+        rel = job.relative_to(src).as_posix()
+        jobs_info[rel] = _job(job, dst / rel)
+    record["jobs"] = jobs_info
+    if jobs_info:
+        record["arrays"] = ARRAYS.pattern
+        record["commits"] = sorted({i["commit"] for i in jobs_info.values() if i.get("commit")})
     write_json(dst / COLLECTED, record)
     if record.get("jobs"):
         if not (src / "report.md").is_file():

@@ -30,7 +30,7 @@ from mmfusion.reporting import group_figures, hours, pooled_section, search_sect
 from mmfusion.reporting.html import markdown_to_html
 from mmfusion.reporting.tables import to_markdown
 from mmfusion.rundir.checksums import verify
-from mmfusion.rundir.collected import COLLECTED, read_collected, report_title
+from mmfusion.rundir.collected import COLLECTED, report_title
 from mmfusion.rundir.files import MARKER, METRICS, PREDICTIONS, write_text
 from mmfusion.rundir.markers import is_complete
 from mmfusion.rundir.records import read_metrics
@@ -104,17 +104,18 @@ def report(root: str | Path) -> Path:
     if not root.is_dir():
         raise RunDirError(f"{root}: no such directory; give a run or multirun directory made by `mmfusion train`")
     if search_section.is_search(root):  # hparams_search=...: trials and best parameters, judged on validation data
-        collected = read_collected(root)
-        if collected is not None:  # outputs/results/: the trials' markers and the Optuna study are not kept
+        jobs = find_jobs(root)
+        if not any(is_complete(j) for j in jobs) and (root / REPORT).is_file():  # a copy without its markers
             raise RunDirError(
-                f"{root}: a hyper-parameter search kept as citable files only ({collected.get('reason') or COLLECTED}), "
-                "so its report.md cannot be regenerated (each trial's objective is in its metrics.json); "
-                "rerun the command outputs/results/INDEX.md gives for it and report the new sweep directory"
+                f"{root}: a copy of a hyper-parameter search kept without its trials' {MARKER} markers (citable "
+                "files only), so its report.md cannot be regenerated (each trial's objective is in its "
+                "metrics.json); rerun the command outputs/results/INDEX.md gives for it and report the new sweep "
+                "directory"
             )
         lines = [
             f"# mmfusion report: `{report_title(root)}`",
             "",
-            *search_section.section(root, find_jobs(root)),
+            *search_section.section(root, jobs),
         ]
         out = _write_pages(root, lines, f"mmfusion search: {root.name}")
         log.info("search report written to %s and report.html", out)

@@ -25,6 +25,7 @@ from matplotlib.ticker import MaxNLocator
 
 from mmfusion.reporting.figures import new_figure, save
 from mmfusion.reporting.tables import to_markdown
+from mmfusion.rundir.collected import report_title
 from mmfusion.rundir.files import METRICS
 from mmfusion.rundir.markers import is_complete
 from mmfusion.rundir.records import read_metrics
@@ -124,8 +125,8 @@ def section(root: Path, jobs: list[Path]) -> list[str]:
         f"{len(jobs)} trial(s); objective `{metric.get('metric', '?')}` ({metric.get('direction', '?')}), "
         "computed on the validation split only.",
     ]
-    if (root / STUDY).exists():
-        lines += ["", f"Optuna study: `{root / STUDY}` (SQLite)."]
+    if (root / STUDY).exists():  # named under the run directory (a collected copy: the one it was made from)
+        lines += ["", f"Optuna study: `{Path(report_title(root)) / STUDY}` (SQLite)."]
     lines += [
         "",
         "### Best parameters",

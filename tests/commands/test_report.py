@@ -111,7 +111,12 @@ def test_report_on_a_collected_search_says_it_cannot_regenerate(tmp_path):
         '{"source": "outputs/runs/search", "reportable": false, "reason": "a hyper-parameter search: its report '
         'reads the Optuna study, which is not kept"}'
     )
-    with pytest.raises(RunDirError, match=r"search kept as citable files only .*cannot be regenerated.*INDEX.md"):
+    with pytest.raises(
+        RunDirError, match=r"search kept without its trials' COMPLETE markers .*cannot be regenerated.*INDEX.md"
+    ):
         report(tmp_path)
     assert (tmp_path / "report.md").read_text() == "# the committed search report\n"
     assert not (tmp_path / "report_figures").exists()
+    (tmp_path / "collected.json").unlink()  # an older copy, collected before collected.json existed: the same
+    with pytest.raises(RunDirError, match="cannot be regenerated"):
+        report(tmp_path)

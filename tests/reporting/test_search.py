@@ -4,11 +4,12 @@ of an objective without a validation split, and a 2-trial Optuna search through 
 
 import importlib.util
 import json
+import shutil
 
 import numpy as np
 import pytest
 import yaml
-from helpers import compose_cfg, run_cli
+from helpers import ROOT, compose_cfg, run_cli
 
 from mmfusion.commands.train import train
 from mmfusion.config import validate
@@ -130,6 +131,18 @@ def test_two_trial_optuna_search_writes_results_study_and_report(tmp_path):
         assert (sweep / "report_figures" / f"{name}.png").stat().st_size > 0
         assert (sweep / "report_figures" / f"{name}.svg").stat().st_size > 0
     assert "Importances: Optuna, mean decrease in impurity" in text
+    # collected like any sweep (each trial a job, the study beside them), it re-reports identically elsewhere
+    spec = importlib.util.spec_from_file_location("collect_results", ROOT / "scripts" / "collect_results.py")
+    collect_results = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(collect_results)
+    record = collect_results.collect(sweep, tmp_path / "collected")
+    assert record["reportable"] and record["checked"] == "report.md regenerated identically", record
+    assert sorted(record["jobs"]) == ["0", "1"] and (tmp_path / "collected" / "optuna.db").is_file()
+    moved = shutil.copytree(tmp_path / "collected", tmp_path / "elsewhere" / "search")
+    (moved / "report.md").unlink()
+    proc = run_cli("report", str(moved), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert (moved / "report.md").read_text() == text
 
 
 @pytest.mark.skipif(
