@@ -11,6 +11,7 @@ M=${1:-text}
 TRIALS=${2:-30}
 SWEEP="$RUNS/early_search${TRIALS}_$M"
 step "$TRIALS trials over the $M LSTM (experiment=early), timed"
+mkdir -p "$RUNS"  # GNU time writes its report there before mmfusion makes the folder (a fresh clone has none)
 /usr/bin/time -v -o "$SWEEP.time.txt" mmfusion train hparams_search="${M}_lstm" experiment=early "model/$M=lstm" $REAL \
   evaluation.bootstrap=0 objective.metric="val/$M/loss" objective.direction=minimize hydra.sweeper.n_trials="$TRIALS" \
   seed=0 hydra.sweep.dir="$SWEEP"
